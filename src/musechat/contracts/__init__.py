@@ -1,0 +1,1 @@
+"""Shared contracts: the pydantic models behind HTTP bodies, Kafka events and Qdrant payloads."""
