@@ -39,4 +39,4 @@ class EventEnvelope(BaseModel, Generic[PayloadT]):
 
 def parse_envelope(raw: bytes) -> EventEnvelope[Any]:
     """Parse the envelope leaving `data` as a plain dict; handlers validate it against their payload model."""
-    return EventEnvelope[Any].model_validate_json(raw)  # type: ignore[type-var]
+    return EventEnvelope[Any].model_validate_json(raw)

@@ -10,6 +10,7 @@ DLQ_SUFFIX = ".dlq"
 class Topic(StrEnum):
     TRACK_SUBMITTED = "musechat.catalog.track-submitted.v1"
     TRACK_ENCODED = "musechat.catalog.track-encoded.v1"
+    TRACK_INDEXED = "musechat.catalog.track-indexed.v1"
     VIDEO_SUBMITTED = "musechat.video.submitted.v1"
     VIDEO_ENCODED = "musechat.video.encoded.v1"
     CONVERSATION_TURN = "musechat.conversation.turn.v1"

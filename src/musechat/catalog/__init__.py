@@ -1,0 +1,1 @@
+"""The catalog pipeline: manifest → track-submitted → catalog worker → track-encoded → indexer → Qdrant."""

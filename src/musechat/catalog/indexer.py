@@ -1,0 +1,120 @@
+"""The indexer: track-encoded → track vector → upsert into the `tracks` collection → track-indexed.
+
+Upserts are idempotent (point id = uuid5 of the track id), so a redelivery after a crash rewrites the same
+point: the collection ends with exactly the catalog, nothing doubled. Unchanged tracks are not rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import ValidationError
+
+from musechat.bus import EventProducer, PermanentError
+from musechat.catalog.vectorizer import INDEX_DIM, TrackVectorizer
+from musechat.contracts.catalog import (
+    MUSIC_VECTOR,
+    TRACKS_COLLECTION,
+    IndexOutcome,
+    TrackEncoded,
+    TrackIndexed,
+    TrackPayload,
+)
+from musechat.contracts.envelope import EventEnvelope
+from musechat.contracts.topics import Topic
+from musechat.store import CollectionSpec, PayloadIndexKind, PointRecord, VectorStore
+
+SOURCE = "musechat/indexer"
+
+# Created before any bulk load: filtered search stays fast (≈1 ms vs ≈100 ms unindexed at 100k).
+TRACK_PAYLOAD_INDEXES = {
+    "track_id": PayloadIndexKind.KEYWORD,
+    "tags": PayloadIndexKind.KEYWORD,
+    "artist": PayloadIndexKind.KEYWORD,
+    "licence": PayloadIndexKind.KEYWORD,
+    "duration_s": PayloadIndexKind.FLOAT,
+    "feature_model": PayloadIndexKind.KEYWORD,
+    "index_model": PayloadIndexKind.KEYWORD,
+}
+
+
+def collection_for(index_model: str) -> str:
+    """One physical collection per index model; the `tracks` alias points at the live one."""
+    return f"{TRACKS_COLLECTION}-{hashlib.sha256(index_model.encode()).hexdigest()[:10]}"
+
+
+def tracks_spec(name: str) -> CollectionSpec:
+    return CollectionSpec(name=name, vectors={MUSIC_VECTOR: INDEX_DIM}, payload_indexes=TRACK_PAYLOAD_INDEXES)
+
+
+def ensure_tracks_collection(store: VectorStore, index_model: str) -> str:
+    """Make sure the alias `tracks` resolves to a collection; create the first one for `index_model`."""
+    if store.collection_exists(TRACKS_COLLECTION):
+        return store.resolve(TRACKS_COLLECTION)
+    name = collection_for(index_model)
+    if not store.collection_exists(name):
+        store.create_collection(tracks_spec(name))
+    store.set_alias(TRACKS_COLLECTION, name)
+    return name
+
+
+def track_payload(encoded: TrackEncoded, index_model: str) -> TrackPayload:
+    encoding = encoded.encoding
+    return TrackPayload(
+        track_id=encoded.track.track_id,
+        title=encoded.track.title,
+        artist=encoded.track.artist,
+        album=encoded.track.album,
+        licence=encoded.track.licence,
+        duration_s=encoding.duration_s,
+        tags=sorted({tag.name for tag in encoding.tags}),
+        tag_scores=encoding.tags,
+        features=encoding.features,
+        feature_model=encoding.feature_model,
+        index_model=index_model,
+        content_sha256=encoded.content_sha256,
+    )
+
+
+class Indexer:
+    def __init__(self, store: VectorStore, vectorizer: TrackVectorizer, producer: EventProducer,
+                 collection: str = TRACKS_COLLECTION) -> None:
+        self._store = store
+        self._vectorizer = vectorizer
+        self._producer = producer
+        self._collection = collection
+
+    def handle(self, event: EventEnvelope[Any], *_context: Any) -> None:
+        try:
+            encoded = TrackEncoded.model_validate(event.data)
+        except ValidationError as error:
+            raise PermanentError(f"invalid track-encoded payload: {error.errors()[0]['msg']}") from error
+        try:
+            vector = self._vectorizer.embed(encoded.encoding.features.to_array())
+        except ValueError as error:
+            raise PermanentError(f"cannot vectorize track {encoded.track.track_id}: {error}") from error
+        payload = track_payload(encoded, self._vectorizer.version).model_dump(mode="json")
+        track_id = encoded.track.track_id
+        existing = self._store.retrieve(self._collection, [track_id])
+        if not existing:
+            outcome = IndexOutcome.CREATED
+        elif existing[0].payload == payload:
+            outcome = IndexOutcome.UNCHANGED
+        else:
+            outcome = IndexOutcome.UPDATED
+        if outcome is not IndexOutcome.UNCHANGED:
+            point = PointRecord(id=track_id, vectors={MUSIC_VECTOR: vector.tolist()}, payload=payload)
+            self._store.upsert(self._collection, [point])
+        self._producer.publish(
+            Topic.TRACK_INDEXED,
+            EventEnvelope[TrackIndexed](
+                id=f"track-indexed:{event.id}",
+                type=Topic.TRACK_INDEXED.event_type,
+                source=SOURCE,
+                subject=track_id,
+                data=TrackIndexed(track_id=track_id, outcome=outcome,
+                                  collection=self._store.resolve(self._collection),
+                                  index_model=self._vectorizer.version, batch_id=encoded.batch_id),
+            ),
+        )

@@ -1,0 +1,204 @@
+"""Wiring for the catalog deployables: build the worker and the indexer from their settings and run
+them as Kafka consumers; publish an ingestion run; collect its outcomes; report catalog statistics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer
+
+from musechat.bus import EventConsumer, EventProducer
+from musechat.bus.broker import topic_size
+from musechat.bus.consumer import ConsumerStats
+from musechat.bus.dedupe import DedupeStore, FileDedupeStore, InMemoryDedupeStore
+from musechat.bus.settings import BusSettings
+from musechat.catalog.encoder_client import HttpMusicEncoder, InProcessMusicEncoder, MusicEncoderClient
+from musechat.catalog.indexer import Indexer, ensure_tracks_collection
+from musechat.catalog.manifest import Submission, discover
+from musechat.catalog.settings import CatalogWorkerSettings, IndexerSettings
+from musechat.catalog.vectorizer import FixedProjection, TrackVectorizer
+from musechat.catalog.worker import CatalogWorker
+from musechat.contracts.catalog import TRACKS_COLLECTION, TrackIndexed, submission_event_id
+from musechat.contracts.envelope import EventEnvelope, parse_envelope
+from musechat.contracts.topics import Topic, dlq_topic
+from musechat.store import VectorStore
+
+log = logging.getLogger(__name__)
+INGEST_SOURCE = "musechat/cli"
+
+
+def _dedupe(path: Path | None) -> DedupeStore:
+    return FileDedupeStore(path) if path is not None else InMemoryDedupeStore()
+
+
+def music_encoder_client(settings: CatalogWorkerSettings) -> MusicEncoderClient:
+    if settings.music_encoder_url:
+        return HttpMusicEncoder(settings.music_encoder_url, timeout_s=settings.encoder_timeout_s)
+    from musechat.encoders.music import MusicEncoder, MusicEncoderSettings
+
+    return InProcessMusicEncoder(MusicEncoder.from_settings(MusicEncoderSettings()))
+
+
+def catalog_worker_consumer(settings: CatalogWorkerSettings, producer: EventProducer,
+                            encoder: MusicEncoderClient | None = None) -> EventConsumer:
+    worker = CatalogWorker(encoder or music_encoder_client(settings), producer)
+    return EventConsumer(settings.bus, [Topic.TRACK_SUBMITTED], settings.group_id, worker.handle,
+                         _dedupe(settings.dedupe_path), dlq_producer=producer)
+
+
+def default_vectorizer(settings: IndexerSettings) -> TrackVectorizer:
+    return FixedProjection(seed=settings.projection_seed)
+
+
+def indexer_consumer(settings: IndexerSettings, producer: EventProducer, store: VectorStore,
+                     vectorizer: TrackVectorizer | None = None) -> EventConsumer:
+    vectorizer = vectorizer or default_vectorizer(settings)
+    ensure_tracks_collection(store, vectorizer.version)
+    indexer = Indexer(store, vectorizer, producer)
+    return EventConsumer(settings.bus, [Topic.TRACK_ENCODED], settings.group_id, indexer.handle,
+                         _dedupe(settings.dedupe_path), dlq_producer=producer)
+
+
+@dataclass
+class IngestReceipt:
+    batch_id: str
+    submissions: list[Submission]
+
+    @property
+    def expected(self) -> set[str]:
+        return {s.subject for s in self.submissions}
+
+
+def publish_ingest(path: Path, producer: EventProducer, batch_id: str | None = None) -> IngestReceipt:
+    """Publish one track-submitted event per manifest line / file. Bad lines are published too, so their
+    failure is recorded in the worker's DLQ rather than only on this terminal."""
+    batch_id = batch_id or f"ingest-{uuid.uuid4().hex[:12]}"
+    submissions = list(discover(path, batch_id))
+    for submission in submissions:
+        data = dict(submission.data)
+        if submission.problem and "raw_line" in data:
+            data["problem"] = submission.problem
+        validated = submission.validated()
+        event_id = submission_event_id(validated) if validated else f"track-submitted:{uuid.uuid4().hex}"
+        envelope: EventEnvelope[Any] = EventEnvelope[Any](  # type: ignore[type-var]
+            id=event_id, type=Topic.TRACK_SUBMITTED.event_type, source=INGEST_SOURCE,
+            subject=submission.subject, data=data,
+        )
+        producer.publish(Topic.TRACK_SUBMITTED, envelope)
+    producer.flush()
+    return IngestReceipt(batch_id, submissions)
+
+
+@dataclass
+class IngestSummary:
+    batch_id: str
+    indexed: dict[str, str] = field(default_factory=dict)  # track id -> created / updated / unchanged
+    failed: dict[str, str] = field(default_factory=dict)  # subject -> reason
+    missing: set[str] = field(default_factory=set)
+
+    def lines(self) -> list[str]:
+        counts: dict[str, int] = {}
+        for outcome in self.indexed.values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+        detail = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        out = [f"{len(self.indexed)} indexed ({detail or 'none'}), {len(self.failed)} failed"
+               + (f", {len(self.missing)} still pending" if self.missing else "")]
+        out += [f"  FAILED {subject}: {reason}" for subject, reason in sorted(self.failed.items())]
+        return out
+
+
+_OUTCOME_TOPICS = (
+    Topic.TRACK_INDEXED.value,
+    dlq_topic(Topic.TRACK_SUBMITTED, CatalogWorkerSettings().group_id),
+    dlq_topic(Topic.TRACK_ENCODED, IndexerSettings().group_id),
+)
+
+
+def _header(headers: Iterable[tuple[str, bytes]], name: str) -> str:
+    for key, value in headers:
+        if key == name:
+            return value.decode(errors="replace")
+    return ""
+
+
+def await_outcomes(bus: BusSettings, receipt: IngestReceipt, timeout_s: float = 600.0,
+                   progress: bool = True) -> IngestSummary:
+    """Follow track-indexed and the pipeline's DLQs until every submission of the run is accounted for."""
+    from tqdm import tqdm
+
+    summary = IngestSummary(receipt.batch_id)
+    pending = set(receipt.expected)
+    consumer = KafkaConsumer(*_OUTCOME_TOPICS, bootstrap_servers=bus.bootstrap_list, group_id=None,
+                             auto_offset_reset="earliest", enable_auto_commit=False,
+                             consumer_timeout_ms=1000)
+    deadline = time.monotonic() + timeout_s
+    bar = tqdm(total=len(pending), desc=f"ingest {receipt.batch_id}", unit="track", disable=not progress)
+    try:
+        while pending and time.monotonic() < deadline:
+            for record in consumer:
+                try:
+                    event = parse_envelope(record.value)
+                except ValueError:
+                    continue
+                data = event.data if isinstance(event.data, dict) else {}
+                if data.get("batch_id") != receipt.batch_id or event.subject not in pending:
+                    continue
+                if record.topic == Topic.TRACK_INDEXED:
+                    summary.indexed[event.subject] = TrackIndexed.model_validate(data).outcome.value
+                else:
+                    summary.failed[event.subject] = _header(record.headers, "dlq_error_message")
+                pending.discard(event.subject)
+                bar.update(1)
+                if not pending:
+                    break
+    finally:
+        bar.close()
+        consumer.close()
+    summary.missing = pending
+    return summary
+
+
+def run_consumer_thread(consumer: EventConsumer, stop: threading.Event) -> threading.Thread:
+    def target() -> None:
+        stats: ConsumerStats = consumer.run(stop=stop)
+        log.info("consumer %s stopped: %s", consumer.group_id, stats)
+
+    thread = threading.Thread(target=target, name=f"consumer-{consumer.group_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def catalog_stats(store: VectorStore, bus: BusSettings | None) -> dict[str, Any]:
+    """Counts, versions and DLQ sizes: what `musechat catalog stats` prints."""
+    stats: dict[str, Any] = {"collection": None, "tracks": 0, "feature_models": {}, "index_models": {}}
+    if store.collection_exists(TRACKS_COLLECTION):
+        stats["collection"] = store.resolve(TRACKS_COLLECTION)
+        stats["tracks"] = store.count(TRACKS_COLLECTION)
+        for key, bucket in (("feature_model", "feature_models"), ("index_model", "index_models")):
+            for version in _distinct(store, key):
+                from musechat.store import MatchValue, SearchFilter
+
+                stats[bucket][version] = store.count(
+                    TRACKS_COLLECTION, SearchFilter(must=[MatchValue(key=key, value=version)]))
+    if bus is not None:
+        stats["dlq"] = {topic: topic_size(bus.bootstrap_servers, topic) for topic in _OUTCOME_TOPICS[1:]}
+    return stats
+
+
+def _distinct(store: VectorStore, key: str) -> list[str]:
+    values: set[str] = set()
+    for record in store.scroll(TRACKS_COLLECTION, fields=[key]):
+        values.add(str(record.payload.get(key)))
+    return sorted(values)
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    return json.dumps(stats, indent=2, sort_keys=True)

@@ -1,0 +1,33 @@
+"""One typed settings object per catalog deployable (catalog worker, indexer), validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from musechat.bus.settings import BusSettings
+from musechat.store.settings import StoreSettings
+
+
+class CatalogWorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MUSECHAT_CATALOG_WORKER_", extra="ignore")
+
+    group_id: str = "catalog-worker"
+    music_encoder_url: str | None = Field(
+        default=None, description="music-encoder service URL; unset = encode in-process (embedded default)."
+    )
+    encoder_timeout_s: float = Field(default=120.0, gt=0)
+    dedupe_path: Path | None = Field(default=None, description="File-backed dedupe log; unset = in memory.")
+    bus: BusSettings = Field(default_factory=BusSettings)
+
+
+class IndexerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MUSECHAT_INDEXER_", extra="ignore")
+
+    group_id: str = "indexer"
+    projection_seed: int = Field(default=0, description="Seed of the fixed projection used before fusion lands.")
+    dedupe_path: Path | None = None
+    bus: BusSettings = Field(default_factory=BusSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)

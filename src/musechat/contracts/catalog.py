@@ -1,0 +1,101 @@
+"""Catalog contracts: track metadata, the catalog pipeline's Kafka payloads and the `tracks` point payload."""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from musechat.contracts.features import FeatureMatrix
+from musechat.contracts.music import MusicEncoding, TagScore
+
+TrackId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
+]
+TRACKS_COLLECTION = "tracks"
+MUSIC_VECTOR = "music"
+
+
+class TrackMetadata(BaseModel):
+    """What a catalog owner tells us about a track; the rest (tags, features) we compute."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    track_id: TrackId
+    title: str = Field(min_length=1, max_length=300)
+    artist: str = Field(min_length=1, max_length=300)
+    album: str | None = Field(default=None, max_length=300)
+    licence: str | None = Field(default=None, max_length=100, description="e.g. CC-BY-4.0, royalty-free")
+
+
+class TrackSubmitted(BaseModel):
+    """Payload of musechat.catalog.track-submitted.v1: one track to encode and index."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    track: TrackMetadata
+    audio_path: str = Field(description="Path readable by the catalog worker (shared volume or object mount).")
+    content_sha256: str | None = Field(
+        default=None, description="Hash of the audio bytes at submission; None when the file was unreadable."
+    )
+    batch_id: str = Field(description="Ingestion run this submission belongs to (for progress and summaries).")
+
+
+class TrackEncoded(BaseModel):
+    """Payload of musechat.catalog.track-encoded.v1: features and tags ready to index."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    track: TrackMetadata
+    encoding: MusicEncoding
+    content_sha256: str | None = None
+    batch_id: str
+
+
+class IndexOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+class TrackIndexed(BaseModel):
+    """Payload of musechat.catalog.track-indexed.v1: the track is searchable in `collection`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    track_id: TrackId
+    outcome: IndexOutcome
+    collection: str
+    index_model: str
+    batch_id: str
+
+
+class TrackPayload(BaseModel):
+    """The payload stored with each point of the `tracks` collection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    track_id: TrackId
+    title: str
+    artist: str
+    album: str | None = None
+    licence: str | None = None
+    duration_s: float
+    tags: list[str] = Field(description="Tag names (MTT + MSD vocabularies), for filters and explanations.")
+    tag_scores: list[TagScore]
+    features: FeatureMatrix = Field(description="Per-segment music features, reused as the fusion candidate.")
+    feature_model: str
+    index_model: str
+    content_sha256: str | None = None
+
+
+def submission_event_id(submission: TrackSubmitted) -> str:
+    """Deterministic per ingestion run: a producer retry inside one run is deduped by consumers, while a
+    later run is processed again and the indexer reports the track `unchanged`."""
+    digest = hashlib.sha256(
+        "|".join((submission.batch_id, submission.track.track_id, submission.audio_path)).encode()
+    ).hexdigest()
+    return f"track-submitted:{digest[:32]}"
