@@ -1,0 +1,239 @@
+"""The vector-store contract: one interface, two backends (embedded Qdrant Edge, Qdrant server).
+
+Callers speak entity ids ("trk_abc"); backends store points under a deterministic uuid5 of that id
+and keep the original id in a hidden payload key, so `Hit.id` is the entity id again. Every method
+that takes a collection name also accepts an alias (blue/green switches, see `set_alias`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Fixed namespace: changing it would re-key every stored point, so it is part of the storage format.
+ENTITY_NAMESPACE = uuid.UUID("8f3b6c1e-2d4a-5b7c-9e0f-1a2b3c4d5e6f")
+# Payload key holding the caller's entity id; reserved, stripped from everything handed back.
+ENTITY_ID_KEY = "_entity_id"
+
+# Collection and alias names become directory and file names for the edge backend: keep them portable.
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class StoreError(RuntimeError):
+    """Base class for store failures that are not plain bad input."""
+
+
+class CollectionNotFoundError(StoreError):
+    pass
+
+
+class CollectionExistsError(StoreError):
+    pass
+
+
+class CollectionBusyError(StoreError):
+    """The collection is held elsewhere (another process, or an alias still points to it)."""
+
+
+def point_uuid(entity_id: str) -> str:
+    """Deterministic point id for an entity id: the same entity always lands on the same point."""
+    if not entity_id:
+        raise ValueError("entity id must be a non-empty string")
+    return str(uuid.uuid5(ENTITY_NAMESPACE, entity_id))
+
+
+def validate_name(name: str, what: str = "collection") -> str:
+    if not _NAME_RE.fullmatch(name):
+        raise ValueError(
+            f"invalid {what} name {name!r}: use 1-64 characters from [A-Za-z0-9_.-], "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+class PayloadIndexKind(StrEnum):
+    KEYWORD = "keyword"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOL = "bool"
+
+
+class CollectionSpec(BaseModel):
+    """A collection: named dense vectors (cosine) and the payload fields to index before loading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    vectors: dict[str, int] = Field(description="Named vector -> dimension; cosine distance.")
+    payload_indexes: dict[str, PayloadIndexKind] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return validate_name(v)
+
+    @field_validator("vectors")
+    @classmethod
+    def _vectors(cls, v: dict[str, int]) -> dict[str, int]:
+        if not v:
+            raise ValueError("a collection needs at least one named vector")
+        for name, dim in v.items():
+            if not name:
+                raise ValueError("vector names must be non-empty")
+            if dim < 1:
+                raise ValueError(f"vector {name!r}: dimension must be >= 1, got {dim}")
+        return v
+
+    @field_validator("payload_indexes")
+    @classmethod
+    def _indexes(cls, v: dict[str, PayloadIndexKind]) -> dict[str, PayloadIndexKind]:
+        if ENTITY_ID_KEY in v:
+            raise ValueError(f"{ENTITY_ID_KEY!r} is reserved and indexed by the store itself")
+        return v
+
+
+class PointRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, description="Entity id, e.g. trk_abc.")
+    vectors: dict[str, list[float]]
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("payload")
+    @classmethod
+    def _payload(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if ENTITY_ID_KEY in v:
+            raise ValueError(f"payload key {ENTITY_ID_KEY!r} is reserved for the store")
+        return v
+
+
+class MatchValue(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["match"] = "match"
+    key: str
+    value: str | int | bool
+
+
+class MatchAny(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["any"] = "any"
+    key: str
+    values: list[str] | list[int] = Field(min_length=1)
+
+
+class Range(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["range"] = "range"
+    key: str
+    gte: float | None = None
+    lte: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Range:
+        if self.gte is None and self.lte is None:
+            raise ValueError(f"range on {self.key!r} needs gte and/or lte")
+        if self.gte is not None and self.lte is not None and self.gte > self.lte:
+            raise ValueError(f"range on {self.key!r} is empty: gte {self.gte} > lte {self.lte}")
+        return self
+
+
+Condition = Annotated[MatchValue | MatchAny | Range, Field(discriminator="kind")]
+
+
+class SearchFilter(BaseModel):
+    """All `must` conditions hold and no `must_not` condition holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    must: list[Condition] = Field(default_factory=list)
+    must_not: list[Condition] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _keys(self) -> SearchFilter:
+        for cond in (*self.must, *self.must_not):
+            if cond.key == ENTITY_ID_KEY:
+                raise ValueError(f"filter on {ENTITY_ID_KEY!r}: use exclude_ids / retrieve instead")
+        return self
+
+
+class Hit(BaseModel):
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+def check_vectors(collection: str, dims: Mapping[str, int], vectors: Mapping[str, Sequence[float]]) -> None:
+    """Reject unknown vector names and wrong dimensions with a message naming both."""
+    if not vectors:
+        raise ValueError(f"{collection}: a point needs at least one vector (known: {sorted(dims)})")
+    for name, vec in vectors.items():
+        if name not in dims:
+            raise ValueError(f"{collection}: unknown vector {name!r} (known: {sorted(dims)})")
+        if len(vec) != dims[name]:
+            raise ValueError(
+                f"{collection}: vector {name!r} must have {dims[name]} dimensions, got {len(vec)}"
+            )
+
+
+def public_payload(stored: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (stored or {}).items() if k != ENTITY_ID_KEY}
+
+
+def entity_id_of(stored: Mapping[str, Any] | None, point_id: object) -> str:
+    if stored is None or ENTITY_ID_KEY not in stored:
+        raise StoreError(f"point {point_id} has no {ENTITY_ID_KEY!r}: it was not written through this store")
+    return str(stored[ENTITY_ID_KEY])
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    def create_collection(self, spec: CollectionSpec) -> None:
+        """Create the collection and its payload indexes (before any point is loaded)."""
+        ...
+
+    def collection_exists(self, name: str) -> bool: ...
+
+    def drop_collection(self, name: str) -> None:
+        """Drop a concrete collection (not an alias); refused while an alias points to it."""
+        ...
+
+    def list_collections(self) -> list[str]: ...
+
+    def upsert(self, collection: str, points: Sequence[PointRecord]) -> None:
+        """Insert or replace points; idempotent by entity id."""
+        ...
+
+    def search(
+        self,
+        collection: str,
+        vector_name: str,
+        vector: Sequence[float],
+        limit: int = 10,
+        filter: SearchFilter | None = None,
+        exclude_ids: Sequence[str] = (),
+        with_payload: bool = True,
+    ) -> list[Hit]: ...
+
+    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
+        """Points that exist, in the order asked; cosine vectors come back unit-normalised."""
+        ...
+
+    def count(self, collection: str, filter: SearchFilter | None = None) -> int: ...
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None: ...
+
+    def set_alias(self, alias: str, collection: str) -> None:
+        """Point `alias` at `collection` atomically (blue/green switch)."""
+        ...
+
+    def resolve(self, name_or_alias: str) -> str: ...
+
+    def optimize(self, collection: str) -> None:
+        """Build the ANN index after a bulk load (no-op where the engine indexes by itself)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,346 @@
+"""`EdgeStore`: Qdrant Edge (Qdrant's Rust engine, in-process) behind the `VectorStore` interface.
+
+On-disk layout under the root directory:
+
+    aliases.json                    alias -> collection, replaced atomically (see aliases.py)
+    collections/<name>/spec.json    the CollectionSpec; written last, so its presence means "complete"
+    collections/<name>/shard/       one EdgeShard (segments, WAL, HNSW, payload indexes)
+    collections/<name>/.owner.lock  flock held by the process that has the shard open
+
+Concurrency model. An edge shard is single-process: its WAL is locked by whoever opened it. We make
+that explicit with our own per-collection owner lock, taken (non-blocking) when a shard is opened, so a
+second process gets `CollectionBusyError` naming the collection instead of an engine error. Different
+processes may therefore share one root as long as they use different collections at a time, which is
+exactly blue/green: a rebuild process creates and loads `tracks_v2` while the search process serves
+`tracks_v1`; the rebuilder closes v2 and flips the alias; the search process reads the alias table on
+every call, so its next query opens v2 and releases v1 (shards reached only through an alias that moved
+away are closed); the rebuilder can then drop v1. Within a process all engine calls are serialised by
+one lock (queries are ~1 ms and the engine parallelises each query internally).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from musechat.store.aliases import AliasFile, write_atomic
+from musechat.store.base import (
+    ENTITY_ID_KEY,
+    CollectionBusyError,
+    CollectionExistsError,
+    CollectionNotFoundError,
+    CollectionSpec,
+    Hit,
+    PayloadIndexKind,
+    PointRecord,
+    SearchFilter,
+    check_vectors,
+    entity_id_of,
+    point_uuid,
+    public_payload,
+    validate_name,
+)
+from musechat.store.filters import decode_edge_bools, encode_edge_bools, to_edge_filter
+
+if TYPE_CHECKING:
+    import qdrant_edge
+
+_UPSERT_CHUNK = 1024
+
+
+@dataclass
+class _Open:
+    shard: qdrant_edge.EdgeShard
+    spec: CollectionSpec
+    owner_lock: IO[bytes]
+
+    @property
+    def bool_keys(self) -> frozenset[str]:
+        return frozenset(k for k, kind in self.spec.payload_indexes.items() if kind is PayloadIndexKind.BOOL)
+
+
+class EdgeStore:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        hnsw_m: int = 16,
+        hnsw_ef_construct: int = 100,
+        full_scan_threshold_kb: int = 10_000,
+        search_threads: int | None = None,
+    ) -> None:
+        self._root = Path(root)
+        self._collections = self._root / "collections"
+        self._collections.mkdir(parents=True, exist_ok=True)
+        self._aliases = AliasFile(self._root / "aliases.json")
+        self._hnsw = (hnsw_m, hnsw_ef_construct, full_scan_threshold_kb)
+        self._search_threads = search_threads
+        self._open: dict[str, _Open] = {}
+        self._seen_aliases: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self._closed = False
+
+    def __enter__(self) -> EdgeStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- layout and locking -------------------------------------------------------------------
+
+    def _dir(self, name: str) -> Path:
+        return self._collections / validate_name(name)
+
+    def _spec_path(self, name: str) -> Path:
+        return self._dir(name) / "spec.json"
+
+    def _read_spec(self, name: str) -> CollectionSpec:
+        try:
+            return CollectionSpec.model_validate_json(self._spec_path(name).read_bytes())
+        except FileNotFoundError:
+            raise CollectionNotFoundError(f"collection {name!r} does not exist under {self._root}") from None
+
+    def _take_owner_lock(self, name: str) -> IO[bytes]:
+        fh = open(self._dir(name) / ".owner.lock", "a+b")  # noqa: SIM115 - held until the shard closes
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise CollectionBusyError(
+                f"collection {name!r} is open in another process (or another store in this one); "
+                "edge shards are single-process: close it there first"
+            ) from None
+        return fh
+
+    def _engine_config(self, spec: CollectionSpec) -> qdrant_edge.EdgeConfig:
+        import qdrant_edge as qe
+
+        m, ef, threshold = self._hnsw
+        cosine = qe.Distance.Cosine
+        return qe.EdgeConfig(
+            vectors={n: qe.EdgeVectorParams(size=d, distance=cosine) for n, d in spec.vectors.items()},
+            hnsw_config=qe.HnswIndexConfig(m=m, ef_construct=ef, full_scan_threshold=threshold),
+            max_search_threads=self._search_threads,
+        )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+
+    def _get(self, name_or_alias: str) -> _Open:
+        """The open shard behind a name or alias, opening it on first use."""
+        name = self.resolve(name_or_alias)
+        if name in self._open:
+            return self._open[name]
+        import qdrant_edge as qe
+
+        spec = self._read_spec(name)
+        lock = self._take_owner_lock(name)
+        try:
+            shard = qe.EdgeShard.load(str(self._dir(name) / "shard"), self._engine_config(spec))
+        except BaseException:
+            lock.close()
+            raise
+        self._open[name] = _Open(shard, spec, lock)
+        return self._open[name]
+
+    def _release(self, name: str) -> None:
+        entry = self._open.pop(name, None)
+        if entry is not None:
+            entry.shard.close()
+            entry.owner_lock.close()  # closing the descriptor drops the flock
+
+    @contextlib.contextmanager
+    def _using(self, name_or_alias: str) -> Iterator[_Open]:
+        with self._lock:
+            self._check_open()
+            yield self._get(name_or_alias)
+
+    # ---- collections and aliases -------------------------------------------------------------
+
+    def resolve(self, name_or_alias: str) -> str:
+        with self._lock:
+            table = self._aliases.read()
+            if table != self._seen_aliases:
+                self._release_moved(table)
+            return table.get(name_or_alias, name_or_alias)
+
+    def _release_moved(self, table: dict[str, str]) -> None:
+        # A flip (here or in another process) leaves the old target reachable by name only: close it so
+        # its owner lock is free for whoever drops it; a later use by name simply reopens it.
+        still_targeted = set(table.values())
+        for old in set(self._seen_aliases.values()) - still_targeted:
+            self._release(old)
+        self._seen_aliases = table
+
+    def collection_exists(self, name: str) -> bool:
+        with self._lock:
+            return self._spec_path(self.resolve(name)).is_file()
+
+    def list_collections(self) -> list[str]:
+        return sorted(p.parent.name for p in self._collections.glob("*/spec.json"))
+
+    def create_collection(self, spec: CollectionSpec) -> None:
+        import qdrant_edge as qe
+
+        with self._lock:
+            self._check_open()
+            if spec.name in self._aliases.read():
+                raise CollectionExistsError(f"{spec.name!r} is already an alias")
+            if self._spec_path(spec.name).is_file():
+                raise CollectionExistsError(f"collection {spec.name!r} already exists")
+            directory = self._dir(spec.name)
+            directory.mkdir(parents=True, exist_ok=True)
+            lock = self._take_owner_lock(spec.name)
+            try:
+                # No spec.json means an earlier create died half-way: start that shard over.
+                shutil.rmtree(directory / "shard", ignore_errors=True)
+                shard = qe.EdgeShard.create(str(directory / "shard"), self._engine_config(spec))
+                for key, kind in spec.payload_indexes.items():
+                    shard.update(qe.UpdateOperation.create_field_index(key, _edge_schema(kind)))
+                shard.flush()
+                write_atomic(self._spec_path(spec.name), spec.model_dump_json(indent=2))
+            except BaseException:
+                lock.close()
+                raise
+            self._open[spec.name] = _Open(shard, spec, lock)
+
+    def drop_collection(self, name: str) -> None:
+        with self._lock:
+            self._check_open()
+            table = self._aliases.read()
+            if name in table:
+                raise ValueError(
+                    f"{name!r} is an alias (of {table[name]!r}); drop collections by their own name"
+                )
+            pointing = sorted(a for a, target in table.items() if target == name)
+            if pointing:
+                raise CollectionBusyError(f"collection {name!r} is still the target of alias(es) {pointing}")
+            if not self._spec_path(name).is_file():
+                raise CollectionNotFoundError(f"collection {name!r} does not exist under {self._root}")
+            self._release(name)
+            lock = self._take_owner_lock(name)
+            try:
+                self._spec_path(name).unlink()
+                shutil.rmtree(self._dir(name))
+            finally:
+                lock.close()
+
+    def set_alias(self, alias: str, collection: str) -> None:
+        validate_name(alias, "alias")
+        with self._lock:
+            self._check_open()
+            target = self.resolve(collection)
+            if not self._spec_path(target).is_file():
+                raise CollectionNotFoundError(f"cannot alias {alias!r} to missing collection {target!r}")
+            if self._spec_path(alias).is_file():
+                raise CollectionExistsError(f"{alias!r} is a collection; an alias cannot shadow it")
+            self._release_moved(self._aliases.set(alias, target))
+
+    # ---- points ------------------------------------------------------------------------------
+
+    def upsert(self, collection: str, points: Sequence[PointRecord]) -> None:
+        import qdrant_edge as qe
+
+        with self._using(collection) as c:
+            engine_points = []
+            for p in points:
+                check_vectors(c.spec.name, c.spec.vectors, p.vectors)
+                payload = encode_edge_bools({**p.payload, ENTITY_ID_KEY: p.id}, c.bool_keys)
+                engine_points.append(qe.Point(id=point_uuid(p.id), vector=dict(p.vectors), payload=payload))
+            for start in range(0, len(engine_points), _UPSERT_CHUNK):
+                chunk = engine_points[start : start + _UPSERT_CHUNK]
+                c.shard.update(qe.UpdateOperation.upsert_points(chunk))
+
+    def search(
+        self,
+        collection: str,
+        vector_name: str,
+        vector: Sequence[float],
+        limit: int = 10,
+        filter: SearchFilter | None = None,
+        exclude_ids: Sequence[str] = (),
+        with_payload: bool = True,
+    ) -> list[Hit]:
+        import qdrant_edge as qe
+
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        with self._using(collection) as c:
+            check_vectors(c.spec.name, c.spec.vectors, {vector_name: vector})
+            request = qe.QueryRequest(
+                limit=limit,
+                query=qe.Query.Nearest([float(x) for x in vector], using=vector_name),
+                filter=to_edge_filter(filter, [point_uuid(i) for i in exclude_ids], c.bool_keys),
+                with_payload=True if with_payload else qe.PayloadSelector.Include([ENTITY_ID_KEY]),
+            )
+            scored = c.shard.query(request)
+            bool_keys = c.bool_keys
+        return [
+            Hit(
+                id=entity_id_of(p.payload, p.id),
+                score=p.score,
+                payload=decode_edge_bools(public_payload(p.payload), bool_keys) if with_payload else {},
+            )
+            for p in scored
+        ]
+
+    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
+        with self._using(collection) as c:
+            records = c.shard.retrieve([point_uuid(i) for i in ids], True, True)
+            bool_keys = c.bool_keys
+        by_id: dict[str, PointRecord] = {}
+        for r in records:
+            vectors: Any = r.vector or {}
+            entity = entity_id_of(r.payload, r.id)
+            by_id[entity] = PointRecord(
+                id=entity,
+                vectors={k: list(v) for k, v in vectors.items()},
+                payload=decode_edge_bools(public_payload(r.payload), bool_keys),
+            )
+        return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+    def count(self, collection: str, filter: SearchFilter | None = None) -> int:
+        import qdrant_edge as qe
+
+        with self._using(collection) as c:
+            return c.shard.count(qe.CountRequest(exact=True, filter=to_edge_filter(filter, (), c.bool_keys)))
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        import qdrant_edge as qe
+
+        if not ids:
+            return
+        with self._using(collection) as c:
+            c.shard.update(qe.UpdateOperation.delete_points([point_uuid(i) for i in ids]))
+
+    def optimize(self, collection: str) -> None:
+        with self._using(collection) as c:
+            c.shard.optimize()
+            c.shard.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            for name in list(self._open):
+                entry = self._open[name]
+                entry.shard.flush()
+                self._release(name)
+            self._closed = True
+
+
+def _edge_schema(kind: PayloadIndexKind) -> qdrant_edge.PayloadSchemaType:
+    import qdrant_edge as qe
+
+    return {
+        PayloadIndexKind.KEYWORD: qe.PayloadSchemaType.Keyword,
+        PayloadIndexKind.INTEGER: qe.PayloadSchemaType.Integer,
+        PayloadIndexKind.FLOAT: qe.PayloadSchemaType.Float,
+        # Stored as 0/1, see filters.encode_edge_bools.
+        PayloadIndexKind.BOOL: qe.PayloadSchemaType.Integer,
+    }[kind]

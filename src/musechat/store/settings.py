@@ -1,0 +1,64 @@
+"""Store settings (env prefix MUSECHAT_STORE_) and the one factory that turns them into a store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from musechat.store.base import VectorStore
+
+# `path` value that selects qdrant-client's in-memory local mode (tests, throwaway demos).
+IN_MEMORY = Path(":memory:")
+
+
+class StoreSettings(BaseSettings):
+    """Which vector store to open.
+
+    backend=edge: Qdrant Edge in-process under `path` (the single-machine default).
+    backend=qdrant with `url`: a Qdrant server. backend=qdrant without `url`: qdrant-client's local
+    mode at `path` (or in memory with path=":memory:"): same API as the server, brute-force search,
+    for tests and small demos only.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MUSECHAT_STORE_", extra="ignore")
+
+    backend: Literal["edge", "qdrant"] = "edge"
+    path: Path = Path("var/qdrant-edge")
+    url: str | None = Field(default=None, description="Qdrant server URL, e.g. http://qdrant:6333.")
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0, description="Qdrant server request timeout.")
+    hnsw_m: int = Field(default=16, ge=4, description="HNSW edges per node.")
+    hnsw_ef_construct: int = Field(default=100, ge=4, description="HNSW build-time candidate list.")
+    full_scan_threshold_kb: int = Field(
+        default=10_000, ge=0, description="Below this many KB of vectors a segment is searched exactly."
+    )
+    search_threads: int | None = Field(
+        default=None, ge=1, description="Edge search thread pool size; None = number of CPUs."
+    )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> StoreSettings:
+        if self.backend == "edge" and self.url is not None:
+            raise ValueError("MUSECHAT_STORE_URL is only used with MUSECHAT_STORE_BACKEND=qdrant")
+        if self.backend == "edge" and self.path == IN_MEMORY:
+            raise ValueError("the edge backend persists to disk: set MUSECHAT_STORE_PATH to a directory")
+        return self
+
+
+def open_store(settings: StoreSettings) -> VectorStore:
+    if settings.backend == "edge":
+        from musechat.store.edge import EdgeStore
+
+        return EdgeStore(
+            settings.path,
+            hnsw_m=settings.hnsw_m,
+            hnsw_ef_construct=settings.hnsw_ef_construct,
+            full_scan_threshold_kb=settings.full_scan_threshold_kb,
+            search_threads=settings.search_threads,
+        )
+    from musechat.store.qdrant import QdrantServerStore
+
+    return QdrantServerStore.from_settings(settings)

@@ -1,0 +1,289 @@
+"""One conformance suite, run against both real engines: Qdrant Edge on disk, and qdrant-client's local
+mode (the Qdrant server API) on disk. A backend passes only if it behaves identically on every case."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musechat.store import (
+    CollectionBusyError,
+    CollectionExistsError,
+    CollectionNotFoundError,
+    CollectionSpec,
+    MatchAny,
+    MatchValue,
+    PayloadIndexKind,
+    PointRecord,
+    Range,
+    SearchFilter,
+    VectorStore,
+)
+from musechat.store.edge import EdgeStore
+from musechat.store.qdrant import QdrantServerStore
+
+pytestmark = pytest.mark.integration
+
+DIM = 8
+GENRES = ["rock", "pop", "jazz", "ambient"]
+N = 40
+
+Opener = Callable[[], VectorStore]
+
+
+def _open_qdrant_local(path: Path) -> VectorStore:
+    from qdrant_client import QdrantClient
+
+    return QdrantServerStore(QdrantClient(path=str(path)))
+
+
+@pytest.fixture(params=["edge", "qdrant-local"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+    """Returns a function that opens (or reopens) the same on-disk store."""
+    if request.param == "edge":
+        return lambda: EdgeStore(tmp_path / "edge")
+    return lambda: _open_qdrant_local(tmp_path / "qdrant-local")
+
+
+@pytest.fixture
+def store(opener: Opener) -> Iterator[VectorStore]:
+    s = opener()
+    yield s
+    s.close()
+
+
+def _spec(name: str = "tracks_v1") -> CollectionSpec:
+    return CollectionSpec(
+        name=name,
+        vectors={"audio": DIM, "text": DIM},
+        payload_indexes={
+            "genre": PayloadIndexKind.KEYWORD,
+            "year": PayloadIndexKind.INTEGER,
+            "bpm": PayloadIndexKind.FLOAT,
+            "vocals": PayloadIndexKind.BOOL,
+        },
+    )
+
+
+def _unit(rng: np.random.Generator) -> list[float]:
+    v = rng.normal(size=DIM)
+    return (v / np.linalg.norm(v)).tolist()
+
+
+def _points(seed: int = 0, n: int = N) -> list[PointRecord]:
+    rng = np.random.default_rng(seed)
+    return [
+        PointRecord(
+            id=f"trk_{i:03d}",
+            vectors={"audio": _unit(rng), "text": _unit(rng)},
+            payload={
+                "genre": GENRES[i % len(GENRES)],
+                "year": 1990 + i,
+                "bpm": 60.0 + 2.5 * i,
+                "vocals": i % 3 == 0,
+                "title": f"Song {i}",
+            },
+        )
+        for i in range(n)
+    ]
+
+
+def _loaded(store: VectorStore, name: str = "tracks_v1", seed: int = 0) -> list[PointRecord]:
+    store.create_collection(_spec(name))  # payload indexes are created here, before the bulk load
+    pts = _points(seed)
+    store.upsert(name, pts)
+    store.optimize(name)
+    return pts
+
+
+def _all_ids(store: VectorStore, flt: SearchFilter | None, exclude: tuple[str, ...] = ()) -> set[str]:
+    hits = store.search("tracks_v1", "audio", [1.0] * DIM, limit=N, filter=flt, exclude_ids=exclude)
+    return {h.id for h in hits}
+
+
+def test_collections_lifecycle(store: VectorStore) -> None:
+    assert store.list_collections() == []
+    assert not store.collection_exists("tracks_v1")
+    store.create_collection(_spec())
+    assert store.collection_exists("tracks_v1")
+    assert store.list_collections() == ["tracks_v1"]
+    with pytest.raises(CollectionExistsError):
+        store.create_collection(_spec())
+    store.drop_collection("tracks_v1")
+    assert not store.collection_exists("tracks_v1")
+    with pytest.raises(CollectionNotFoundError):
+        store.drop_collection("tracks_v1")
+    with pytest.raises(CollectionNotFoundError):
+        store.count("tracks_v1")
+
+
+def test_upsert_is_idempotent_by_entity_id(store: VectorStore) -> None:
+    pts = _loaded(store)
+    store.upsert("tracks_v1", pts)
+    assert store.count("tracks_v1") == N
+    changed = [p.model_copy(update={"payload": {**p.payload, "title": "Renamed"}}) for p in pts[:5]]
+    store.upsert("tracks_v1", changed)
+    assert store.count("tracks_v1") == N
+    got = store.retrieve("tracks_v1", [p.id for p in pts[:5]])
+    assert [r.payload["title"] for r in got] == ["Renamed"] * 5
+
+
+def test_named_vectors_are_searched_separately(store: VectorStore) -> None:
+    pts = _loaded(store)
+    target = pts[7]
+    for name in ("audio", "text"):
+        hits = store.search("tracks_v1", name, target.vectors[name], limit=3)
+        assert hits[0].id == target.id
+        assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+        assert hits[0].payload["title"] == "Song 7"
+        assert "_entity_id" not in hits[0].payload
+    # The same query vector ranks differently in the two spaces.
+    by_audio = store.search("tracks_v1", "audio", target.vectors["audio"], limit=N)
+    by_text = store.search("tracks_v1", "text", target.vectors["audio"], limit=N)
+    assert [h.id for h in by_audio] != [h.id for h in by_text]
+
+
+def test_payload_filters(store: VectorStore) -> None:
+    pts = _loaded(store)
+    pay = {p.id: p.payload for p in pts}
+
+    def expect(pred: Callable[[dict], bool]) -> set[str]:
+        return {i for i, p in pay.items() if pred(p)}
+
+    cases: list[tuple[SearchFilter, set[str]]] = [
+        (SearchFilter(must=[MatchValue(key="genre", value="rock")]), expect(lambda p: p["genre"] == "rock")),
+        (
+            SearchFilter(must=[MatchAny(key="genre", values=["jazz", "pop"])]),
+            expect(lambda p: p["genre"] in {"jazz", "pop"}),
+        ),
+        (
+            SearchFilter(must=[Range(key="year", gte=2000, lte=2010)]),
+            expect(lambda p: 2000 <= p["year"] <= 2010),
+        ),
+        (SearchFilter(must=[Range(key="bpm", lte=80.0)]), expect(lambda p: p["bpm"] <= 80.0)),
+        (SearchFilter(must=[MatchValue(key="vocals", value=True)]), expect(lambda p: p["vocals"])),
+        (SearchFilter(must=[MatchValue(key="vocals", value=False)]), expect(lambda p: not p["vocals"])),
+        (SearchFilter(must=[MatchValue(key="year", value=1995)]), expect(lambda p: p["year"] == 1995)),
+        (
+            SearchFilter(
+                must=[MatchAny(key="genre", values=["rock", "pop"])],
+                must_not=[MatchValue(key="vocals", value=True), Range(key="year", gte=2020)],
+            ),
+            expect(lambda p: p["genre"] in {"rock", "pop"} and not p["vocals"] and p["year"] < 2020),
+        ),
+    ]
+    for flt, expected in cases:
+        assert expected, "each case must select something"
+        assert _all_ids(store, flt) == expected, flt
+        assert store.count("tracks_v1", flt) == len(expected), flt
+    # Payload comes back exactly as written, bools included.
+    hit = store.search("tracks_v1", "audio", pts[0].vectors["audio"], limit=1)[0]
+    assert hit.payload == pts[0].payload
+
+
+def test_exclude_ids(store: VectorStore) -> None:
+    pts = _loaded(store)
+    first = store.search("tracks_v1", "audio", pts[3].vectors["audio"], limit=5)
+    rejected = (first[0].id, first[1].id)
+    again = store.search("tracks_v1", "audio", pts[3].vectors["audio"], limit=5, exclude_ids=rejected)
+    assert not {h.id for h in again} & set(rejected)
+    assert [h.id for h in again[:3]] == [h.id for h in first[2:5]]
+    rock = SearchFilter(must=[MatchValue(key="genre", value="rock")])
+    assert _all_ids(store, rock, exclude=("trk_000",)) == _all_ids(store, rock) - {"trk_000"}
+
+
+def test_search_without_payload_still_returns_entity_ids(store: VectorStore) -> None:
+    pts = _loaded(store)
+    hits = store.search("tracks_v1", "audio", pts[2].vectors["audio"], limit=3, with_payload=False)
+    assert hits[0].id == "trk_002"
+    assert all(h.payload == {} for h in hits)
+
+
+def test_count_retrieve_delete(store: VectorStore) -> None:
+    pts = _loaded(store)
+    assert store.count("tracks_v1") == N
+    assert store.count("tracks_v1", SearchFilter(must=[MatchValue(key="genre", value="jazz")])) == N // 4
+    got = store.retrieve("tracks_v1", ["trk_005", "nope", "trk_001"])
+    assert [r.id for r in got] == ["trk_005", "trk_001"]
+    assert got[0].payload == pts[5].payload
+    # Cosine vectors are stored normalised; ours already are, so they come back unchanged.
+    assert np.allclose(got[0].vectors["audio"], pts[5].vectors["audio"], atol=1e-6)
+    assert np.allclose(got[0].vectors["text"], pts[5].vectors["text"], atol=1e-6)
+    store.delete("tracks_v1", ["trk_005", "trk_001", "never_existed"])
+    assert store.count("tracks_v1") == N - 2
+    assert store.retrieve("tracks_v1", ["trk_005", "trk_001"]) == []
+    assert "trk_005" not in _all_ids(store, None)
+
+
+def test_bad_input_is_rejected_clearly(store: VectorStore) -> None:
+    _loaded(store)
+    with pytest.raises(ValueError, match="dimensions"):
+        store.upsert("tracks_v1", [PointRecord(id="x", vectors={"audio": [1.0, 0.0]})])
+    with pytest.raises(ValueError, match="unknown vector"):
+        store.upsert("tracks_v1", [PointRecord(id="x", vectors={"video": [1.0] * DIM})])
+    with pytest.raises(ValueError, match="unknown vector"):
+        store.search("tracks_v1", "video", [1.0] * DIM)
+    with pytest.raises(ValueError, match="dimensions"):
+        store.search("tracks_v1", "audio", [1.0] * (DIM + 1))
+    with pytest.raises(ValueError, match="limit"):
+        store.search("tracks_v1", "audio", [1.0] * DIM, limit=0)
+    with pytest.raises(CollectionNotFoundError):
+        store.search("missing", "audio", [1.0] * DIM)
+    assert store.count("tracks_v1") == N
+
+
+def test_persistence_across_reopen(opener: Opener) -> None:
+    first = opener()
+    pts = _loaded(first)
+    first.set_alias("tracks", "tracks_v1")
+    first.delete("tracks_v1", ["trk_000"])
+    first.close()
+
+    second = opener()
+    try:
+        assert second.list_collections() == ["tracks_v1"]
+        assert second.resolve("tracks") == "tracks_v1"
+        assert second.count("tracks") == N - 1
+        hit = second.search("tracks", "text", pts[9].vectors["text"], limit=1)[0]
+        assert (hit.id, hit.payload) == ("trk_009", pts[9].payload)
+    finally:
+        second.close()
+
+
+def test_blue_green_alias_switch(store: VectorStore) -> None:
+    _loaded(store, "tracks_v1", seed=0)
+    store.set_alias("tracks", "tracks_v1")
+    assert store.resolve("tracks") == "tracks_v1"
+    assert store.resolve("tracks_v1") == "tracks_v1"
+    assert store.collection_exists("tracks")
+    assert store.count("tracks") == N
+
+    # v2: new model -> new vectors for the same entities, plus one new track.
+    store.create_collection(_spec("tracks_v2"))
+    v2 = [*_points(seed=1), PointRecord(id="trk_new", vectors={"audio": [1.0] * DIM, "text": [1.0] * DIM})]
+    store.upsert("tracks_v2", v2)
+    store.optimize("tracks_v2")
+    assert store.count("tracks") == N  # readers still on v1 while v2 is built
+
+    with pytest.raises(CollectionBusyError):
+        store.drop_collection("tracks_v1")  # an alias still points to it
+    store.set_alias("tracks", "tracks_v2")
+    assert store.resolve("tracks") == "tracks_v2"
+    assert store.count("tracks") == N + 1
+    hit = store.search("tracks", "audio", v2[4].vectors["audio"], limit=1)[0]
+    assert hit.id == v2[4].id and hit.score == pytest.approx(1.0, abs=1e-4)
+    assert store.retrieve("tracks", ["trk_new"])[0].id == "trk_new"
+
+    store.drop_collection("tracks_v1")
+    assert store.list_collections() == ["tracks_v2"]
+    assert store.count("tracks") == N + 1
+
+    with pytest.raises(ValueError, match="alias"):
+        store.drop_collection("tracks")
+    with pytest.raises(CollectionExistsError):
+        store.set_alias("tracks_v2", "tracks_v2")
+    with pytest.raises(CollectionNotFoundError):
+        store.set_alias("other", "tracks_v9")
