@@ -162,11 +162,13 @@ def recipes(count: int, seed: int, min_seconds: float = 6.0, max_seconds: float 
 
 def generate_catalog(out: Path, count: int, seed: int = 0, min_seconds: float = 6.0,
                      max_seconds: float = 30.0, progress: bool = True) -> Path:
-    """Write `count` tracks and `manifest.jsonl` (plus `recipes.jsonl`, the ground truth) into `out`."""
+    """Write `count` tracks and `manifest.jsonl` into `out`; the generating recipes (ground truth for
+    tests and the demo world) go to `.truth/recipes.jsonl`, hidden so ingestion skips it."""
     audio_dir = out / "audio"
     audio_dir.mkdir(parents=True, exist_ok=True)
     manifest = out / "manifest.jsonl"
-    with manifest.open("w") as lines, (out / "recipes.jsonl").open("w") as truth:
+    (out / ".truth").mkdir(exist_ok=True)
+    with manifest.open("w") as lines, (out / ".truth" / "recipes.jsonl").open("w") as truth:
         for index, recipe in enumerate(tqdm(recipes(count, seed, min_seconds, max_seconds), desc="synth tracks",
                                             unit="track", disable=not progress)):
             path = audio_dir / f"{recipe.track_id}.{recipe.fmt}"

@@ -23,7 +23,9 @@ class InProcessMusicEncoder:
         self._encoder = encoder
 
     def encode_paths(self, paths: Sequence[str]) -> list[MusicEncodeResult]:
-        return self._encoder.encode_requests([MusicEncodeRequest(path=path) for path in paths])
+        from musechat.encoders.music import AudioInput
+
+        return self._encoder.encode_batch([AudioInput(path, None) for path in paths])
 
 
 class HttpMusicEncoder:

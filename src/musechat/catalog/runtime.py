@@ -42,15 +42,15 @@ def _dedupe(path: Path | None) -> DedupeStore:
 def music_encoder_client(settings: CatalogWorkerSettings) -> MusicEncoderClient:
     if settings.music_encoder_url:
         return HttpMusicEncoder(settings.music_encoder_url, timeout_s=settings.encoder_timeout_s)
-    from musechat.encoders.music import MusicEncoder, MusicEncoderSettings
+    from musechat.encoders.music import MusicEncoder
 
-    return InProcessMusicEncoder(MusicEncoder.from_settings(MusicEncoderSettings()))
+    return InProcessMusicEncoder(MusicEncoder.load(settings.music_encoder_spec, ast_model=settings.ast_model))
 
 
 def catalog_worker_consumer(settings: CatalogWorkerSettings, producer: EventProducer,
                             encoder: MusicEncoderClient | None = None) -> EventConsumer:
     worker = CatalogWorker(encoder or music_encoder_client(settings), producer)
-    return EventConsumer(settings.bus, [Topic.TRACK_SUBMITTED], settings.group_id, worker.handle,
+    return EventConsumer(settings.consumer_bus(), [Topic.TRACK_SUBMITTED], settings.group_id, worker.handle,
                          _dedupe(settings.dedupe_path), dlq_producer=producer)
 
 

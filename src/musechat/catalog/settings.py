@@ -19,8 +19,18 @@ class CatalogWorkerSettings(BaseSettings):
         default=None, description="music-encoder service URL; unset = encode in-process (embedded default)."
     )
     encoder_timeout_s: float = Field(default=120.0, gt=0)
+    music_encoder_spec: str = Field(default="music-ast-tiny", description="In-process encoder spec (name or path).")
+    ast_model: str | None = Field(default=None, description="In-process AST checkpoint overriding the spec's.")
     dedupe_path: Path | None = Field(default=None, description="File-backed dedupe log; unset = in memory.")
+    # Encoding is slow (seconds per track on CPU): take few records per poll and allow a long gap between
+    # polls, or the group evicts a busy worker mid-batch and its partitions are re-read.
+    max_poll_records: int = Field(default=2, ge=1)
+    max_poll_interval_ms: int = Field(default=300_000, gt=0)
     bus: BusSettings = Field(default_factory=BusSettings)
+
+    def consumer_bus(self) -> BusSettings:
+        return self.bus.model_copy(update={"max_poll_records": self.max_poll_records,
+                                           "max_poll_interval_ms": self.max_poll_interval_ms})
 
 
 class IndexerSettings(BaseSettings):

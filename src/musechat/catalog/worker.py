@@ -17,6 +17,8 @@ from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.topics import Topic
 
 SOURCE = "musechat/catalog-worker"
+# The encoder's own failures may pass (memory pressure, a restarting GPU); bad media never will.
+RETRYABLE_ENCODER_ERRORS = frozenset({"internal"})
 
 
 def parse_submission(data: Any) -> TrackSubmitted:
@@ -40,6 +42,8 @@ class CatalogWorker:
         if not result.ok or result.encoding is None:
             error = result.error
             reason = f"{error.code}: {error.message}" if error else "encoder returned no encoding"
+            if error is not None and error.code in RETRYABLE_ENCODER_ERRORS:
+                raise RuntimeError(f"encoder failed on {submission.audio_path}: {reason}")
             raise PermanentError(f"cannot encode {submission.audio_path}: {reason}")
         encoded = TrackEncoded(
             track=submission.track,
