@@ -1,0 +1,1 @@
+"""Encoders: audio, video and text models behind small typed APIs."""
