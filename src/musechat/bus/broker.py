@@ -85,6 +85,12 @@ class EmbeddedBroker:
             raise RuntimeError("EmbeddedBroker is not running; call start() or use it as a context manager")
         return f"{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise RuntimeError("EmbeddedBroker is not running")
+        return self._proc.pid
+
     def start(self) -> EmbeddedBroker:
         if self._proc is not None:
             raise RuntimeError(f"EmbeddedBroker already running on {self.bootstrap_servers}")
