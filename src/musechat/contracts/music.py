@@ -66,7 +66,7 @@ class MusicEncodeResult(BaseModel):
     @model_validator(mode="after")
     def _one_outcome(self) -> MusicEncodeResult:
         if self.ok != (self.encoding is not None) or self.ok == (self.error is not None):
-            raise ValueError("ok results carry an encoding and no error; failed ones an error and no encoding")
+            raise ValueError("ok results carry an encoding and no error, failed ones an error only")
         return self
 
 

@@ -1,0 +1,221 @@
+"""Decode any audio (or a video's audio track) to 16 kHz mono float32 with PyAV, with typed errors.
+
+Error policy (codes are stable, see `errors.py`):
+- `not_found` / `empty_file`: checked before FFmpeg sees the input.
+- `unsupported_format`: the bytes are recognisably not media (text, an image, a PDF or a zip archive),
+  sniffed from the first bytes, or FFmpeg opens them only as an image/text "video" stream.
+- `corrupt`: FFmpeg cannot open bytes that are not recognisably something else (garbage, or a media
+  file cut short before its index, e.g. an MP4 whose `moov` box is missing), the audio stream yields no
+  samples, more than `MAX_BAD_PACKET_FRACTION` packets fail to decode, or the decoded audio is clearly
+  shorter than the duration the container declares (a truncated MP3/FLAC). Isolated bad packets are
+  skipped, the way the `ffmpeg` CLI does, so one glitch does not reject a whole track.
+- `no_audio_stream`: a real container (e.g. a video) without any audio stream.
+- `too_long`: checked against the container's declared duration *before* decoding when it has one,
+  and again while decoding (durations can be missing or wrong).
+- `too_short` / `silent`: after decoding, below `min_duration_s` / peak below `silence_peak`.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from musechat.media.errors import (
+    CorruptMediaError,
+    EmptyMediaError,
+    MediaNotFoundError,
+    MediaTooLongError,
+    MediaTooShortError,
+    NoAudioStreamError,
+    SilentMediaError,
+    UnsupportedFormatError,
+)
+
+if TYPE_CHECKING:
+    import av.container
+
+TARGET_SAMPLE_RATE = 16000
+DEFAULT_MAX_DURATION_S = 1800.0
+DEFAULT_MIN_DURATION_S = 1.0
+# -80 dBFS: below this peak a track is digital silence (or near it), useless to encode.
+DEFAULT_SILENCE_PEAK = 1e-4
+MAX_BAD_PACKET_FRACTION = 0.05
+# Decoded audio shorter than this share of the declared duration (and by more than TRUNCATION_SLACK_S)
+# means the file was cut short.
+TRUNCATION_RATIO = 0.9
+TRUNCATION_SLACK_S = 0.5
+_SNIFF_BYTES = 4096
+
+# Containers FFmpeg opens as a single still image or as rendered text: never audio.
+_NON_AUDIO_DEMUXERS = {"image2", "tty", "gif", "apng", "svg_pipe"}
+
+_NON_MEDIA_MAGIC: list[tuple[bytes, int, str]] = [
+    (b"\x89PNG\r\n\x1a\n", 0, "a PNG image"),
+    (b"\xff\xd8\xff", 0, "a JPEG image"),
+    (b"GIF87a", 0, "a GIF image"),
+    (b"GIF89a", 0, "a GIF image"),
+    (b"WEBP", 8, "a WebP image"),
+    (b"BM", 0, "a BMP image"),
+    (b"%PDF", 0, "a PDF document"),
+    (b"PK\x03\x04", 0, "a zip archive (or an office document)"),
+    (b"\x1f\x8b", 0, "a gzip archive"),
+]
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    samples: np.ndarray  # float32 [n], mono, in [-1, 1]
+    sample_rate: int
+    duration_s: float
+    source_format: str  # FFmpeg demuxer name, e.g. "mp3", "ogg", "mov,mp4,m4a,3gp,3g2,mj2"
+    codec: str  # FFmpeg decoder name of the stream that was used, e.g. "mp3float", "aac", "opus"
+
+
+def _sniff_non_media(head: bytes) -> str | None:
+    """Describe `head` when it is recognisably not media (an image, a document, text); else None."""
+    for magic, offset, what in _NON_MEDIA_MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return what
+    if head and b"\x00" not in head:
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            # A multi-byte character cut at the sniff boundary is still text.
+            try:
+                text = head[:-3].decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+        if printable / max(1, len(text)) > 0.95:
+            return "a text file"
+    return None
+
+
+def _declared_duration(container: av.container.InputContainer, stream: Any) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000  # AV_TIME_BASE
+    return None
+
+
+def decode_audio(
+    source: str | Path | bytes,
+    target_sr: int = TARGET_SAMPLE_RATE,
+    max_duration_s: float = DEFAULT_MAX_DURATION_S,
+    min_duration_s: float = DEFAULT_MIN_DURATION_S,
+    silence_peak: float | None = DEFAULT_SILENCE_PEAK,
+    name: str | None = None,
+) -> DecodedAudio:
+    """Decode `source` (a path or the file's bytes) to mono float32 at `target_sr`.
+
+    `name` labels the input in error messages (e.g. the uploaded filename). Pass `silence_peak=None`
+    to accept silent audio. Raises a `MediaError` subclass; never returns empty audio.
+    """
+    import av
+
+    label = name or (str(source) if not isinstance(source, bytes) else "the uploaded audio")
+    if isinstance(source, bytes):
+        if not source:
+            raise EmptyMediaError(f"{label} is empty (0 bytes)")
+        head = source[:_SNIFF_BYTES]
+        handle: Any = io.BytesIO(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise MediaNotFoundError(f"{label} does not exist or is not a regular file")
+        if path.stat().st_size == 0:
+            raise EmptyMediaError(f"{label} is empty (0 bytes)")
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+        handle = str(path)
+
+    what = _sniff_non_media(head)
+    if what is not None:
+        raise UnsupportedFormatError(f"{label} is {what}, not audio or video")
+
+    try:
+        container = av.open(handle, mode="r")
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(
+            f"{label} is not a readable audio or video file (unrecognised or damaged data: {exc.strerror})"
+        ) from exc
+    with container:
+        fmt = container.format.name
+        audio_streams = list(container.streams.audio)
+        if not audio_streams:
+            if fmt in _NON_AUDIO_DEMUXERS or fmt.endswith("_pipe"):
+                raise UnsupportedFormatError(f"{label} was read as '{fmt}', which holds no audio")
+            kinds = ", ".join(s.type for s in container.streams) or "none"
+            raise NoAudioStreamError(f"{label} ({fmt}) has no audio stream (streams: {kinds})")
+        stream = container.streams.best("audio") or audio_streams[0]
+        declared = _declared_duration(container, stream)
+        if declared is not None and declared > max_duration_s:
+            raise MediaTooLongError(
+                f"{label} lasts {declared:.1f} s, longer than the {max_duration_s:.0f} s limit"
+            )
+        samples = _decode_stream(container, stream, target_sr, max_duration_s, label)
+        codec = stream.codec_context.name
+
+    duration = samples.size / target_sr
+    if samples.size == 0:
+        raise CorruptMediaError(f"{label} ({fmt}) has an audio stream but no decodable samples")
+    if declared is not None and duration < declared * TRUNCATION_RATIO - TRUNCATION_SLACK_S:
+        raise CorruptMediaError(
+            f"{label} is truncated: decoded {duration:.1f} s of the {declared:.1f} s its header declares"
+        )
+    if duration < min_duration_s:
+        raise MediaTooShortError(
+            f"{label} lasts {duration:.2f} s, shorter than the {min_duration_s:g} s minimum"
+        )
+    if silence_peak is not None and float(np.max(np.abs(samples))) < silence_peak:
+        level = 20 * np.log10(silence_peak)
+        raise SilentMediaError(f"{label} is silent (peak level below {level:.0f} dBFS)")
+    return DecodedAudio(
+        samples=samples, sample_rate=target_sr, duration_s=duration, source_format=fmt, codec=codec
+    )
+
+
+def _decode_stream(
+    container: av.container.InputContainer, stream: Any, target_sr: int, max_duration_s: float, label: str
+) -> np.ndarray:
+    import av
+
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=target_sr)
+    chunks: list[np.ndarray] = []
+    total = 0
+    limit = int(max_duration_s * target_sr)
+    packets = bad = 0
+
+    def take(frames: list[Any]) -> None:
+        nonlocal total
+        for out in frames:
+            chunk = out.to_ndarray().reshape(-1)
+            chunks.append(chunk)
+            total += chunk.size
+        if total > limit:
+            raise MediaTooLongError(f"{label} runs past the {max_duration_s:.0f} s limit")
+
+    try:
+        for packet in container.demux(stream):
+            # The demuxer ends with an empty packet; decoding it flushes the decoder's delayed frames.
+            packets += packet.size > 0
+            try:
+                frames = stream.decode(packet)
+            except av.error.FFmpegError:
+                bad += 1
+                continue
+            for frame in frames:
+                take(resampler.resample(frame))
+        take(resampler.resample(None))
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(f"{label} could not be demuxed: {exc.strerror}") from exc
+    if packets and bad / packets > MAX_BAD_PACKET_FRACTION:
+        raise CorruptMediaError(f"{label} is damaged: {bad} of {packets} audio packets failed to decode")
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate(chunks).astype(np.float32, copy=False)

@@ -1,0 +1,61 @@
+"""Typed media errors with stable codes: services map them to per-item results, workers to DLQ headers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+MediaErrorCode = Literal[
+    "not_found",
+    "empty_file",
+    "unsupported_format",
+    "corrupt",
+    "no_audio_stream",
+    "too_long",
+    "too_short",
+    "silent",
+]
+
+
+class MediaError(Exception):
+    """A media input that cannot be used; `code` is stable (API contract), `message` is for humans."""
+
+    code: MediaErrorCode = "corrupt"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class MediaNotFoundError(MediaError):
+    code = "not_found"
+
+
+class EmptyMediaError(MediaError):
+    code = "empty_file"
+
+
+class UnsupportedFormatError(MediaError):
+    code = "unsupported_format"
+
+
+class CorruptMediaError(MediaError):
+    code = "corrupt"
+
+
+class NoAudioStreamError(MediaError):
+    code = "no_audio_stream"
+
+
+class MediaTooLongError(MediaError):
+    code = "too_long"
+
+
+class MediaTooShortError(MediaError):
+    code = "too_short"
+
+
+class SilentMediaError(MediaError):
+    code = "silent"
