@@ -144,7 +144,7 @@ class EmbeddedBroker:
                 raise BrokerStartError(
                     f"Tansu exited with code {self._proc.returncode} on {url}:\n{self._log_tail()}"
                 )
-            if self._answers_metadata(f"{self.host}:{port}"):
+            if self._answers_metadata(self.host, port):
                 log.info("embedded Kafka broker (Tansu) ready on %s:%d", self.host, port)
                 return
             if time.monotonic() > deadline:
@@ -155,10 +155,15 @@ class EmbeddedBroker:
             time.sleep(0.05)
 
     @staticmethod
-    def _answers_metadata(bootstrap: str) -> bool:
+    def _answers_metadata(host: str, port: int) -> bool:
+        # A plain TCP probe first: kafka-python logs every refused connection as an error.
+        try:
+            socket.create_connection((host, port), timeout=1.0).close()
+        except OSError:
+            return False
         try:
             admin = KafkaAdminClient(
-                bootstrap_servers=bootstrap, request_timeout_ms=2000, bootstrap_timeout_ms=2000
+                bootstrap_servers=f"{host}:{port}", request_timeout_ms=2000, bootstrap_timeout_ms=2000
             )
         except KafkaError:
             return False

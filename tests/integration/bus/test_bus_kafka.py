@@ -415,3 +415,31 @@ def test_embedded_broker_leaves_no_process_behind_when_the_block_fails() -> None
         raise RuntimeError("test failure")
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_handler_slower_than_max_poll_interval_loses_nothing(
+    kafka_bootstrap: str,
+    bus_settings: BusSettings,
+    producer: EventProducer,
+    unique_name: Callable[[str], str],
+) -> None:
+    """The member is evicted while handling e0, so its commit fails: it rewinds, rejoins, gets e0 again
+    (skipped by the dedupe store, since its handler had succeeded) and goes on with e1, e2."""
+    topic, group = unique_name("topic"), unique_name("group")
+    ensure_topics(kafka_bootstrap, [topic], partitions=1)
+    producer.publish_many(topic, [make_event(f"e{i}", i) for i in range(3)])
+    settings = bus_settings.model_copy(
+        update={"max_poll_interval_ms": 2000, "session_timeout_ms": 2000, "heartbeat_interval_ms": 500}
+    )
+    calls: list[str] = []
+
+    def slow_first(event: EventEnvelope[Any], ctx: RecordContext) -> None:
+        calls.append(event.subject)
+        if len(calls) == 1:
+            time.sleep(3.5)
+
+    stats = EventConsumer(settings, [topic], group, slow_first).run(max_events=4, idle_timeout_s=IDLE_S)
+
+    assert calls == ["e0", "e1", "e2"]
+    assert (stats.processed, stats.duplicates_skipped) == (3, 1)
+    assert committed(kafka_bootstrap, group) == {0: 3}
