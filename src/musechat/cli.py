@@ -197,10 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    from musechat.explain.cli import register as register_explainer
-    from musechat.fusion.cli import register as register_fusion
+    import importlib
+    import importlib.util
 
-    return [register_fusion, register_explainer]
+    # TEMPORARY until fusion/explain CLIs land
+    modules = [m for m in ("musechat.fusion.cli", "musechat.explain.cli") if importlib.util.find_spec(m)]
+    return [importlib.import_module(m).register for m in modules]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

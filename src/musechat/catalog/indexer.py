@@ -7,6 +7,7 @@ point: the collection ends with exactly the catalog, nothing doubled. Unchanged 
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,6 +27,7 @@ from musechat.contracts.topics import Topic
 from musechat.store import CollectionSpec, PayloadIndexKind, PointRecord, VectorStore
 
 SOURCE = "musechat/indexer"
+log = logging.getLogger(__name__)
 
 # Created before any bulk load: filtered search stays fast (≈1 ms vs ≈100 ms unindexed at 100k).
 TRACK_PAYLOAD_INDEXES = {
@@ -106,6 +108,7 @@ class Indexer:
         if outcome is not IndexOutcome.UNCHANGED:
             point = PointRecord(id=track_id, vectors={MUSIC_VECTOR: vector.tolist()}, payload=payload)
             self._store.upsert(self._collection, [point])
+        log.info("indexed %s: %s", track_id, outcome.value)
         self._producer.publish(
             Topic.TRACK_INDEXED,
             EventEnvelope[TrackIndexed](
