@@ -1,4 +1,8 @@
-"""Typed media errors with stable codes: services map them to per-item results, workers to DLQ headers."""
+"""Typed media errors with stable codes: services map them to per-item results, workers to DLQ headers.
+
+The codes are shared by the audio and video decoders; a decoder adds a subclass with a code from
+`MediaErrorCode` (add the code here first, so every consumer's `Literal` stays in step).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ MediaErrorCode = Literal[
     "unsupported_format",
     "corrupt",
     "no_audio_stream",
+    "no_video_stream",
     "too_long",
+    "too_large",
     "too_short",
     "silent",
 ]
