@@ -13,6 +13,7 @@ Contract for handlers (see docs/event-bus.md):
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import random
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
@@ -164,7 +165,7 @@ class EventConsumer:
         dedupe: DedupeStore | None = None,
         *,
         dlq_producer: EventProducer | None = None,
-        auto_offset_reset: str = "earliest",
+        auto_offset_reset: Literal["earliest", "latest"] = "earliest",
         rng: random.Random | None = None,
     ) -> None:
         if not topics:
@@ -194,24 +195,26 @@ class EventConsumer:
         stop = stop if stop is not None else threading.Event()
         stats = ConsumerStats()
         s = self.settings
-        consumer = KafkaConsumer(
-            *self.topics,
-            bootstrap_servers=s.bootstrap_list,
-            client_id=s.client_id,
-            group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset=self.auto_offset_reset,
-            session_timeout_ms=s.session_timeout_ms,
-            heartbeat_interval_ms=s.heartbeat_interval_ms,
-            max_poll_interval_ms=s.max_poll_interval_ms,
-            max_poll_records=s.max_poll_records,
-            request_timeout_ms=s.request_timeout_ms,
-        )
-        owns_producer = self._dlq_producer is None
-        producer = self._dlq_producer or EventProducer(s)
-        started = time.monotonic()
-        idle_since: float | None = None
-        try:
+        with contextlib.ExitStack() as resources:
+            producer = self._dlq_producer or resources.enter_context(EventProducer(s))
+            consumer = KafkaConsumer(
+                *self.topics,
+                bootstrap_servers=s.bootstrap_list,
+                client_id=s.client_id,
+                group_id=self.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset=self.auto_offset_reset,
+                session_timeout_ms=s.session_timeout_ms,
+                heartbeat_interval_ms=s.heartbeat_interval_ms,
+                max_poll_interval_ms=s.max_poll_interval_ms,
+                max_poll_records=s.max_poll_records,
+                request_timeout_ms=s.request_timeout_ms,
+            )
+            # autocommit=False: the only commits are the explicit per-record ones. Closing leaves the
+            # group at once, so the partitions move to the other members without a session timeout.
+            resources.callback(consumer.close, autocommit=False)
+            started = time.monotonic()
+            idle_since: float | None = None
             while not stop.is_set() and not self._reached(stats, max_events):
                 batches = consumer.poll(timeout_ms=s.poll_timeout_ms)
                 now = time.monotonic()
@@ -228,11 +231,6 @@ class EventConsumer:
                 reference = idle_since if idle_since is not None else started + s.max_poll_interval_ms / 1000
                 if now - reference >= idle_timeout_s:
                     break
-        finally:
-            # autocommit=False: the only commits are the explicit per-record ones.
-            consumer.close(autocommit=False)
-            if owns_producer:
-                producer.close()
         log.info("consumer %s on %s stopped: %s", self.group_id, self.topics, stats)
         return stats
 
