@@ -1,0 +1,1 @@
+"""The gateway: public REST API (/v1), authentication, validation, conversation orchestration."""

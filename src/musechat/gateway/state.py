@@ -1,0 +1,80 @@
+"""Conversation state as a signed token the client echoes: any gateway replica can serve any turn, and a
+restart loses nothing (no sticky sessions, no session store). The Kafka conversation.turn events remain
+the durable log. HMAC-SHA256 over the JSON body; the secret comes from settings (env or mounted file).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from musechat.contracts.api import TrackFilters
+
+TOKEN_VERSION = "s1"
+MAX_REMEMBERED = 200  # excluded tracks kept per conversation; bounds the token size
+
+
+class StateError(Exception):
+    """The token is missing, forged, expired or belongs to another conversation."""
+
+
+class ConversationState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str
+    video_id: str
+    turn: int = Field(ge=1)
+    candidate_track_id: str | None = Field(description="Top track of the last turn: the next turn's candidate.")
+    excluded_track_ids: list[str] = Field(default_factory=list,
+                                          description="Rejected or already suggested-and-answered tracks.")
+    filters: TrackFilters = Field(default_factory=TrackFilters)
+    issued_at: float = Field(default_factory=time.time)
+
+    def remember(self, *track_ids: str) -> list[str]:
+        merged = list(dict.fromkeys([*self.excluded_track_ids, *track_ids]))
+        return merged[-MAX_REMEMBERED:]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class StateSigner:
+    def __init__(self, secret: bytes, max_age_s: float = 7 * 24 * 3600) -> None:
+        if len(secret) < 16:
+            raise ValueError("the conversation state secret must be at least 16 bytes")
+        self._secret = secret
+        self._max_age_s = max_age_s
+
+    def _mac(self, body: str) -> str:
+        return _b64(hmac.new(self._secret, f"{TOKEN_VERSION}.{body}".encode(), hashlib.sha256).digest())
+
+    def sign(self, state: ConversationState) -> str:
+        body = _b64(json.dumps(state.model_dump(mode="json"), separators=(",", ":")).encode())
+        return f"{TOKEN_VERSION}.{body}.{self._mac(body)}"
+
+    def verify(self, token: str, conversation_id: str) -> ConversationState:
+        try:
+            version, body, mac = token.split(".")
+        except ValueError as error:
+            raise StateError("malformed state token: send the `state` of the previous response") from error
+        if version != TOKEN_VERSION or not hmac.compare_digest(mac, self._mac(body)):
+            raise StateError("state token is not valid: send the `state` of the previous response unchanged")
+        try:
+            state = ConversationState.model_validate_json(_unb64(body))
+        except (ValidationError, ValueError) as error:
+            raise StateError("state token is not valid") from error
+        if state.conversation_id != conversation_id:
+            raise StateError("state token belongs to another conversation")
+        if time.time() - state.issued_at > self._max_age_s:
+            raise StateError("conversation expired: start a new one")
+        return state
