@@ -23,7 +23,10 @@ AUDIO_FORMATS: dict[str, tuple[str, str, str, dict[str, str]]] = {
     "ogg": ("ogg", "vorbis", "fltp", {"strict": "experimental"}),  # ffmpeg's native vorbis encoder
     "opus": ("ogg", "libopus", "flt", {}),
     "m4a": ("ipod", "aac", "fltp", {}),
+    "aac": ("adts", "aac", "fltp", {}),  # raw AAC frames
+    "mka-live": ("matroska", "libopus", "flt", {}),  # streamed Matroska: declares no duration at all
 }
+_CONTAINER_OPTIONS = {"mka-live": {"live": "1"}}
 # fmt -> (container format, video codec, pixel format, audio codec or None for the container's default)
 VIDEO_FORMATS: dict[str, tuple[str, str, str, str]] = {
     "mp4": ("mp4", "libx264", "yuv420p", "aac"),
@@ -107,8 +110,8 @@ def write_tone(
     channels: int = 2,
     amplitude: float = 0.4,
 ) -> Path:
-    """Write a synthetic music-like clip as wav/flac/mp3/ogg(vorbis)/opus/m4a, or as a video container
-    (mp4/mov/mkv/webm) holding a small video stream plus the audio track."""
+    """Write a synthetic music-like clip as wav/flac/mp3/ogg(vorbis)/opus/m4a/aac/mka-live, or as a video
+    container (mp4/mov/mkv/webm) holding a small video stream plus the audio track."""
     import av
 
     path = Path(path)
@@ -119,7 +122,7 @@ def write_tone(
         known = sorted(AUDIO_FORMATS) + sorted(VIDEO_FORMATS)
         raise ValueError(f"unknown format {fmt!r}; pick one of {known}")
     container_fmt, codec, _sample_fmt, options = AUDIO_FORMATS[fmt]
-    with av.open(str(path), "w", format=container_fmt) as container:
+    with av.open(str(path), "w", format=container_fmt, options=_CONTAINER_OPTIONS.get(fmt, {})) as container:
         stream = _add_audio_stream(container, codec, sample_rate, channels, options)
         _encode_audio_stream(container, stream, samples, sample_rate)
     return path
