@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
@@ -183,6 +183,15 @@ def public_payload(stored: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (stored or {}).items() if k != ENTITY_ID_KEY}
 
 
+def to_point_record(point_id: object, vectors: Any, stored: Mapping[str, Any] | None) -> PointRecord:
+    """An engine record (named vectors or None, stored payload) as the caller's PointRecord."""
+    return PointRecord(
+        id=entity_id_of(stored, point_id),
+        vectors={k: list(v) for k, v in (vectors or {}).items()},
+        payload=public_payload(stored),
+    )
+
+
 def entity_id_of(stored: Mapping[str, Any] | None, point_id: object) -> str:
     if stored is None or ENTITY_ID_KEY not in stored:
         raise StoreError(f"point {point_id} has no {ENTITY_ID_KEY!r}: it was not written through this store")
@@ -220,6 +229,18 @@ class VectorStore(Protocol):
 
     def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
         """Points that exist, in the order asked; cosine vectors come back unit-normalised."""
+        ...
+
+    def scroll(
+        self,
+        collection: str,
+        filter: SearchFilter | None = None,
+        fields: Sequence[str] | None = None,
+        with_vectors: bool = False,
+        batch_size: int = 512,
+    ) -> Iterator[PointRecord]:
+        """Every (matching) point, in id order, fetched in batches. `fields` limits the payload keys
+        returned (None = all); without `with_vectors` the records' `vectors` are empty."""
         ...
 
     def count(self, collection: str, filter: SearchFilter | None = None) -> int: ...

@@ -44,6 +44,7 @@ from musechat.store.base import (
     entity_id_of,
     point_uuid,
     public_payload,
+    to_point_record,
     validate_name,
 )
 from musechat.store.filters import decode_edge_bools, encode_edge_bools, to_edge_filter
@@ -295,16 +296,38 @@ class EdgeStore:
         with self._using(collection) as c:
             records = c.shard.retrieve([point_uuid(i) for i in ids], True, True)
             bool_keys = c.bool_keys
-        by_id: dict[str, PointRecord] = {}
-        for r in records:
-            vectors: Any = r.vector or {}
-            entity = entity_id_of(r.payload, r.id)
-            by_id[entity] = PointRecord(
-                id=entity,
-                vectors={k: list(v) for k, v in vectors.items()},
-                payload=decode_edge_bools(public_payload(r.payload), bool_keys),
-            )
+        by_id = {rec.id: rec for rec in (_record(r, bool_keys) for r in records)}
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+    def scroll(
+        self,
+        collection: str,
+        filter: SearchFilter | None = None,
+        fields: Sequence[str] | None = None,
+        with_vectors: bool = False,
+        batch_size: int = 512,
+    ) -> Iterator[PointRecord]:
+        import qdrant_edge as qe
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        selector = True if fields is None else qe.PayloadSelector.Include([*fields, ENTITY_ID_KEY])
+        offset: Any = None
+        while True:
+            # The lock is held per batch only, so a slow consumer of this iterator blocks nobody.
+            with self._using(collection) as c:
+                request = qe.ScrollRequest(
+                    offset=offset,
+                    limit=batch_size,
+                    filter=to_edge_filter(filter, (), c.bool_keys),
+                    with_payload=selector,
+                    with_vector=with_vectors,
+                )
+                records, offset = c.shard.scroll(request)
+                bool_keys = c.bool_keys
+            yield from (_record(r, bool_keys) for r in records)
+            if offset is None:
+                return
 
     def count(self, collection: str, filter: SearchFilter | None = None) -> int:
         import qdrant_edge as qe
@@ -332,6 +355,12 @@ class EdgeStore:
                 entry.shard.flush()
                 self._release(name)
             self._closed = True
+
+
+def _record(r: qdrant_edge.Record, bool_keys: frozenset[str]) -> PointRecord:
+    rec = to_point_record(r.id, r.vector, r.payload)
+    rec.payload = decode_edge_bools(rec.payload, bool_keys)
+    return rec
 
 
 def _edge_schema(kind: PayloadIndexKind) -> qdrant_edge.PayloadSchemaType:

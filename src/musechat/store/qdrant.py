@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from musechat.store.base import (
@@ -28,6 +28,7 @@ from musechat.store.base import (
     entity_id_of,
     point_uuid,
     public_payload,
+    to_point_record,
     validate_name,
 )
 from musechat.store.filters import to_qdrant_filter
@@ -227,14 +228,38 @@ class QdrantServerStore:
         records = self._client.retrieve(
             collection, ids=[point_uuid(i) for i in ids], with_payload=True, with_vectors=True
         )
-        by_id: dict[str, PointRecord] = {}
-        for r in records:
-            vectors: Any = r.vector or {}
-            entity = entity_id_of(r.payload, r.id)
-            by_id[entity] = PointRecord(
-                id=entity, vectors={k: list(v) for k, v in vectors.items()}, payload=public_payload(r.payload)
-            )
+        by_id = {rec.id: rec for rec in (to_point_record(r.id, r.vector, r.payload) for r in records)}
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+    def scroll(
+        self,
+        collection: str,
+        filter: SearchFilter | None = None,
+        fields: Sequence[str] | None = None,
+        with_vectors: bool = False,
+        batch_size: int = 512,
+    ) -> Iterator[PointRecord]:
+        from qdrant_client import models as m
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self._vector_dims(collection)
+        selector: bool | qm.PayloadSelectorInclude = (
+            True if fields is None else m.PayloadSelectorInclude(include=[*fields, ENTITY_ID_KEY])
+        )
+        offset: Any = None
+        while True:
+            records, offset = self._client.scroll(
+                collection,
+                scroll_filter=to_qdrant_filter(filter),
+                limit=batch_size,
+                offset=offset,
+                with_payload=selector,
+                with_vectors=with_vectors,
+            )
+            yield from (to_point_record(r.id, r.vector, r.payload) for r in records)
+            if offset is None:
+                return
 
     def count(self, collection: str, filter: SearchFilter | None = None) -> int:
         self._vector_dims(collection)

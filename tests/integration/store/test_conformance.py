@@ -218,6 +218,22 @@ def test_count_retrieve_delete(store: VectorStore) -> None:
     assert "trk_005" not in _all_ids(store, None)
 
 
+def test_scroll(store: VectorStore) -> None:
+    pts = _loaded(store)
+    everything = list(store.scroll("tracks_v1", batch_size=7))  # several batches
+    assert sorted(r.id for r in everything) == sorted(p.id for p in pts)
+    assert all(r.vectors == {} for r in everything)
+    assert {r.id: r.payload for r in everything} == {p.id: p.payload for p in pts}
+
+    jazz = SearchFilter(must=[MatchValue(key="genre", value="jazz")])
+    some = list(store.scroll("tracks_v1", filter=jazz, fields=["year", "vocals"], with_vectors=True))
+    assert sorted(r.id for r in some) == sorted(p.id for p in pts if p.payload["genre"] == "jazz")
+    by_id = {p.id: p for p in pts}
+    for r in some:
+        assert r.payload == {k: by_id[r.id].payload[k] for k in ("year", "vocals")}
+        assert np.allclose(r.vectors["text"], by_id[r.id].vectors["text"], atol=1e-6)
+
+
 def test_bad_input_is_rejected_clearly(store: VectorStore) -> None:
     _loaded(store)
     with pytest.raises(ValueError, match="dimensions"):
