@@ -17,6 +17,7 @@ EncodeErrorCode = Literal[
     "unsupported_format",
     "corrupt",
     "no_audio_stream",
+    "no_video_stream",
     "too_long",
     "too_short",
     "silent",

@@ -4,6 +4,7 @@ of bad input classified with its stable error code."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,7 +72,7 @@ def test_stereo_is_downmixed_and_resampled(tmp_path: Path) -> None:
     assert audio.sample_rate == 22050 and audio.samples.shape == (22050,)
 
 
-def expect(exc_type: type[MediaError], code: str, source: Path | bytes, match: str, **kw: float) -> None:
+def expect(exc_type: type[MediaError], code: str, source: Path | bytes, match: str, **kw: Any) -> None:
     with pytest.raises(exc_type, match=match) as info:
         decode_audio(source, **kw)
     assert info.value.code == code
