@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     import importlib
     import importlib.util
 

@@ -128,6 +128,7 @@ def write_audio(path: Path, samples: np.ndarray, fmt: str) -> None:
         samples = np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=rate)
+        assert isinstance(stream, av.audio.stream.AudioStream)
         stream.layout = "mono"
         frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
         frame.sample_rate = rate

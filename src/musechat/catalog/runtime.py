@@ -88,7 +88,7 @@ def publish_ingest(path: Path, producer: EventProducer, batch_id: str | None = N
             data["problem"] = submission.problem
         validated = submission.validated()
         event_id = submission_event_id(validated) if validated else f"track-submitted:{uuid.uuid4().hex}"
-        envelope: EventEnvelope[Any] = EventEnvelope[Any](  # type: ignore[type-var]
+        envelope: EventEnvelope[Any] = EventEnvelope[Any](
             id=event_id, type=Topic.TRACK_SUBMITTED.event_type, source=INGEST_SOURCE,
             subject=submission.subject, data=data,
         )

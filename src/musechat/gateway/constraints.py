@@ -27,16 +27,17 @@ INSTRUMENT_TAGS = {
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10,
                  "half a": 0.5, "thirty": 30, "twenty": 20, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90}
 _NO_VOCALS = re.compile(
-    r"\b(no|without|zero|drop the|lose the|remove the|get rid of the|less)\s+(vocals?|voices?|singing|singers?|lyrics)\b"
+    r"\b(no|without|zero|drop the|lose the|remove the|get rid of the|less)\s+"
+    r"(vocals?|voices?|singing|singers?|lyrics)\b"
     r"|\binstrumental\b|\bno one singing\b|\bnobody singing\b", re.I)
-_NO_INSTRUMENT = re.compile(r"\b(?:no|without|drop the|lose the|remove the)\s+(drums|piano|guitar|violin|strings|synth)\b",
-                            re.I)
+_NO_INSTRUMENT = re.compile(
+    r"\b(?:no|without|drop the|lose the|remove the)\s+(drums|piano|guitar|violin|strings|synth)\b", re.I)
 _AMOUNT = r"(\d+(?:\.\d+)?|a|an|one|two|three|four|five|ten|twenty|thirty|forty|fifty|sixty|ninety|half a)"
 _UNIT = r"(seconds?|secs?|s|minutes?|mins?|m)\b"
 _MAX = re.compile(rf"\b(?:under|below|less than|shorter than|at most|no longer than|max(?:imum)?(?: of)?|within)\s+"
                   rf"{_AMOUNT}\s*{_UNIT}", re.I)
-_MIN = re.compile(rf"(?<!no )\b(?:over|above|more than|longer than|at least|min(?:imum)?(?: of)?)\s+{_AMOUNT}\s*{_UNIT}",
-                  re.I)
+_MIN = re.compile(
+    rf"(?<!no )\b(?:over|above|more than|longer than|at least|min(?:imum)?(?: of)?)\s+{_AMOUNT}\s*{_UNIT}", re.I)
 
 
 def _seconds(amount: str, unit: str) -> float:

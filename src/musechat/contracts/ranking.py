@@ -1,0 +1,33 @@
+"""fusion-ranker contracts: one ranking request per conversation turn."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from musechat.contracts.api import RecommendedTrack, TrackFilters
+from musechat.contracts.features import FeatureMatrix
+
+
+class RankRequest(BaseModel):
+    """Turn 1: video only. Turn N: video + the previous top track (candidate) + the user's words."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    video_id: str
+    candidate_track_id: str | None = None
+    text_tokens: FeatureMatrix | None = Field(default=None, description="[length, dim] text token features.")
+    exclude_track_ids: list[str] = Field(default_factory=list, description="Never return these (rejected, shown).")
+    filters: TrackFilters = Field(default_factory=TrackFilters)
+    limit: int = Field(default=5, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _turn_shape(self) -> RankRequest:
+        if self.text_tokens is not None and self.candidate_track_id is None:
+            raise ValueError("words refine a previous suggestion: give candidate_track_id with text_tokens")
+        return self
+
+
+class RankResponse(BaseModel):
+    tracks: list[RecommendedTrack]
+    model_version: str = Field(description="Fusion checkpoint that built the query.")
+    index_collection: str = Field(description="Physical collection behind the `tracks` alias that answered.")

@@ -1,0 +1,150 @@
+"""Gateway orchestration, free of HTTP: catalog submission, videos, and conversation turns.
+
+A turn: verify the signed state → hard constraints parsed from the words join the filters → one text
+encoding → one fusion-ranker call (video + candidate + words, candidate and rejected tracks excluded)
+→ a turn event on Kafka → a new signed state. Turn 1 is the video alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Any, Protocol
+
+from musechat.bus import EventProducer
+from musechat.contracts.api import (
+    Explanation,
+    Feedback,
+    FeedbackAccepted,
+    RecommendedTrack,
+    StartConversation,
+    SubmissionAccepted,
+    TrackSubmission,
+    TurnRequest,
+    TurnResponse,
+    VideoState,
+    VideoStatus,
+)
+from musechat.contracts.catalog import TrackSubmitted, submission_event_id
+from musechat.contracts.conversation import ConversationTurn, FeedbackGiven, VideoSubmitted
+from musechat.contracts.envelope import EventEnvelope
+from musechat.contracts.ranking import RankRequest, RankResponse
+from musechat.contracts.topics import Topic
+from musechat.gateway.constraints import merge_filters, parse_constraints
+from musechat.gateway.ports import RankerPort, TextEncoderPort
+from musechat.gateway.state import ConversationState, StateSigner
+from musechat.video.registry import VideoRegistry
+
+log = logging.getLogger(__name__)
+SOURCE = "musechat/gateway"
+
+
+class ExplainerPort(Protocol):
+    def explain(self, track: RecommendedTrack, words: str | None, history: list[str]) -> Explanation: ...
+
+
+class NotFoundError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _event(topic: Topic, subject: str, data: Any, event_id: str | None = None) -> EventEnvelope[Any]:
+    return EventEnvelope[Any](
+        id=event_id or str(uuid.uuid4()), type=topic.event_type, source=SOURCE, subject=subject, data=data)
+
+
+class GatewayCore:
+    def __init__(self, producer: EventProducer, videos: VideoRegistry, text: TextEncoderPort,
+                 ranker: RankerPort, signer: StateSigner, explainer: ExplainerPort | None = None) -> None:
+        self._producer = producer
+        self._videos = videos
+        self._text = text
+        self._ranker = ranker
+        self._signer = signer
+        self._explainer = explainer
+
+    # ------------------------------------------------------------------ catalog
+    def submit_tracks(self, submissions: list[TrackSubmission]) -> SubmissionAccepted:
+        batch_id = f"api-{uuid.uuid4().hex[:12]}"
+        events = []
+        for submission in submissions:
+            payload = TrackSubmitted(track=submission.track, audio_path=submission.audio_path, batch_id=batch_id)
+            events.append(_event(Topic.TRACK_SUBMITTED, submission.track.track_id, payload,
+                                 submission_event_id(payload)))
+        self._producer.publish_many(Topic.TRACK_SUBMITTED, events)
+        return SubmissionAccepted(batch_id=batch_id, track_ids=[s.track.track_id for s in submissions])
+
+    # ------------------------------------------------------------------ videos
+    def submit_video(self, path: Path, video_id: str | None = None) -> VideoState:
+        video_id = video_id or f"vid-{uuid.uuid4().hex}"
+        self._videos.mark_pending(video_id)
+        submitted = VideoSubmitted(video_id=video_id, path=str(path))
+        self._producer.publish(Topic.VIDEO_SUBMITTED, _event(Topic.VIDEO_SUBMITTED, video_id, submitted))
+        return VideoState(video_id=video_id, status=VideoStatus.PENDING)
+
+    def video_state(self, video_id: str) -> VideoState:
+        state = self._videos.state(video_id)
+        if state is None:
+            raise NotFoundError("video_not_found", f"unknown video {video_id!r}: submit it with POST /v1/videos")
+        return state
+
+    # ------------------------------------------------------------------ conversations
+    def start(self, request: StartConversation) -> TurnResponse:
+        conversation_id = f"conv-{uuid.uuid4().hex}"
+        ranked = self._ranker.rank(RankRequest(video_id=request.video_id, filters=request.filters,
+                                               limit=request.limit))
+        state = ConversationState(conversation_id=conversation_id, video_id=request.video_id, turn=1,
+                                  candidate_track_id=ranked.tracks[0].track_id if ranked.tracks else None,
+                                  filters=request.filters)
+        return self._respond(state, ranked, text=None, candidate=None, explain=request.explain, history=[])
+
+    def turn(self, conversation_id: str, request: TurnRequest) -> TurnResponse:
+        previous = self._signer.verify(request.state, conversation_id)
+        filters = merge_filters(previous.filters, parse_constraints(request.text))
+        [encoding] = self._text.encode([request.text])
+        excluded = previous.remember(*([previous.candidate_track_id] if previous.candidate_track_id else []))
+        if previous.candidate_track_id is None:  # nothing was suggested yet (filters emptied turn 1)
+            ranked = self._ranker.rank(RankRequest(video_id=previous.video_id, filters=filters,
+                                                   exclude_track_ids=excluded, limit=request.limit))
+        else:
+            ranked = self._ranker.rank(RankRequest(
+                video_id=previous.video_id, candidate_track_id=previous.candidate_track_id,
+                text_tokens=encoding.tokens, exclude_track_ids=excluded, filters=filters, limit=request.limit))
+        state = ConversationState(
+            conversation_id=conversation_id, video_id=previous.video_id, turn=previous.turn + 1,
+            candidate_track_id=ranked.tracks[0].track_id if ranked.tracks else previous.candidate_track_id,
+            excluded_track_ids=excluded, filters=filters)
+        return self._respond(state, ranked, text=request.text, candidate=previous.candidate_track_id,
+                             explain=request.explain, history=[request.text])
+
+    def feedback(self, conversation_id: str, feedback: Feedback) -> FeedbackAccepted:
+        state = self._signer.verify(feedback.state, conversation_id)
+        if feedback.verdict == "reject":
+            state = state.model_copy(update={"excluded_track_ids": state.remember(feedback.track_id)})
+        self._producer.publish(Topic.FEEDBACK, _event(Topic.FEEDBACK, conversation_id, FeedbackGiven(
+            conversation_id=conversation_id, turn=state.turn, video_id=state.video_id,
+            track_id=feedback.track_id, verdict=feedback.verdict)))
+        return FeedbackAccepted(conversation_id=conversation_id, state=self._signer.sign(state))
+
+    def _respond(self, state: ConversationState, ranked: RankResponse, text: str | None, candidate: str | None,
+                 explain: bool, history: list[str]) -> TurnResponse:
+        self._producer.publish(Topic.CONVERSATION_TURN, _event(
+            Topic.CONVERSATION_TURN, state.conversation_id, ConversationTurn(
+                conversation_id=state.conversation_id, turn=state.turn, video_id=state.video_id, text=text,
+                candidate_track_id=candidate, excluded_track_ids=state.excluded_track_ids,
+                filters=state.filters, recommended_track_ids=[t.track_id for t in ranked.tracks],
+                scores=[t.score for t in ranked.tracks], model_version=ranked.model_version)))
+        explanation = None
+        if explain:
+            explanation = self._explain(ranked.tracks, text, history)
+        return TurnResponse(conversation_id=state.conversation_id, turn=state.turn, tracks=ranked.tracks,
+                            applied_filters=state.filters, explanation=explanation, state=self._signer.sign(state))
+
+    def _explain(self, tracks: list[RecommendedTrack], words: str | None, history: list[str]) -> Explanation:
+        if not tracks:
+            return Explanation(text=None, reason="no track matched the filters")
+        if self._explainer is None:
+            return Explanation(text=None, reason="no explainer is configured")
+        return self._explainer.explain(tracks[0], words, history)

@@ -1,0 +1,47 @@
+"""The gateway's one typed settings object (env prefix MUSECHAT_GATEWAY_), validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from musechat.bus.settings import BusSettings
+from musechat.store.settings import StoreSettings
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MUSECHAT_GATEWAY_", extra="ignore")
+
+    api_keys_file: Path = Field(description="JSON-lines file of hashed API keys (a mounted Secret in k8s).")
+    state_secret: SecretStr | None = Field(default=None, description="HMAC secret for conversation state.")
+    state_secret_file: Path | None = Field(default=None, description="File holding the state secret.")
+    upload_dir: Path = Field(default=Path("var/uploads"), description="Spool for uploaded videos (shared volume).")
+    media_roots: list[Path] = Field(default_factory=list,
+                                    description="Folders whose videos may be submitted by server-side path.")
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    max_video_seconds: float = Field(default=600.0, gt=0)
+    text_encoder_url: str | None = Field(default=None, description="text-encoder service; unset = in-process.")
+    ranker_url: str | None = Field(default=None, description="fusion-ranker service; unset = in-process.")
+    explainer_url: str | None = Field(default=None, description="explainer service; unset = in-process/none.")
+    fusion_checkpoint: Path | None = Field(default=None, description="In-process ranker checkpoint.")
+    embedded_workers: bool = Field(default=False,
+                                   description="Run the catalog, video and indexer workers in this process.")
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    bus: BusSettings = Field(default_factory=BusSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+
+    @model_validator(mode="after")
+    def _secret(self) -> GatewaySettings:
+        if self.state_secret is None and self.state_secret_file is None:
+            raise ValueError("set MUSECHAT_GATEWAY_STATE_SECRET or MUSECHAT_GATEWAY_STATE_SECRET_FILE")
+        if self.ranker_url is None and self.fusion_checkpoint is None:
+            raise ValueError("set MUSECHAT_GATEWAY_RANKER_URL or MUSECHAT_GATEWAY_FUSION_CHECKPOINT")
+        return self
+
+    def state_secret_bytes(self) -> bytes:
+        if self.state_secret is not None:
+            return self.state_secret.get_secret_value().encode()
+        assert self.state_secret_file is not None
+        return self.state_secret_file.read_bytes().strip()

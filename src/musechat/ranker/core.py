@@ -1,0 +1,135 @@
+"""Build the fused query for a turn and search the catalog with hard filters and exclusions."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from musechat.contracts.api import RecommendedTrack, TrackFilters, VideoStatus
+from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, TrackPayload
+from musechat.contracts.conversation import VIDEOS_COLLECTION, VideoPayload
+from musechat.contracts.ranking import RankRequest, RankResponse
+from musechat.ranker.errors import TrackNotFoundError, VideoFailedError, VideoNotFoundError, VideoNotReadyError
+from musechat.store import MatchAny, MatchValue, Range, SearchFilter, VectorStore
+
+if TYPE_CHECKING:
+    from musechat.fusion.model import FusionConfig, FusionModel
+
+
+def checkpoint_version(checkpoint: Path) -> str:
+    weights = checkpoint / "model.safetensors" if checkpoint.is_dir() else checkpoint
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
+    return f"fusion@{digest}"
+
+
+def search_filter(filters: TrackFilters) -> SearchFilter | None:
+    must: list[Any] = [MatchValue(key="tags", value=tag) for tag in filters.include_tags]
+    if filters.licences:
+        must.append(MatchAny(key="licence", values=filters.licences))
+    if filters.min_duration_s is not None or filters.max_duration_s is not None:
+        must.append(Range(key="duration_s", gte=filters.min_duration_s, lte=filters.max_duration_s))
+    must_not: list[Any] = [MatchAny(key="tags", values=filters.exclude_tags)] if filters.exclude_tags else []
+    return SearchFilter(must=must, must_not=must_not) if must or must_not else None
+
+
+def _padded(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack [n_i, d] arrays into [B, max n, d] with a boolean validity mask."""
+    longest = max(len(r) for r in rows)
+    out = np.zeros((len(rows), longest, rows[0].shape[1]), dtype=np.float32)
+    mask = np.zeros((len(rows), longest), dtype=bool)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+        mask[i, : len(r)] = True
+    return out, mask
+
+
+class FusionVectorizer:
+    """The checkpoint's music tower as the indexer's track vectorizer (TrackVectorizer protocol)."""
+
+    def __init__(self, model: FusionModel, version: str) -> None:
+        self._model = model
+        self.version = version
+
+    @classmethod
+    def load(cls, checkpoint: Path) -> FusionVectorizer:
+        from musechat.fusion.model import load_checkpoint
+
+        model, _ = load_checkpoint(checkpoint)
+        return cls(model, checkpoint_version(checkpoint))
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        return self.embed_many([features])[0]
+
+    def embed_many(self, batch: list[np.ndarray]) -> np.ndarray:
+        import torch
+
+        music, mask = _padded(batch)
+        with torch.inference_mode():
+            vectors = self._model.encode_music(torch.from_numpy(music), torch.from_numpy(mask))
+        return vectors.numpy().astype(np.float32)
+
+
+class FusionRanker:
+    def __init__(self, store: VectorStore, model: FusionModel, config: FusionConfig, version: str) -> None:
+        self._store = store
+        self._model = model
+        self._config = config
+        self.version = version
+
+    @classmethod
+    def load(cls, store: VectorStore, checkpoint: Path) -> FusionRanker:
+        from musechat.fusion.model import load_checkpoint
+
+        model, config = load_checkpoint(checkpoint)
+        return cls(store, model, config, checkpoint_version(checkpoint))
+
+    def video_features(self, video_id: str) -> np.ndarray:
+        records = self._store.retrieve(VIDEOS_COLLECTION, [video_id]) if self._store.collection_exists(
+            VIDEOS_COLLECTION) else []
+        if not records:
+            raise VideoNotFoundError(f"unknown video {video_id!r}: submit it with POST /v1/videos first")
+        video = VideoPayload.model_validate(records[0].payload)
+        if video.status is VideoStatus.PENDING:
+            raise VideoNotReadyError(f"video {video_id!r} is still being encoded: poll GET /v1/videos/{video_id}")
+        if video.status is VideoStatus.FAILED or video.features is None:
+            raise VideoFailedError(f"video {video_id!r} could not be encoded: {video.reason}")
+        return video.features.to_array()
+
+    def track(self, track_id: str) -> TrackPayload:
+        records = self._store.retrieve(TRACKS_COLLECTION, [track_id])
+        if not records:
+            raise TrackNotFoundError(f"unknown track {track_id!r}")
+        return TrackPayload.model_validate(records[0].payload)
+
+    def query_vector(self, request: RankRequest) -> np.ndarray:
+        import torch
+
+        video, video_mask = _padded([self.video_features(request.video_id)])
+        inputs: dict[str, Any] = {"video": torch.from_numpy(video), "video_mask": torch.from_numpy(video_mask)}
+        if request.candidate_track_id is not None:
+            candidate, candidate_mask = _padded([self.track(request.candidate_track_id).features.to_array()])
+            inputs |= {"candidate": torch.from_numpy(candidate), "candidate_mask": torch.from_numpy(candidate_mask)}
+        if request.text_tokens is not None:
+            tokens, token_mask = _padded([request.text_tokens.to_array()])
+            inputs |= {"text_tokens": torch.from_numpy(tokens), "text_mask": torch.from_numpy(token_mask)}
+        with torch.inference_mode():
+            return self._model.encode_query(**inputs)[0].numpy().astype(np.float32)
+
+    def rank(self, request: RankRequest) -> RankResponse:
+        query = self.query_vector(request)
+        excluded = list(dict.fromkeys(
+            [*request.exclude_track_ids, *([request.candidate_track_id] if request.candidate_track_id else [])]))
+        hits = self._store.search(TRACKS_COLLECTION, MUSIC_VECTOR, query.tolist(), limit=request.limit,
+                                  filter=search_filter(request.filters), exclude_ids=excluded)
+        tracks = []
+        for hit in hits:
+            payload = hit.payload
+            tracks.append(RecommendedTrack(
+                track_id=hit.id, title=payload["title"], artist=payload["artist"], album=payload.get("album"),
+                licence=payload.get("licence"), duration_s=payload["duration_s"], tags=payload["tags"],
+                score=hit.score))
+        return RankResponse(tracks=tracks, model_version=self.version,
+                            index_collection=self._store.resolve(TRACKS_COLLECTION))
