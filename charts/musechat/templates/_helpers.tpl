@@ -1,0 +1,232 @@
+{{/* Names, labels, images and the endpoints every component shares. */}}
+
+{{- define "musechat.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "musechat.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The values keys of the components, in a fixed order (one block of the same shape each). */}}
+{{- define "musechat.componentKeys" -}}
+gateway textEncoder videoEncoder musicEncoder fusionRanker explainer catalogWorker indexer videoWorker datasetWriter
+{{- end -}}
+
+{{/* (list $ "textEncoder") -> "text-encoder" */}}
+{{- define "musechat.componentName" -}}
+{{- index . 1 | kebabcase -}}
+{{- end -}}
+
+{{/* (list $ "text-encoder") -> "<fullname>-text-encoder" */}}
+{{- define "musechat.resourceName" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s-%s" (include "musechat.fullname" $root) (index . 1) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "musechat.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ include "musechat.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{- define "musechat.labels" -}}
+{{- $root := index . 0 -}}
+{{ include "musechat.selectorLabels" . }}
+app.kubernetes.io/part-of: musechat
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* (list $ imageBlock) -> registry/repository:tag; repositories with a registry host stay as they are. */}}
+{{- define "musechat.image" -}}
+{{- $root := index . 0 -}}
+{{- $img := index . 1 -}}
+{{- $tag := $img.tag | default $root.Values.image.tag | default $root.Chart.AppVersion -}}
+{{- if and $root.Values.image.registry (not (contains "/" $img.repository)) -}}
+{{- printf "%s/%s:%s" $root.Values.image.registry $img.repository $tag -}}
+{{- else -}}
+{{- printf "%s:%s" $img.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "musechat.secretName" -}}
+{{- include "musechat.resourceName" (list . "secrets") -}}
+{{- end -}}
+
+{{- define "musechat.apiKeysSecretName" -}}
+{{- .Values.apiKeys.existingSecret | default (include "musechat.resourceName" (list . "api-keys")) -}}
+{{- end -}}
+
+{{- define "musechat.kafkaBootstrap" -}}
+{{- if eq .Values.kafka.mode "strimzi" -}}
+{{- printf "%s-kafka-bootstrap:9092" (include "musechat.resourceName" (list . "kafka")) -}}
+{{- else -}}
+{{- .Values.kafka.external.bootstrapServers -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "musechat.qdrantUrl" -}}
+{{- if eq .Values.qdrant.mode "inChart" -}}
+{{- printf "http://%s:6333" (include "musechat.resourceName" (list . "qdrant")) -}}
+{{- else -}}
+{{- .Values.qdrant.external.url -}}
+{{- end -}}
+{{- end -}}
+
+{{/* host:port of every component's Service, for `{{ .svc.<key> }}` in env values. */}}
+{{- define "musechat.serviceHosts" -}}
+{{- $root := . -}}
+{{- $hosts := dict -}}
+{{- range $key := splitList " " (include "musechat.componentKeys" $root) -}}
+{{- $c := index $root.Values $key -}}
+{{- $_ := set $hosts $key (printf "%s:%v" (include "musechat.resourceName" (list $root (kebabcase $key))) $c.port) -}}
+{{- end -}}
+{{- $_ := set $hosts "vllm" (printf "%s:%v" (include "musechat.resourceName" (list $root "vllm")) $root.Values.vllm.port) -}}
+{{- $_ := set $hosts "qdrant" (printf "%s:6333" (include "musechat.resourceName" (list $root "qdrant"))) -}}
+{{- toJson $hosts -}}
+{{- end -}}
+
+{{/*
+The environment of one component: the shared groups it lists, then its own env (templated).
+(list $ componentBlock) -> a YAML map ENV: "value".
+*/}}
+{{- define "musechat.componentEnv" -}}
+{{- $root := index . 0 -}}
+{{- $c := index . 1 -}}
+{{- $env := dict -}}
+{{- range $group := $c.config -}}
+{{- if eq $group "bus" -}}
+{{- $env = merge $env (dict "MUSECHAT_BUS_BOOTSTRAP_SERVERS" (include "musechat.kafkaBootstrap" $root)) $root.Values.sharedConfig.bus -}}
+{{- else if eq $group "store" -}}
+{{- $env = merge $env (dict "MUSECHAT_STORE_URL" (include "musechat.qdrantUrl" $root)) $root.Values.sharedConfig.store -}}
+{{- else if eq $group "vllm" -}}
+{{- if $root.Values.vllm.enabled -}}
+{{- $adapter := (first $root.Values.vllm.adapters).name | default $root.Values.vllm.servedModelName -}}
+{{- $env = merge $env (dict "MUSECHAT_EXPLAINER_BACKEND" "vllm" "MUSECHAT_EXPLAINER_VLLM_URL" (printf "http://%s-vllm:%v" (include "musechat.fullname" $root) $root.Values.vllm.port) "MUSECHAT_EXPLAINER_VLLM_MODEL" $adapter) -}}
+{{- end -}}
+{{- else -}}
+{{- fail (printf "unknown shared config group %q (known: bus, store, vllm)" $group) -}}
+{{- end -}}
+{{- end -}}
+{{- $ctx := dict "svc" (include "musechat.serviceHosts" $root | fromJson) "fullname" (include "musechat.fullname" $root) "Values" $root.Values "Release" $root.Release "Chart" $root.Chart "Template" $root.Template -}}
+{{- range $k, $v := $c.env -}}
+{{- $_ := set $env $k (tpl (toString $v) $ctx) -}}
+{{- end -}}
+{{- toYaml $env -}}
+{{- end -}}
+
+{{/* Env entries read from Secrets: the chart's own secrets plus the component's secretEnv. */}}
+{{- define "musechat.secretEnv" -}}
+{{- $root := index . 0 -}}
+{{- $c := index . 1 -}}
+{{- range $name, $ref := $c.secretEnv }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ref.secret | default (include "musechat.secretName" $root) }}
+      key: {{ $ref.key }}
+{{- end }}
+{{- if and (has "store" $c.config) (or (and (eq $root.Values.qdrant.mode "inChart") $root.Values.qdrant.apiKey.enabled) (and (eq $root.Values.qdrant.mode "external") $root.Values.qdrant.external.apiKeySecret.name)) }}
+- name: MUSECHAT_STORE_API_KEY
+  valueFrom:
+    secretKeyRef:
+      {{- if eq $root.Values.qdrant.mode "inChart" }}
+      name: {{ include "musechat.secretName" $root }}
+      key: qdrant-api-key
+      {{- else }}
+      name: {{ $root.Values.qdrant.external.apiKeySecret.name }}
+      key: {{ $root.Values.qdrant.external.apiKeySecret.key }}
+      {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Volumes and mounts for the named shared volumes a workload lists; /tmp is always a scratch dir. */}}
+{{- define "musechat.volumes" -}}
+{{- $root := index . 0 -}}
+{{- $names := index . 1 -}}
+- name: tmp
+  emptyDir: {}
+{{- range $name := $names }}
+{{- $v := index $root.Values.sharedVolumes $name | required (printf "sharedVolumes.%s is not defined" $name) }}
+- name: {{ $name }}
+  {{- toYaml $v.source | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{- define "musechat.volumeMounts" -}}
+{{- $root := index . 0 -}}
+{{- $names := index . 1 -}}
+- name: tmp
+  mountPath: /tmp
+{{- range $name := $names }}
+{{- $v := index $root.Values.sharedVolumes $name }}
+- name: {{ $name }}
+  mountPath: {{ $v.mountPath }}
+  readOnly: {{ $v.readOnly }}
+{{- end }}
+{{- end -}}
+
+{{/* Scheduling: the component's own, plus the GPU pool's when it runs on GPUs. */}}
+{{- define "musechat.scheduling" -}}
+{{- $root := index . 0 -}}
+{{- $c := index . 1 -}}
+{{- $nodeSelector := $c.nodeSelector | default dict -}}
+{{- $tolerations := $c.tolerations | default list -}}
+{{- if $c.gpu.enabled -}}
+{{- $nodeSelector = merge (deepCopy $nodeSelector) $root.Values.gpuPool.nodeSelector -}}
+{{- $tolerations = concat $tolerations $root.Values.gpuPool.tolerations -}}
+{{- end -}}
+{{- with $nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $c.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Resources, with the GPU limit added when the component runs on GPUs. */}}
+{{- define "musechat.resources" -}}
+{{- $root := index . 0 -}}
+{{- $c := index . 1 -}}
+{{- $res := deepCopy ($c.resources | default dict) -}}
+{{- if $c.gpu.enabled -}}
+{{- $limits := $res.limits | default dict -}}
+{{- $_ := set $limits $root.Values.gpuPool.resourceName $c.gpu.count -}}
+{{- $_ := set $res "limits" $limits -}}
+{{- end -}}
+{{- toYaml $res -}}
+{{- end -}}
+
+{{/* Environment every MuseChat container gets: writable homes and caches under /tmp (read-only root). */}}
+{{- define "musechat.runtimeEnv" -}}
+- name: HOME
+  value: /tmp
+- name: BENTOML_HOME
+  value: /tmp/bentoml
+- name: HF_HOME
+  value: /tmp/huggingface
+- name: MPLCONFIGDIR
+  value: /tmp/matplotlib
+- name: PYTHONDONTWRITEBYTECODE
+  value: "1"
+- name: PYTHONUNBUFFERED
+  value: "1"
+{{- end -}}
