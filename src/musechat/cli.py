@@ -101,6 +101,13 @@ def _run_until_signal(run: Callable[[threading.Event], object]) -> int:
 def _cmd_worker(args: argparse.Namespace) -> int:
     from musechat.bus import EventProducer
 
+    if args.name == "video-worker":
+        from musechat.video.runtime import VideoWorkerSettings, video_worker_consumer
+
+        video_settings = VideoWorkerSettings()
+        with EventProducer(video_settings.bus) as producer:
+            consumer = video_worker_consumer(video_settings, producer)
+            return _run_until_signal(lambda stop: consumer.run(stop=stop))
     if args.name == "catalog-worker":
         from musechat.catalog.runtime import catalog_worker_consumer
         from musechat.catalog.settings import CatalogWorkerSettings
@@ -179,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(func=_cmd_catalog_stats)
 
     worker = commands.add_parser("worker", help="run one Kafka worker until SIGTERM")
-    worker.add_argument("name", choices=["catalog-worker", "indexer"])
+    worker.add_argument("name", choices=["catalog-worker", "video-worker", "indexer"])
     worker.set_defaults(func=_cmd_worker)
 
     broker = commands.add_parser("broker", help="run the bundled Kafka-protocol broker (Tansu) in the foreground")

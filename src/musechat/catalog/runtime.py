@@ -15,7 +15,7 @@ from typing import Any
 
 from kafka import KafkaConsumer
 
-from musechat.bus import EventConsumer, EventProducer
+from musechat.bus import EventConsumer, EventProducer, Handler, PermanentError, RecordContext
 from musechat.bus.broker import topic_size
 from musechat.bus.consumer import ConsumerStats
 from musechat.bus.dedupe import DedupeStore, FileDedupeStore, InMemoryDedupeStore
@@ -30,6 +30,8 @@ from musechat.contracts.catalog import TRACKS_COLLECTION, TrackIndexed, submissi
 from musechat.contracts.envelope import EventEnvelope, parse_envelope
 from musechat.contracts.topics import Topic, dlq_topic
 from musechat.store import VectorStore
+from musechat.video.registry import VideoRegistry
+from musechat.video.worker import VideoIndexer
 
 log = logging.getLogger(__name__)
 INGEST_SOURCE = "musechat/cli"
@@ -55,15 +57,44 @@ def catalog_worker_consumer(settings: CatalogWorkerSettings, producer: EventProd
 
 
 def default_vectorizer(settings: IndexerSettings) -> TrackVectorizer:
+    if settings.fusion_checkpoint is not None:
+        from musechat.ranker.core import FusionVectorizer
+
+        return FusionVectorizer.load(settings.fusion_checkpoint)
     return FixedProjection(seed=settings.projection_seed)
+
+
+def video_registry(store: VectorStore, settings: IndexerSettings) -> VideoRegistry:
+    from musechat.encoders.clip_video import load_spec
+
+    registry = VideoRegistry(store, load_spec(settings.video_encoder_spec).feature_dim)
+    registry.ensure_collection()
+    return registry
+
+
+class EventRouter:
+    """One consumer, several topics: dispatch on the CloudEvents type; an unknown type is poison."""
+
+    def __init__(self, handlers: dict[str, Handler]) -> None:
+        self._handlers = handlers
+
+    def handle(self, event: EventEnvelope[Any], context: RecordContext) -> None:
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            raise PermanentError(f"no handler for event type {event.type!r} (known: {sorted(self._handlers)})")
+        handler(event, context)
 
 
 def indexer_consumer(settings: IndexerSettings, producer: EventProducer, store: VectorStore,
                      vectorizer: TrackVectorizer | None = None) -> EventConsumer:
+    """The indexer owns the collections: `tracks` (track-encoded) and `videos` (video-encoded)."""
     vectorizer = vectorizer or default_vectorizer(settings)
     ensure_tracks_collection(store, vectorizer.version)
-    indexer = Indexer(store, vectorizer, producer)
-    return EventConsumer(settings.bus, [Topic.TRACK_ENCODED], settings.group_id, indexer.handle,
+    router = EventRouter({
+        Topic.TRACK_ENCODED.event_type: Indexer(store, vectorizer, producer).handle,
+        Topic.VIDEO_ENCODED.event_type: VideoIndexer(video_registry(store, settings)).handle,
+    })
+    return EventConsumer(settings.bus, [Topic.TRACK_ENCODED, Topic.VIDEO_ENCODED], settings.group_id, router.handle,
                          _dedupe(settings.dedupe_path), dlq_producer=producer)
 
 

@@ -37,7 +37,11 @@ class IndexerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MUSECHAT_INDEXER_", extra="ignore")
 
     group_id: str = "indexer"
-    projection_seed: int = Field(default=0, description="Seed of the fixed projection used before fusion lands.")
+    projection_seed: int = Field(default=0, description="Seed of the fixed projection (no fusion checkpoint).")
+    fusion_checkpoint: Path | None = Field(
+        default=None, description="Fusion checkpoint whose music tower embeds tracks; unset = fixed projection.")
+    video_encoder_spec: str = Field(default="video_clip_tiny",
+                                    description="Spec of the video encoder (sets the `videos` vector width).")
     dedupe_path: Path | None = None
     bus: BusSettings = Field(default_factory=BusSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
