@@ -8,6 +8,14 @@ visual encoder has something real to tell apart.
 from __future__ import annotations
 
 import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,9 +41,7 @@ class VideoStyle:
 
 STYLES: dict[str, VideoStyle] = {
     "calm": VideoStyle("calm", (20, 40, 90), ((90, 140, 220), (120, 200, 230)), 0.05, math.inf, 1),
-    "energetic": VideoStyle(
-        "energetic", (250, 220, 40), ((230, 30, 30), (20, 20, 20), (255, 120, 0)), 1.5, 0.8, 4
-    ),
+    "energetic": VideoStyle("energetic", (250, 220, 40), ((230, 30, 30), (20, 20, 20), (255, 120, 0)), 1.5, 0.8, 4),
     "dark": VideoStyle("dark", (8, 8, 12), ((90, 20, 60), (40, 40, 60)), 0.3, 4.0, 2),
     "sunny": VideoStyle("sunny", (250, 240, 200), ((250, 170, 60), (120, 200, 80)), 0.4, 3.0, 3),
 }
@@ -199,3 +205,51 @@ def read_counter(frame: np.ndarray) -> int:
     """The frame index `make_counter_video` painted into `frame` (RGB, any size)."""
     r, g = float(frame[..., 0].mean()), float(frame[..., 1].mean())
     return round(r / 14) * 18 + round(g / 14)
+
+
+@contextmanager
+def serve_bento(
+    service_dir: Path, target: str, env: dict[str, str], log_path: Path, timeout_s: float = 240.0
+) -> Iterator[str]:
+    """`bentoml serve` a service in a subprocess on a free loopback port; yield its URL, then stop it.
+
+    Used by the video- and text-encoder serving tests. Waits for /readyz (the model is loaded by then);
+    on a start-up failure the server log's tail is in the error.
+    """
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    child_env = {**os.environ, **env, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    bentoml_cli = Path(sys.executable).parent / "bentoml"
+    cmd = [str(bentoml_cli), "serve", target, "--working-dir", str(service_dir)]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, env=child_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{target} exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{target} not ready after {timeout_s:.0f} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        # bentoml serve runs its workers in child processes: stop the whole session group.
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

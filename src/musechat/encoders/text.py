@@ -94,7 +94,7 @@ class TextEncoder:
         try:
             net: Any = AutoModel.from_pretrained(path)
             tokenizer = AutoTokenizer.from_pretrained(path)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # missing files / a config transformers does not know
             raise ValueError(f"cannot load a text model from {path!r}: {exc}") from exc
         if int(net.config.hidden_size) != spec.dim:
             raise ValueError(
