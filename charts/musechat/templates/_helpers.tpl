@@ -161,7 +161,13 @@ The environment of one component: the shared groups it lists, then its own env (
 {{- range $name := $names }}
 {{- $v := index $root.Values.sharedVolumes $name | required (printf "sharedVolumes.%s is not defined" $name) }}
 - name: {{ $name }}
-  {{- toYaml $v.source | nindent 2 }}
+  {{- if $v.claimName }}
+  persistentVolumeClaim:
+    claimName: {{ $v.claimName }}
+    readOnly: {{ $v.readOnly }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
 {{- end }}
 {{- end -}}
 
