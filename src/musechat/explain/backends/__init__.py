@@ -1,0 +1,1 @@
+"""Interchangeable LLM backends behind one interface (see base.ExplanationBackend)."""

@@ -1,0 +1,109 @@
+"""The backend interface, its errors, and the adapter → projector registry both backends share."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from musechat.explain.projector import ProjectorConfig, has_projector, load_projector, project
+from musechat.explain.prompt import ExplainPrompt
+
+if TYPE_CHECKING:
+    import torch
+
+
+class BackendError(Exception):
+    """The LLM did not produce an answer. `reason` is safe to show to a caller."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BackendTimeout(BackendError):
+    pass
+
+
+class BackendUnavailable(BackendError):
+    pass
+
+
+class ExplanationBackend(Protocol):
+    """Greedy text generation for one explanation prompt.
+
+    `music_features` ([segments, D]) turns the soft music token on; the prompt must then carry the
+    music slot and the adapter must come with a projector. `adapter=None` is the bare base model.
+    """
+
+    name: str
+
+    def generate(
+        self,
+        prompt: ExplainPrompt,
+        music_features: np.ndarray | None,
+        adapter: str | None,
+        max_tokens: int,
+        timeout: float,
+    ) -> str: ...
+
+    def stream(
+        self,
+        prompt: ExplainPrompt,
+        music_features: np.ndarray | None,
+        adapter: str | None,
+        max_tokens: int,
+        timeout: float,
+    ) -> Iterator[str]: ...
+
+    def load_adapter(self, name: str, path: Path) -> None: ...
+
+    def adapters(self) -> list[str]: ...
+
+
+class ProjectorRegistry:
+    """Projectors trained with each adapter (the soft token only means something to its own adapter)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, tuple[torch.nn.Module, ProjectorConfig]] = {}
+
+    def register_dir(self, adapter: str, path: Path) -> None:
+        if has_projector(path):
+            item = load_projector(path)
+            with self._lock:
+                self._items[adapter] = item
+
+    def soft_tokens(self, adapter: str | None, features: np.ndarray) -> torch.Tensor:
+        import torch
+
+        if adapter is None:
+            raise BackendError("the music token needs an adapter: the base model has no trained projector")
+        with self._lock:
+            item = self._items.get(adapter)
+        if item is None:
+            raise BackendError(f"adapter {adapter!r} has no projector; the music token is unavailable for it")
+        projector, cfg = item
+        with torch.inference_mode():
+            return project(projector, cfg, features)
+
+
+def check_music_args(prompt: ExplainPrompt, music_features: np.ndarray | None) -> None:
+    if (music_features is not None) != prompt.has_music_slot:
+        raise ValueError(
+            "music_features and the prompt's music slot go together: build the prompt with "
+            f"music={music_features is not None}"
+        )
+
+
+def tidy_completion(text: str) -> str:
+    """Whitespace-normalised text, cut after its last full sentence when generation stopped mid-way."""
+    text = " ".join(text.replace("<|im_end|>", " ").split())
+    if text and text[-1] not in ".!?\"'”":
+        cut = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
+        if cut > 0:
+            text = text[: cut + 1]
+    return text

@@ -1,0 +1,136 @@
+"""`musechat explainer train|eval` (registered into the top-level CLI by `register`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from musechat.explain.models import DEFAULT_BASE_MODEL_DIR
+
+DEFAULT_ADAPTER_DIR = Path("models/adapters/explainer")
+
+
+def _usage_error(message: str) -> Exception:
+    from musechat.cli import CliError
+
+    return CliError(message)
+
+
+def _base_model(path: Path) -> Path:
+    from musechat.explain.models import ensure_smollm2_hf
+
+    if path == DEFAULT_BASE_MODEL_DIR:
+        return ensure_smollm2_hf(path)  # the bundled SmolLM2 is materialised on first use
+    if not (path / "config.json").is_file():
+        raise _usage_error(f"--base-model {path} is not a Hugging Face model directory (no config.json)")
+    return path
+
+
+def _examples(args: argparse.Namespace, split: str) -> tuple[list, list[str], str]:
+    from musechat.explain.datasets import examples_from_quartets, quartet_titles, synthetic_examples
+
+    if args.data is not None:
+        try:
+            examples = examples_from_quartets(args.data, split, limit=args.limit)
+            titles = quartet_titles(args.data, split)
+        except (ValueError, FileNotFoundError) as exc:
+            raise _usage_error(f"--data {args.data}: {exc}") from exc
+        return examples, titles, f"quartet dataset {args.data} ({split})"
+    # Train and eval draw disjoint synthetic sets (different seeds): eval is held out.
+    seed = args.seed if split == "train" else args.seed + 10_000
+    examples = synthetic_examples(args.synthetic, seed=seed)
+    return examples, sorted({e.title for e in examples}), f"built-in synthetic examples (seed {seed})"
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from musechat.explain.train import TrainConfig, train_adapter
+
+    base = _base_model(args.base_model)
+    examples, _, source = _examples(args, args.split)
+    print(f"training a LoRA adapter + music projector on {len(examples)} examples from {source}")
+    cfg = TrainConfig(
+        base_model=base,
+        out_dir=args.out,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        music_tokens=args.music_tokens,
+        seed=args.seed,
+        device=args.device,
+        dtype=args.dtype,
+        threads=args.threads,
+    )
+    report = train_adapter(examples, cfg)
+    print(f"loss {report.first_loss:.3f} → {report.last_loss:.3f} in {report.seconds:.0f}s; adapter: {report.out_dir}")
+    print(f"serve with: --enable-lora --lora-modules explainer={Path(report.out_dir).resolve()}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from musechat.explain.evaluate import default_setups, evaluate, write_report
+    from musechat.explain.grounding import CatalogTitleIndex
+
+    base = _base_model(args.base_model)
+    if not (args.adapter / "adapter_config.json").is_file():
+        raise _usage_error(f"--adapter {args.adapter} has no adapter_config.json; run `musechat explainer train`")
+    examples, titles, source = _examples(args, args.split)
+    if args.vllm_url:
+        from musechat.explain.backends.vllm import VllmBackend
+
+        backend: object = VllmBackend(args.vllm_url, base, served_model_name=args.served_model_name,
+                                      adapter_dirs={args.adapter_name: args.adapter})  # fmt: skip
+        backend_name = f"vllm at {args.vllm_url}"
+    else:
+        from musechat.explain.backends.local import LocalBackend
+
+        backend = LocalBackend(base, adapters={args.adapter_name: args.adapter}, threads=args.threads)
+        backend_name = "local (transformers + peft, CPU)"
+    scores = evaluate(backend, examples, default_setups(args.adapter_name), CatalogTitleIndex(titles),  # type: ignore[arg-type]
+                      max_tokens=args.max_tokens)  # fmt: skip
+    meta = {"base_model": str(base), "adapter": str(args.adapter), "backend": backend_name,
+            "data": source, "n": len(examples), "max_tokens": args.max_tokens}  # fmt: skip
+    write_report(scores, meta, args.out.with_suffix(".json"), args.out.with_suffix(".md"))
+    for s in scores:
+        print(json.dumps(s.__dict__))
+    print(f"report: {args.out.with_suffix('.md')}")
+    return 0
+
+
+def _data_args(p: argparse.ArgumentParser, split: str, n: int) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--data", type=Path, help="quartet dataset (or a benchmark root with splits)")
+    src.add_argument("--synthetic", type=int, default=n, help=f"built-in synthetic examples (default {n})")
+    p.add_argument("--split", default=split, help=f"split of --data (default {split})")
+    p.add_argument("--limit", type=int, help="use at most this many examples of --data")
+    p.add_argument("--base-model", type=Path, default=DEFAULT_BASE_MODEL_DIR,
+                   help="Hugging Face model directory (default: SmolLM2-135M-Instruct, created on first use)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    explainer = commands.add_parser("explainer", help="explanation adapter training and evaluation")
+    actions = explainer.add_subparsers(dest="action", required=True)
+
+    train = actions.add_parser("train", help="train a LoRA adapter + music projector; export for vLLM")
+    _data_args(train, "train", 256)
+    train.add_argument("--out", type=Path, default=DEFAULT_ADAPTER_DIR, help="adapter output directory")
+    train.add_argument("--steps", type=int, default=150)
+    train.add_argument("--batch-size", type=int, default=4)
+    train.add_argument("--lr", type=float, default=3e-4)
+    train.add_argument("--music-tokens", type=int, default=1, help="soft tokens per track")
+    train.add_argument("--device", default="cpu", help="torch device, e.g. cuda for a 7B base model")
+    train.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    train.set_defaults(func=_cmd_train)
+
+    ev = actions.add_parser("eval", help="BERTScore, correctness, tag faithfulness, hallucinated tracks")
+    _data_args(ev, "test", 40)
+    ev.add_argument("--adapter", type=Path, default=DEFAULT_ADAPTER_DIR)
+    ev.add_argument("--adapter-name", default="explainer")
+    ev.add_argument("--vllm-url", help="evaluate through a vLLM server instead of in-process")
+    ev.add_argument("--served-model-name", default="smollm2")
+    ev.add_argument("--max-tokens", type=int, default=64)
+    ev.add_argument("--out", type=Path, default=Path("docs/benchmarks/explainer_eval"),
+                    help="report path without suffix (.json and .md are written)")
+    ev.set_defaults(func=_cmd_eval)

@@ -1,0 +1,108 @@
+"""HTTP bodies of the explainer service, and their mapping to the pure core (no I/O here).
+
+`ExplanationOut` is a superset of the gateway's `musechat.contracts.api.Explanation`
+(text, grounded, fallback, reason), so the gateway can copy those fields straight through.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from musechat.contracts.features import FeatureMatrix
+from musechat.explain.data import TrackMeta, Turn
+from musechat.explain.explainer import ExplainRequest, Explanation, ExplanationEvent
+
+MAX_WORDS_CHARS = 2000
+
+
+class ExplainTrack(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    track_id: str = ""
+    title: str = Field(min_length=1, max_length=500)
+    artist: str = Field(min_length=1, max_length=500)
+    album: str = Field("", max_length=500)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+
+
+class ExplainTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    text: str = Field(max_length=MAX_WORDS_CHARS)
+
+
+class ExplainBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    track: ExplainTrack
+    user_words: str = Field("", max_length=MAX_WORDS_CHARS)
+    history: list[ExplainTurn] = Field(default_factory=list, max_length=50)
+    music_features: FeatureMatrix | None = Field(
+        None, description="The track's per-segment music features; used when the music token is enabled."
+    )
+    adapter: str | None = Field(None, description="LoRA adapter (vLLM model name); default: the service's.")
+    other_titles: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Extra titles the text must not name (e.g. the rest of the result list).",
+    )
+
+
+class ExplanationOut(BaseModel):
+    text: str | None = Field(description="The explanation; None when the LLM was unavailable (see reason).")
+    grounded: bool
+    fallback: bool = Field(description="True when a deterministic template replaced the LLM's text.")
+    reason: str | None = None
+    attempts: int
+    problems: list[str] = Field(default_factory=list, description="Grounding problems of the last attempt.")
+    adapter: str | None = None
+    music_token: bool = False
+    latency_ms: float
+
+
+class ExplanationStreamEvent(BaseModel):
+    kind: Literal["delta", "reset", "final"]
+    text: str = ""
+    result: ExplanationOut | None = None
+
+
+class LoadAdapterBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+    path: str = Field(min_length=1, description="Adapter directory, readable by this service and the LLM server.")
+
+
+def to_request(body: ExplainBody) -> ExplainRequest:
+    return ExplainRequest(
+        track=TrackMeta(title=body.track.title, artist=body.track.artist, album=body.track.album,
+                        tags=tuple(body.track.tags), track_id=body.track.track_id),
+        user_words=body.user_words,
+        history=tuple(Turn(t.role, t.text) for t in body.history),
+        music_features=None if body.music_features is None else body.music_features.to_array(),
+        adapter=body.adapter,
+        other_titles=tuple(body.other_titles),
+    )
+
+
+def to_out(result: Explanation) -> ExplanationOut:
+    return ExplanationOut(
+        text=result.text,
+        grounded=result.grounded,
+        fallback=result.fallback,
+        reason=result.reason,
+        attempts=result.attempts,
+        problems=list(result.problems),
+        adapter=result.adapter,
+        music_token=result.music_token,
+        latency_ms=round(result.latency_s * 1000, 1),
+    )
+
+
+def to_event(event: ExplanationEvent) -> ExplanationStreamEvent:
+    return ExplanationStreamEvent(
+        kind=event.kind, text=event.text, result=None if event.result is None else to_out(event.result)
+    )

@@ -1,0 +1,75 @@
+"""The explainer service's one settings object and the factory that wires the core from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from musechat.explain.explainer import Explainer
+from musechat.explain.models import DEFAULT_BASE_MODEL_DIR
+
+
+class ExplainerSettings(BaseSettings):
+    """Validated once at start-up; every field is an env var `MUSECHAT_EXPLAINER_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="MUSECHAT_EXPLAINER_", extra="ignore")
+
+    vllm_url: str | None = Field(None, description="OpenAI-compatible vLLM server; None → in-process backend.")
+    served_model_name: str = Field("smollm2", description="The base model's name on the vLLM server.")
+    base_model: Path = Field(DEFAULT_BASE_MODEL_DIR, description="Base checkpoint dir (tokenizer, embeddings).")
+    adapters: dict[str, Path] = Field(
+        default_factory=dict,
+        description='JSON {"name": "dir"}: LoRA adapters (local backend loads them; vLLM serves them by name '
+        "and this service reads their projectors).",
+    )
+    default_adapter: str | None = Field(None, description="Adapter used when a request names none.")
+    use_music: bool = Field(False, description="Send the music embedding as a soft token (needs a projector).")
+    catalog_titles_file: Path | None = Field(None, description="Catalog titles, one per line, never to be named.")
+    max_tokens: int = Field(80, ge=8, le=512)
+    timeout_s: float = Field(20.0, gt=0, description="Budget for one explanation, retry included.")
+    breaker_failures: int = Field(3, ge=1, description="Consecutive LLM failures that open the circuit.")
+    breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open circuit lets a probe through.")
+    torch_threads: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExplainerSettings:
+        if self.default_adapter is not None and self.default_adapter not in self.adapters and self.vllm_url is None:
+            raise ValueError(f"default_adapter {self.default_adapter!r} is not in adapters {sorted(self.adapters)}")
+        if self.catalog_titles_file is not None and not self.catalog_titles_file.is_file():
+            raise ValueError(f"catalog_titles_file {self.catalog_titles_file} does not exist")
+        return self
+
+
+def build_explainer(settings: ExplainerSettings) -> Explainer:
+    from musechat.explain.backends.base import ExplanationBackend
+    from musechat.explain.breaker import CircuitBreaker
+    from musechat.explain.grounding import CatalogTitleIndex
+    from musechat.explain.models import ensure_smollm2_hf
+
+    base = settings.base_model
+    if base == DEFAULT_BASE_MODEL_DIR:
+        base = ensure_smollm2_hf(base)  # the bundled SmolLM2 is materialised on first use
+    backend: ExplanationBackend
+    if settings.vllm_url:
+        from musechat.explain.backends.vllm import VllmBackend
+
+        backend = VllmBackend(settings.vllm_url, base, served_model_name=settings.served_model_name,
+                              adapter_dirs=settings.adapters)  # fmt: skip
+    else:
+        from musechat.explain.backends.local import LocalBackend
+
+        backend = LocalBackend(base, adapters=settings.adapters, threads=settings.torch_threads)
+    titles: list[str] = []
+    if settings.catalog_titles_file is not None:
+        titles = [t for t in settings.catalog_titles_file.read_text(encoding="utf-8").splitlines() if t.strip()]
+    return Explainer(
+        backend,
+        CatalogTitleIndex(titles),
+        breaker=CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s),
+        default_adapter=settings.default_adapter,
+        use_music=settings.use_music,
+        max_tokens=settings.max_tokens,
+        timeout_s=settings.timeout_s,
+    )

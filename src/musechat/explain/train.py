@@ -1,0 +1,191 @@
+"""Adapter training: LoRA (peft) on the base LLM plus the music projector, on
+(music features, metadata, words) → explanation examples.
+
+The output directory is what vLLM's `--lora-modules name=DIR` loads (adapter_config.json +
+adapter_model.safetensors), with the projector beside it (projector.safetensors + projector.json),
+which vLLM ignores and the explainer reads to build the soft token.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from musechat.explain.data import ExplanationExample
+from musechat.explain.embeddings import embed_prompt, token_ids
+from musechat.explain.projector import ProjectorConfig, build_projector, project, save_projector
+from musechat.explain.prompt import build_prompt
+
+TRAINING_INFO = "musechat_training.json"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    base_model: Path
+    out_dir: Path
+    steps: int = 150
+    batch_size: int = 4
+    lr: float = 3e-4
+    projector_lr: float = 1e-3
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+    music_tokens: int = 1
+    music_dropout: float = 0.5  # share of examples trained without the soft token: one adapter, both modes
+    max_target_tokens: int = 96
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"  # "bfloat16" for a 7B base on a GPU
+    threads: int | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(f"steps and batch_size must be >= 1, got {self.steps}, {self.batch_size}")
+        if not 0.0 <= self.music_dropout <= 1.0:
+            raise ValueError(f"music_dropout must be in [0, 1], got {self.music_dropout}")
+
+
+@dataclass
+class TrainReport:
+    out_dir: str
+    steps: int
+    examples: int
+    seconds: float
+    first_loss: float
+    last_loss: float
+    losses: list[float] = field(default_factory=list)
+
+
+def _batch(
+    examples: Sequence[ExplanationExample],
+    with_music: Sequence[bool],
+    tokenizer: Any,
+    embed: Any,
+    projector: Any,
+    pcfg: ProjectorConfig,
+    cfg: TrainConfig,
+) -> tuple[Any, Any, Any]:
+    """inputs_embeds [B, T, H], attention mask [B, T], labels [B, T] (-100 except on the answer)."""
+    import torch
+
+    rows: list[Any] = []
+    labels: list[list[int]] = []
+    eos = tokenizer.eos_token_id
+    for ex, music_on in zip(examples, with_music, strict=True):
+        prompt = build_prompt(ex.track, ex.user_words, ex.history, music=music_on)
+        music = project(projector, pcfg, ex.music_features) if music_on else None
+        prefix = embed_prompt(tokenizer, embed, prompt, music)
+        answer = [*token_ids(tokenizer, ex.reference.strip())[:cfg.max_target_tokens], eos]
+        answer_emb = embed(torch.tensor(answer))
+        rows.append(torch.cat([prefix, answer_emb.to(prefix.dtype)], dim=0))
+        labels.append([-100] * prefix.shape[0] + answer)
+    width = max(r.shape[0] for r in rows)
+    hidden = rows[0].shape[1]
+    x = torch.zeros(len(rows), width, hidden, dtype=rows[0].dtype)
+    mask = torch.zeros(len(rows), width, dtype=torch.long)
+    y = torch.full((len(rows), width), -100, dtype=torch.long)
+    for i, (r, lab) in enumerate(zip(rows, labels, strict=True)):
+        x[i, : r.shape[0]] = r
+        mask[i, : r.shape[0]] = 1
+        y[i, : len(lab)] = torch.tensor(lab)
+    return x, mask, y
+
+
+def train_adapter(examples: Sequence[ExplanationExample], cfg: TrainConfig) -> TrainReport:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from tqdm import tqdm
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if not examples:
+        raise ValueError("no training examples")
+    if any(not e.reference.strip() for e in examples):
+        raise ValueError("every training example needs a reference explanation")
+    dims = {e.music_features.shape[1] for e in examples}
+    if len(dims) != 1:
+        raise ValueError(f"music features of mixed widths: {sorted(dims)}")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    dtype = getattr(torch, cfg.dtype)
+
+    tokenizer = AutoTokenizer.from_pretrained(str(cfg.base_model))
+    model: Any = AutoModelForCausalLM.from_pretrained(str(cfg.base_model), dtype=dtype)
+    model = model.to(cfg.device)
+    lora = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=list(cfg.target_modules),
+        task_type="CAUSAL_LM",
+    )
+    peft_model = get_peft_model(model, lora)
+    embed = peft_model.get_input_embeddings()
+    emb_std = float(embed.weight.detach().float().std())
+    pcfg = ProjectorConfig(in_dim=dims.pop(), hidden_size=int(model.config.hidden_size), num_tokens=cfg.music_tokens)
+    projector = build_projector(pcfg, target_std=emb_std).to(cfg.device, dtype)
+    optim = torch.optim.AdamW(
+        [
+            {"params": [p for p in peft_model.parameters() if p.requires_grad], "lr": cfg.lr},
+            {"params": list(projector.parameters()), "lr": cfg.projector_lr},
+        ],
+        weight_decay=0.0,
+    )
+    warmup = max(1, cfg.steps // 10)
+
+    def lr_factor(step: int) -> float:  # linear warm-up, cosine decay
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, cfg.steps - warmup)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lr_factor)
+    peft_model.train()
+    order: list[int] = []
+    losses: list[float] = []
+    started = time.monotonic()
+    bar = tqdm(range(cfg.steps), desc="explainer train", disable=not cfg.progress)
+    for _ in bar:
+        if len(order) < cfg.batch_size:
+            fresh = list(range(len(examples)))
+            rng.shuffle(fresh)
+            order.extend(fresh)
+        idx, order = order[: cfg.batch_size], order[cfg.batch_size :]
+        batch = [examples[i] for i in idx]
+        music_on = [rng.random() >= cfg.music_dropout for _ in batch]
+        x, mask, y = _batch(batch, music_on, tokenizer, embed, projector, pcfg, cfg)
+        out = peft_model(inputs_embeds=x.to(cfg.device), attention_mask=mask.to(cfg.device), labels=y.to(cfg.device))
+        optim.zero_grad(set_to_none=True)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in optim.param_groups for p in g["params"]], 1.0)
+        optim.step()
+        sched.step()
+        losses.append(float(out.loss.detach()))
+        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    bar.close()
+
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    peft_model.save_pretrained(str(out_dir))
+    save_projector(projector, pcfg, out_dir)
+    report = TrainReport(
+        out_dir=str(out_dir),
+        steps=cfg.steps,
+        examples=len(examples),
+        seconds=round(time.monotonic() - started, 1),
+        first_loss=round(losses[0], 4),
+        last_loss=round(sum(losses[-10:]) / len(losses[-10:]), 4),
+        losses=[round(v, 4) for v in losses],
+    )
+    info = {"config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+            "report": {k: v for k, v in asdict(report).items() if k != "losses"}}  # fmt: skip
+    (out_dir / TRAINING_INFO).write_text(json.dumps(info, indent=2) + "\n")
+    return report
