@@ -87,6 +87,10 @@ class Indexer:
         self._producer = producer
         self._collection = collection
 
+    def use(self, vectorizer: TrackVectorizer) -> None:
+        """Switch models after a re-index: later tracks get vectors from the model now serving."""
+        self._vectorizer = vectorizer
+
     def handle(self, event: EventEnvelope[Any], *_context: Any) -> None:
         try:
             encoded = TrackEncoded.model_validate(event.data)

@@ -23,6 +23,7 @@ from musechat.bus.settings import BusSettings
 from musechat.catalog.encoder_client import HttpMusicEncoder, InProcessMusicEncoder, MusicEncoderClient
 from musechat.catalog.indexer import Indexer, ensure_tracks_collection
 from musechat.catalog.manifest import Submission, discover
+from musechat.catalog.reindex import ModelPublishedHandler
 from musechat.catalog.settings import CatalogWorkerSettings, IndexerSettings
 from musechat.catalog.vectorizer import FixedProjection, TrackVectorizer
 from musechat.catalog.worker import CatalogWorker
@@ -90,12 +91,15 @@ def indexer_consumer(settings: IndexerSettings, producer: EventProducer, store: 
     """The indexer owns the collections: `tracks` (track-encoded) and `videos` (video-encoded)."""
     vectorizer = vectorizer or default_vectorizer(settings)
     ensure_tracks_collection(store, vectorizer.version)
+    tracks = Indexer(store, vectorizer, producer)
     router = EventRouter({
-        Topic.TRACK_ENCODED.event_type: Indexer(store, vectorizer, producer).handle,
+        Topic.TRACK_ENCODED.event_type: tracks.handle,
         Topic.VIDEO_ENCODED.event_type: VideoIndexer(video_registry(store, settings)).handle,
+        Topic.MODEL_PUBLISHED.event_type: ModelPublishedHandler(store, tracks).handle,
     })
-    return EventConsumer(settings.bus, [Topic.TRACK_ENCODED, Topic.VIDEO_ENCODED], settings.group_id, router.handle,
-                         _dedupe(settings.dedupe_path), dlq_producer=producer)
+    topics = [Topic.TRACK_ENCODED, Topic.VIDEO_ENCODED, Topic.MODEL_PUBLISHED]
+    return EventConsumer(settings.bus, topics, settings.group_id, router.handle, _dedupe(settings.dedupe_path),
+                         dlq_producer=producer)
 
 
 @dataclass

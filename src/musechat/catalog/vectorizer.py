@@ -21,6 +21,10 @@ class TrackVectorizer(Protocol):
         """[segments, feature_dim] → L2-normalized [INDEX_DIM] float32."""
         ...
 
+    def embed_many(self, batch: list[np.ndarray]) -> np.ndarray:
+        """Several tracks at once → [len(batch), INDEX_DIM]."""
+        ...
+
 
 class FixedProjection:
     """Seeded Gaussian projection of the masked-mean segment features; the matrix for an input width is
@@ -51,3 +55,6 @@ class FixedProjection:
         if norm == 0.0:
             raise ValueError("features are constant: cannot build a track vector")
         return (vector / norm).astype(np.float32)
+
+    def embed_many(self, batch: list[np.ndarray]) -> np.ndarray:
+        return np.stack([self.embed(features) for features in batch])

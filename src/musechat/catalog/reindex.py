@@ -1,0 +1,89 @@
+"""Blue/green re-indexing: embed every track with a new model into a fresh collection, then flip the
+`tracks` alias in one step, so searches never see a half-built index (zero downtime).
+
+The indexer runs this inside its consumer (on a model-published event), so no track-encoded event is
+indexed concurrently into the collection being replaced: they wait in Kafka and land in the new one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from tqdm import tqdm
+
+from musechat.bus import decode_payload
+from musechat.catalog.indexer import collection_for, tracks_spec
+from musechat.catalog.vectorizer import TrackVectorizer
+from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION
+from musechat.contracts.envelope import EventEnvelope
+from musechat.contracts.features import FeatureMatrix
+from musechat.store import PointRecord, VectorStore
+
+log = logging.getLogger(__name__)
+
+
+class ModelPublished(BaseModel):
+    """Payload of musechat.model.published.v1: a fusion checkpoint ready to serve."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checkpoint: str
+    version: str
+
+
+def reindex(store: VectorStore, vectorizer: TrackVectorizer, batch_size: int = 256, progress: bool = True) -> str:
+    """Build `tracks-<version hash>` from the live collection's payloads and point the alias at it."""
+    source = store.resolve(TRACKS_COLLECTION)
+    target = collection_for(vectorizer.version)
+    if target == source:
+        return target
+    if store.collection_exists(target):  # a half-built leftover from an interrupted run
+        store.drop_collection(target)
+    store.create_collection(tracks_spec(target))
+    total = store.count(source)
+    batch: list[PointRecord] = []
+    with tqdm(total=total, desc=f"re-index → {target}", unit="track", disable=not progress) as bar:
+        for record in store.scroll(source, batch_size=batch_size):
+            batch.append(record)
+            if len(batch) >= batch_size:
+                _write(store, target, batch, vectorizer)
+                bar.update(len(batch))
+                batch = []
+        if batch:
+            _write(store, target, batch, vectorizer)
+            bar.update(len(batch))
+    store.optimize(target)
+    if store.count(target) != total:
+        raise RuntimeError(f"re-index wrote {store.count(target)} of {total} tracks; alias left on {source}")
+    store.set_alias(TRACKS_COLLECTION, target)
+    log.info("tracks alias switched %s -> %s (%d tracks, %s)", source, target, total, vectorizer.version)
+    return target
+
+
+def _write(store: VectorStore, target: str, records: list[PointRecord], vectorizer: TrackVectorizer) -> None:
+    features = [FeatureMatrix.model_validate(r.payload["features"]).to_array() for r in records]
+    vectors = vectorizer.embed_many(features)
+    store.upsert(target, [
+        PointRecord(id=r.id, vectors={MUSIC_VECTOR: v.tolist()},
+                    payload={**r.payload, "index_model": vectorizer.version})
+        for r, v in zip(records, vectors, strict=True)])
+
+
+class ModelPublishedHandler:
+    """Re-index on model-published, then use the new model for every later track."""
+
+    def __init__(self, store: VectorStore, indexer: Any) -> None:
+        self._store = store
+        self._indexer = indexer
+
+    def handle(self, event: EventEnvelope[Any], *_context: Any) -> None:
+        from pathlib import Path
+
+        from musechat.ranker.core import FusionVectorizer
+
+        published = decode_payload(event, ModelPublished)
+        vectorizer = FusionVectorizer.load(Path(published.checkpoint))
+        reindex(self._store, vectorizer, progress=False)
+        self._indexer.use(vectorizer)

@@ -1,0 +1,1 @@
+"""`musechat demo`: the embedded single-machine system on a small generated world."""
