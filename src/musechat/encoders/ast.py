@@ -31,7 +31,7 @@ TINY_AST_CONFIG: dict[str, Any] = {
 }
 
 
-def _feature_extractor(source: str | None = None) -> Any:
+def ast_feature_extractor(source: str | None = None) -> Any:
     """ASTFeatureExtractor from `source` (a checkpoint's preprocessor_config.json) or the AudioSet default."""
     from transformers import ASTFeatureExtractor
 
@@ -71,7 +71,7 @@ def make_tiny_ast(path: str | Path, seed: int = 0) -> Path:
             model = ASTModel(ASTConfig(**TINY_AST_CONFIG))
         model.config.name_or_path = tiny_ast_id(seed)
         model.save_pretrained(tmp)
-        _feature_extractor().save_pretrained(tmp)
+        ast_feature_extractor().save_pretrained(tmp)
         (tmp / "MUSECHAT_MODEL_ID").write_text(tiny_ast_id(seed) + "\n")
         try:
             os.rename(tmp, path)
@@ -116,7 +116,7 @@ class AstFeaturizer:
             ast: Any = ASTModel.from_pretrained(source)
         except OSError as exc:
             raise ValueError(f"cannot load an AST checkpoint from {source!r}: {exc}") from exc
-        extractor = _feature_extractor(source)
+        extractor = ast_feature_extractor(source)
         cls._check_compatible(ast.config, extractor, source)
         ast.to(device).eval()
         marker = Path(source) / "MUSECHAT_MODEL_ID"

@@ -132,9 +132,13 @@ def test_batch_api_returns_per_item_results(server: str, workdir: Path) -> None:
     assert (song.num_segments, song.features.shape, clip.num_segments) == (1, (1, 464), 1)
     assert song.duration_s == pytest.approx(12.0, abs=0.05) and song.tags
     assert results[5].error is not None and "x.txt" in results[5].error.message
+    # a malformed request (two sources) is a client bug: rejected whole, before any work
+    malformed = {"requests": [{"path": str(good), "audio_b64": "AA=="}]}
+    assert httpx.post(f"{server}/encode_batch", json=malformed, timeout=60).status_code == 400
 
 
-def test_concurrent_clients_are_batched_and_each_gets_its_own_answer(server: str, workdir: Path) -> None:
+def test_concurrent_clients_each_get_their_own_answer(server: str, workdir: Path) -> None:
+    """Concurrent calls may be merged by the adaptive batcher; each must still get only its own results."""
     tracks = [write_tone(workdir / "catalog" / f"c{i}.wav", "wav", seconds=2.0 + i) for i in range(3)]
     with ThreadPoolExecutor(len(tracks)) as pool:
         answers = list(pool.map(lambda p: post_batch(server, [{"path": str(p)}]), tracks))
