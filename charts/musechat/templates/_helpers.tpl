@@ -113,8 +113,11 @@ The environment of one component: the shared groups it lists, then its own env (
 {{- $env = merge $env (dict "MUSECHAT_STORE_URL" (include "musechat.qdrantUrl" $root)) $root.Values.sharedConfig.store -}}
 {{- else if eq $group "vllm" -}}
 {{- if $root.Values.vllm.enabled -}}
-{{- $adapter := (first $root.Values.vllm.adapters).name | default $root.Values.vllm.servedModelName -}}
-{{- $env = merge $env (dict "MUSECHAT_EXPLAINER_BACKEND" "vllm" "MUSECHAT_EXPLAINER_VLLM_URL" (printf "http://%s-vllm:%v" (include "musechat.fullname" $root) $root.Values.vllm.port) "MUSECHAT_EXPLAINER_VLLM_MODEL" $adapter) -}}
+{{- $v := $root.Values.vllm -}}
+{{- $adapters := dict -}}
+{{- range $v.adapters }}{{ $_ := set $adapters .name .path }}{{ end -}}
+{{- $env = merge $env (dict "MUSECHAT_EXPLAINER_VLLM_URL" (printf "http://%s-vllm:%v" (include "musechat.fullname" $root) $v.port) "MUSECHAT_EXPLAINER_SERVED_MODEL_NAME" $v.servedModelName "MUSECHAT_EXPLAINER_ADAPTERS" (toJson $adapters)) -}}
+{{- with $v.adapters }}{{ $_ := set $env "MUSECHAT_EXPLAINER_DEFAULT_ADAPTER" (first .).name }}{{ end -}}
 {{- end -}}
 {{- else -}}
 {{- fail (printf "unknown shared config group %q (known: bus, store, vllm)" $group) -}}
@@ -235,4 +238,26 @@ affinity:
   value: "1"
 - name: PYTHONUNBUFFERED
   value: "1"
+{{- end -}}
+
+{{/*
+Init container that copies LoRA adapters from vllm.adaptersInitImage into the adapters volume (an
+emptyDir then); used by vLLM and the explainer so both see the same files. Empty when no image is set.
+*/}}
+{{- define "musechat.adaptersInit" -}}
+{{- $v := .Values.vllm -}}
+{{- if and $v.enabled $v.adaptersInitImage.repository -}}
+initContainers:
+  - name: copy-adapters
+    image: {{ printf "%s:%s" $v.adaptersInitImage.repository ($v.adaptersInitImage.tag | default .Chart.AppVersion) }}
+    imagePullPolicy: {{ .Values.image.pullPolicy }}
+    command: [cp, -R, {{ printf "%s/." $v.adaptersInitImage.copyFrom }}, {{ .Values.sharedVolumes.adapters.mountPath }}]
+    securityContext:
+      {{- toYaml .Values.containerSecurityContext | nindent 6 }}
+    resources:
+      requests: {cpu: 100m, memory: 128Mi}
+      limits: {memory: 256Mi}
+    volumeMounts:
+      - {name: adapters, mountPath: {{ .Values.sharedVolumes.adapters.mountPath }}}
+{{- end -}}
 {{- end -}}

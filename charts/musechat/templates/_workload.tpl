@@ -73,6 +73,11 @@ spec:
             matchLabels:
               {{- include "musechat.selectorLabels" (list $root $name) | nindent 14 }}
       terminationGracePeriodSeconds: {{ ternary 60 30 (eq $c.type "worker") }}
+      {{- if and (has "adapters" $c.volumes) (has "vllm" $c.config) }}
+      {{- with include "musechat.adaptersInit" $root | trim }}
+      {{- . | nindent 6 }}
+      {{- end }}
+      {{- end }}
       containers:
         - name: {{ $name }}
           image: {{ include "musechat.image" (list $root $c.image) }}
