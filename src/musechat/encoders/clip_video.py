@@ -222,9 +222,9 @@ class ClipFrameEncoder:
                 batch = list(frames[start : start + self.batch_size])
                 # Frames arrive resized and cropped by the decoder (bicubic, short side, centre), so
                 # only rescaling and normalisation remain.
-                pixels = self.processor(
-                    images=batch, do_resize=False, do_center_crop=False, return_tensors="pt"
-                )["pixel_values"]
+                pixels = self.processor(images=batch, do_resize=False, do_center_crop=False, return_tensors="pt")[
+                    "pixel_values"
+                ]
                 emb = self.model(pixel_values=pixels.to(device)).image_embeds
                 out.append(torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy())
         return np.concatenate(out)
@@ -233,9 +233,7 @@ class ClipFrameEncoder:
 def pool_segments(frame_embeddings: np.ndarray, counts: Sequence[int]) -> np.ndarray:
     """[sum(counts), D] normalised frame embeddings -> [len(counts), D] per-segment means."""
     if sum(counts) != len(frame_embeddings) or any(c <= 0 for c in counts):
-        raise ValueError(
-            f"segment frame counts {list(counts)} do not partition {len(frame_embeddings)} frames"
-        )
+        raise ValueError(f"segment frame counts {list(counts)} do not partition {len(frame_embeddings)} frames")
     bounds = np.cumsum([0, *counts])
     return np.stack([frame_embeddings[a:b].mean(axis=0) for a, b in itertools.pairwise(bounds)])
 
@@ -308,9 +306,7 @@ class VideoEncoder:
             assert spec.clip.tiny_seed is not None  # the spec validator guarantees a source
             seed = spec.clip.tiny_seed
             root = cache_dir or Path(tempfile.gettempdir()) / "musechat-models"
-            source = make_random_clip(
-                root / tiny_clip_id(seed), spec.clip.random_config, seed, tiny_clip_id(seed)
-            )
+            source = make_random_clip(root / tiny_clip_id(seed), spec.clip.random_config, seed, tiny_clip_id(seed))
         frames = ClipFrameEncoder.load(source, device=device, batch_size=batch_size)
         if frames.dim != spec.feature_dim:
             raise ValueError(
@@ -408,6 +404,4 @@ class VideoEncoder:
 
 
 def _failure(code: str, message: str) -> VideoEncodeResult:
-    return VideoEncodeResult(
-        ok=False, error=VideoEncodeError.model_validate({"code": code, "message": message})
-    )
+    return VideoEncodeResult(ok=False, error=VideoEncodeError.model_validate({"code": code, "message": message}))

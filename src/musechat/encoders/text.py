@@ -97,9 +97,7 @@ class TextEncoder:
         except (OSError, ValueError) as exc:  # missing files / a config transformers does not know
             raise ValueError(f"cannot load a text model from {path!r}: {exc}") from exc
         if int(net.config.hidden_size) != spec.dim:
-            raise ValueError(
-                f"{model_id} gives {net.config.hidden_size}-d tokens, spec {spec.name} says {spec.dim}"
-            )
+            raise ValueError(f"{model_id} gives {net.config.hidden_size}-d tokens, spec {spec.name} says {spec.dim}")
         tokens = max_tokens or spec.max_tokens
         limit = int(net.config.max_position_embeddings)
         if not 3 <= tokens <= limit:

@@ -92,11 +92,11 @@ class UnsupportedVideoError(UnsupportedFormatError):
 
 
 class NoVideoStreamError(MediaError):
-    code = "no_video_stream"  # type: ignore[assignment]
+    code = "no_video_stream"
 
 
 class VideoTooLargeError(MediaError):
-    code = "too_large"  # type: ignore[assignment]
+    code = "too_large"
 
 
 class TruncatedVideoError(CorruptMediaError):
@@ -233,9 +233,7 @@ def decode_video(
     if size == 0:
         raise EmptyMediaError(f"{label} is empty (0 bytes)")
     if size > max_bytes:
-        raise VideoTooLargeError(
-            f"{label} is {size / 1e6:.1f} MB, larger than the {max_bytes / 1e6:.0f} MB limit"
-        )
+        raise VideoTooLargeError(f"{label} is {size / 1e6:.1f} MB, larger than the {max_bytes / 1e6:.0f} MB limit")
     with p.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     what = _sniff(head, _NON_VIDEO_MAGIC) or ("a text file" if _looks_like_text(head) else None)
@@ -282,9 +280,7 @@ def decode_video(
         if declared is None or declared <= 0:
             raise CorruptMediaError(f"{label} ({fmt}) has a video stream but no timed video packets")
         if declared > max_duration_s:
-            raise MediaTooLongError(
-                f"{label} lasts {declared:.1f} s, longer than the {max_duration_s:.0f} s limit"
-            )
+            raise MediaTooLongError(f"{label} lasts {declared:.1f} s, longer than the {max_duration_s:.0f} s limit")
         windows = plan_segments(declared, segment_s, max_segments)
         try:
             frames = _sample(container, stream, windows, fps, frame_size, declared, label)
