@@ -133,7 +133,7 @@ def test_internal_services_accept_only_their_callers(rendered: dict[str, list[di
     assert callers == ["gateway"]
     qdrant = policies["mc-musechat-qdrant"]["spec"]["ingress"][0]["from"]
     clients = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in qdrant}
-    assert clients == {"gateway", "fusion-ranker", "indexer", "video-worker", "train-and-reindex"}
+    assert clients == {"gateway", "fusion-ranker", "indexer", "train-and-reindex"}
 
 
 def test_workloads_have_hpa_pdb_and_probes(rendered: dict[str, list[dict[str, Any]]]) -> None:

@@ -94,7 +94,7 @@ def test_load_gates_accepts_the_committed_file_and_names_errors(tmp_path: Path) 
     assert set(config.journeys) == set(JOURNEY_TAGS)
     bad = tmp_path / "gates.yaml"
     bad.write_text("journeys:\n  conversation: {p95: 10}\n")
-    with pytest.raises(GatesError, match="conversation.p95"):
+    with pytest.raises(GatesError, match=r"conversation\.p95"):
         load_gates(bad)
     bad.write_text("journeys:\n  checkout: {p95_ms: 10}\n")
     with pytest.raises(GatesError, match="unknown journeys"):
