@@ -23,14 +23,9 @@ class CliError(Exception):
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from musechat.catalog.demo_catalog import generate_catalog
+    from musechat.demo.run import run_demo
 
-    workdir: Path = args.workdir
-    catalog = workdir / "catalog"
-    print(f"[1/3] generating a demo catalog of {args.tracks} tracks in {catalog}")
-    generate_catalog(catalog, args.tracks, seed=args.seed, min_seconds=6, max_seconds=24)
-    print("[2/3] ingesting it through the bundled Kafka broker into the embedded Qdrant engine")
-    return _ingest_embedded(catalog, workdir, timeout_s=args.timeout)
+    return run_demo(args.workdir, serve=args.serve, port=args.port)
 
 
 def _ingest_embedded(path: Path, workdir: Path, timeout_s: float) -> int:
@@ -157,10 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="the embedded single-machine system, end to end")
-    demo.add_argument("--workdir", type=Path, default=Path("var/demo"))
-    demo.add_argument("--tracks", type=int, default=24)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the pipeline")
+    demo.add_argument("--workdir", type=Path, default=Path("var/demo"), help="state kept between runs")
+    demo.add_argument("--serve", action="store_true", help="keep the API up afterwards; print its URL and a key")
+    demo.add_argument("--port", type=int, default=None, help="gateway port (default: a free one)")
     demo.set_defaults(func=_cmd_demo)
 
     catalog = commands.add_parser("catalog", help="catalog ingestion and statistics").add_subparsers(

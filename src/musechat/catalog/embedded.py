@@ -34,11 +34,14 @@ class CatalogStack:
 
 @contextmanager
 def embedded_catalog_stack(workdir: Path, encoder: MusicEncoderClient | None = None,
-                           store_settings: StoreSettings | None = None) -> Iterator[CatalogStack]:
-    """Start everything, yield, then stop consumers, close the producer, the store and the broker."""
+                           store_settings: StoreSettings | None = None,
+                           bootstrap: str | None = None) -> Iterator[CatalogStack]:
+    """Start everything (a broker too, unless `bootstrap` names a running one), yield, then stop the
+    consumers and close the producer, the store and the broker."""
     with ExitStack() as resources:
-        broker = resources.enter_context(EmbeddedBroker())
-        bus = BusSettings(bootstrap_servers=broker.bootstrap_servers)
+        if bootstrap is None:
+            bootstrap = resources.enter_context(EmbeddedBroker()).bootstrap_servers
+        bus = BusSettings(bootstrap_servers=bootstrap)
         ensure_topics(bus.bootstrap_servers, [Topic.TRACK_SUBMITTED, Topic.TRACK_ENCODED, *_OUTCOME_TOPICS])
         store = open_store(store_settings or StoreSettings(backend="edge", path=workdir / "qdrant-edge"))
         resources.callback(store.close)

@@ -31,3 +31,17 @@ class RankResponse(BaseModel):
     tracks: list[RecommendedTrack]
     model_version: str = Field(description="Fusion checkpoint that built the query.")
     index_collection: str = Field(description="Physical collection behind the `tracks` alias that answered.")
+
+
+class RankError(BaseModel):
+    status: int = Field(description="The HTTP status the gateway should answer with (404, 409, 422).")
+    code: str
+    message: str
+
+
+class RankResult(BaseModel):
+    """The fusion-ranker's answer: a ranking, or a caller-fixable error (unknown video, still pending)."""
+
+    ok: bool
+    response: RankResponse | None = None
+    error: RankError | None = None

@@ -16,7 +16,8 @@ from musechat.store import VectorStore
 DEMO_TRAIN_STEPS = 400
 
 
-def encode_world_videos(world: DemoWorld, spec: str = "video_clip_tiny", progress: bool = True) -> dict[str, np.ndarray]:
+def encode_world_videos(world: DemoWorld, spec: str = "video_clip_tiny",
+                        progress: bool = True) -> dict[str, np.ndarray]:
     from musechat.encoders.clip_video import VideoEncoder, load_spec
 
     encoder = VideoEncoder.load(load_spec(spec))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
-from musechat.contracts.ranking import RankRequest, RankResponse
+from musechat.contracts.ranking import RankRequest, RankResponse, RankResult
 from musechat.contracts.text import TextEncoding
 from musechat.ranker.errors import RankingError
 
@@ -64,9 +64,9 @@ class HttpRanker:
 
     def rank(self, request: RankRequest) -> RankResponse:
         response = self._client.post("/rank", json={"request": request.model_dump(mode="json")})
-        if 400 <= response.status_code < 500:
-            body = response.json()
-            raise RemoteRankingError(response.status_code, body.get("error", "bad_request"),
-                                     body.get("message", response.text))
         response.raise_for_status()
-        return RankResponse.model_validate(response.json())
+        result = RankResult.model_validate(response.json())
+        if result.error is not None:
+            raise RemoteRankingError(result.error.status, result.error.code, result.error.message)
+        assert result.response is not None  # ok results carry a response
+        return result.response

@@ -26,6 +26,7 @@ class GatewaySettings(BaseSettings):
     ranker_url: str | None = Field(default=None, description="fusion-ranker service; unset = in-process.")
     explainer_url: str | None = Field(default=None, description="explainer service; unset = in-process/none.")
     fusion_checkpoint: Path | None = Field(default=None, description="In-process ranker checkpoint.")
+    video_encoder_spec: str = Field(default="video_clip_tiny", description="Sets the `videos` vector width.")
     embedded_workers: bool = Field(default=False,
                                    description="Run the catalog, video and indexer workers in this process.")
     request_timeout_s: float = Field(default=10.0, gt=0)

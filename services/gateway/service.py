@@ -1,0 +1,28 @@
+"""gateway: the public REST API (/v1) as a BentoML service mounting the FastAPI app.
+
+Run: `bentoml serve service:GatewayService --working-dir services/gateway --port 3000`. Settings: env
+MUSECHAT_GATEWAY_* (see musechat.gateway.settings). BentoML serves /livez, /readyz and /metrics beside it.
+"""
+
+from __future__ import annotations
+
+import bentoml
+
+from musechat.gateway.app import create_app
+
+app = create_app()
+
+
+@bentoml.service(name="gateway", workers=1, traffic={"timeout": 60})
+@bentoml.asgi_app(app, path="/")
+class GatewayService:
+    def __init__(self) -> None:
+        from musechat.gateway.runtime import build_runtime
+        from musechat.gateway.settings import GatewaySettings
+
+        self.runtime = build_runtime(GatewaySettings())
+        app.state.context = self.runtime.context
+
+    @bentoml.on_shutdown
+    def close(self) -> None:
+        self.runtime.close()

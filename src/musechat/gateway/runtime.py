@@ -1,0 +1,102 @@
+"""Assemble the gateway from its settings: ports (HTTP or in-process), the signed-state secret, the key
+ring, and — in the embedded single-machine mode — the catalog, video and indexer workers as threads that
+share this process's store (qdrant-edge allows one owning process)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from musechat.bus import EventProducer
+from musechat.gateway.app import GatewayContext
+from musechat.gateway.auth import ApiKeyRing
+from musechat.gateway.core import GatewayCore
+from musechat.gateway.ports import (
+    HttpRanker,
+    HttpTextEncoder,
+    InProcessRanker,
+    InProcessTextEncoder,
+    RankerPort,
+    TextEncoderPort,
+)
+from musechat.gateway.settings import GatewaySettings
+from musechat.gateway.state import StateSigner
+from musechat.store import VectorStore
+from musechat.store.settings import open_store
+from musechat.video.registry import VideoRegistry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GatewayRuntime:
+    context: GatewayContext
+    resources: ExitStack
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.resources.close()
+
+
+def _text_port(settings: GatewaySettings) -> TextEncoderPort:
+    if settings.text_encoder_url:
+        return HttpTextEncoder(settings.text_encoder_url, settings.request_timeout_s)
+    from musechat.encoders.text import TextEncoder, load_spec
+
+    return InProcessTextEncoder(TextEncoder.load(load_spec()))
+
+
+def _ranker_port(settings: GatewaySettings, store: VectorStore) -> RankerPort:
+    if settings.ranker_url:
+        return HttpRanker(settings.ranker_url, settings.request_timeout_s)
+    from musechat.ranker.core import FusionRanker
+
+    assert settings.fusion_checkpoint is not None  # the settings validator guarantees one of the two
+    return InProcessRanker(FusionRanker.load(store, settings.fusion_checkpoint))
+
+
+def _start_embedded_workers(settings: GatewaySettings, store: VectorStore, producer: EventProducer,
+                            runtime: GatewayRuntime) -> None:
+    from musechat.bus import ensure_topics
+    from musechat.catalog.runtime import _OUTCOME_TOPICS, catalog_worker_consumer, indexer_consumer, run_consumer_thread
+    from musechat.catalog.settings import CatalogWorkerSettings, IndexerSettings
+    from musechat.contracts.topics import Topic
+    from musechat.video.runtime import VideoWorkerSettings, video_worker_consumer
+
+    ensure_topics(settings.bus.bootstrap_servers, [*(t.value for t in Topic), *_OUTCOME_TOPICS])
+    consumers = [
+        catalog_worker_consumer(CatalogWorkerSettings(bus=settings.bus), producer),
+        video_worker_consumer(VideoWorkerSettings(bus=settings.bus), producer),
+        indexer_consumer(IndexerSettings(bus=settings.bus, store=settings.store,
+                                         fusion_checkpoint=settings.fusion_checkpoint), producer, store),
+    ]
+    threads = [run_consumer_thread(consumer, runtime.stop) for consumer in consumers]
+
+    def join() -> None:
+        runtime.stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    runtime.resources.callback(join)
+
+
+def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
+    resources = ExitStack()
+    store = open_store(settings.store)
+    resources.callback(store.close)
+    producer = EventProducer(settings.bus)
+    resources.callback(producer.close)
+    from musechat.encoders.clip_video import load_spec
+
+    videos = VideoRegistry(store, load_spec(settings.video_encoder_spec).feature_dim)
+    videos.ensure_collection()
+    core = GatewayCore(producer, videos, _text_port(settings), _ranker_port(settings, store),
+                       StateSigner(settings.state_secret_bytes()))
+    context = GatewayContext(core=core, keys=ApiKeyRing.from_file(settings.api_keys_file), settings=settings)
+    runtime = GatewayRuntime(context=context, resources=resources)
+    if settings.embedded_workers:
+        _start_embedded_workers(settings, store, producer, runtime)
+    return runtime
