@@ -13,8 +13,9 @@ second process gets `CollectionBusyError` naming the collection instead of an en
 processes may therefore share one root as long as they use different collections at a time, which is
 exactly blue/green: a rebuild process creates and loads `tracks_v2` while the search process serves
 `tracks_v1`; the rebuilder closes v2 and flips the alias; the search process reads the alias table on
-every call, so its next query opens v2 and releases v1 (shards reached only through an alias that moved
-away are closed); the rebuilder can then drop v1. Within a process all engine calls are serialised by
+every call, so its next query opens v2 and releases v1 (a collection an alias moved away from, and no
+alias still targets, is closed on the next call; a later use by name reopens it); the rebuilder can
+then drop v1. Within a process all engine calls are serialised by
 one lock (queries are ~1 ms and the engine parallelises each query internally).
 """
 
@@ -74,6 +75,7 @@ class EdgeStore:
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 100,
         full_scan_threshold_kb: int = 10_000,
+        hnsw_ef: int | None = 256,
         search_threads: int | None = None,
     ) -> None:
         self._root = Path(root)
@@ -81,6 +83,7 @@ class EdgeStore:
         self._collections.mkdir(parents=True, exist_ok=True)
         self._aliases = AliasFile(self._root / "aliases.json")
         self._hnsw = (hnsw_m, hnsw_ef_construct, full_scan_threshold_kb)
+        self._hnsw_ef = hnsw_ef
         self._search_threads = search_threads
         self._open: dict[str, _Open] = {}
         self._seen_aliases: dict[str, str] = {}
@@ -280,6 +283,7 @@ class EdgeStore:
                 query=qe.Query.Nearest([float(x) for x in vector], using=vector_name),
                 filter=to_edge_filter(filter, [point_uuid(i) for i in exclude_ids], c.bool_keys),
                 with_payload=True if with_payload else qe.PayloadSelector.Include([ENTITY_ID_KEY]),
+                params=qe.SearchParams(hnsw_ef=self._hnsw_ef) if self._hnsw_ef else None,
             )
             scored = c.shard.query(request)
             bool_keys = c.bool_keys

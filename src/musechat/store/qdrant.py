@@ -53,10 +53,12 @@ class QdrantServerStore:
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 100,
         full_scan_threshold_kb: int = 10_000,
+        hnsw_ef: int | None = 256,
         optimize_timeout_s: float = 600.0,
     ) -> None:
         self._client = client
         self._hnsw = (hnsw_m, hnsw_ef_construct, full_scan_threshold_kb)
+        self._hnsw_ef = hnsw_ef
         self._optimize_timeout_s = optimize_timeout_s
         self._dims: dict[str, tuple[float, dict[str, int]]] = {}
 
@@ -79,6 +81,7 @@ class QdrantServerStore:
             hnsw_m=settings.hnsw_m,
             hnsw_ef_construct=settings.hnsw_ef_construct,
             full_scan_threshold_kb=settings.full_scan_threshold_kb,
+            hnsw_ef=settings.hnsw_ef,
         )
 
     def __enter__(self) -> QdrantServerStore:
@@ -213,6 +216,7 @@ class QdrantServerStore:
             limit=limit,
             query_filter=to_qdrant_filter(filter, [point_uuid(i) for i in exclude_ids]),
             with_payload=selector,
+            search_params=m.SearchParams(hnsw_ef=self._hnsw_ef) if self._hnsw_ef else None,
         )
         return [
             Hit(
