@@ -213,9 +213,7 @@ class MusicEncoder:
             )
         for name, tagger in taggers.items():
             if tagger.embedding_dim != spec.musicnn.embedding_dim:
-                raise ValueError(
-                    f"{name} embedding dim {tagger.embedding_dim} != spec's {spec.musicnn.embedding_dim}"
-                )
+                raise ValueError(f"{name} embedding dim {tagger.embedding_dim} != spec's {spec.musicnn.embedding_dim}")
         self.spec = spec
         self.ast = ast
         self.taggers = taggers
@@ -243,9 +241,7 @@ class MusicEncoder:
             root = Path(cache_dir) if cache_dir is not None else Path.home() / ".cache" / "musechat"
             source = make_tiny_ast(root / tiny_ast_id(spec.ast.tiny_seed), spec.ast.tiny_seed)
         ast = AstFeaturizer.load(source, device=device, batch_size=ast_batch_size)
-        taggers: dict[str, Any] = {
-            name: MusiCNNTagger.load(name, device=device) for name in spec.musicnn.models
-        }
+        taggers: dict[str, Any] = {name: MusiCNNTagger.load(name, device=device) for name in spec.musicnn.models}
         return cls(spec, ast, taggers, limits or DecodeLimits())
 
     @property
@@ -284,21 +280,19 @@ class MusicEncoder:
                 ast_all = self.ast.featurize(np.concatenate([p.waves for _, p in ready]))
             except Exception as exc:  # one shared forward pass: if it breaks, every item reports it
                 log.exception("AST forward pass failed for a batch of %d", len(ready))
-                ast_all = None
                 for i, _ in ready:
                     results[i] = _failure("internal", f"AST feature extraction failed: {exc}")
-            offset = 0
-            for i, prepared in tqdm(ready, desc="encode", disable=not progress or ast_all is None):
-                if ast_all is None:
-                    break
-                count = len(prepared.segments)
-                try:
-                    encoding = self._finish(prepared, ast_all[offset : offset + count])
-                    results[i] = MusicEncodeResult(ok=True, encoding=encoding)
-                except Exception as exc:
-                    log.exception("encoding item %d failed", i)
-                    results[i] = _failure("internal", f"encoding failed: {exc}")
-                offset += count
+            else:
+                offset = 0
+                for i, prepared in tqdm(ready, desc="encode", disable=not progress):
+                    count = len(prepared.segments)
+                    try:
+                        encoding = self._finish(prepared, ast_all[offset : offset + count])
+                        results[i] = MusicEncodeResult(ok=True, encoding=encoding)
+                    except Exception as exc:
+                        log.exception("encoding item %d failed", i)
+                        results[i] = _failure("internal", f"encoding failed: {exc}")
+                    offset += count
         assert all(r is not None for r in results)
         return [r for r in results if r is not None]
 
@@ -353,9 +347,7 @@ class MusicEncoder:
             per_model.append(np.stack([pens[idx].mean(axis=0) for idx in members]))
             output = musicnn.TaggerOutput(list(tagger.labels), probs.mean(axis=0), probs, pens.mean(axis=0))
             vocabulary: Literal["MTT", "MSD"] = "MTT" if name.startswith("MTT") else "MSD"
-            tags[vocabulary] = musicnn.top_tags(
-                output, self.spec.tags.top_k_per_vocabulary, self.spec.tags.min_score
-            )
+            tags[vocabulary] = musicnn.top_tags(output, self.spec.tags.top_k_per_vocabulary, self.spec.tags.min_score)
         return np.concatenate(per_model, axis=1), merge_tags(tags)
 
     def _finish(self, prepared: _Prepared, ast_features: np.ndarray) -> MusicEncoding:
