@@ -14,7 +14,7 @@ from musechat.bus.broker import EmbeddedBroker, ensure_topics
 from musechat.bus.settings import BusSettings
 from musechat.catalog.encoder_client import MusicEncoderClient
 from musechat.catalog.runtime import (
-    _OUTCOME_TOPICS,
+    PIPELINE_OUTCOME_TOPICS,
     catalog_worker_consumer,
     indexer_consumer,
     run_consumer_thread,
@@ -33,16 +33,19 @@ class CatalogStack:
 
 
 @contextmanager
-def embedded_catalog_stack(workdir: Path, encoder: MusicEncoderClient | None = None,
-                           store_settings: StoreSettings | None = None,
-                           bootstrap: str | None = None) -> Iterator[CatalogStack]:
+def embedded_catalog_stack(
+    workdir: Path,
+    encoder: MusicEncoderClient | None = None,
+    store_settings: StoreSettings | None = None,
+    bootstrap: str | None = None,
+) -> Iterator[CatalogStack]:
     """Start everything (a broker too, unless `bootstrap` names a running one), yield, then stop the
     consumers and close the producer, the store and the broker."""
     with ExitStack() as resources:
         if bootstrap is None:
             bootstrap = resources.enter_context(EmbeddedBroker()).bootstrap_servers
         bus = BusSettings(bootstrap_servers=bootstrap)
-        ensure_topics(bus.bootstrap_servers, [Topic.TRACK_SUBMITTED, Topic.TRACK_ENCODED, *_OUTCOME_TOPICS])
+        ensure_topics(bus.bootstrap_servers, [Topic.TRACK_SUBMITTED, Topic.TRACK_ENCODED, *PIPELINE_OUTCOME_TOPICS])
         store = open_store(store_settings or StoreSettings(backend="edge", path=workdir / "qdrant-edge"))
         resources.callback(store.close)
         producer = EventProducer(bus)

@@ -10,27 +10,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from tqdm import tqdm
 
 from musechat.bus import decode_payload
 from musechat.catalog.indexer import collection_for, tracks_spec
 from musechat.catalog.vectorizer import TrackVectorizer
-from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION
+from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, ModelPublished
 from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.features import FeatureMatrix
 from musechat.store import PointRecord, VectorStore
 
 log = logging.getLogger(__name__)
-
-
-class ModelPublished(BaseModel):
-    """Payload of musechat.model.published.v1: a fusion checkpoint ready to serve."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    checkpoint: str
-    version: str
 
 
 def reindex(store: VectorStore, vectorizer: TrackVectorizer, batch_size: int = 256, progress: bool = True) -> str:

@@ -150,7 +150,7 @@ class IngestSummary:
         return out
 
 
-_OUTCOME_TOPICS = (
+PIPELINE_OUTCOME_TOPICS = (
     Topic.TRACK_INDEXED.value,
     dlq_topic(Topic.TRACK_SUBMITTED, CatalogWorkerSettings().group_id),
     dlq_topic(Topic.TRACK_ENCODED, IndexerSettings().group_id),
@@ -171,7 +171,7 @@ def await_outcomes(bus: BusSettings, receipt: IngestReceipt, timeout_s: float = 
 
     summary = IngestSummary(receipt.batch_id)
     pending = set(receipt.expected)
-    consumer = KafkaConsumer(*_OUTCOME_TOPICS, bootstrap_servers=bus.bootstrap_list, group_id=None,
+    consumer = KafkaConsumer(*PIPELINE_OUTCOME_TOPICS, bootstrap_servers=bus.bootstrap_list, group_id=None,
                              auto_offset_reset="earliest", enable_auto_commit=False,
                              consumer_timeout_ms=1000)
     deadline = time.monotonic() + timeout_s
@@ -224,7 +224,7 @@ def catalog_stats(store: VectorStore, bus: BusSettings | None) -> dict[str, Any]
                 stats[bucket][version] = store.count(
                     TRACKS_COLLECTION, SearchFilter(must=[MatchValue(key=key, value=version)]))
     if bus is not None:
-        stats["dlq"] = {topic: topic_size(bus.bootstrap_servers, topic) for topic in _OUTCOME_TOPICS[1:]}
+        stats["dlq"] = {topic: topic_size(bus.bootstrap_servers, topic) for topic in PIPELINE_OUTCOME_TOPICS[1:]}
     return stats
 
 

@@ -73,6 +73,16 @@ class TrackIndexed(BaseModel):
     batch_id: str
 
 
+class ModelPublished(BaseModel):
+    """Payload of musechat.model.published.v1: a fusion checkpoint ready to serve; the indexer re-indexes
+    the catalog with its music tower into a fresh collection and flips the `tracks` alias."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checkpoint: str = Field(description="Checkpoint dir on the shared model volume.")
+    version: str
+
+
 class TrackPayload(BaseModel):
     """The payload stored with each point of the `tracks` collection."""
 

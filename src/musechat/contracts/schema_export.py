@@ -23,13 +23,20 @@ SERVICES_DIR = Path(__file__).resolve().parents[3] / "services"
 
 
 def event_payloads() -> dict[Topic, type[BaseModel]]:
-    from musechat.contracts.catalog import TrackEncoded, TrackIndexed, TrackSubmitted
+    from musechat.contracts.catalog import ModelPublished, TrackEncoded, TrackIndexed, TrackSubmitted
+    from musechat.contracts.conversation import ConversationTurn, FeedbackGiven, VideoEncoded, VideoSubmitted
 
-    return {
+    payloads: dict[Topic, type[BaseModel]] = {
         Topic.TRACK_SUBMITTED: TrackSubmitted,
         Topic.TRACK_ENCODED: TrackEncoded,
         Topic.TRACK_INDEXED: TrackIndexed,
+        Topic.VIDEO_SUBMITTED: VideoSubmitted,
+        Topic.VIDEO_ENCODED: VideoEncoded,
+        Topic.CONVERSATION_TURN: ConversationTurn,
+        Topic.FEEDBACK: FeedbackGiven,
+        Topic.MODEL_PUBLISHED: ModelPublished,
     }
+    return payloads
 
 
 def event_schemas() -> dict[str, dict[str, Any]]:

@@ -58,20 +58,29 @@ def _ranker_port(settings: GatewaySettings, store: VectorStore) -> RankerPort:
     return InProcessRanker(FusionRanker.load(store, settings.fusion_checkpoint))
 
 
-def _start_embedded_workers(settings: GatewaySettings, store: VectorStore, producer: EventProducer,
-                            runtime: GatewayRuntime) -> None:
+def _start_embedded_workers(
+    settings: GatewaySettings, store: VectorStore, producer: EventProducer, runtime: GatewayRuntime
+) -> None:
     from musechat.bus import ensure_topics
-    from musechat.catalog.runtime import _OUTCOME_TOPICS, catalog_worker_consumer, indexer_consumer, run_consumer_thread
+    from musechat.catalog.runtime import (
+        PIPELINE_OUTCOME_TOPICS,
+        catalog_worker_consumer,
+        indexer_consumer,
+        run_consumer_thread,
+    )
     from musechat.catalog.settings import CatalogWorkerSettings, IndexerSettings
     from musechat.contracts.topics import Topic
     from musechat.video.runtime import VideoWorkerSettings, video_worker_consumer
 
-    ensure_topics(settings.bus.bootstrap_servers, [*(t.value for t in Topic), *_OUTCOME_TOPICS])
+    ensure_topics(settings.bus.bootstrap_servers, [*(t.value for t in Topic), *PIPELINE_OUTCOME_TOPICS])
     consumers = [
         catalog_worker_consumer(CatalogWorkerSettings(bus=settings.bus), producer),
         video_worker_consumer(VideoWorkerSettings(bus=settings.bus), producer),
-        indexer_consumer(IndexerSettings(bus=settings.bus, store=settings.store,
-                                         fusion_checkpoint=settings.fusion_checkpoint), producer, store),
+        indexer_consumer(
+            IndexerSettings(bus=settings.bus, store=settings.store, fusion_checkpoint=settings.fusion_checkpoint),
+            producer,
+            store,
+        ),
     ]
     threads = [run_consumer_thread(consumer, runtime.stop) for consumer in consumers]
 
@@ -93,8 +102,13 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
 
     videos = VideoRegistry(store, load_spec(settings.video_encoder_spec).feature_dim)
     videos.ensure_collection()
-    core = GatewayCore(producer, videos, _text_port(settings), _ranker_port(settings, store),
-                       StateSigner(settings.state_secret_bytes()))
+    core = GatewayCore(
+        producer,
+        videos,
+        _text_port(settings),
+        _ranker_port(settings, store),
+        StateSigner(settings.state_secret_bytes()),
+    )
     context = GatewayContext(core=core, keys=ApiKeyRing.from_file(settings.api_keys_file), settings=settings)
     runtime = GatewayRuntime(context=context, resources=resources)
     if settings.embedded_workers:
