@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from musechat.bus.broker import EmbeddedBroker, free_port
+from musechat.demo.model import DEMO_TRAIN_STEPS, train_demo_model
 from musechat.demo.world import DemoWorld, VideoRecipe, band_of, build_world, render_video
 from musechat.gateway.auth import SCOPE_CATALOG_WRITE, SCOPE_READ, key_record, mint_key
 
@@ -43,23 +44,30 @@ class DemoServer:
     log_path: Path
 
 
-def prepare(workdir: Path, bootstrap: str, progress: bool = True) -> tuple[DemoWorld, Path]:
+@dataclass(frozen=True)
+class WorldSize:
+    track_variants: int = 3
+    video_variants: int = 2
+    train_steps: int = DEMO_TRAIN_STEPS
+
+
+def prepare(workdir: Path, bootstrap: str, size: WorldSize = WorldSize(),
+            progress: bool = True) -> tuple[DemoWorld, Path]:
     """World + catalog ingested through Kafka + trained model + fusion re-index. Returns the checkpoint."""
     from musechat.catalog.embedded import embedded_catalog_stack
     from musechat.catalog.reindex import reindex
     from musechat.catalog.runtime import await_outcomes, publish_ingest
     from musechat.contracts.catalog import TRACKS_COLLECTION
-    from musechat.demo.model import train_demo_model
     from musechat.ranker.core import FusionVectorizer
 
-    world = build_world(workdir / "world", progress=progress)
+    world = build_world(workdir / "world", size.track_variants, size.video_variants, progress=progress)
     with embedded_catalog_stack(workdir, bootstrap=bootstrap) as stack:
         receipt = publish_ingest(world.catalog_dir, stack.producer)
         summary = await_outcomes(stack.bus, receipt, timeout_s=1800, progress=progress)
         print("catalog: " + "\n".join(summary.lines()), flush=True)
         if summary.failed or summary.missing:
             raise RuntimeError("the demo catalog did not ingest cleanly: " + "; ".join(summary.lines()))
-        checkpoint = train_demo_model(world, stack.store, workdir, progress=progress)
+        checkpoint = train_demo_model(world, stack.store, workdir, steps=size.train_steps, progress=progress)
         live = reindex(stack.store, FusionVectorizer.load(checkpoint), progress=progress)
         print(f"tracks alias → {live} ({stack.store.count(TRACKS_COLLECTION)} tracks, fusion music tower)",
               flush=True)
@@ -67,13 +75,18 @@ def prepare(workdir: Path, bootstrap: str, progress: bool = True) -> tuple[DemoW
 
 
 @contextmanager
-def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | None = None) -> Iterator[DemoServer]:
-    """Run the gateway BentoML service (workers embedded) until the block exits."""
+def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | None = None,
+                   extra_keys: dict[str, tuple[str, list[str]]] | None = None,
+                   extra_env: dict[str, str] | None = None) -> Iterator[DemoServer]:
+    """Run the gateway BentoML service (workers embedded) until the block exits. `extra_keys` maps names
+    to (key, scopes) added to the key file; `extra_env` overrides gateway settings."""
     secrets_dir = workdir / "secrets"
     secrets_dir.mkdir(parents=True, exist_ok=True)
     api_key = mint_key()
     keys_file = secrets_dir / "api-keys.jsonl"
-    keys_file.write_text(key_record("demo", api_key, [SCOPE_READ, SCOPE_CATALOG_WRITE]) + "\n")
+    records = [key_record("demo", api_key, [SCOPE_READ, SCOPE_CATALOG_WRITE])]
+    records += [key_record(name, key, scopes) for name, (key, scopes) in (extra_keys or {}).items()]
+    keys_file.write_text("\n".join(records) + "\n")
     state_secret = secrets_dir / "state-secret"
     if not state_secret.exists():
         state_secret.write_text(secrets.token_urlsafe(32))
@@ -88,7 +101,8 @@ def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | 
            "MUSECHAT_GATEWAY_UPLOAD_DIR": str(workdir / "uploads"),
            "MUSECHAT_BUS_BOOTSTRAP_SERVERS": bootstrap,
            "MUSECHAT_STORE_BACKEND": "edge",
-           "MUSECHAT_STORE_PATH": str(workdir / "qdrant-edge")}
+           "MUSECHAT_STORE_PATH": str(workdir / "qdrant-edge"),
+           **(extra_env or {})}
     log_path = workdir / "gateway.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
