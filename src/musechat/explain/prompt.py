@@ -16,10 +16,10 @@ MUSIC_PLACEHOLDER = "<|music|>"
 MAX_HISTORY_TURNS = 6  # older turns add tokens, not grounding: the current track and words decide.
 MAX_TURN_CHARS = 400
 
+# Short on purpose: every prompt token is paid for in each training step and each request.
 SYSTEM_PROMPT = (
-    "You are a music recommendation assistant for video editors. In two sentences, explain why the "
-    "suggested track fits. Name the track's title and artist exactly as given. Mention only the listed "
-    "tags of this track and no other song."
+    "Explain in two sentences why the suggested track fits. Use its exact title and artist, only its "
+    "listed tags, and name no other song."
 )
 
 

@@ -1,0 +1,95 @@
+"""One conformance suite, both backends: in-process transformers + peft, and a real vLLM server.
+
+Both run SmolLM2-135M-Instruct with the same adapters and greedy decoding; each test states a property
+every ExplanationBackend must have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musechat.explain.backends.base import BackendError, BackendTimeout, ExplanationBackend
+from musechat.explain.data import TrackMeta
+from musechat.explain.datasets import synthetic_examples
+from musechat.explain.prompt import build_prompt
+
+from .conftest import SERVED_NAME
+
+pytestmark = pytest.mark.integration
+
+TRACK = TrackMeta(title="Deliverer", artist="Weston Skaggs", tags=("rock", "indie", "guitar", "male vocalists"))
+MAX_TOKENS = 12
+TIMEOUT_S = 300.0  # generous: the machine is shared; the timeout test uses a tiny one
+
+
+@pytest.fixture(scope="module", params=["local", "vllm"])
+def backend(
+    request: pytest.FixtureRequest, base_model: Path, adapters: dict[str, Path]
+) -> Iterator[ExplanationBackend]:
+    if request.param == "local":
+        from musechat.explain.backends.local import LocalBackend
+
+        yield LocalBackend(base_model, adapters={"explainer": adapters["explainer"]})
+    else:
+        from musechat.explain.backends.vllm import VllmBackend
+
+        url = request.getfixturevalue("vllm_url")
+        vllm = VllmBackend(url, base_model, served_model_name=SERVED_NAME,
+                           adapter_dirs={"explainer": adapters["explainer"]})  # fmt: skip
+        yield vllm
+        vllm.close()
+
+
+@pytest.fixture(scope="module")
+def music() -> np.ndarray:
+    return synthetic_examples(1, seed=5)[0].music_features
+
+
+def test_base_and_adapter_generate_text(backend: ExplanationBackend) -> None:
+    prompt = build_prompt(TRACK, "more guitar and a male voice")
+    base = backend.generate(prompt, None, None, MAX_TOKENS, TIMEOUT_S)
+    tuned = backend.generate(prompt, None, "explainer", MAX_TOKENS, TIMEOUT_S)
+    assert base.strip() and tuned.strip()
+    assert "explainer" in backend.adapters()
+
+
+def test_stream_yields_the_same_text_as_generate(backend: ExplanationBackend) -> None:
+    prompt = build_prompt(TRACK, "something slower")
+    pieces = list(backend.stream(prompt, None, "explainer", MAX_TOKENS, TIMEOUT_S))
+    assert len(pieces) > 1
+    assert "".join(pieces) == backend.generate(prompt, None, "explainer", MAX_TOKENS, TIMEOUT_S)
+
+
+def test_music_token_goes_through_the_adapters_projector(backend: ExplanationBackend, music: np.ndarray) -> None:
+    prompt = build_prompt(TRACK, "more guitar", music=True)
+    assert backend.generate(prompt, music, "explainer", MAX_TOKENS, TIMEOUT_S).strip()
+    with pytest.raises(BackendError, match="base model has no trained projector"):
+        backend.generate(prompt, music, None, MAX_TOKENS, TIMEOUT_S)
+
+
+def test_music_features_need_the_music_slot(backend: ExplanationBackend, music: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="music slot"):
+        backend.generate(build_prompt(TRACK, "x"), music, "explainer", MAX_TOKENS, TIMEOUT_S)
+
+
+def test_unknown_adapter_is_a_backend_error(backend: ExplanationBackend) -> None:
+    with pytest.raises(BackendError):
+        backend.generate(build_prompt(TRACK, "x"), None, "no-such-adapter", MAX_TOKENS, TIMEOUT_S)
+
+
+def test_timeout_is_reported_as_such(backend: ExplanationBackend) -> None:
+    with pytest.raises(BackendTimeout):
+        backend.generate(build_prompt(TRACK, "x"), None, None, 64, 1e-3)
+
+
+def test_adapter_loaded_at_run_time_is_used(
+    backend: ExplanationBackend, adapters: dict[str, Path], music: np.ndarray
+) -> None:
+    backend.load_adapter("explainer-v2", adapters["explainer-v2"])
+    assert {"explainer", "explainer-v2"} <= set(backend.adapters())
+    prompt = build_prompt(TRACK, "more guitar", music=True)
+    assert backend.generate(prompt, music, "explainer-v2", MAX_TOKENS, TIMEOUT_S).strip()
