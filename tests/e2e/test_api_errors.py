@@ -9,9 +9,7 @@ import pytest
 
 from musechat.demo.world import VideoRecipe, render_video
 from tests.e2e.conftest import System
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fixtures_video import make_video, truncate_copy, write_not_a_video
+from tests.fixtures_video import make_video, truncate_copy, write_not_a_video
 
 pytestmark = pytest.mark.e2e
 
