@@ -211,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # kafka-python warns about its own slow event-loop ticks; not the user's concern
+        logging.getLogger("kafka").setLevel(logging.ERROR)
     try:
         return int(args.func(args))
     except CliError as error:
