@@ -96,6 +96,14 @@ def _run_until_signal(run: Callable[[threading.Event], object]) -> int:
 def _cmd_worker(args: argparse.Namespace) -> int:
     from musechat.bus import EventProducer
 
+    if args.metrics_port is not None:
+        # Before anything slow: the chart's probes hit /metrics on this port from the start.
+        from musechat.observability import start_metrics_server
+
+        try:
+            start_metrics_server(args.metrics_port)
+        except (OSError, ValueError) as error:
+            raise CliError(str(error)) from error
     if args.name == "video-worker":
         from musechat.video.runtime import VideoWorkerSettings, video_worker_consumer
 
@@ -111,18 +119,104 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         with EventProducer(worker_settings.bus) as producer:
             consumer = catalog_worker_consumer(worker_settings, producer)
             return _run_until_signal(lambda stop: consumer.run(stop=stop))
-    from musechat.catalog.runtime import indexer_consumer
+    if args.name == "dataset-writer":
+        return _run_dataset_writer()
+    from musechat.catalog.runtime import default_vectorizer, indexer_consumer
     from musechat.catalog.settings import IndexerSettings
+    from musechat.contracts.catalog import TRACKS_COLLECTION
+    from musechat.observability import set_index_info, set_model_info
     from musechat.store.settings import open_store
 
     indexer_settings = IndexerSettings()
     store = open_store(indexer_settings.store)
     try:
         with EventProducer(indexer_settings.bus) as producer:
-            consumer = indexer_consumer(indexer_settings, producer, store)
+            vectorizer = default_vectorizer(indexer_settings)
+            consumer = indexer_consumer(indexer_settings, producer, store, vectorizer)
+            set_model_info("indexer", model=type(vectorizer).__name__, version=vectorizer.version)
+            set_index_info(TRACKS_COLLECTION, store.resolve(TRACKS_COLLECTION), vectorizer.version)
             return _run_until_signal(lambda stop: consumer.run(stop=stop))
     finally:
         store.close()
+
+
+def _run_dataset_writer() -> int:
+    from musechat.bus import EventProducer
+    from musechat.dataset.runtime import dataset_writer, run_dataset_writer
+    from musechat.dataset.settings import DatasetWriterSettings
+    from musechat.store.settings import open_store
+
+    settings = DatasetWriterSettings()
+    store = open_store(settings.store)
+    try:
+        writer = dataset_writer(settings, store)
+        with EventProducer(settings.bus) as producer:
+            return _run_until_signal(lambda stop: run_dataset_writer(settings, writer, producer, stop))
+    finally:
+        store.close()
+
+
+def _parse_scopes(raw: str) -> list[str]:
+    from musechat.gateway.auth import KNOWN_SCOPES
+
+    scopes = [part.strip() for part in raw.split(",") if part.strip()]
+    if not scopes:
+        raise CliError(f"--scopes is empty; pass a comma-separated list of {sorted(KNOWN_SCOPES)}")
+    if unknown := sorted(set(scopes) - KNOWN_SCOPES):
+        raise CliError(f"unknown scopes {unknown}; known: {sorted(KNOWN_SCOPES)}")
+    return sorted(set(scopes))
+
+
+def _read_key_file(path: Path) -> list[dict[str, object]]:
+    import json
+
+    from musechat.gateway.auth import ApiKeyRing
+
+    try:
+        ApiKeyRing.from_file(path)  # the gateway's own validation: a file it would refuse is refused here
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, ValueError) as error:
+        raise CliError(f"cannot read key file {path}: {error}") from error
+
+
+def _cmd_keys_create(args: argparse.Namespace) -> int:
+    import os
+
+    from musechat.gateway.auth import key_record, mint_key
+
+    name = args.name.strip()
+    if not name or any(c.isspace() for c in name):
+        raise CliError(f"--name must be a non-empty word without spaces, got {args.name!r}")
+    scopes = _parse_scopes(args.scopes)
+    key = mint_key()
+    record = key_record(name, key, scopes)
+    if args.file is None:
+        print(key)
+        print(record)
+        print("add the second line to the gateway's api-keys.jsonl; the key is shown only once", file=sys.stderr)
+        return EXIT_OK
+    path: Path = args.file
+    if path.exists() and any(entry.get("name") == name for entry in _read_key_file(path)):
+        raise CliError(f"{path} already holds a key named {name!r}; pick another name")
+    try:
+        # 0600 on creation: the file holds only hashes, but nobody else needs to read it.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a") as handle:
+            handle.write(record + "\n")
+    except OSError as error:
+        raise CliError(f"cannot write key file {path}: {error.strerror or error}") from error
+    print(key)
+    print(f"added key {name!r} (scopes {', '.join(scopes)}) to {path}; the key is shown only once", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_keys_list(args: argparse.Namespace) -> int:
+    if not args.file.is_file():
+        raise CliError(f"key file {args.file} does not exist")
+    for entry in _read_key_file(args.file):
+        scopes = entry.get("scopes")
+        print(f"{entry.get('name')}\t{','.join(str(s) for s in scopes) if isinstance(scopes, list) else ''}")
+    return EXIT_OK
 
 
 def _cmd_broker(args: argparse.Namespace) -> int:
@@ -180,8 +274,22 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(func=_cmd_catalog_stats)
 
     worker = commands.add_parser("worker", help="run one Kafka worker until SIGTERM")
-    worker.add_argument("name", choices=["catalog-worker", "video-worker", "indexer"])
+    worker.add_argument("name", choices=["catalog-worker", "video-worker", "indexer", "dataset-writer"])
+    worker.add_argument("--metrics-port", type=int, default=None,
+                        help="serve Prometheus /metrics on this port (the chart's probes use it too)")
     worker.set_defaults(func=_cmd_worker)
+
+    keys = commands.add_parser("keys", help="API keys for the gateway (stored hashed)").add_subparsers(
+        dest="action", required=True)
+    create = keys.add_parser("create", help="mint a key; print it once; append its hash line to --file")
+    create.add_argument("--name", required=True, help="who the key is for, e.g. acme-prod")
+    create.add_argument("--scopes", required=True, help="comma-separated: read, catalog:write")
+    create.add_argument("--file", type=Path, default=None,
+                        help="key file to append to (created 0600); without it the hash line is printed")
+    create.set_defaults(func=_cmd_keys_create)
+    listing = keys.add_parser("list", help="names and scopes of the keys in a key file")
+    listing.add_argument("--file", type=Path, required=True)
+    listing.set_defaults(func=_cmd_keys_list)
 
     broker = commands.add_parser("broker", help="run the bundled Kafka-protocol broker (Tansu) in the foreground")
     broker.add_argument("--port", type=int, default=19092)

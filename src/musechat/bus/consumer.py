@@ -43,6 +43,7 @@ from musechat.bus.producer import EventProducer
 from musechat.bus.settings import BusSettings
 from musechat.contracts.envelope import EventEnvelope, parse_envelope
 from musechat.contracts.topics import dlq_topic
+from musechat.observability import clear_consumer_lag, set_consumer_lag
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,8 @@ class EventConsumer:
             # autocommit=False: the only commits are the explicit per-record ones. Closing leaves the
             # group at once, so the partitions move to the other members without a session timeout.
             resources.callback(consumer.close, autocommit=False)
+            lag_reported: set[TopicPartition] = set()
+            resources.callback(self._clear_lag, lag_reported)
             started = time.monotonic()
             idle_since: float | None = None
             while not stop.is_set() and not self._reached(stats, max_events):
@@ -221,7 +224,9 @@ class EventConsumer:
                 if batches:
                     idle_since = now
                     self._handle_batches(consumer, producer, batches, stop, stats, max_events)
+                    self._report_lag(consumer, lag_reported)
                     continue
+                self._report_lag(consumer, lag_reported)
                 if idle_timeout_s is None:
                     continue
                 if idle_since is None and consumer.assignment():
@@ -233,6 +238,28 @@ class EventConsumer:
                     break
         log.info("consumer %s on %s stopped: %s", self.group_id, self.topics, stats)
         return stats
+
+    def _report_lag(self, consumer: KafkaConsumer, reported: set[TopicPartition]) -> None:
+        """Lag per owned partition = high watermark (from the last fetch response) - position.
+
+        Not `end_offsets()`: Tansu, the dev/CI broker, answers ListOffsets wrongly for multi-record
+        batches, while the fetch responses' high watermark is right on Tansu and Kafka alike. Both
+        numbers are local after a poll; a partition without a fetch yet reports nothing."""
+        owned = consumer.assignment()
+        for tp in reported - owned:
+            clear_consumer_lag(tp.topic, tp.partition, self.group_id)
+        reported &= owned
+        for tp in owned:
+            highwater = consumer.highwater(tp)
+            position = consumer.position(tp, timeout_ms=0) if highwater is not None else None
+            if highwater is None or position is None:
+                continue
+            set_consumer_lag(tp.topic, tp.partition, self.group_id, highwater - position)
+            reported.add(tp)
+
+    def _clear_lag(self, reported: set[TopicPartition]) -> None:
+        for tp in reported:
+            clear_consumer_lag(tp.topic, tp.partition, self.group_id)
 
     @staticmethod
     def _reached(stats: ConsumerStats, max_events: int | None) -> bool:

@@ -38,6 +38,7 @@ from musechat.gateway.core import GatewayCore, NotFoundError
 from musechat.gateway.settings import GatewaySettings
 from musechat.gateway.state import StateError
 from musechat.media.errors import MediaError
+from musechat.observability import HttpMetricsMiddleware
 from musechat.ranker.errors import RankingError
 
 API_VERSION = "v1"
@@ -94,6 +95,7 @@ def create_app(context: GatewayContext | None = None) -> FastAPI:
                   description="Conversational music recommendation for videos. Authenticate with "
                               "`Authorization: Bearer <api key>`.")
     app.state.context = context
+    app.add_middleware(HttpMetricsMiddleware, service="gateway")
 
     @app.exception_handler(AuthError)
     async def _auth(_: Request, error: AuthError) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""The dataset writer: conversation turns + accepted feedback → quartet datasets for fusion training."""

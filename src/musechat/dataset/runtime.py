@@ -1,0 +1,67 @@
+"""Wiring for `musechat worker dataset-writer`: settings → text encoder, store features, sink, consumer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from musechat.bus import ConsumerStats, EventConsumer, EventProducer
+from musechat.bus.dedupe import DedupeStore, FileDedupeStore, InMemoryDedupeStore
+from musechat.contracts.topics import Topic
+from musechat.dataset.settings import DatasetWriterSettings
+from musechat.dataset.writer import DatasetSink, DatasetWriter, StoreFeatures
+from musechat.gateway.ports import HttpTextEncoder, InProcessTextEncoder, TextEncoderPort
+from musechat.observability import set_model_info
+from musechat.store import VectorStore
+
+log = logging.getLogger(__name__)
+SERVICE = "dataset-writer"
+
+
+def text_encoder(settings: DatasetWriterSettings) -> TextEncoderPort:
+    if settings.text_encoder_url:
+        return HttpTextEncoder(settings.text_encoder_url, settings.request_timeout_s)
+    from musechat.encoders.text import TextEncoder, load_spec
+
+    encoder = TextEncoder.load(load_spec(settings.text_encoder_spec))
+    set_model_info(SERVICE, model=encoder.model_id, version=encoder.version)
+    return InProcessTextEncoder(encoder)
+
+
+def dataset_writer(settings: DatasetWriterSettings, store: VectorStore,
+                   text: TextEncoderPort | None = None) -> DatasetWriter:
+    sink = DatasetSink(settings.output_dir, settings.shard_size, settings.flush_every_s,
+                       info={"source": "musechat dataset-writer", "group_id": settings.group_id})
+    return DatasetWriter(StoreFeatures(store), text or text_encoder(settings), sink,
+                         max_turns=settings.max_turns, max_pending_feedback=settings.max_pending_feedback,
+                         max_text_tokens=settings.max_text_tokens)
+
+
+def _dedupe(settings: DatasetWriterSettings) -> DedupeStore:
+    return FileDedupeStore(settings.dedupe_path) if settings.dedupe_path is not None else InMemoryDedupeStore()
+
+
+def run_dataset_writer(settings: DatasetWriterSettings, writer: DatasetWriter, producer: EventProducer,
+                       stop: threading.Event, idle_timeout_s: float | None = None,
+                       max_events: int | None = None) -> ConsumerStats:
+    """Consume turns and feedback until `stop` (or idle / `max_events`); a timer thread seals datasets
+    that reached `flush_every_s`; the open dataset is sealed on the way out."""
+    consumer = EventConsumer(settings.bus, [Topic.CONVERSATION_TURN, Topic.FEEDBACK], settings.group_id,
+                             writer.handle, _dedupe(settings), dlq_producer=producer)
+    done = threading.Event()
+
+    def seal_when_due() -> None:
+        # Checked several times per flush interval, so a dataset is sealed at most ~10% late.
+        while not done.wait(min(settings.flush_every_s / 10, 5.0)):
+            writer.sink.seal_if_due()
+
+    timer = threading.Thread(target=seal_when_due, name="dataset-writer-sealer", daemon=True)
+    timer.start()
+    try:
+        return consumer.run(stop=stop, idle_timeout_s=idle_timeout_s, max_events=max_events)
+    finally:
+        done.set()
+        timer.join()
+        writer.sink.seal()
+        if writer.waiting:
+            log.warning("%d accepts still wait for their turn event; they are dropped", writer.waiting)
