@@ -192,6 +192,19 @@ def to_point_record(point_id: object, vectors: Any, stored: Mapping[str, Any] | 
     )
 
 
+def payload_keys(with_payload: bool | Sequence[str]) -> list[str] | None:
+    """The payload keys a search asked for (None = all or none, by the bool); rejects a bare string,
+    which would otherwise be read as a list of one-character keys."""
+    if isinstance(with_payload, bool):
+        return None
+    if isinstance(with_payload, str):
+        raise TypeError(f"with_payload takes a bool or a list of keys, got the string {with_payload!r}")
+    keys = list(with_payload)
+    if ENTITY_ID_KEY in keys:
+        raise ValueError(f"payload key {ENTITY_ID_KEY!r} is reserved for the store")
+    return keys
+
+
 def entity_id_of(stored: Mapping[str, Any] | None, point_id: object) -> str:
     if stored is None or ENTITY_ID_KEY not in stored:
         raise StoreError(f"point {point_id} has no {ENTITY_ID_KEY!r}: it was not written through this store")
@@ -224,8 +237,11 @@ class VectorStore(Protocol):
         limit: int = 10,
         filter: SearchFilter | None = None,
         exclude_ids: Sequence[str] = (),
-        with_payload: bool = True,
-    ) -> list[Hit]: ...
+        with_payload: bool | Sequence[str] = True,
+    ) -> list[Hit]:
+        """Nearest points first. `with_payload`: True = the whole payload, False = none, a list of keys =
+        only those (keys a point lacks are simply absent): large payload fields stay in the engine."""
+        ...
 
     def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
         """Points that exist, in the order asked; cosine vectors come back unit-normalised."""

@@ -43,6 +43,7 @@ from musechat.store.base import (
     SearchFilter,
     check_vectors,
     entity_id_of,
+    payload_keys,
     point_uuid,
     public_payload,
     to_point_record,
@@ -270,19 +271,21 @@ class EdgeStore:
         limit: int = 10,
         filter: SearchFilter | None = None,
         exclude_ids: Sequence[str] = (),
-        with_payload: bool = True,
+        with_payload: bool | Sequence[str] = True,
     ) -> list[Hit]:
         import qdrant_edge as qe
 
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
+        keys = payload_keys(with_payload)
+        selector = True if with_payload is True else qe.PayloadSelector.Include([*(keys or []), ENTITY_ID_KEY])
         with self._using(collection) as c:
             check_vectors(c.spec.name, c.spec.vectors, {vector_name: vector})
             request = qe.QueryRequest(
                 limit=limit,
                 query=qe.Query.Nearest([float(x) for x in vector], using=vector_name),
                 filter=to_edge_filter(filter, [point_uuid(i) for i in exclude_ids], c.bool_keys),
-                with_payload=True if with_payload else qe.PayloadSelector.Include([ENTITY_ID_KEY]),
+                with_payload=selector,
                 params=qe.SearchParams(hnsw_ef=self._hnsw_ef) if self._hnsw_ef else None,
             )
             scored = c.shard.query(request)

@@ -26,6 +26,7 @@ from musechat.store.base import (
     StoreError,
     check_vectors,
     entity_id_of,
+    payload_keys,
     point_uuid,
     public_payload,
     to_point_record,
@@ -199,15 +200,16 @@ class QdrantServerStore:
         limit: int = 10,
         filter: SearchFilter | None = None,
         exclude_ids: Sequence[str] = (),
-        with_payload: bool = True,
+        with_payload: bool | Sequence[str] = True,
     ) -> list[Hit]:
         from qdrant_client import models as m
 
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
+        keys = payload_keys(with_payload)
         check_vectors(collection, self._vector_dims(collection), {vector_name: vector})
         selector: bool | qm.PayloadSelectorInclude = (
-            True if with_payload else m.PayloadSelectorInclude(include=[ENTITY_ID_KEY])
+            True if with_payload is True else m.PayloadSelectorInclude(include=[*(keys or []), ENTITY_ID_KEY])
         )
         response = self._client.query_points(
             collection,

@@ -202,6 +202,23 @@ def test_search_without_payload_still_returns_entity_ids(store: VectorStore) -> 
     assert all(h.payload == {} for h in hits)
 
 
+def test_search_returns_only_the_payload_keys_asked_for(store: VectorStore) -> None:
+    pts = _loaded(store)
+    hits = store.search("tracks_v1", "audio", pts[4].vectors["audio"], limit=3,
+                        with_payload=["title", "vocals", "not_a_key"])
+    assert hits[0].id == "trk_004"
+    assert hits[0].payload == {"title": "Song 4", "vocals": False}  # bools decoded, a missing key absent
+    by_id = {p.id: p.payload for p in pts}
+    assert all(h.payload == {k: by_id[h.id][k] for k in ("title", "vocals")} for h in hits)
+    bare = store.search("tracks_v1", "audio", pts[4].vectors["audio"], limit=3, with_payload=[])
+    assert [h.id for h in bare] == [h.id for h in hits]
+    assert all(h.payload == {} for h in bare)
+    with pytest.raises(TypeError, match="string"):
+        store.search("tracks_v1", "audio", pts[4].vectors["audio"], with_payload="title")
+    with pytest.raises(ValueError, match="reserved"):
+        store.search("tracks_v1", "audio", pts[4].vectors["audio"], with_payload=["_entity_id"])
+
+
 def test_count_retrieve_delete(store: VectorStore) -> None:
     pts = _loaded(store)
     assert store.count("tracks_v1") == N
