@@ -21,9 +21,9 @@ from musechat.bus.consumer import ConsumerStats
 from musechat.bus.dedupe import DedupeStore, FileDedupeStore, InMemoryDedupeStore
 from musechat.bus.settings import BusSettings
 from musechat.catalog.encoder_client import HttpMusicEncoder, InProcessMusicEncoder, MusicEncoderClient
-from musechat.catalog.indexer import Indexer, ensure_tracks_collection
+from musechat.catalog.indexer import Indexer, collection_for, ensure_tracks_collection
 from musechat.catalog.manifest import Submission, discover
-from musechat.catalog.reindex import ModelPublishedHandler
+from musechat.catalog.reindex import ModelPublishedHandler, reindex
 from musechat.catalog.settings import CatalogWorkerSettings, IndexerSettings
 from musechat.catalog.vectorizer import FixedProjection, TrackVectorizer
 from musechat.catalog.worker import CatalogWorker
@@ -90,7 +90,10 @@ def indexer_consumer(settings: IndexerSettings, producer: EventProducer, store: 
                      vectorizer: TrackVectorizer | None = None) -> EventConsumer:
     """The indexer owns the collections: `tracks` (track-encoded) and `videos` (video-encoded)."""
     vectorizer = vectorizer or default_vectorizer(settings)
-    ensure_tracks_collection(store, vectorizer.version)
+    if ensure_tracks_collection(store, vectorizer.version) != collection_for(vectorizer.version):
+        # The live index was built by another model than the one configured: serve the configured one,
+        # re-indexed blue/green before any new track is written.
+        reindex(store, vectorizer, progress=False)
     tracks = Indexer(store, vectorizer, producer)
     router = EventRouter({
         Topic.TRACK_ENCODED.event_type: tracks.handle,

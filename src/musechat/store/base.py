@@ -167,9 +167,9 @@ class Hit(BaseModel):
 
 
 def check_vectors(collection: str, dims: Mapping[str, int], vectors: Mapping[str, Sequence[float]]) -> None:
-    """Reject unknown vector names and wrong dimensions with a message naming both."""
-    if not vectors:
-        raise ValueError(f"{collection}: a point needs at least one vector (known: {sorted(dims)})")
+    """Reject unknown vector names and wrong dimensions with a message naming both. A point may carry no
+    vector at all (a status record, e.g. a video still being encoded): it is stored, counted and
+    retrievable, but no search finds it."""
     for name, vec in vectors.items():
         if name not in dims:
             raise ValueError(f"{collection}: unknown vector {name!r} (known: {sorted(dims)})")

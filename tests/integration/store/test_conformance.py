@@ -235,6 +235,19 @@ def test_count_retrieve_delete(store: VectorStore) -> None:
     assert "trk_005" not in _all_ids(store, None)
 
 
+def test_points_without_vectors_are_stored_but_never_found(store: VectorStore) -> None:
+    _loaded(store)
+    store.upsert("tracks_v1", [PointRecord(id="pending_1", vectors={}, payload={"genre": "jazz", "status": "pending"})])
+    assert store.count("tracks_v1") == N + 1
+    [record] = store.retrieve("tracks_v1", ["pending_1"])
+    assert record.payload["status"] == "pending" and record.vectors == {}
+    assert "pending_1" not in {h.id for h in store.search("tracks_v1", "audio", _unit(np.random.default_rng(9)), N + 1)}
+    store.upsert("tracks_v1", [PointRecord(id="pending_1", vectors={"audio": _unit(np.random.default_rng(3))},
+                                           payload={"status": "ready"})])
+    assert store.count("tracks_v1") == N + 1
+    assert "pending_1" in {h.id for h in store.search("tracks_v1", "audio", _unit(np.random.default_rng(9)), N + 1)}
+
+
 def test_scroll(store: VectorStore) -> None:
     pts = _loaded(store)
     everything = list(store.scroll("tracks_v1", batch_size=7))  # several batches
