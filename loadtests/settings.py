@@ -15,7 +15,7 @@ class LoadtestSettings(BaseSettings):
     api_key: SecretStr | None = Field(default=None, description="The key itself, when no file is used.")
     video_seconds: float = Field(default=4.0, gt=0, description="Length of the generated test video.")
     video_dir: Path = Field(default=Path("/tmp/musechat-loadtest"), description="Where the test video is written.")
-    video_field: str = Field(default="video", description="Multipart field of POST /v1/videos.")
+    video_field: str = Field(default="file", description="Multipart field of POST /v1/videos.")
     video_ready_timeout_s: float = Field(default=300.0, gt=0)
     poll_interval_s: float = Field(default=0.5, gt=0)
     catalog_audio_path: str = Field(
