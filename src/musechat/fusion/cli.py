@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--steps", type=_positive, help="optimizer steps (overrides the config's epochs)")
     train.add_argument("--epochs", type=float, help="epochs (overrides the config)")
     train.add_argument("--seed", type=int, help="overrides the config's seed")
+    train.add_argument("--batch-size", type=_positive, help="overrides the config's batch size")
     train.add_argument("--resume", action="store_true", help="continue from OUT/train_state.pt")
     train.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
     train.add_argument("--threads", type=_positive, default=1, help="CPU threads for torch (default 1)")
@@ -79,7 +80,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _fail(str(exc).splitlines()[0])
     results = []
     for name, cfg in zip(names, configs, strict=True):
-        updates = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed)) if v is not None}
+        overrides = (("epochs", args.epochs), ("seed", args.seed), ("batch_size", args.batch_size))
+        updates = {k: v for k, v in overrides if v is not None}
         if updates:
             cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update=updates)})
         out = Path(args.out) / cfg.variant if args.variant == "all" else Path(args.out)

@@ -202,7 +202,9 @@ class QueryTower(nn.Module):
         self.null = nn.Parameter(torch.randn(3, d) * 0.02)  # video, candidate, words
         v = self.variant
         triode = v in ("musechat", "no_video", "no_candidate")
-        per_modality = triode or v == "self_attn"  # self-attention within each modality first
+        # The triode's joint fusion layer attends over all tokens of all modalities, which subsumes a
+        # per-modality self-attention layer; dropping those halves its CPU training cost.
+        per_modality = v == "self_attn"
         self.self_video = _Attention(*blk) if (per_modality and self.use_video) or v == "mvp" else None
         self.self_cand = _Attention(*blk) if per_modality and self.use_candidate else None
         self.self_text = _Attention(*blk) if per_modality and self.use_text else None
@@ -239,10 +241,16 @@ class QueryTower(nn.Module):
         b = video.shape[0]
         vh = self.video_in(video) if self.use_video else None
         ch = self.music_in(candidate) if (self.use_candidate and candidate is not None) else None
-        th = self.text_in(text) if (self.use_text and text is not None) else None
+        th, text_rows = None, text_mask
+        if self.use_text and text is not None and text_mask is not None:
+            # A sentence token (mean of the encoder's token features, i.e. the sentence embedding the
+            # text model was trained for) ahead of the tokens: paraphrases land close to each other there.
+            sentence = masked_mean(text, text_mask)[:, None]
+            th = self.text_in(torch.cat([sentence, text], 1))
+            text_rows = torch.cat([text_mask.any(1, keepdim=True), text_mask], 1)
         vs, vm = self._seq(0, vh, video_mask if vh is not None else None, b, video)
         cs, cm = self._seq(1, ch, candidate_mask if ch is not None else None, b, video)
-        ts, tm = self._seq(2, th, text_mask if th is not None else None, b, video)
+        ts, tm = self._seq(2, th, text_rows if th is not None else None, b, video)
         if self.self_video is not None:
             vs = self.self_video(vs, vm)
         if self.self_cand is not None:

@@ -150,7 +150,7 @@ class SynthConfig:
     p_two_changes: float = 0.3
     p_relative_tempo: float = 0.5
     p_vocal_intro: float = 0.3
-    wordings_per_request: int = 12
+    wordings_per_request: int = 16
     val_fraction: float = 0.05
     test_fraction: float = 0.15
 
