@@ -209,17 +209,25 @@ class ClipFrameEncoder:
     def version(self) -> str:
         return f"clip-vision={self.model_id}@{self.sha8}"
 
-    def embed(self, frames: np.ndarray) -> np.ndarray:
-        """uint8 [N, frame_size, frame_size, 3] -> float32 [N, dim], each row of unit length."""
+    def embed(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """uint8 [N, frame_size, frame_size, 3] -> float32 [N, dim], each row of unit length.
+
+        `frames` may also be a sequence of such arrays (segments of several videos): batches are drawn
+        across them without first copying them into one array.
+        """
         import torch
 
-        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] == 0:
-            raise ValueError(f"expected frames [N, H, W, 3], got shape {frames.shape}")
+        chunks = [frames] if isinstance(frames, np.ndarray) else list(frames)
+        for chunk in chunks:
+            if chunk.ndim != 4 or chunk.shape[-1] != 3:
+                raise ValueError(f"expected frames [N, H, W, 3], got shape {chunk.shape}")
+        if sum(len(c) for c in chunks) == 0:
+            raise ValueError("no frames to embed")
         device = next(self.model.parameters()).device
+        frame_views = (frame for chunk in chunks for frame in chunk)
         out: list[np.ndarray] = []
         with torch.inference_mode():
-            for start in range(0, len(frames), self.batch_size):
-                batch = list(frames[start : start + self.batch_size])
+            while batch := list(itertools.islice(frame_views, self.batch_size)):
                 # Frames arrive resized and cropped by the decoder (bicubic, short side, centre), so
                 # only rescaling and normalisation remain.
                 pixels = self.processor(images=batch, do_resize=False, do_center_crop=False, return_tensors="pt")[
@@ -345,9 +353,8 @@ class VideoEncoder:
 
     def encode_decoded(self, videos: Sequence[DecodedVideo]) -> list[VideoEncoding]:
         """Every frame of every video through CLIP in shared batches, then pooled per segment."""
-        counts = [len(seg) for v in videos for seg in v.segments]
-        all_frames = np.concatenate([seg for v in videos for seg in v.segments])
-        pooled = pool_segments(self.frames.embed(all_frames), counts)
+        segments = [seg for v in videos for seg in v.segments]
+        pooled = pool_segments(self.frames.embed(segments), [len(seg) for seg in segments])
         out: list[VideoEncoding] = []
         row = 0
         for v in videos:

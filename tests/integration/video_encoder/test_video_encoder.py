@@ -63,6 +63,15 @@ def test_pooled_rows_are_means_of_normalised_frame_embeddings(encoder: VideoEnco
     np.testing.assert_allclose(got, expected, atol=2e-3)  # float16 storage
 
 
+def test_frame_batches_cross_segment_boundaries(encoder: VideoEncoder, media: Path) -> None:
+    segments = encoder.decode(VideoInput(media / "calm.mp4")).segments  # 50 + 20 frames
+    whole = encoder.frames.embed(np.concatenate(segments))
+    small = ClipFrameEncoder(encoder.frames.model, encoder.frames.processor, "x", "0", batch_size=7)
+    np.testing.assert_allclose(small.embed(segments), whole, atol=1e-5)
+    with pytest.raises(ValueError, match="no frames"):
+        small.embed([])
+
+
 def test_deterministic_and_moods_differ(encoder: VideoEncoder, media: Path) -> None:
     a1 = encoder.encode(media / "calm.mp4").features.to_array()
     a2 = encoder.encode(media / "calm.mp4").features.to_array()
