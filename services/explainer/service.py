@@ -14,7 +14,9 @@ from collections.abc import Generator
 from pathlib import Path
 
 import bentoml
+from bentoml.exceptions import BadInput, ServiceUnavailable
 
+from musechat.explain.backends.base import BackendError, BackendUnavailable
 from musechat.explain.schema import (
     ExplainBody,
     ExplanationOut,
@@ -47,5 +49,10 @@ class ExplainerService:
     @bentoml.api
     def load_adapter(self, body: LoadAdapterBody) -> list[str]:
         """Load (or replace) a LoRA adapter at run time; returns the adapters now available."""
-        self.explainer.backend.load_adapter(body.name, Path(body.path))
-        return self.explainer.backend.adapters()
+        try:
+            self.explainer.backend.load_adapter(body.name, Path(body.path))
+            return self.explainer.backend.adapters()
+        except BackendUnavailable as exc:
+            raise ServiceUnavailable(exc.reason) from exc
+        except (BackendError, FileNotFoundError) as exc:
+            raise BadInput(str(exc)) from exc
