@@ -79,6 +79,17 @@ def track_payload(encoded: TrackEncoded, index_model: str) -> TrackPayload:
     )
 
 
+# Same bytes, same metadata, same models: the track is the same, even if a re-encode on another machine
+# differs in the last float16 bit (thread counts change summation order).
+_IDENTITY_KEYS = ("content_sha256", "title", "artist", "album", "licence", "feature_model", "index_model")
+
+
+def same_track(stored: dict[str, Any], new: dict[str, Any]) -> bool:
+    if new.get("content_sha256") is None:
+        return stored == new
+    return all(stored.get(key) == new.get(key) for key in _IDENTITY_KEYS)
+
+
 class Indexer:
     def __init__(self, store: VectorStore, vectorizer: TrackVectorizer, producer: EventProducer,
                  collection: str = TRACKS_COLLECTION) -> None:
@@ -105,7 +116,7 @@ class Indexer:
         existing = self._store.retrieve(self._collection, [track_id])
         if not existing:
             outcome = IndexOutcome.CREATED
-        elif existing[0].payload == payload:
+        elif same_track(existing[0].payload, payload):
             outcome = IndexOutcome.UNCHANGED
         else:
             outcome = IndexOutcome.UPDATED

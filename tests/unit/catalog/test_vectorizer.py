@@ -33,3 +33,16 @@ def test_bad_shapes_are_rejected(shape: tuple[int, ...]) -> None:
 def test_constant_features_are_rejected() -> None:
     with pytest.raises(ValueError, match="constant"):
         FixedProjection().embed(np.ones((2, 8), dtype=np.float32))
+
+
+def test_a_track_is_unchanged_when_bytes_metadata_and_models_are() -> None:
+    from musechat.catalog.indexer import same_track
+
+    stored = {"content_sha256": "ab", "title": "T", "artist": "A", "album": None, "licence": None,
+              "feature_model": "f1", "index_model": "i1", "tag_scores": [0.5000001]}
+    assert same_track(stored, {**stored, "tag_scores": [0.5000002]})  # float noise of a re-encode
+    assert not same_track(stored, {**stored, "title": "T2"})
+    assert not same_track(stored, {**stored, "index_model": "i2"})
+    assert not same_track(stored, {**stored, "content_sha256": "cd"})
+    unhashed = {**stored, "content_sha256": None}
+    assert not same_track(unhashed, {**unhashed, "tag_scores": [0.6]})
