@@ -98,6 +98,7 @@ def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | 
            "MUSECHAT_GATEWAY_STATE_SECRET_FILE": str(state_secret),
            "MUSECHAT_GATEWAY_FUSION_CHECKPOINT": str(checkpoint),
            "MUSECHAT_GATEWAY_EMBEDDED_WORKERS": "true",
+           "MUSECHAT_GATEWAY_EXPLAINER": "local",
            "MUSECHAT_GATEWAY_UPLOAD_DIR": str(workdir / "uploads"),
            "MUSECHAT_BUS_BOOTSTRAP_SERVERS": bootstrap,
            "MUSECHAT_STORE_BACKEND": "edge",
@@ -159,9 +160,9 @@ def submit_and_wait(client: httpx.Client, video: Path, timeout_s: float = 300) -
 
 
 def converse(client: httpx.Client, video_id: str, turns: tuple[str, ...] = DEMO_TURNS,
-             limit: int = 5) -> list[dict[str, Any]]:
+             limit: int = 5, explain: bool = False) -> list[dict[str, Any]]:
     """Turn 1 from the video alone, then one turn per text; the top track of turn 2 is rejected."""
-    response = client.post("/v1/conversations", json={"video_id": video_id, "limit": limit})
+    response = client.post("/v1/conversations", json={"video_id": video_id, "limit": limit, "explain": explain})
     response.raise_for_status()
     history = [response.json()]
     for index, text in enumerate(turns):
@@ -175,7 +176,7 @@ def converse(client: httpx.Client, video_id: str, turns: tuple[str, ...] = DEMO_
             state = feedback.json()["state"]
             history[-1] = {**last, "rejected": last["tracks"][0]["track_id"]}
         response = client.post(f"/v1/conversations/{last['conversation_id']}/turns",
-                               json={"text": text, "state": state, "limit": limit})
+                               json={"text": text, "state": state, "limit": limit, "explain": explain})
         response.raise_for_status()
         history.append({**response.json(), "text": text})
     return history
@@ -193,6 +194,13 @@ def print_turns(history: list[dict[str, Any]], world: DemoWorld | None = None) -
                         f"{'vocals' if recipe.vocals else 'instrumental'}]"
             tags = ", ".join(track["tags"][:6])
             print(f"  {rank}. {track['title']} — {track['artist']}  score {track['score']:.3f}  tags: {tags}{truth}")
+        explanation = turn.get("explanation")
+        if explanation:
+            if explanation.get("text"):
+                kind = "template (LLM text failed the grounding check)" if explanation["fallback"] else "LLM"
+                print(f"  why #1 ({kind}): {explanation['text']}")
+            else:
+                print(f"  (no explanation: {explanation.get('reason')})")
         if turn.get("rejected"):
             print(f"  (user rejects {turn['rejected']})")
 
@@ -213,7 +221,7 @@ def run_demo(workdir: Path, serve: bool = False, port: int | None = None) -> int
                 print(f"[3/3] conversation about a new {DEMO_VIDEO.mood}, {DEMO_VIDEO.pacing}-paced video",
                       flush=True)
                 video_id = submit_and_wait(client, video)
-                print_turns(converse(client, video_id), world)
+                print_turns(converse(client, video_id, explain=True), world)
             print(f"\ndemo finished in {time.monotonic() - started:.0f} s", flush=True)
             if serve:
                 print(f"\nAPI: {server.url}/v1  (OpenAPI: {server.url}/docs)\nAPI key: {server.api_key}\n"

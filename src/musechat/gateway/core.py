@@ -41,7 +41,8 @@ SOURCE = "musechat/gateway"
 
 
 class ExplainerPort(Protocol):
-    def explain(self, track: RecommendedTrack, words: str | None, history: list[str]) -> Explanation: ...
+    def explain(self, track: RecommendedTrack, words: str | None, history: list[str],
+                others: list[str]) -> Explanation: ...
 
 
 class NotFoundError(Exception):
@@ -147,4 +148,4 @@ class GatewayCore:
             return Explanation(text=None, reason="no track matched the filters")
         if self._explainer is None:
             return Explanation(text=None, reason="no explainer is configured")
-        return self._explainer.explain(tracks[0], words, history)
+        return self._explainer.explain(tracks[0], words, history, [t.title for t in tracks[1:]])

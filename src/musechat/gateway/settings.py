@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,7 +25,10 @@ class GatewaySettings(BaseSettings):
     max_video_seconds: float = Field(default=600.0, gt=0)
     text_encoder_url: str | None = Field(default=None, description="text-encoder service; unset = in-process.")
     ranker_url: str | None = Field(default=None, description="fusion-ranker service; unset = in-process.")
-    explainer_url: str | None = Field(default=None, description="explainer service; unset = in-process/none.")
+    explainer: Literal["none", "local", "http"] = Field(
+        default="none", description="Where explanations come from: off, the in-process explainer, or explainer_url.")
+    explainer_url: str | None = Field(default=None, description="explainer service URL (explainer=http).")
+    explainer_timeout_s: float = Field(default=30.0, gt=0, description="Budget for one explanation call.")
     fusion_checkpoint: Path | None = Field(default=None, description="In-process ranker checkpoint.")
     video_encoder_spec: str = Field(default="video_clip_tiny", description="Sets the `videos` vector width.")
     embedded_workers: bool = Field(default=False,
@@ -37,6 +41,8 @@ class GatewaySettings(BaseSettings):
     def _secret(self) -> GatewaySettings:
         if self.state_secret is None and self.state_secret_file is None:
             raise ValueError("set MUSECHAT_GATEWAY_STATE_SECRET or MUSECHAT_GATEWAY_STATE_SECRET_FILE")
+        if self.explainer == "http" and not self.explainer_url:
+            raise ValueError("MUSECHAT_GATEWAY_EXPLAINER=http needs MUSECHAT_GATEWAY_EXPLAINER_URL")
         if self.ranker_url is None and self.fusion_checkpoint is None:
             raise ValueError("set MUSECHAT_GATEWAY_RANKER_URL or MUSECHAT_GATEWAY_FUSION_CHECKPOINT")
         return self
