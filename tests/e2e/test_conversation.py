@@ -66,3 +66,18 @@ def test_conversations_need_no_session_state_on_the_server(system: System, video
         once, again = client.post(url, json=body).json(), client.post(url, json=body).json()
     assert [t["track_id"] for t in once["tracks"]] == [t["track_id"] for t in again["tracks"]]
 
+
+
+def test_turns_carry_a_grounded_explanation_of_the_top_track(system: System, video_id: str) -> None:
+    with system.client() as client:
+        history = converse(client, video_id, turns=("More piano, please.",), limit=3, explain=True)
+    for turn in history:
+        explanation, top = turn["explanation"], turn["tracks"][0]
+        assert explanation is not None
+        if explanation["text"] is None:  # the LLM was unavailable: the turn still has its tracks
+            assert explanation["reason"] and turn["tracks"]
+            continue
+        assert explanation["grounded"] or explanation["fallback"]
+        assert top["title"] in explanation["text"] and top["artist"] in explanation["text"]
+        for other in turn["tracks"][1:]:
+            assert other["title"] not in explanation["text"] or other["title"] == top["title"]
