@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from musechat.fusion.model import FusionConfig, FusionModel
 
 
+# The payload keys a recommendation shows; the rest (per-segment features, ~15-40 KB a track, and the
+# tag scores) stays in the engine instead of being copied out for every hit of every turn.
+RESPONSE_FIELDS = ("title", "artist", "album", "licence", "duration_s", "tags")
+
+
 def checkpoint_version(checkpoint: Path) -> str:
     weights = checkpoint / "model.safetensors" if checkpoint.is_dir() else checkpoint
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
@@ -123,7 +128,8 @@ class FusionRanker:
         excluded = list(dict.fromkeys(
             [*request.exclude_track_ids, *([request.candidate_track_id] if request.candidate_track_id else [])]))
         hits = self._store.search(TRACKS_COLLECTION, MUSIC_VECTOR, query.tolist(), limit=request.limit,
-                                  filter=search_filter(request.filters), exclude_ids=excluded)
+                                  filter=search_filter(request.filters), exclude_ids=excluded,
+                                  with_payload=RESPONSE_FIELDS)
         tracks = []
         for hit in hits:
             payload = hit.payload
