@@ -102,7 +102,9 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
         try:
             start_metrics_server(args.metrics_port)
-        except (OSError, ValueError) as error:
+        except OSError as error:
+            raise CliError(error.strerror or str(error)) from error
+        except ValueError as error:
             raise CliError(str(error)) from error
     if args.name == "video-worker":
         from musechat.video.runtime import VideoWorkerSettings, video_worker_consumer
