@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import urllib.request
+from pathlib import Path
+from typing import cast
 
 import pytest
 from fastapi import FastAPI, HTTPException
@@ -126,3 +128,21 @@ def test_metrics_server_names_the_port_it_cannot_bind() -> None:
             start_metrics_server(port, addr="127.0.0.1")
     with pytest.raises(ValueError, match="between 1 and 65535"):
         start_metrics_server(70000)
+
+
+def test_the_gateway_app_records_its_route_templates(tmp_path: Path) -> None:
+    from musechat.gateway.app import GatewayContext, create_app
+    from musechat.gateway.auth import ApiKeyRing
+    from musechat.gateway.core import GatewayCore
+    from musechat.gateway.settings import GatewaySettings
+
+    settings = GatewaySettings(api_keys_file=tmp_path / "keys.jsonl", state_secret="s" * 32,
+                               ranker_url="http://127.0.0.1:9")
+    # Requests without a key stop at authentication, before the core is used: no core is needed.
+    context = GatewayContext(core=cast(GatewayCore, None), keys=ApiKeyRing([]), settings=settings)
+    client = TestClient(create_app(context))
+    labels = {"service": "gateway", "route": "/v1/videos/{video_id}", "method": "GET", "status": "401"}
+    before = request_count(**labels)
+    assert client.get("/v1/videos/vid-123").status_code == 401
+    assert client.get("/v1/videos/vid-456").status_code == 401
+    assert request_count(**labels) == before + 2
