@@ -11,14 +11,19 @@ import pytest
 from musechat.fusion.data import QuartetDataset
 from musechat.fusion.evaluate import evaluate_checkpoints
 from musechat.fusion.model import load_config
-from musechat.fusion.synth import generate_benchmark, load_phrasebook
+from musechat.fusion.synth import TextTokenEncoder, generate_benchmark, load_phrasebook
 from musechat.fusion.train import train_variant
 
 pytestmark = pytest.mark.integration
 
 
-def test_generate_train_evaluate(tmp_path: Path) -> None:
-    summary = generate_benchmark(tmp_path / "bench", 160, seed=3, progress=False)
+@pytest.fixture(scope="module")
+def encoder() -> TextTokenEncoder:
+    return TextTokenEncoder()  # the real all-MiniLM-L6-v2, loaded once for the module
+
+
+def test_generate_train_evaluate(tmp_path: Path, encoder: TextTokenEncoder) -> None:
+    summary = generate_benchmark(tmp_path / "bench", 160, seed=3, encoder=encoder, progress=False)
     assert summary["splits"]["train"]["count"] == 128 and summary["splits"]["test"]["count"] == 24
     test = QuartetDataset(tmp_path / "bench" / "test")
     assert test.dims.text == 384 and test.info["text_encoder"].endswith("all-MiniLM-L6-v2")
@@ -48,10 +53,16 @@ def test_generate_train_evaluate(tmp_path: Path) -> None:
     assert (tmp_path / "report" / "recall_at_k.png").stat().st_size > 1000
 
 
-def test_same_seed_other_phrasebook_changes_only_the_words(tmp_path: Path) -> None:
-    generate_benchmark(tmp_path / "a", 40, seed=5, splits=["test"], progress=False)
+def test_same_seed_other_phrasebook_changes_only_the_words(tmp_path: Path, encoder: TextTokenEncoder) -> None:
+    generate_benchmark(tmp_path / "a", 40, seed=5, splits=["test"], encoder=encoder, progress=False)
     generate_benchmark(
-        tmp_path / "b", 40, seed=5, splits=["test"], phrasebook=load_phrasebook("paraphrase_test"), progress=False
+        tmp_path / "b",
+        40,
+        seed=5,
+        splits=["test"],
+        phrasebook=load_phrasebook("paraphrase_test"),
+        encoder=encoder,
+        progress=False,
     )
     a, b = QuartetDataset(tmp_path / "a" / "test"), QuartetDataset(tmp_path / "b" / "test")
     assert np.array_equal(a.array("video"), b.array("video"))

@@ -22,7 +22,7 @@ B, S, L = 3, 5, 4
 
 
 def cfg(variant: str) -> FusionConfig:
-    return FusionConfig(variant=variant, dims=DIMS, d_model=16, n_heads=2, out_dim=24)  # type: ignore[arg-type]
+    return FusionConfig(variant=variant, dims=DIMS, d_model=16, n_heads=2, out_dim=24)
 
 
 def inputs(seed: int = 0) -> dict[str, torch.Tensor]:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 
 def small(variant: str = "musechat", **train: object) -> FusionConfig:
     tc = TrainConfig.model_validate({"batch_size": 8, "checkpoint_every": 2, **train})
-    return FusionConfig(variant=variant, d_model=16, n_heads=2, out_dim=16, train=tc)  # type: ignore[arg-type]
+    return FusionConfig(variant=variant, d_model=16, n_heads=2, out_dim=16, train=tc)
 
 
 def test_lr_schedule_warms_up_then_decays() -> None:
