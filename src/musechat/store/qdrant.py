@@ -54,7 +54,7 @@ class QdrantServerStore:
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 100,
         full_scan_threshold_kb: int = 10_000,
-        hnsw_ef: int | None = 256,
+        hnsw_ef: int | None = None,
         optimize_timeout_s: float = 600.0,
     ) -> None:
         self._client = client
@@ -69,6 +69,8 @@ class QdrantServerStore:
 
         from musechat.store.settings import IN_MEMORY
 
+        # Local mode is exact brute force and warns on every search that carries search params.
+        hnsw_ef = settings.hnsw_ef if settings.url is not None else None
         if settings.url is not None:
             key = settings.api_key.get_secret_value() if settings.api_key else None
             client = QdrantClient(url=settings.url, api_key=key, timeout=int(settings.timeout_s))
@@ -82,7 +84,7 @@ class QdrantServerStore:
             hnsw_m=settings.hnsw_m,
             hnsw_ef_construct=settings.hnsw_ef_construct,
             full_scan_threshold_kb=settings.full_scan_threshold_kb,
-            hnsw_ef=settings.hnsw_ef,
+            hnsw_ef=hnsw_ef,
         )
 
     def __enter__(self) -> QdrantServerStore:
