@@ -1,6 +1,6 @@
 """Music-encoder CPU timings: one 30 s track with the tiny AST and with a full-size random AST (86M).
 
-    PYTHONPATH=src:. python benchmarks/music_encoder_bench.py --repeats 2
+    PYTHONPATH=src:. python benchmarks/music_encoder_bench.py --repeats 2 --threads 1
 writes docs/benchmarks/music_encoder.json and .md. Random-init weights time exactly like trained ones.
 """
 
@@ -78,7 +78,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads (0 = torch's default). 1 gives clean CPU seconds on a busy machine: idle "
+        "OpenMP workers spin, so multi-threaded CPU time is inflated when cores are oversubscribed.",
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
         track = write_tone(Path(tmp) / "track.mp3", "mp3", seconds=args.seconds, bpm=120)
