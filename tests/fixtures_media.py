@@ -89,9 +89,7 @@ def _encode_audio_stream(container: Any, stream: Any, samples: np.ndarray, sampl
     container.mux(stream.encode(None))
 
 
-def _add_audio_stream(
-    container: Any, codec: str, sample_rate: int, channels: int, options: dict[str, str]
-) -> Any:
+def _add_audio_stream(container: Any, codec: str, sample_rate: int, channels: int, options: dict[str, str]) -> Any:
     rate = _ENCODER_RATES.get(codec, sample_rate)
     stream = container.add_stream(codec, rate=rate, options=dict(options))
     stream.codec_context.layout = "stereo" if channels == 2 else "mono"

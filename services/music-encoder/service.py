@@ -72,9 +72,7 @@ class MusicEncoderService:
             ast_batch_size=settings.ast_batch_size,
         )
 
-    @bentoml.api(
-        batchable=True, max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms
-    )
+    @bentoml.api(batchable=True, max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms)
     def encode_batch(self, requests: list[MusicEncodeRequest]) -> list[MusicEncodeResult]:
         """Encode tracks; results are per item and in order (a bad file fails only its own item)."""
         return self.encoder.encode_requests(requests, settings.allowed_roots, settings.max_upload_bytes)

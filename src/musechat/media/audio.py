@@ -155,9 +155,7 @@ def decode_audio(
         stream = container.streams.best("audio") or audio_streams[0]
         declared = _declared_duration(container, stream)
         if declared is not None and declared > max_duration_s:
-            raise MediaTooLongError(
-                f"{label} lasts {declared:.1f} s, longer than the {max_duration_s:.0f} s limit"
-            )
+            raise MediaTooLongError(f"{label} lasts {declared:.1f} s, longer than the {max_duration_s:.0f} s limit")
         samples = _decode_stream(container, stream, target_sr, max_duration_s, label)
         codec = stream.codec_context.name
 
@@ -169,15 +167,11 @@ def decode_audio(
             f"{label} is truncated: decoded {duration:.1f} s of the {declared:.1f} s its header declares"
         )
     if duration < min_duration_s:
-        raise MediaTooShortError(
-            f"{label} lasts {duration:.2f} s, shorter than the {min_duration_s:g} s minimum"
-        )
+        raise MediaTooShortError(f"{label} lasts {duration:.2f} s, shorter than the {min_duration_s:g} s minimum")
     if silence_peak is not None and float(np.max(np.abs(samples))) < silence_peak:
         level = 20 * np.log10(silence_peak)
         raise SilentMediaError(f"{label} is silent (peak level below {level:.0f} dBFS)")
-    return DecodedAudio(
-        samples=samples, sample_rate=target_sr, duration_s=duration, source_format=fmt, codec=codec
-    )
+    return DecodedAudio(samples=samples, sample_rate=target_sr, duration_s=duration, source_format=fmt, codec=codec)
 
 
 def _decode_stream(

@@ -49,8 +49,7 @@ def plan_segments(
         raise ValueError(f"duration must be a positive number of seconds, got {duration_s!r}")
     if segment_s <= 0 or max_segments < 1 or not 0 <= min_tail_s < segment_s:
         raise ValueError(
-            f"bad segment parameters: segment_s={segment_s}, max_segments={max_segments}, "
-            f"min_tail_s={min_tail_s}"
+            f"bad segment parameters: segment_s={segment_s}, max_segments={max_segments}, min_tail_s={min_tail_s}"
         )
     if duration_s <= segment_s:
         return [Segment(0.0, segment_s, duration_s)]

@@ -43,9 +43,7 @@ FORMATS = [
 
 
 @pytest.mark.parametrize(("fmt", "demuxer", "codec"), FORMATS)
-def test_every_format_decodes_to_16k_mono_with_its_duration(
-    tmp_path: Path, fmt: str, demuxer: str, codec: str
-) -> None:
+def test_every_format_decodes_to_16k_mono_with_its_duration(tmp_path: Path, fmt: str, demuxer: str, codec: str) -> None:
     path = write_tone(tmp_path / f"tone.{fmt}", fmt, seconds=2.5, freq=440.0)
     audio = decode_audio(path)
     assert isinstance(audio, DecodedAudio)
