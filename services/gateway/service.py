@@ -9,6 +9,7 @@ from __future__ import annotations
 import bentoml
 
 from musechat.gateway.app import create_app
+from musechat.gateway.settings import GatewaySettings
 
 app = create_app()
 
@@ -18,7 +19,6 @@ app = create_app()
 class GatewayService:
     def __init__(self) -> None:
         from musechat.gateway.runtime import build_runtime
-        from musechat.gateway.settings import GatewaySettings
 
         self.runtime = build_runtime(GatewaySettings())
         app.state.context = self.runtime.context
