@@ -26,6 +26,7 @@ from musechat.explain.schema import (
     to_request,
 )
 from musechat.explain.settings import ExplainerSettings, build_explainer
+from musechat.observability import HttpMetricsMiddleware
 
 settings = ExplainerSettings()
 
@@ -56,3 +57,6 @@ class ExplainerService:
             raise ServiceUnavailable(exc.reason) from exc
         except (BackendError, FileNotFoundError) as exc:
             raise BadInput(str(exc)) from exc
+
+
+ExplainerService.add_asgi_middleware(HttpMetricsMiddleware, service="explainer")

@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from musechat.contracts.ranking import RankError, RankRequest, RankResult
+from musechat.observability import HttpMetricsMiddleware
 from musechat.store.settings import StoreSettings
 
 
@@ -45,3 +46,6 @@ class FusionRankerService:
             return RankResult(ok=True, response=self.ranker.rank(request))
         except RankingError as error:
             return RankResult(ok=False, error=RankError(status=error.status, code=error.code, message=error.message))
+
+
+FusionRankerService.add_asgi_middleware(HttpMetricsMiddleware, service="fusion-ranker")

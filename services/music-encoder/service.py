@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from musechat.contracts.music import MusicEncodeRequest, MusicEncodeResult
+from musechat.observability import HttpMetricsMiddleware, observe_batch
 
 
 class MusicEncoderSettings(BaseSettings):
@@ -75,6 +76,7 @@ class MusicEncoderService:
     @bentoml.api(batchable=True, max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms)
     def encode_batch(self, requests: list[MusicEncodeRequest]) -> list[MusicEncodeResult]:
         """Encode tracks; results are per item and in order (a bad file fails only its own item)."""
+        observe_batch("music-encoder", "encode_batch", len(requests))
         return self.encoder.encode_requests(requests, settings.allowed_roots, settings.max_upload_bytes)
 
     @bentoml.api
@@ -99,3 +101,6 @@ class MusicEncoderService:
             segment_seconds=spec.segments.seconds,
             sample_rate=spec.sample_rate,
         )
+
+
+MusicEncoderService.add_asgi_middleware(HttpMetricsMiddleware, service="music-encoder")

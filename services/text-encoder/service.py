@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from musechat.contracts.text import TextEncoderInfo, TextEncoding, UserText
+from musechat.observability import HttpMetricsMiddleware, observe_batch
 
 
 class TextEncoderSettings(BaseSettings):
@@ -54,6 +55,7 @@ class TextEncoderService:
     @bentoml.api(batchable=True, max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms)
     def encode(self, texts: list[UserText]) -> list[TextEncoding]:
         """One encoding per text, in order: token features for fusion, a pooled sentence vector."""
+        observe_batch("text-encoder", "encode", len(texts))
         return self.encoder.encode(list(texts))
 
     @bentoml.api
@@ -65,3 +67,6 @@ class TextEncoderService:
             dim=self.encoder.dim,
             max_tokens=self.encoder.max_tokens,
         )
+
+
+TextEncoderService.add_asgi_middleware(HttpMetricsMiddleware, service="text-encoder")

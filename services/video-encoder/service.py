@@ -15,6 +15,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from musechat.contracts.video import VideoEncodeRequest, VideoEncodeResult, VideoEncoderInfo
+from musechat.observability import HttpMetricsMiddleware, observe_batch
 
 
 class VideoEncoderSettings(BaseSettings):
@@ -63,6 +64,7 @@ class VideoEncoderService:
     @bentoml.api(batchable=True, max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms)
     def encode_batch(self, requests: list[VideoEncodeRequest]) -> list[VideoEncodeResult]:
         """Encode videos; results are per item and in order (a bad file fails only its own item)."""
+        observe_batch("video-encoder", "encode_batch", len(requests))
         return self.encoder.encode_requests(requests, settings.allowed_roots)
 
     @bentoml.api
@@ -87,3 +89,6 @@ class VideoEncoderService:
             max_duration_s=self.encoder.limits.max_duration_s,
             max_bytes=self.encoder.limits.max_bytes,
         )
+
+
+VideoEncoderService.add_asgi_middleware(HttpMetricsMiddleware, service="video-encoder")

@@ -229,6 +229,27 @@ def _cmd_broker(args: argparse.Namespace) -> int:
         return _run_until_signal(lambda stop: stop.wait())
 
 
+def _cmd_model_publish(args: argparse.Namespace) -> int:
+    from musechat.bus import EventProducer
+    from musechat.bus.settings import BusSettings
+    from musechat.contracts.catalog import ModelPublished
+    from musechat.contracts.envelope import EventEnvelope
+    from musechat.contracts.topics import Topic
+    from musechat.ranker.core import checkpoint_version
+
+    checkpoint: Path = args.checkpoint.resolve()
+    if not (checkpoint / "model.safetensors").is_file() or not (checkpoint / "config.json").is_file():
+        raise CliError(f"{checkpoint} is not a fusion checkpoint: expected model.safetensors and config.json")
+    version = checkpoint_version(checkpoint)
+    event = EventEnvelope[ModelPublished](
+        id=f"model-published:{version}", type=Topic.MODEL_PUBLISHED.event_type, source="musechat/cli",
+        subject="fusion", data=ModelPublished(checkpoint=str(checkpoint), version=version))
+    with EventProducer(BusSettings()) as producer:
+        producer.publish(Topic.MODEL_PUBLISHED, event)
+    print(f"published {version}: the indexer re-indexes into a fresh collection, then flips the `tracks` alias")
+    return EXIT_OK
+
+
 def _cmd_schemas(args: argparse.Namespace) -> int:
     from musechat.contracts.schema_export import check_schemas, export_schemas
 
@@ -297,6 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
     broker.add_argument("--port", type=int, default=19092)
     broker.set_defaults(func=_cmd_broker)
 
+    model = commands.add_parser("model", help="serve a new fusion model").add_subparsers(dest="action", required=True)
+    publish = model.add_parser("publish", help="announce a checkpoint: blue/green re-index, then the alias flips")
+    publish.add_argument("--checkpoint", type=Path, required=True, help="fusion run dir (on the shared volume)")
+    publish.set_defaults(func=_cmd_model_publish)
+
     schemas = commands.add_parser("schemas", help="generate or drift-check schemas/ from the contracts")
     schemas.add_argument("action", choices=["export", "check"])
     schemas.add_argument("--dir", type=Path, default=Path("schemas"))
@@ -308,12 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
-    import importlib
-    import importlib.util
+    from musechat.explain.cli import register as register_explainer
+    from musechat.fusion.cli import register as register_fusion
 
-    # TEMPORARY until fusion/explain CLIs land
-    modules = [m for m in ("musechat.fusion.cli", "musechat.explain.cli") if importlib.util.find_spec(m)]
-    return [importlib.import_module(m).register for m in modules]
+    return [register_fusion, register_explainer]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

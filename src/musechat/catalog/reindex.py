@@ -18,6 +18,7 @@ from musechat.catalog.vectorizer import TrackVectorizer
 from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, ModelPublished
 from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.features import FeatureMatrix
+from musechat.observability import set_index_info
 from musechat.store import PointRecord, VectorStore
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def reindex(store: VectorStore, vectorizer: TrackVectorizer, batch_size: int = 2
     if store.count(target) != total:
         raise RuntimeError(f"re-index wrote {store.count(target)} of {total} tracks; alias left on {source}")
     store.set_alias(TRACKS_COLLECTION, target)
+    set_index_info(TRACKS_COLLECTION, target, vectorizer.version)
     log.info("tracks alias switched %s -> %s (%d tracks, %s)", source, target, total, vectorizer.version)
     return target
 
