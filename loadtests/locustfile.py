@@ -110,7 +110,8 @@ class PlatformClient(HttpUser):
                 if self.video_id is None:
                     raise JourneyFailed("no ready video for this client (its upload failed)")
                 response = self._call("POST", "/v1/conversations", "/v1/conversations", TurnResponse,
-                                      json=start_body(self.video_id, explain).model_dump(mode="json"))
+                                      json=start_body(self.video_id, explain).model_dump(mode="json"),
+                                      expect=(201,))
                 for _ in range(TURNS_PER_CONVERSATION - 1):
                     turn = turn_body(self.rng, response.state, explain)
                     response = self._call(
