@@ -116,27 +116,36 @@ def bench_text(iters_1: int, iters_32: int) -> dict[str, Any]:
     out: dict[str, Any] = {"model": encoder.version, "max_tokens": encoder.max_tokens, "load_s": round(load_s, 2)}
     for name, batch, iters in (("batch1", None, iters_1), ("batch32", batch32, iters_32)):
         lat: list[float] = []
+        cpu: list[float] = []
         for i in range(iters):
             texts = batch or [UTTERANCES[i % len(UTTERANCES)]]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu_s()
             encoder.encode(texts)
             lat.append((time.perf_counter() - t0) * 1000)
+            cpu.append((_cpu_s() - c0) * 1000)
         out[name] = {
             "iterations": iters,
             "median_ms": round(statistics.median(lat), 2),
             "p99_ms": round(_percentile(lat, 99), 2),
             "per_text_median_ms": round(statistics.median(lat) / len(batch or [0]), 2),
+            "median_cpu_ms": round(statistics.median(cpu), 2),
         }
     out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     return out
 
 
 def run_part(part: str, args: argparse.Namespace) -> dict[str, Any]:
+    load_start = round(os.getloadavg()[0], 1)
     if part == "video-tiny":
-        return bench_video("video_clip_tiny", args.video_repeats)
-    if part == "video-vitb32":
-        return bench_video("video_clip_vit_b32", args.video_repeats)
-    return bench_text(args.text_iters_1, args.text_iters_32)
+        out = bench_video("video_clip_tiny", args.video_repeats)
+    elif part == "video-vitb32":
+        out = bench_video("video_clip_vit_b32", args.video_repeats)
+    else:
+        out = bench_text(args.text_iters_1, args.text_iters_32)
+    # The machine is shared: the load around a part says how much its wall times mean.
+    out["load_avg_1m"] = [load_start, round(os.getloadavg()[0], 1)]
+    out["date_utc"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    return out
 
 
 def machine() -> dict[str, Any]:
@@ -154,7 +163,6 @@ def machine() -> dict[str, Any]:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
-        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
     }
 
 
@@ -164,34 +172,45 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "# Encoder benchmarks (CPU)",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores (shared with other jobs, run under `nice`), torch "
-        f"{m['torch']} with {m['torch_threads']} threads, {m['date_utc']} UTC. "
-        "Regenerate: `nice -n 10 python benchmarks/encoders_bench.py`.",
+        f"{m['torch']} with {m['torch_threads']} threads. "
+        "Regenerate: `nice -n 10 python benchmarks/encoders_bench.py` (`--parts text` reruns one part).",
+        "",
+        "Each part lists the 1-minute load average before / after it. Above the core count, wall times",
+        "mostly measure waiting for a core and CPU times are inflated by thread contention: treat both as",
+        "upper bounds for an idle machine of this kind.",
         "",
         "## Video: one 30 s clip (640x360, 25 fps, H.264) -> 3 segments x 50 frames at 5 fps",
         "",
         "Medians of the repeats; CPU = user + system seconds of the process (both cores count).",
         "",
-        "| model | params | frame size | decode wall / CPU s | CLIP wall / CPU s | total wall / CPU s | peak RSS MB |",
-        "|---|---|---|---|---|---|---|",
+        "| model | params | frame size | decode wall / CPU s | CLIP wall / CPU s | total wall / CPU s "
+        "| peak RSS MB | load | UTC |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for key in ("video-tiny", "video-vitb32"):
         v = report[key]
         lines.append(
             f"| {v['spec']} (random init) | {v['params_m']}M | {v['frame_size']} | "
             f"{v['decode_wall_s']} / {v['decode_cpu_s']} | {v['clip_wall_s']} / {v['clip_cpu_s']} | "
-            f"{v['total_wall_s']} / {v['total_cpu_s']} | {v['peak_rss_mb']} |"
+            f"{v['total_wall_s']} / {v['total_cpu_s']} | {v['peak_rss_mb']} | "
+            f"{v['load_avg_1m'][0]} / {v['load_avg_1m'][1]} | {v['date_utc']} |"
         )
     t = report["text"]
     lines += [
         "",
         f"## Text: {t['model']}, max {t['max_tokens']} tokens, short user utterances",
         "",
-        "| batch | iterations | median ms | p99 ms | per text (median) ms |",
-        "|---|---|---|---|---|",
+        f"Load {t['load_avg_1m'][0]} / {t['load_avg_1m'][1]}, {t['date_utc']} UTC.",
+        "",
+        "| batch | iterations | median ms | p99 ms | per text (median) ms | median CPU ms |",
+        "|---|---|---|---|---|---|",
     ]
     for name, label in (("batch1", "1"), ("batch32", "32")):
         b = t[name]
-        lines.append(f"| {label} | {b['iterations']} | {b['median_ms']} | {b['p99_ms']} | {b['per_text_median_ms']} |")
+        lines.append(
+            f"| {label} | {b['iterations']} | {b['median_ms']} | {b['p99_ms']} | {b['per_text_median_ms']} "
+            f"| {b['median_cpu_ms']} |"
+        )
     lines += [
         "",
         f"Text encoder peak RSS: {t['peak_rss_mb']} MB (model load {t['load_s']} s).",
@@ -210,18 +229,21 @@ def main() -> None:
     parser.add_argument("--video-repeats", type=int, default=3)
     parser.add_argument("--text-iters-1", type=int, default=200)
     parser.add_argument("--text-iters-32", type=int, default=40)
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="rerun these only")
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     args = parser.parse_args()
     if args.part:
         print(json.dumps(run_part(args.part, args)))
         return
-    report: dict[str, Any] = {"machine": machine()}
+    previous = args.out / "encoders.json"
+    report: dict[str, Any] = json.loads(previous.read_text()) if previous.is_file() else {}
+    report["machine"] = machine()
     passthrough = [
         f"--video-repeats={args.video_repeats}",
         f"--text-iters-1={args.text_iters_1}",
         f"--text-iters-32={args.text_iters_32}",
     ]
-    for part in PARTS:
+    for part in args.parts:
         print(f"[encoders_bench] {part} ...", file=sys.stderr, flush=True)
         done = subprocess.run(
             [sys.executable, __file__, "--part", part, *passthrough],
