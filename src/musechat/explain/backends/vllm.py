@@ -89,7 +89,8 @@ class VllmBackend:
         try:
             resp = self._client.post(
                 "/v1/load_lora_adapter",
-                json={"lora_name": name, "lora_path": str(path.resolve())},
+                # load_inplace: a name that is already loaded is replaced (a new adapter version).
+                json={"lora_name": name, "lora_path": str(path.resolve()), "load_inplace": True},
                 timeout=self._timeout(60.0),
             )
         except httpx.HTTPError as exc:
