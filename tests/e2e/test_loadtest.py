@@ -25,7 +25,8 @@ def test_bounded_load_test_passes_its_gates(system: System, tmp_path: Path) -> N
     report = tmp_path / "report"
     result = subprocess.run(
         [sys.executable, str(ROOT / "loadtests" / "run.py"), "--host", system.server.url, "--users", "3",
-         "--duration", "20", "--api-key-file", str(key_file), "--report", str(report), "--exclude-tag", "explain"],
+         "--duration", "20", "--api-key-file", str(key_file), "--report", str(report), "--exclude-tag", "explain",
+         "--gates", str(ROOT / "loadtests" / "gates-embedded.yaml")],
         env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((report / "summary.json").read_text())
