@@ -147,6 +147,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         _text_port(settings),
         _ranker_port(settings, store),
         StateSigner(settings.state_secret_bytes()),
+        _explainer_port(settings, store),
     )
     context = GatewayContext(core=core, keys=ApiKeyRing.from_file(settings.api_keys_file), settings=settings)
     runtime = GatewayRuntime(context=context, resources=resources)
