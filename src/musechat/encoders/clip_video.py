@@ -18,11 +18,8 @@ tiny randomly initialised checkpoint written by `make_tiny_clip`. Its model id s
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
 import logging
-import math
 import os
 import shutil
 import tempfile
@@ -37,12 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from musechat.contracts.features import FeatureMatrix
 from musechat.contracts.video import (
     VideoEncodeError,
-    VideoEncodeErrorCode,
     VideoEncodeRequest,
     VideoEncodeResult,
     VideoEncoding,
 )
 from musechat.encoders.ast import state_dict_sha8
+from musechat.encoders.sources import RequestError, resolve_source
 from musechat.media.errors import MediaError
 from musechat.media.video import DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION_S, DecodedVideo, decode_video
 
@@ -259,33 +256,12 @@ class DecodeLimits:
     max_bytes: int = DEFAULT_MAX_BYTES
 
 
-class RequestError(Exception):
-    """A request that names no usable source (bad base64, a path outside the allowed roots, too big)."""
-
-    def __init__(self, code: VideoEncodeErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code: VideoEncodeErrorCode = code
-        self.message = message
-
-
 def resolve_request(request: VideoEncodeRequest, allowed_roots: Sequence[Path], max_bytes: int) -> VideoInput:
-    """Turn a request into a `VideoInput`. Paths must resolve (symlinks followed) inside an allowed root,
-    so a client cannot make the encoder read arbitrary server files."""
-    if request.video_b64 is not None:
-        if len(request.video_b64) > math.ceil(max_bytes / 3) * 4:
-            raise RequestError("too_large", f"upload exceeds the {max_bytes} byte limit")
-        try:
-            data = base64.b64decode(request.video_b64, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise RequestError("invalid_request", f"video_b64 is not valid base64: {exc}") from exc
-        return VideoInput(data, request.filename or "the uploaded video")
-    assert request.path is not None  # the request model guarantees exactly one source
-    if not allowed_roots:
-        raise RequestError("path_not_allowed", "path inputs are disabled on this encoder (no allowed roots)")
-    resolved = Path(request.path).resolve()
-    if not any(resolved.is_relative_to(root.resolve()) for root in allowed_roots):
-        raise RequestError("path_not_allowed", f"{request.path} is outside the encoder's allowed roots")
-    return VideoInput(resolved, request.filename or request.path)
+    """Turn a request into a `VideoInput` (see `musechat.encoders.sources`)."""
+    source, name = resolve_source(encoded=request.video_b64, field="video_b64", path=request.path,
+                                  filename=request.filename, allowed_roots=allowed_roots, max_bytes=max_bytes,
+                                  what="video")
+    return VideoInput(source, name)
 
 
 # ------------------------------------------------------------------ the encoder

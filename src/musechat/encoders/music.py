@@ -15,10 +15,7 @@ result for that item only.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +34,7 @@ from musechat.contracts.music import (
     TagScore,
 )
 from musechat.encoders.ast import AstFeaturizer, make_tiny_ast, tiny_ast_id
+from musechat.encoders.sources import RequestError, resolve_source
 from musechat.media.audio import (
     DEFAULT_MAX_DURATION_S,
     DEFAULT_MIN_DURATION_S,
@@ -150,35 +148,12 @@ class DecodeLimits:
     silence_peak: float | None = DEFAULT_SILENCE_PEAK
 
 
-class RequestError(Exception):
-    """A request that names no usable source (bad base64, a path outside the allowed roots, too big)."""
-
-    def __init__(self, code: EncodeErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code: EncodeErrorCode = code
-        self.message = message
-
-
 def resolve_request(request: MusicEncodeRequest, allowed_roots: Sequence[Path], max_bytes: int) -> AudioInput:
-    """Turn a request into an `AudioInput`. Paths must resolve (symlinks followed) inside an allowed root,
-    so a client cannot make the encoder read arbitrary server files."""
-    if request.audio_b64 is not None:
-        if len(request.audio_b64) > math.ceil(max_bytes / 3) * 4:
-            raise RequestError("too_large", f"upload exceeds the {max_bytes} byte limit")
-        try:
-            data = base64.b64decode(request.audio_b64, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise RequestError("invalid_request", f"audio_b64 is not valid base64: {exc}") from exc
-        return AudioInput(data, request.filename or "the uploaded audio")
-    assert request.path is not None  # the request model guarantees exactly one source
-    if not allowed_roots:
-        raise RequestError("path_not_allowed", "path inputs are disabled on this encoder (no allowed roots)")
-    resolved = Path(request.path).resolve()
-    if not any(resolved.is_relative_to(root.resolve()) for root in allowed_roots):
-        raise RequestError("path_not_allowed", f"{request.path} is outside the encoder's allowed roots")
-    if resolved.is_file() and resolved.stat().st_size > max_bytes:
-        raise RequestError("too_large", f"{request.path} exceeds the {max_bytes} byte limit")
-    return AudioInput(resolved, request.filename or request.path)
+    """Turn a request into an `AudioInput` (see `musechat.encoders.sources`)."""
+    source, name = resolve_source(encoded=request.audio_b64, field="audio_b64", path=request.path,
+                                  filename=request.filename, allowed_roots=allowed_roots, max_bytes=max_bytes,
+                                  what="audio")
+    return AudioInput(source, name)
 
 
 # ------------------------------------------------------------------ the encoder
