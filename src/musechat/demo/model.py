@@ -27,20 +27,25 @@ def encode_world_videos(world: DemoWorld, spec: str = "video_clip_tiny",
 
 def train_demo_model(world: DemoWorld, store: VectorStore, workdir: Path, steps: int = DEMO_TRAIN_STEPS,
                      progress: bool = True) -> Path:
-    """Checkpoint dir of the `musechat` variant trained on the world's quartets; reused when the world's
-    features and the step count are unchanged."""
+    """Checkpoint dir of the `musechat` variant trained on the world's quartets; reused while the tracks,
+    the step count, the config and the model code are unchanged."""
     from musechat.encoders.text import TextEncoder, load_spec
+    from musechat.fusion import model as fusion_model
     from musechat.fusion.model import load_config
     from musechat.fusion.train import train_variant
 
     tracks = track_features_from_store(store)
-    fingerprint = hashlib.sha256(json.dumps(sorted(tracks), separators=(",", ":")).encode()
-                                 + str(steps).encode()).hexdigest()[:12]
+    data_key = json.dumps(sorted(tracks), separators=(",", ":")).encode()
+    # A checkpoint is reused only for the same tracks, budget, config and architecture code.
+    fingerprint = hashlib.sha256(b"|".join([
+        data_key, str(steps).encode(), load_config("musechat").model_dump_json().encode(),
+        Path(fusion_model.__file__).read_bytes(),
+    ])).hexdigest()[:12]
     run_dir = workdir / "fusion" / f"musechat-{fingerprint}"
     if (run_dir / "model.safetensors").is_file():
         return run_dir
     videos = encode_world_videos(world, progress=progress)
-    data_dir = workdir / "fusion" / f"quartets-{fingerprint}"
+    data_dir = workdir / "fusion" / f"quartets-{hashlib.sha256(data_key).hexdigest()[:12]}"
     if not (data_dir / "manifest.json").is_file():
         build_quartets(world, videos, tracks, TextEncoder.load(load_spec()), data_dir)
     config = load_config("musechat")
