@@ -200,7 +200,7 @@ def print_turns(history: list[dict[str, Any]], world: DemoWorld | None = None) -
                 kind = "template (LLM text failed the grounding check)" if explanation["fallback"] else "LLM"
                 print(f"  why #1 ({kind}): {explanation['text']}")
             else:
-                print(f"  (no explanation: {explanation.get('reason')})")
+                print(f"  (explainer: {explanation.get('reason')})")
         if turn.get("rejected"):
             print(f"  (user rejects {turn['rejected']})")
 
