@@ -205,7 +205,13 @@ def print_turns(history: list[dict[str, Any]], world: DemoWorld | None = None) -
             print(f"  (user rejects {turn['rejected']})")
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(workdir: Path, serve: bool = False, port: int | None = None) -> int:
+    # SIGTERM (a supervisor, `kill`) unwinds like Ctrl-C, so the gateway and the broker are stopped too.
+    signal.signal(signal.SIGTERM, _interrupt)
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with EmbeddedBroker() as broker:
