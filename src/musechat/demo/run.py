@@ -80,6 +80,10 @@ def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | 
                    extra_env: dict[str, str] | None = None) -> Iterator[DemoServer]:
     """Run the gateway BentoML service (workers embedded) until the block exits. `extra_keys` maps names
     to (key, scopes) added to the key file; `extra_env` overrides gateway settings."""
+    from musechat.explain.models import ensure_smollm2_hf
+
+    workdir = workdir.resolve()  # the server runs in its service folder: hand it absolute paths only
+    base_model = ensure_smollm2_hf(workdir / "models" / "smollm2-135m-hf")
     secrets_dir = workdir / "secrets"
     secrets_dir.mkdir(parents=True, exist_ok=True)
     api_key = mint_key()
@@ -99,6 +103,7 @@ def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | 
            "MUSECHAT_GATEWAY_FUSION_CHECKPOINT": str(checkpoint),
            "MUSECHAT_GATEWAY_EMBEDDED_WORKERS": "true",
            "MUSECHAT_GATEWAY_EXPLAINER": "local",
+           "MUSECHAT_EXPLAINER_BASE_MODEL": str(base_model),
            "MUSECHAT_GATEWAY_UPLOAD_DIR": str(workdir / "uploads"),
            "MUSECHAT_BUS_BOOTSTRAP_SERVERS": bootstrap,
            "MUSECHAT_STORE_BACKEND": "edge",
@@ -212,6 +217,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
 def run_demo(workdir: Path, serve: bool = False, port: int | None = None) -> int:
     # SIGTERM (a supervisor, `kill`) unwinds like Ctrl-C, so the gateway and the broker are stopped too.
     signal.signal(signal.SIGTERM, _interrupt)
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with EmbeddedBroker() as broker:
