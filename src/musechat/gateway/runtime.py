@@ -31,16 +31,6 @@ from musechat.video.registry import VideoRegistry
 
 log = logging.getLogger(__name__)
 
-# Intra-op threads per in-process forward pass (text model, fusion query tower). Each turn's forward is
-# tiny (one sentence, one fused query); the gateway gets its parallelism from concurrent requests on
-# its thread pool, so more threads per op only compete for the same cores. Measured on 2 shared cores
-# (MiniLM, one sentence): 25-27 ms CPU per encoding with 1 thread vs 34-37 ms with 2 (and ~300 ms
-# when the 2-thread pool spin-waits for a busy core).
-TORCH_THREADS = 1
-# Encodings remembered by exact text; ~20 KB each (token features + pooled vector), so ~20 MB.
-TEXT_CACHE_ENTRIES = 1024
-
-
 @dataclass
 class GatewayRuntime:
     context: GatewayContext
@@ -52,10 +42,10 @@ class GatewayRuntime:
         self.resources.close()
 
 
-def _limit_torch_threads() -> None:
+def _limit_torch_threads(settings: GatewaySettings) -> None:
     import torch
 
-    torch.set_num_threads(TORCH_THREADS)
+    torch.set_num_threads(settings.torch_threads)
 
 
 def _text_port(settings: GatewaySettings) -> TextEncoderPort:
@@ -64,9 +54,9 @@ def _text_port(settings: GatewaySettings) -> TextEncoderPort:
     else:
         from musechat.encoders.text import TextEncoder, load_spec
 
-        _limit_torch_threads()
+        _limit_torch_threads(settings)
         inner = InProcessTextEncoder(TextEncoder.load(load_spec()))
-    return CachedTextEncoder(inner, max_entries=TEXT_CACHE_ENTRIES)
+    return CachedTextEncoder(inner, max_entries=settings.text_cache_entries)
 
 
 def _ranker_port(settings: GatewaySettings, store: VectorStore) -> RankerPort:
@@ -74,7 +64,7 @@ def _ranker_port(settings: GatewaySettings, store: VectorStore) -> RankerPort:
         return HttpRanker(settings.ranker_url, settings.request_timeout_s)
     from musechat.ranker.core import FusionRanker
 
-    _limit_torch_threads()
+    _limit_torch_threads(settings)
     assert settings.fusion_checkpoint is not None  # the settings validator guarantees one of the two
     return InProcessRanker(FusionRanker.load(store, settings.fusion_checkpoint))
 
