@@ -51,3 +51,9 @@ class BusSettings(BaseSettings):
         if not servers:
             raise ValueError("bootstrap_servers is empty; expected 'host:port[,host:port...]'")
         return servers
+
+    def for_slow_handlers(self, max_poll_records: int, max_poll_interval_ms: int) -> BusSettings:
+        """A copy for consumers whose records take seconds each (encoders): fewer records per poll and a
+        longer allowance between polls, so the group does not evict a busy member mid-batch."""
+        return self.model_copy(update={"max_poll_records": max_poll_records,
+                                       "max_poll_interval_ms": max_poll_interval_ms})

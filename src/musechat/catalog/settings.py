@@ -29,8 +29,7 @@ class CatalogWorkerSettings(BaseSettings):
     bus: BusSettings = Field(default_factory=BusSettings)
 
     def consumer_bus(self) -> BusSettings:
-        return self.bus.model_copy(update={"max_poll_records": self.max_poll_records,
-                                           "max_poll_interval_ms": self.max_poll_interval_ms})
+        return self.bus.for_slow_handlers(self.max_poll_records, self.max_poll_interval_ms)
 
 
 class IndexerSettings(BaseSettings):

@@ -39,8 +39,7 @@ def video_encoder_client(settings: VideoWorkerSettings) -> VideoEncoderClient:
 def video_worker_consumer(settings: VideoWorkerSettings, producer: EventProducer,
                           encoder: VideoEncoderClient | None = None) -> EventConsumer:
     worker = VideoWorker(encoder or video_encoder_client(settings), producer)
-    bus = settings.bus.model_copy(update={"max_poll_records": settings.max_poll_records,
-                                          "max_poll_interval_ms": settings.max_poll_interval_ms})
+    bus = settings.bus.for_slow_handlers(settings.max_poll_records, settings.max_poll_interval_ms)
     dedupe = FileDedupeStore(settings.dedupe_path) if settings.dedupe_path else InMemoryDedupeStore()
     return EventConsumer(bus, [Topic.VIDEO_SUBMITTED], settings.group_id, worker.handle, dedupe,
                          dlq_producer=producer)
