@@ -30,13 +30,22 @@ class System:
 
 
 @pytest.fixture(scope="session")
-def system(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """A broker of its own: the system's consumer groups (indexer, catalog-worker, ...) must not compete
+    with the integration tests' workers on the session broker while this fixture lives."""
+    from musechat.bus import EmbeddedBroker
+
     workdir = tmp_path_factory.mktemp("e2e-system")
-    world, checkpoint = prepare(workdir, kafka_bootstrap, E2E_WORLD, progress=False)
+    with EmbeddedBroker() as broker:
+        yield from _system(workdir, broker.bootstrap_servers)
+
+
+def _system(workdir: Path, bootstrap: str) -> Iterator[System]:
+    world, checkpoint = prepare(workdir, bootstrap, E2E_WORLD, progress=False)
     reader_key = mint_key()
     limits = {"MUSECHAT_GATEWAY_MAX_VIDEO_SECONDS": "30", "MUSECHAT_GATEWAY_MAX_UPLOAD_BYTES": str(2 * 1024 * 1024),
               # CPU generation on a busy CI machine is slow: test grounding, not the latency budget.
               "MUSECHAT_EXPLAINER_TIMEOUT_S": "240"}
-    with gateway_server(workdir, kafka_bootstrap, checkpoint, extra_keys={"reader": (reader_key, [SCOPE_READ])},
+    with gateway_server(workdir, bootstrap, checkpoint, extra_keys={"reader": (reader_key, [SCOPE_READ])},
                         extra_env=limits) as server:
         yield System(world, server, reader_key, workdir)
