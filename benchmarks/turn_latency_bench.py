@@ -53,6 +53,7 @@ TURNS_PER_CONVERSATION = 8
 CLIENT_TIMEOUT_S = 120.0
 TARGET_P99_MS = 50.0
 TARGET_CLIENTS = 10
+BATCH_STAGE = TARGET_CLIENTS  # the stage table's batched rows: one turn from each of the target's clients
 TURN_ROUTE = "/v1/conversations/{conversation_id}/turns"
 PHRASES = (
     "Slower, please.",
@@ -276,9 +277,10 @@ class Level:
         }
 
 
-async def _client(client: Any, conversation: str, state0: str, texts: list[str], offset: int, stride: int,
-                  level: Level, budget: itertools.count, deadline: float) -> None:
+async def _client(session: Any, url: str, conversation: str, state0: str, texts: list[str], offset: int,
+                  stride: int, level: Level, budget: itertools.count, deadline: float) -> None:
     state, in_conversation, k = state0, 0, 0
+    route = f"{url}/v1/conversations/{conversation}/turns"
     while time.perf_counter() < deadline and next(budget) < level.max_requests:
         text = texts[(offset + k * stride) % len(texts)]
         k += 1
@@ -286,17 +288,17 @@ async def _client(client: Any, conversation: str, state0: str, texts: list[str],
             state, in_conversation = state0, 0
         started = time.perf_counter()
         try:
-            response = await client.post(f"/v1/conversations/{conversation}/turns",
-                                         json={"text": text, "state": state, "limit": LIMIT})
-            body = response.json()
+            async with session.post(route, json={"text": text, "state": state, "limit": LIMIT}) as response:
+                status = response.status
+                body = await response.json()
             elapsed = (time.perf_counter() - started) * 1000
         except Exception as error:  # timeouts, dropped connections: counted, and the client goes on
             kind = type(error).__name__
             level.errors[kind] = level.errors.get(kind, 0) + 1
             state, in_conversation = state0, 0
             continue
-        if response.status_code != 200 or not body.get("tracks"):
-            kind = f"http_{response.status_code}" if response.status_code != 200 else "no_tracks"
+        if status != 200 or not body.get("tracks"):
+            kind = f"http_{status}" if status != 200 else "no_tracks"
             level.errors[kind] = level.errors.get(kind, 0) + 1
             state, in_conversation = state0, 0
             continue
@@ -305,17 +307,20 @@ async def _client(client: Any, conversation: str, state0: str, texts: list[str],
 
 
 async def _run_level(url: str, key: str, conversation: str, state0: str, texts: list[str], level: Level) -> None:
-    import httpx
+    # aiohttp rather than httpx: the load generator shares the 2 cores with the server, and aiohttp
+    # spends several times less CPU per request.
+    import aiohttp
 
-    limits = httpx.Limits(max_connections=level.clients + 4, max_keepalive_connections=level.clients + 4)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"},
-                                 timeout=CLIENT_TIMEOUT_S, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=level.clients + 4)
+    timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}, connector=connector,
+                                     timeout=timeout) as session:
         budget = itertools.count()
         level.load_before = os.getloadavg()
         started = time.perf_counter()
         deadline = started + level.max_seconds
-        await asyncio.gather(*(_client(client, conversation, state0, texts, offset=i * 7, stride=max(1, level.clients),
-                                       level=level, budget=budget, deadline=deadline)
+        await asyncio.gather(*(_client(session, url, conversation, state0, texts, offset=i * 7,
+                                       stride=max(1, level.clients), level=level, budget=budget, deadline=deadline)
                                for i in range(level.clients)))
         level.wall_s = time.perf_counter() - started
         level.load_after = os.getloadavg()
@@ -399,11 +404,14 @@ def stage_breakdown(workdir: Path, checkpoint: Path, bootstrap: str, reps: int) 
     from musechat.contracts.ranking import RankRequest
     from musechat.contracts.topics import Topic
     from musechat.encoders.text import TextEncoder, load_spec
-    from musechat.gateway.ports import CachedTextEncoder, InProcessTextEncoder
-    from musechat.gateway.runtime import TORCH_THREADS
+    from musechat.gateway.ports import CachedTextEncoder
+    from musechat.gateway.settings import GatewaySettings
     from musechat.gateway.state import ConversationState, StateSigner
     from musechat.ranker.core import RESPONSE_FIELDS, FusionRanker
+    from musechat.store import NearestQuery
     from musechat.store.edge import EdgeStore
+
+    torch_threads = GatewaySettings.model_fields["torch_threads"].default
 
     def median_ms(fn: Any, n: int = reps) -> float:
         fn()
@@ -414,12 +422,12 @@ def stage_breakdown(workdir: Path, checkpoint: Path, bootstrap: str, reps: int) 
             samples.append(time.perf_counter() - t)
         return round(float(np.median(samples)) * 1000, 2)
 
-    torch.set_num_threads(TORCH_THREADS)
+    torch.set_num_threads(torch_threads)
     store = EdgeStore(workdir / "edge")
     producer = EventProducer(BusSettings(bootstrap_servers=bootstrap, client_id="turn-bench"))
     try:
         encoder = TextEncoder.load(load_spec())
-        cached = CachedTextEncoder(InProcessTextEncoder(encoder))
+        cached = CachedTextEncoder(encoder)
         ranker = FusionRanker.load(store, checkpoint)
         signer = StateSigner(b"bench-secret-bench-secret")
         excluded = [f"trk-{i:07d}" for i in range(1, 5)]
@@ -444,19 +452,35 @@ def stage_breakdown(workdir: Path, checkpoint: Path, bootstrap: str, reps: int) 
             return lambda: store.search(TRACKS_COLLECTION, MUSIC_VECTOR, query, limit=LIMIT, exclude_ids=excluded,
                                         with_payload=payload)
 
+        batch = [request] * BATCH_STAGE
+        nearest = [NearestQuery(vector=query, limit=LIMIT, exclude_ids=excluded)] * BATCH_STAGE
+
+        def per_turn(ms: float) -> float:
+            return round(ms / BATCH_STAGE, 2)
+
+        t = torch_threads
         stages = {
             "state verify + sign": median_ms(lambda: signer.sign(signer.verify(token, "conv-bench"))),
             "text encoding, cache hit": median_ms(lambda: cached.encode([PHRASES[0]])),
-            f"text encoding, miss ({TORCH_THREADS} torch thread)": median_ms(lambda: encoder.encode([next(misses)])),
+            f"text encoding, miss ({t} torch thread)": median_ms(lambda: encoder.encode([next(misses)])),
+            f"text encoding, {BATCH_STAGE} misses in one batch, per text": per_turn(
+                median_ms(lambda: encoder.encode([next(misses) for _ in range(BATCH_STAGE)]))),
             "fusion query (video + candidate fetch, query tower)": median_ms(lambda: ranker.query_vector(request)),
+            f"fusion query, {BATCH_STAGE} turns in one pass, per turn": per_turn(
+                median_ms(lambda: ranker._query_vectors(batch))),
             "ANN search, response fields only": median_ms(search(RESPONSE_FIELDS)),
+            f"ANN search, {BATCH_STAGE} queries in one engine call, per turn": per_turn(median_ms(
+                lambda: store.search_many(TRACKS_COLLECTION, MUSIC_VECTOR, nearest, with_payload=RESPONSE_FIELDS))),
             "ANN search, whole payload (before)": median_ms(search(True)),
+            f"rank: fusion + search, {BATCH_STAGE} turns batched, per turn": per_turn(
+                median_ms(lambda: ranker.rank_many(batch))),
+            "rank: fusion + search, 1 turn": median_ms(lambda: ranker.rank(request)),
             "Kafka publish, ack awaited": median_ms(publish),
         }
         torch.set_num_threads(2)
         stages["text encoding, miss (2 torch threads, before)"] = median_ms(lambda: encoder.encode([next(misses)]))
         stages["fusion query (2 torch threads, before)"] = median_ms(lambda: ranker.query_vector(request))
-        torch.set_num_threads(TORCH_THREADS)
+        torch.set_num_threads(torch_threads)
         return stages
     finally:
         producer.close()
@@ -624,7 +648,7 @@ def _markdown(r: dict[str, Any]) -> str:
               + (f" The store's vectors come from an earlier checkpoint ({r['build']['index_model']}) of the "
                  "same shape, retrained after a model-code change; latency does not depend on them."
                  if r["vectors_from_earlier_checkpoint"] else ""),
-              f"- Load: closed-loop clients (httpx, asyncio, one process, same machine), each chaining "
+              f"- Load: closed-loop clients (aiohttp, asyncio, one process, same machine), each chaining "
               f"{TURNS_PER_CONVERSATION} turns from one started conversation and then starting over (exclusions grow "
               "to 8 tracks; \"no vocals\" / \"under 3 minutes\" add tag and duration filters that persist within a "
               f"conversation). *Repeated*: 12 fixed phrases, so after the first of each the gateway's text cache "

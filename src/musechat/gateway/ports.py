@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import httpx
 from prometheus_client import Counter
 
+from musechat.batching import MicroBatcher
 from musechat.contracts.ranking import RankRequest, RankResponse, RankResult
 from musechat.contracts.text import TextEncoding
 from musechat.ranker.errors import RankingError
@@ -30,11 +31,17 @@ class RankerPort(Protocol):
 
 
 class InProcessTextEncoder:
-    def __init__(self, encoder: TextEncoder) -> None:
-        self._encoder = encoder
+    """The text model in this process; concurrent requests' texts are encoded in one forward pass."""
+
+    def __init__(self, encoder: TextEncoder, max_batch: int = 16, max_wait_s: float = 0.0) -> None:
+        self._batcher: MicroBatcher[str, TextEncoding] = MicroBatcher("text", encoder.encode, max_batch, max_wait_s)
 
     def encode(self, texts: list[str]) -> list[TextEncoding]:
-        return self._encoder.encode(texts)
+        futures = [self._batcher.submit_async(text) for text in texts]
+        return [future.result() for future in futures]
+
+    def close(self) -> None:
+        self._batcher.close()
 
 
 TEXT_CACHE_LOOKUPS = Counter(
@@ -107,11 +114,17 @@ class HttpTextEncoder:
 
 
 class InProcessRanker:
-    def __init__(self, ranker: FusionRanker) -> None:
-        self._ranker = ranker
+    """The fusion ranker in this process; concurrent turns share one query-tower pass and one engine call."""
+
+    def __init__(self, ranker: FusionRanker, max_batch: int = 16, max_wait_s: float = 0.0) -> None:
+        self._batcher: MicroBatcher[RankRequest, RankResponse] = MicroBatcher(
+            "rank", ranker.rank_many, max_batch, max_wait_s)
 
     def rank(self, request: RankRequest) -> RankResponse:
-        return self._ranker.rank(request)
+        return self._batcher.submit(request)
+
+    def close(self) -> None:
+        self._batcher.close()
 
 
 class RemoteRankingError(RankingError):

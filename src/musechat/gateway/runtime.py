@@ -48,25 +48,31 @@ def _limit_torch_threads(settings: GatewaySettings) -> None:
     torch.set_num_threads(settings.torch_threads)
 
 
-def _text_port(settings: GatewaySettings) -> TextEncoderPort:
+def _text_port(settings: GatewaySettings, resources: ExitStack) -> TextEncoderPort:
     if settings.text_encoder_url:
         inner: TextEncoderPort = HttpTextEncoder(settings.text_encoder_url, settings.request_timeout_s)
     else:
         from musechat.encoders.text import TextEncoder, load_spec
 
         _limit_torch_threads(settings)
-        inner = InProcessTextEncoder(TextEncoder.load(load_spec()))
+        local = InProcessTextEncoder(TextEncoder.load(load_spec()), settings.batch_max_size,
+                                     settings.batch_max_wait_ms / 1000)
+        resources.callback(local.close)
+        inner = local
     return CachedTextEncoder(inner, max_entries=settings.text_cache_entries)
 
 
-def _ranker_port(settings: GatewaySettings, store: VectorStore) -> RankerPort:
+def _ranker_port(settings: GatewaySettings, store: VectorStore, resources: ExitStack) -> RankerPort:
     if settings.ranker_url:
         return HttpRanker(settings.ranker_url, settings.request_timeout_s)
     from musechat.ranker.core import FusionRanker
 
     _limit_torch_threads(settings)
     assert settings.fusion_checkpoint is not None  # the settings validator guarantees one of the two
-    return InProcessRanker(FusionRanker.load(store, settings.fusion_checkpoint))
+    local = InProcessRanker(FusionRanker.load(store, settings.fusion_checkpoint), settings.batch_max_size,
+                            settings.batch_max_wait_ms / 1000)
+    resources.callback(local.close)
+    return local
 
 
 def _explainer_port(settings: GatewaySettings, store: VectorStore) -> ExplainerPort | None:
@@ -134,8 +140,8 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     core = GatewayCore(
         producer,
         videos,
-        _text_port(settings),
-        _ranker_port(settings, store),
+        _text_port(settings, resources),
+        _ranker_port(settings, store, resources),
         StateSigner(settings.state_secret_bytes()),
         _explainer_port(settings, store),
     )

@@ -39,6 +39,11 @@ class GatewaySettings(BaseSettings):
     torch_threads: int = Field(default=1, ge=1, description="torch intra-op threads for in-process models.")
     text_cache_entries: int = Field(default=1024, ge=0,
                                     description="Text encodings remembered by exact text (~20 KB each).")
+    # Concurrent turns are served in micro-batches (one text-model pass, one query-tower pass, one engine
+    # call); a batch takes what queued while the previous one ran, so a lone turn waits for nothing.
+    batch_max_size: int = Field(default=16, ge=1, description="Most turns fused and searched together.")
+    batch_max_wait_ms: float = Field(default=0.0, ge=0,
+                                     description="How long a batch waits for more turns after its first.")
     bus: BusSettings = Field(default_factory=BusSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
 

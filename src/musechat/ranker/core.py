@@ -12,8 +12,14 @@ from musechat.contracts.api import RecommendedTrack, TrackFilters, VideoStatus
 from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, TrackPayload
 from musechat.contracts.conversation import VIDEOS_COLLECTION, VideoPayload
 from musechat.contracts.ranking import RankRequest, RankResponse
-from musechat.ranker.errors import TrackNotFoundError, VideoFailedError, VideoNotFoundError, VideoNotReadyError
-from musechat.store import MatchAny, MatchValue, Range, SearchFilter, VectorStore
+from musechat.ranker.errors import (
+    RankingError,
+    TrackNotFoundError,
+    VideoFailedError,
+    VideoNotFoundError,
+    VideoNotReadyError,
+)
+from musechat.store import Hit, MatchAny, MatchValue, NearestQuery, Range, SearchFilter, VectorStore
 
 if TYPE_CHECKING:
     from musechat.fusion.model import FusionConfig, FusionModel
@@ -42,12 +48,19 @@ def search_filter(filters: TrackFilters) -> SearchFilter | None:
 
 def _padded(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Stack [n_i, d] arrays into [B, max n, d] with a boolean validity mask."""
-    longest = max(len(r) for r in rows)
-    out = np.zeros((len(rows), longest, rows[0].shape[1]), dtype=np.float32)
+    return _padded_optional(list(rows))
+
+
+def _padded_optional(rows: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+    """`_padded` where a missing row (None) becomes an all-False mask row: the input is absent there."""
+    present = [r for r in rows if r is not None]
+    longest = max(len(r) for r in present)
+    out = np.zeros((len(rows), longest, present[0].shape[1]), dtype=np.float32)
     mask = np.zeros((len(rows), longest), dtype=bool)
     for i, r in enumerate(rows):
-        out[i, : len(r)] = r
-        mask[i, : len(r)] = True
+        if r is not None:
+            out[i, : len(r)] = r
+            mask[i, : len(r)] = True
     return out, mask
 
 
@@ -110,32 +123,72 @@ class FusionRanker:
         return TrackPayload.model_validate(records[0].payload)
 
     def query_vector(self, request: RankRequest) -> np.ndarray:
+        [result] = self._query_vectors([request])
+        if isinstance(result, RankingError):
+            raise result
+        return result
+
+    def _query_vectors(self, requests: list[RankRequest]) -> list[np.ndarray | RankingError]:
+        """One forward pass for every request whose inputs resolve; the others get their error.
+
+        A batch may mix turn-1 requests (video alone) and later turns: an absent candidate or text is an
+        all-False mask row, which the model reads exactly as an absent input."""
         import torch
 
-        video, video_mask = _padded([self.video_features(request.video_id)])
-        inputs: dict[str, Any] = {"video": torch.from_numpy(video), "video_mask": torch.from_numpy(video_mask)}
-        if request.candidate_track_id is not None:
-            candidate, candidate_mask = _padded([self.track(request.candidate_track_id).features.to_array()])
-            inputs |= {"candidate": torch.from_numpy(candidate), "candidate_mask": torch.from_numpy(candidate_mask)}
-        if request.text_tokens is not None:
-            tokens, token_mask = _padded([request.text_tokens.to_array()])
-            inputs |= {"text_tokens": torch.from_numpy(tokens), "text_mask": torch.from_numpy(token_mask)}
+        inputs: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | RankingError] = []
+        for request in requests:
+            try:
+                video = self.video_features(request.video_id)
+                candidate = (self.track(request.candidate_track_id).features.to_array()
+                             if request.candidate_track_id is not None else None)
+            except RankingError as error:
+                inputs.append(error)
+                continue
+            text = request.text_tokens.to_array() if request.text_tokens is not None else None
+            inputs.append((video, candidate, text))
+        ready = [x for x in inputs if not isinstance(x, RankingError)]
+        if not ready:
+            return [x for x in inputs if isinstance(x, RankingError)]
+        video, video_mask = _padded([v for v, _, _ in ready])
+        batch: dict[str, Any] = {"video": torch.from_numpy(video), "video_mask": torch.from_numpy(video_mask)}
+        for name, mask_name, column in (("candidate", "candidate_mask", 1), ("text_tokens", "text_mask", 2)):
+            rows: list[np.ndarray | None] = [x[column] for x in ready]
+            if any(r is not None for r in rows):
+                values, mask = _padded_optional(rows)
+                batch |= {name: torch.from_numpy(values), mask_name: torch.from_numpy(mask)}
         with torch.inference_mode():
-            return self._model.encode_query(**inputs)[0].numpy().astype(np.float32)
+            vectors = iter(self._model.encode_query(**batch).numpy().astype(np.float32))
+        return [x if isinstance(x, RankingError) else next(vectors) for x in inputs]
 
     def rank(self, request: RankRequest) -> RankResponse:
-        query = self.query_vector(request)
-        excluded = list(dict.fromkeys(
-            [*request.exclude_track_ids, *([request.candidate_track_id] if request.candidate_track_id else [])]))
-        hits = self._store.search(TRACKS_COLLECTION, MUSIC_VECTOR, query.tolist(), limit=request.limit,
-                                  filter=search_filter(request.filters), exclude_ids=excluded,
-                                  with_payload=RESPONSE_FIELDS)
-        tracks = []
-        for hit in hits:
-            payload = hit.payload
-            tracks.append(RecommendedTrack(
-                track_id=hit.id, title=payload["title"], artist=payload["artist"], album=payload.get("album"),
-                licence=payload.get("licence"), duration_s=payload["duration_s"], tags=payload["tags"],
-                score=hit.score))
-        return RankResponse(tracks=tracks, model_version=self.version,
-                            index_collection=self._store.resolve(TRACKS_COLLECTION))
+        [result] = self.rank_many([request])
+        if isinstance(result, RankingError):
+            raise result
+        return result
+
+    def rank_many(self, requests: list[RankRequest]) -> list[RankResponse | RankingError]:
+        """Rank several requests with one query-tower pass and one engine call (concurrent turns)."""
+        queries = self._query_vectors(requests)
+        searchable = [(request, query) for request, query in zip(requests, queries, strict=True)
+                      if not isinstance(query, RankingError)]
+        hits = self._store.search_many(TRACKS_COLLECTION, MUSIC_VECTOR, [
+            NearestQuery(vector=query.tolist(), limit=request.limit, filter=search_filter(request.filters),
+                         exclude_ids=_excluded(request))
+            for request, query in searchable], with_payload=RESPONSE_FIELDS) if searchable else []
+        index_collection = self._store.resolve(TRACKS_COLLECTION)
+        answers = iter(hits)
+        return [query if isinstance(query, RankingError) else RankResponse(
+            tracks=[_recommended(hit) for hit in next(answers)], model_version=self.version,
+            index_collection=index_collection) for query in queries]
+
+
+def _excluded(request: RankRequest) -> list[str]:
+    candidate = [request.candidate_track_id] if request.candidate_track_id else []
+    return list(dict.fromkeys([*request.exclude_track_ids, *candidate]))
+
+
+def _recommended(hit: Hit) -> RecommendedTrack:
+    payload = hit.payload
+    return RecommendedTrack(
+        track_id=hit.id, title=payload["title"], artist=payload["artist"], album=payload.get("album"),
+        licence=payload.get("licence"), duration_s=payload["duration_s"], tags=payload["tags"], score=hit.score)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
@@ -166,6 +167,20 @@ class Hit(BaseModel):
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class NearestQuery:
+    """One query of a `search_many` batch: the same arguments as a single `search`."""
+
+    vector: Sequence[float]
+    limit: int = 10
+    filter: SearchFilter | None = None
+    exclude_ids: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError(f"limit must be >= 1, got {self.limit}")
+
+
 def check_vectors(collection: str, dims: Mapping[str, int], vectors: Mapping[str, Sequence[float]]) -> None:
     """Reject unknown vector names and wrong dimensions with a message naming both. A point may carry no
     vector at all (a status record, e.g. a video still being encoded): it is stored, counted and
@@ -241,6 +256,17 @@ class VectorStore(Protocol):
     ) -> list[Hit]:
         """Nearest points first. `with_payload`: True = the whole payload, False = none, a list of keys =
         only those (keys a point lacks are simply absent): large payload fields stay in the engine."""
+        ...
+
+    def search_many(
+        self,
+        collection: str,
+        vector_name: str,
+        queries: Sequence[NearestQuery],
+        with_payload: bool | Sequence[str] = True,
+    ) -> list[list[Hit]]:
+        """Several searches as one engine call (one lock, one planned batch): what `search` returns for
+        each query, in order. Concurrent conversation turns are served this way (gateway micro-batching)."""
         ...
 
     def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:

@@ -38,6 +38,7 @@ from musechat.store.base import (
     CollectionNotFoundError,
     CollectionSpec,
     Hit,
+    NearestQuery,
     PayloadIndexKind,
     PointRecord,
     SearchFilter,
@@ -273,30 +274,50 @@ class EdgeStore:
         exclude_ids: Sequence[str] = (),
         with_payload: bool | Sequence[str] = True,
     ) -> list[Hit]:
-        import qdrant_edge as qe
-
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
+        query = NearestQuery(vector=vector, limit=limit, filter=filter, exclude_ids=exclude_ids)
+        return self.search_many(collection, vector_name, [query], with_payload)[0]
+
+    def search_many(
+        self,
+        collection: str,
+        vector_name: str,
+        queries: Sequence[NearestQuery],
+        with_payload: bool | Sequence[str] = True,
+    ) -> list[list[Hit]]:
+        import qdrant_edge as qe
+
         keys = payload_keys(with_payload)
         selector = True if with_payload is True else qe.PayloadSelector.Include([*(keys or []), ENTITY_ID_KEY])
+        params = qe.SearchParams(hnsw_ef=self._hnsw_ef) if self._hnsw_ef else None
         with self._using(collection) as c:
-            check_vectors(c.spec.name, c.spec.vectors, {vector_name: vector})
-            request = qe.QueryRequest(
-                limit=limit,
-                query=qe.Query.Nearest([float(x) for x in vector], using=vector_name),
-                filter=to_edge_filter(filter, [point_uuid(i) for i in exclude_ids], c.bool_keys),
-                with_payload=selector,
-                params=qe.SearchParams(hnsw_ef=self._hnsw_ef) if self._hnsw_ef else None,
-            )
-            scored = c.shard.query(request)
+            requests = []
+            for q in queries:
+                check_vectors(c.spec.name, c.spec.vectors, {vector_name: q.vector})
+                requests.append(qe.QueryRequest(
+                    limit=q.limit,
+                    query=qe.Query.Nearest([float(x) for x in q.vector], using=vector_name),
+                    filter=to_edge_filter(q.filter, [point_uuid(i) for i in q.exclude_ids], c.bool_keys),
+                    with_payload=selector,
+                    params=params,
+                ))
+            if not requests:
+                return []
+            # One request alone goes through `query`: `query_batch` plans for sharing work across queries.
+            scored = [c.shard.query(requests[0])] if len(requests) == 1 else c.shard.query_batch(
+                qe.QueryBatchRequest(requests))
             bool_keys = c.bool_keys
         return [
-            Hit(
-                id=entity_id_of(p.payload, p.id),
-                score=p.score,
-                payload=decode_edge_bools(public_payload(p.payload), bool_keys) if with_payload else {},
-            )
-            for p in scored
+            [
+                Hit(
+                    id=entity_id_of(p.payload, p.id),
+                    score=p.score,
+                    payload=decode_edge_bools(public_payload(p.payload), bool_keys) if with_payload else {},
+                )
+                for p in points
+            ]
+            for points in scored
         ]
 
     def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:

@@ -20,6 +20,7 @@ from musechat.store.base import (
     CollectionNotFoundError,
     CollectionSpec,
     Hit,
+    NearestQuery,
     PayloadIndexKind,
     PointRecord,
     SearchFilter,
@@ -204,31 +205,50 @@ class QdrantServerStore:
         exclude_ids: Sequence[str] = (),
         with_payload: bool | Sequence[str] = True,
     ) -> list[Hit]:
-        from qdrant_client import models as m
-
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
+        query = NearestQuery(vector=vector, limit=limit, filter=filter, exclude_ids=exclude_ids)
+        return self.search_many(collection, vector_name, [query], with_payload)[0]
+
+    def search_many(
+        self,
+        collection: str,
+        vector_name: str,
+        queries: Sequence[NearestQuery],
+        with_payload: bool | Sequence[str] = True,
+    ) -> list[list[Hit]]:
+        from qdrant_client import models as m
+
         keys = payload_keys(with_payload)
-        check_vectors(collection, self._vector_dims(collection), {vector_name: vector})
+        dims = self._vector_dims(collection)
         selector: bool | qm.PayloadSelectorInclude = (
             True if with_payload is True else m.PayloadSelectorInclude(include=[*(keys or []), ENTITY_ID_KEY])
         )
-        response = self._client.query_points(
-            collection,
-            query=[float(x) for x in vector],
-            using=vector_name,
-            limit=limit,
-            query_filter=to_qdrant_filter(filter, [point_uuid(i) for i in exclude_ids]),
-            with_payload=selector,
-            search_params=m.SearchParams(hnsw_ef=self._hnsw_ef) if self._hnsw_ef else None,
-        )
+        params = m.SearchParams(hnsw_ef=self._hnsw_ef) if self._hnsw_ef else None
+        requests = []
+        for q in queries:
+            check_vectors(collection, dims, {vector_name: q.vector})
+            requests.append(m.QueryRequest(
+                query=[float(x) for x in q.vector],
+                using=vector_name,
+                limit=q.limit,
+                filter=to_qdrant_filter(q.filter, [point_uuid(i) for i in q.exclude_ids]),
+                with_payload=selector,
+                params=params,
+            ))
+        if not requests:
+            return []
+        responses = self._client.query_batch_points(collection, requests)
         return [
-            Hit(
-                id=entity_id_of(p.payload, p.id),
-                score=p.score,
-                payload=public_payload(p.payload) if with_payload else {},
-            )
-            for p in response.points
+            [
+                Hit(
+                    id=entity_id_of(p.payload, p.id),
+                    score=p.score,
+                    payload=public_payload(p.payload) if with_payload else {},
+                )
+                for p in response.points
+            ]
+            for response in responses
         ]
 
     def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:

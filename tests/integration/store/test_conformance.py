@@ -16,6 +16,7 @@ from musechat.store import (
     CollectionSpec,
     MatchAny,
     MatchValue,
+    NearestQuery,
     PayloadIndexKind,
     PointRecord,
     Range,
@@ -217,6 +218,30 @@ def test_search_returns_only_the_payload_keys_asked_for(store: VectorStore) -> N
         store.search("tracks_v1", "audio", pts[4].vectors["audio"], with_payload="title")
     with pytest.raises(ValueError, match="reserved"):
         store.search("tracks_v1", "audio", pts[4].vectors["audio"], with_payload=["_entity_id"])
+
+
+def test_search_many_answers_each_query_as_search_does(store: VectorStore) -> None:
+    pts = _loaded(store)
+    rock = SearchFilter(must=[MatchValue(key="genre", value="rock")])
+    queries = [
+        NearestQuery(vector=pts[1].vectors["audio"], limit=4),
+        NearestQuery(vector=pts[2].vectors["audio"], limit=3, filter=rock, exclude_ids=("trk_000", "trk_004")),
+        NearestQuery(vector=pts[5].vectors["audio"], limit=N + 5),
+    ]
+    batched = store.search_many("tracks_v1", "audio", queries, with_payload=["title"])
+    single = [store.search("tracks_v1", "audio", q.vector, limit=q.limit, filter=q.filter,
+                           exclude_ids=q.exclude_ids, with_payload=["title"]) for q in queries]
+    assert [[h.id for h in hits] for hits in batched] == [[h.id for h in hits] for hits in single]
+    assert [[h.payload for h in hits] for hits in batched] == [[h.payload for h in hits] for hits in single]
+    assert batched[0][0].id == "trk_001" and len(batched[0]) == 4
+    assert batched[1] and {h.id for h in batched[1]}.isdisjoint({"trk_000", "trk_004"})
+    assert all(h.payload["title"].startswith("Song") for h in batched[1])
+    assert len(batched[2]) == N
+    assert store.search_many("tracks_v1", "audio", []) == []
+    with pytest.raises(ValueError, match="limit"):
+        NearestQuery(vector=pts[1].vectors["audio"], limit=0)
+    with pytest.raises(ValueError, match="audio"):
+        store.search_many("tracks_v1", "audio", [queries[0], NearestQuery(vector=[0.1, 0.2])])
 
 
 def test_count_retrieve_delete(store: VectorStore) -> None:
