@@ -1,8 +1,10 @@
 """fusion-ranker: the MVT-Fusion query tower + filtered ANN search over Qdrant `tracks`, as BentoML.
 
 Run: `bentoml serve service:FusionRankerService --working-dir services/fusion-ranker --port 3000`.
-API: POST /rank {request: RankRequest} -> RankResult (an error result for unknown or pending videos).
-Settings: env MUSECHAT_RANKER_* (checkpoint) and MUSECHAT_STORE_* (the Qdrant server).
+API: POST /rank {requests: [RankRequest, ...]} -> [RankResult, ...], batchable: concurrent callers' requests
+share one query-tower pass and one engine call; each gets its own result (an error result for an unknown
+or pending video or track, never a failed neighbour).
+Settings: env MUSECHAT_RANKER_* (checkpoint, batching) and MUSECHAT_STORE_* (the Qdrant server).
 """
 
 from __future__ import annotations
@@ -14,16 +16,24 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from musechat.contracts.ranking import RankError, RankRequest, RankResult
-from musechat.observability import HttpMetricsMiddleware
+from musechat.observability import HttpMetricsMiddleware, observe_batch
 from musechat.store.settings import StoreSettings
 
 
 class RankerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MUSECHAT_RANKER_", extra="ignore")
 
-    checkpoint: Path = Field(description="Fusion checkpoint dir (model.safetensors + config.json).")
+    # Optional at import (the batching limits below are read when the module loads, e.g. for the OpenAPI
+    # export); the service refuses to start without it.
+    checkpoint: Path | None = Field(default=None, description="Fusion checkpoint dir (model.safetensors + "
+                                    "config.json); required to serve.")
     threads: int = Field(default=1, ge=1, description="torch CPU threads per worker.")
+    max_batch_size: int = Field(default=32, ge=1, description="Requests per adaptive batch.")
+    max_latency_ms: int = Field(default=1000, ge=1, description="Latency budget BentoML's batcher keeps to.")
     store: StoreSettings = Field(default_factory=StoreSettings)
+
+
+settings = RankerSettings()
 
 
 @bentoml.service(name="fusion-ranker", traffic={"timeout": 30})
@@ -34,18 +44,21 @@ class FusionRankerService:
         from musechat.ranker.core import FusionRanker
         from musechat.store.settings import open_store
 
-        settings = RankerSettings()
+        if settings.checkpoint is None:
+            raise RuntimeError("set MUSECHAT_RANKER_CHECKPOINT to a fusion checkpoint dir")
         torch.set_num_threads(settings.threads)
         self.ranker = FusionRanker.load(open_store(settings.store), settings.checkpoint)
 
-    @bentoml.api
-    def rank(self, request: RankRequest) -> RankResult:
+    @bentoml.api(batchable=True, max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms)
+    def rank(self, requests: list[RankRequest]) -> list[RankResult]:
         from musechat.ranker.errors import RankingError
 
-        try:
-            return RankResult(ok=True, response=self.ranker.rank(request))
-        except RankingError as error:
-            return RankResult(ok=False, error=RankError(status=error.status, code=error.code, message=error.message))
+        observe_batch("fusion-ranker", "rank", len(requests))
+        return [
+            RankResult(ok=False, error=RankError(status=r.status, code=r.code, message=r.message))
+            if isinstance(r, RankingError) else RankResult(ok=True, response=r)
+            for r in self.ranker.rank_many(list(requests))
+        ]
 
 
 FusionRankerService.add_asgi_middleware(HttpMetricsMiddleware, service="fusion-ranker")

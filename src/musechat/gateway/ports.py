@@ -140,9 +140,10 @@ class HttpRanker:
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
 
     def rank(self, request: RankRequest) -> RankResponse:
-        response = self._client.post("/rank", json={"request": request.model_dump(mode="json")})
+        # The service's API is batchable: one request is a batch of one, merged server-side with others.
+        response = self._client.post("/rank", json={"requests": [request.model_dump(mode="json")]})
         response.raise_for_status()
-        result = RankResult.model_validate(response.json())
+        [result] = [RankResult.model_validate(item) for item in response.json()]
         if result.error is not None:
             raise RemoteRankingError(result.error.status, result.error.code, result.error.message)
         assert result.response is not None  # ok results carry a response
