@@ -492,9 +492,12 @@ def run_backend(backend: str, workdir: Path, checkpoint: Path, bootstrap: str, l
 
     from musechat.demo.run import gateway_server
 
+    engine = "local" if backend == "local" else "edge"
     env = {"MUSECHAT_GATEWAY_EMBEDDED_WORKERS": "false",
-           "MUSECHAT_STORE_BACKEND": "edge" if backend == "edge" else "qdrant",
-           "MUSECHAT_STORE_PATH": str(workdir / backend)}
+           "MUSECHAT_STORE_BACKEND": "edge" if engine == "edge" else "qdrant",
+           "MUSECHAT_STORE_PATH": str(workdir / engine)}
+    if backend == "edge-unbatched":  # the same engine and gateway, every turn computed on its own
+        env["MUSECHAT_GATEWAY_BATCH_MAX_SIZE"] = "1"
     print(f"\n[{backend}] starting the gateway ...", flush=True)
     t = time.perf_counter()
     with gateway_server(workdir / f"gateway-{backend}", bootstrap, checkpoint, extra_env=env) as server:
@@ -532,6 +535,10 @@ def plan(backend: str, scale: float) -> list[Level]:
                 Level("edge", 10, "repeated", int(1500 * scale), 40.0),
                 Level("edge", 50, "repeated", int(2500 * scale), 40.0),
                 Level("edge", 10, "unique", int(1500 * scale), 40.0)]
+    if backend == "edge-unbatched":
+        return [Level(backend, 1, "repeated", int(300 * scale), 30.0),
+                Level(backend, 10, "repeated", int(1500 * scale), 40.0),
+                Level(backend, 10, "unique", int(1500 * scale), 40.0)]
     return [Level("local", 1, "repeated", max(3, int(8 * scale)), 60.0),
             Level("local", 10, "repeated", max(10, int(20 * scale)), 90.0),
             Level("local", 50, "repeated", 50, 90.0)]
@@ -553,7 +560,7 @@ def _plot(result: dict[str, Any], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     styles = {"p50_ms": ":", "p95_ms": "--", "p99_ms": "-"}
-    colours = {"edge": "tab:blue", "local": "tab:red"}
+    colours = {"edge": "tab:blue", "edge-unbatched": "tab:green", "local": "tab:red"}
     for run in result["runs"]:
         rows = [lv for lv in run["levels"] if lv["phrases"] == "repeated" and lv["ok"]]
         for key, style in styles.items():
@@ -576,7 +583,8 @@ def _plot(result: dict[str, Any], path: Path) -> None:
 
 
 def _label(backend: str) -> str:
-    return "Qdrant Edge" if backend == "edge" else "qdrant-client local"
+    return {"edge": "Qdrant Edge", "edge-unbatched": "Qdrant Edge, no micro-batching"}.get(
+        backend, "qdrant-client local")
 
 
 def _fmt(x: Any) -> str:
@@ -612,12 +620,19 @@ def _markdown(r: dict[str, Any]) -> str:
     for ratio in r["ratios"]:
         lines.append(f"| {ratio['clients']} | {_fmt(ratio['p50'])}× | {_fmt(ratio['p95'])}× | {_fmt(ratio['p99'])}× "
                      f"| {_fmt(ratio['throughput'])}× |")
+    for phrases, rows in r.get("batching_ratios", {}).items():
+        if rows:
+            lines += ["", f"Ratio without / with micro-batching (same engine, same run), {phrases} phrases:", "",
+                      "| clients | p50 | p95 | p99 | throughput with / without |", "|---|---|---|---|---|"]
+            lines += [f"| {x['clients']} | {_fmt(x['p50'])}× | {_fmt(x['p95'])}× | {_fmt(x['p99'])}× "
+                      f"| {_fmt(x['throughput'])}× |" for x in rows]
     lines += ["", "Gateway process (the BentoML worker holding the store and both models):", "",
               "| backend | ready after | peak RSS (worker) | peak RSS (server process tree) | store on disk |",
               "|---|---|---|---|---|"]
     for name, run in runs.items():
+        disk = r["build"]["disk_mb"]["local" if name == "local" else "edge"]
         lines.append(f"| {_label(name)} | {run['ready_s']} s | {run['gateway_peak_rss_mb']:,} MB "
-                     f"| {run['gateway_tree_peak_rss_mb']:,} MB | {r['build']['disk_mb'][name]:,} MB |")
+                     f"| {run['gateway_tree_peak_rss_mb']:,} MB | {disk:,} MB |")
     verdict = r["target"]
     if r["stages_ms"]:
         lines += ["", "Where a turn's time goes — each stage alone, in-process, median of repeated calls, engine "
@@ -627,15 +642,26 @@ def _markdown(r: dict[str, Any]) -> str:
     lines += ["", "![latency percentiles vs concurrency](turn_latency.png)", "",
               "## Target: p99 ≤ 50 ms at 10 concurrent clients", "",
               verdict["statement"], "",
-              "## What the gateway does differently since this benchmark", "",
+              "## How the gateway serves concurrent turns", "",
+              "- **Micro-batching** (`musechat/batching.py: MicroBatcher`; `gateway/ports.py: InProcessRanker`, "
+              "`InProcessTextEncoder`; `ranker/core.py: FusionRanker.rank_many`; store `search_many`): a worker "
+              "thread takes every turn that queued while the previous batch ran (at most "
+              "`MUSECHAT_GATEWAY_BATCH_MAX_SIZE`, 16) and serves them with one text-model pass for the cache "
+              "misses, one query-tower pass and one engine call (Qdrant Edge `query_batch`). A lone turn waits "
+              "for nothing (`BATCH_MAX_WAIT_MS` 0); batches grow only when turns overlap. The *no "
+              "micro-batching* rows are the same gateway with `BATCH_MAX_SIZE=1`, measured in this run; the "
+              "batched stages below show the CPU one turn costs inside a batch of ten.",
+              "- **uvloop + httptools** under uvicorn (picked up automatically once installed): less CPU per "
+              "HTTP request on both cores, which the load generator shares.",
               "- **Text-encoding cache** (`gateway/ports.py: CachedTextEncoder`, LRU of 1,024 texts, 10 min max "
               "age, `musechat_text_cache_lookups_total{result}`): a repeated phrase skips the text model; compare "
-              "the *repeated* and *unique* rows at 10 clients, and the cache-hit and miss stages.",
-              "- **One torch thread per forward pass** (`gateway/runtime.py: TORCH_THREADS`): concurrency comes "
-              "from requests; a 2-thread intra-op pool spin-waits for a busy core (the *2 torch threads* stages).",
-              "- **Search returns only the response's payload keys** (`ranker/core.py: RESPONSE_FIELDS`, store "
-              "`search(with_payload=[...])`): the per-segment features (~15 KB a track) and tag scores stay in "
-              "the engine (the *whole payload* stage).",
+              "the *repeated* and *unique* rows, and the cache-hit and miss stages.",
+              "- **One torch thread per forward pass** (`MUSECHAT_GATEWAY_TORCH_THREADS`): concurrency comes "
+              "from batching and requests; a 2-thread intra-op pool spin-waits for a busy core (the *2 torch "
+              "threads* stages).",
+              "- **Search returns only the response's payload keys** (`ranker/core.py: RESPONSE_FIELDS`): the "
+              "per-segment features (~15 KB a track) and tag scores stay in the engine (the *whole payload* "
+              "stage).",
               "",
               "## Setup", "",
               f"- Catalog: {r['tracks']:,} tracks, random float16 features [9–12 segments × {MUSIC_DIM}] "
@@ -671,15 +697,16 @@ def _markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _ratios(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by = {run["backend"]: {lv["clients"]: lv for lv in run["levels"] if lv["phrases"] == "repeated"} for run in runs}
+def _ratios(runs: list[dict[str, Any]], slower: str = "local", phrases: str = "repeated") -> list[dict[str, Any]]:
+    """How many times slower `slower` is than the engine with micro-batching, per client count."""
+    by = {run["backend"]: {lv["clients"]: lv for lv in run["levels"] if lv["phrases"] == phrases} for run in runs}
     out = []
-    for clients in sorted(set(by.get("edge", {})) & set(by.get("local", {}))):
-        e, lo = by["edge"][clients], by["local"][clients]
+    for clients in sorted(set(by.get("edge", {})) & set(by.get(slower, {}))):
+        e, lo = by["edge"][clients], by[slower][clients]
         row: dict[str, Any] = {"clients": clients}
         for key in ("p50", "p95", "p99"):
-            edge_ms, local_ms = e.get(f"{key}_ms"), lo.get(f"{key}_ms")
-            row[key] = round(local_ms / edge_ms, 1) if edge_ms and local_ms else None
+            edge_ms, other_ms = e.get(f"{key}_ms"), lo.get(f"{key}_ms")
+            row[key] = round(other_ms / edge_ms, 1) if edge_ms and other_ms else None
         row["throughput"] = (round(e["throughput_rps"] / lo["throughput_rps"], 1)
                              if e["throughput_rps"] and lo["throughput_rps"] else None)
         out.append(row)
@@ -712,7 +739,7 @@ def main() -> int:
                         f"video {VIDEO_DIM}, music {MUSIC_DIM}, text {TEXT_DIM}).")
     parser.add_argument("--workdir", type=Path, default=Path("var/bench/turn-latency"))
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
-    parser.add_argument("--backends", default="edge,local")
+    parser.add_argument("--backends", default="edge,edge-unbatched,local")
     parser.add_argument("--scale", type=float, default=1.0, help="Multiply the request bounds (0.1 for a smoke run).")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -738,8 +765,8 @@ def main() -> int:
     from musechat.bus import EmbeddedBroker
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    if unknown := set(backends) - {"edge", "local"}:
-        parser.error(f"unknown backend(s) {sorted(unknown)}: use edge and/or local")
+    if unknown := set(backends) - {"edge", "edge-unbatched", "local"}:
+        parser.error(f"unknown backend(s) {sorted(unknown)}: use edge, edge-unbatched and/or local")
     runs, stages = [], {}
     with EmbeddedBroker() as broker:
         if "edge" in backends:
@@ -769,7 +796,9 @@ def main() -> int:
         "loadavg_start": [round(x, 2) for x in load_start],
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         "total_wall_s": round(time.perf_counter() - t0, 1),
-        "runs": runs, "ratios": _ratios(runs), "target": _target(runs), "stages_ms": stages,
+        "runs": runs, "ratios": _ratios(runs),
+        "batching_ratios": {p: _ratios(runs, "edge-unbatched", p) for p in ("repeated", "unique")},
+        "target": _target(runs), "stages_ms": stages,
         "params": {"limit": LIMIT, "turns_per_conversation": TURNS_PER_CONVERSATION, "phrases": list(PHRASES),
                    "client_timeout_s": CLIENT_TIMEOUT_S},
     }

@@ -69,6 +69,10 @@ class MicroBatcher(Generic[In, Out]):
         self._queue.put((item, future))
         return future
 
+    def queued(self) -> int:
+        """Items waiting for a batch (not counting the batch being processed)."""
+        return self._queue.qsize()
+
     def close(self, timeout_s: float = 10.0) -> None:
         """Stop accepting items, finish what is queued, stop the worker."""
         self._closed.set()

@@ -123,6 +123,9 @@ class InProcessRanker:
     def rank(self, request: RankRequest) -> RankResponse:
         return self._batcher.submit(request)
 
+    def queued(self) -> int:
+        return self._batcher.queued()
+
     def close(self) -> None:
         self._batcher.close()
 
