@@ -114,7 +114,7 @@ def test_checkpoint_roundtrip(tmp_path: Path) -> None:
 
 def test_checkpoint_with_another_schema_version_is_refused(tmp_path: Path) -> None:
     save_checkpoint(FusionModel(cfg("mvp")), tmp_path)
-    text = (tmp_path / "config.json").read_text().replace('"schema_version": 1', '"schema_version": 99')
+    text = (tmp_path / "config.json").read_text().replace('"schema_version": 2', '"schema_version": 99')
     (tmp_path / "config.json").write_text(text)
     with pytest.raises(ValueError, match="schema_version 99"):
         load_checkpoint(tmp_path)

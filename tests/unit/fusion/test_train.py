@@ -59,7 +59,7 @@ def test_training_is_seeded(tiny_dataset: Path, tmp_path: Path) -> None:
     train_variant(small(seed=1), tiny_dataset, tmp_path / "c", steps=3, progress=False)
     assert not all(torch.equal(wa[k], _weights(tmp_path / "c")[k]) for k in wa)
     config = json.loads((tmp_path / "a" / "config.json").read_text())
-    assert config["schema_version"] == 1 and config["dims"]["video"] == 12  # dims from the manifest
+    assert config["schema_version"] == 2 and config["dims"]["video"] == 12  # dims from the manifest
     assert a.steps == 3 and a.samples == 24
 
 
