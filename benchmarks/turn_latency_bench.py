@@ -743,6 +743,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="Multiply the request bounds (0.1 for a smoke run).")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.workdir = args.workdir.resolve()  # the gateway server runs in its service directory
     if args.tracks < 100:
         parser.error("--tracks must be at least 100")
     if args.build_only:
