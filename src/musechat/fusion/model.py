@@ -205,7 +205,7 @@ class QueryTower(nn.Module):
         triode = v in ("musechat", "no_video", "no_candidate")
         # The triode: text <-> candidate cross-attention, then one joint layer over all three modalities,
         # read through the pooled-and-mixed output path. Per-modality self-attention ahead of it made
-        # training unstable at the shared learning rate (R@1 50.7-58.5 over 3 seeds against 61.6 without
+        # training unstable at the shared learning rate (R@1 50.7-58.5 over 3 seeds; 61.6 and 65.1 without
         # it; docs/fusion.md), and the joint layer already attends within each modality.
         per_modality = v == "self_attn"
         self.self_video = _Attention(*blk) if (per_modality and self.use_video) or v == "mvp" else None
