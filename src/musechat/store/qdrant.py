@@ -205,8 +205,7 @@ class QdrantServerStore:
         exclude_ids: Sequence[str] = (),
         with_payload: bool | Sequence[str] = True,
     ) -> list[Hit]:
-        if limit < 1:
-            raise ValueError(f"limit must be >= 1, got {limit}")
+        # NearestQuery validates the limit.
         query = NearestQuery(vector=vector, limit=limit, filter=filter, exclude_ids=exclude_ids)
         return self.search_many(collection, vector_name, [query], with_payload)[0]
 
