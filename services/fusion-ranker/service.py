@@ -30,6 +30,8 @@ class RankerSettings(BaseSettings):
     threads: int = Field(default=1, ge=1, description="torch CPU threads per worker.")
     max_batch_size: int = Field(default=32, ge=1, description="Requests per adaptive batch.")
     max_latency_ms: int = Field(default=1000, ge=1, description="Latency budget BentoML's batcher keeps to.")
+    feature_cache_entries: int = Field(default=4096, ge=1,
+                                       description="Decoded video and candidate-track features kept, of each.")
     store: StoreSettings = Field(default_factory=StoreSettings)
 
 
@@ -47,7 +49,8 @@ class FusionRankerService:
         if settings.checkpoint is None:
             raise RuntimeError("set MUSECHAT_RANKER_CHECKPOINT to a fusion checkpoint dir")
         torch.set_num_threads(settings.threads)
-        self.ranker = FusionRanker.load(open_store(settings.store), settings.checkpoint)
+        self.ranker = FusionRanker.load(open_store(settings.store), settings.checkpoint,
+                                        settings.feature_cache_entries)
 
     @bentoml.api(batchable=True, max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms)
     def rank(self, requests: list[RankRequest]) -> list[RankResult]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import bentoml
 
 from musechat.gateway.app import create_app
-from musechat.gateway.settings import GatewaySettings
+from musechat.gateway.settings import GatewayServerSettings, GatewaySettings
 
 app = create_app()
+server = GatewayServerSettings()
 
 
-@bentoml.service(name="gateway", workers=1, traffic={"timeout": 60})
+@bentoml.service(name="gateway", workers=1, traffic={"timeout": 60},
+                 logging={"access": {"enabled": server.access_log}},
+                 tracing={"sample_rate": server.trace_sample_rate})
 @bentoml.asgi_app(app, path="/")
 class GatewayService:
     def __init__(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
@@ -67,6 +68,32 @@ class EventProducer:
             self._wait(topic, event_id, future)
         EVENTS_PUBLISHED.labels(topic=topic).inc(len(pending))
         return len(pending)
+
+    async def publish_async(self, topic: str, event: EventEnvelope[Any]) -> None:
+        """`publish` for an event loop: the same record and the same wait for the broker's ack, awaited
+        without parking a thread (the producer's network thread settles the future)."""
+        loop = asyncio.get_running_loop()
+        acked: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            if acked.done():  # the wait already timed out
+                return
+            if error is None:
+                acked.set_result(None)
+            else:
+                acked.set_exception(error)
+
+        future = self._send(topic, event.key(), event.to_bytes(), cloudevent_headers(event))
+        future.add_callback(lambda _metadata: loop.call_soon_threadsafe(settle, None))
+        future.add_errback(lambda error: loop.call_soon_threadsafe(settle, error))
+        try:
+            await asyncio.wait_for(acked, self.settings.publish_timeout_s)
+        except (TimeoutError, KafkaError) as exc:
+            raise PublishError(
+                f"broker did not acknowledge event {event.id} on topic {topic!r} "
+                f"within {self.settings.publish_timeout_s}s: {exc!r}"
+            ) from exc
+        EVENTS_PUBLISHED.labels(topic=topic).inc()
 
     def publish_raw(
         self,

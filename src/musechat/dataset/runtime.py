@@ -10,7 +10,7 @@ from musechat.bus.dedupe import DedupeStore, FileDedupeStore, InMemoryDedupeStor
 from musechat.contracts.topics import Topic
 from musechat.dataset.settings import DatasetWriterSettings
 from musechat.dataset.writer import DatasetSink, DatasetWriter, StoreFeatures
-from musechat.gateway.ports import HttpTextEncoder, InProcessTextEncoder, TextEncoderPort
+from musechat.encoders.text_client import TextEncoderClient, TextSource
 from musechat.observability import set_model_info
 from musechat.store import VectorStore
 
@@ -18,18 +18,18 @@ log = logging.getLogger(__name__)
 SERVICE = "dataset-writer"
 
 
-def text_encoder(settings: DatasetWriterSettings) -> TextEncoderPort:
+def text_encoder(settings: DatasetWriterSettings) -> TextSource:
     if settings.text_encoder_url:
-        return HttpTextEncoder(settings.text_encoder_url, settings.request_timeout_s)
+        return TextEncoderClient(settings.text_encoder_url, settings.request_timeout_s)
     from musechat.encoders.text import TextEncoder, load_spec
 
     encoder = TextEncoder.load(load_spec(settings.text_encoder_spec))
     set_model_info(SERVICE, model=encoder.model_id, version=encoder.version)
-    return InProcessTextEncoder(encoder)
+    return encoder  # a worker handles one event at a time: nothing to batch
 
 
 def dataset_writer(settings: DatasetWriterSettings, store: VectorStore,
-                   text: TextEncoderPort | None = None) -> DatasetWriter:
+                   text: TextSource | None = None) -> DatasetWriter:
     sink = DatasetSink(settings.output_dir, settings.shard_size, settings.flush_every_s,
                        info={"source": "musechat dataset-writer", "group_id": settings.group_id})
     return DatasetWriter(StoreFeatures(store), text or text_encoder(settings), sink,

@@ -33,8 +33,8 @@ from musechat.contracts.catalog import TRACKS_COLLECTION, TrackPayload
 from musechat.contracts.conversation import VIDEOS_COLLECTION, ConversationTurn, FeedbackGiven, VideoPayload
 from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.topics import Topic
+from musechat.encoders.text_client import TextSource
 from musechat.fusion.data import FeatureDims, Quartet, QuartetFormatError, QuartetWriter, TrackMeta
-from musechat.gateway.ports import TextEncoderPort
 from musechat.store import CollectionNotFoundError, VectorStore
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ def _quartet_id(feedback: FeedbackGiven) -> str:
 class DatasetWriter:
     """The handler of both topics: `handle(event, context)` dispatches on the CloudEvents type."""
 
-    def __init__(self, features: FeatureSource, text: TextEncoderPort, sink: DatasetSink, *,
+    def __init__(self, features: FeatureSource, text: TextSource, sink: DatasetSink, *,
                  max_turns: int, max_pending_feedback: int, max_text_tokens: int) -> None:
         self._features = features
         self._text = text

@@ -16,8 +16,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from musechat.contracts.api import (
@@ -74,7 +74,9 @@ class GatewayContext:
     settings: GatewaySettings
 
 
-def _context(request: Request) -> GatewayContext:
+# Dependencies are coroutines: they are microseconds of CPU, and a plain function would cost every
+# request a hop through the thread pool.
+async def _context(request: Request) -> GatewayContext:
     context: GatewayContext = request.app.state.context
     return context
 
@@ -83,10 +85,16 @@ Context = Annotated[GatewayContext, Depends(_context)]
 
 
 def scope(required: str) -> Any:
-    def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
-        return _context(request).keys.authenticate(authorization, required).name
+    async def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+        context: GatewayContext = request.app.state.context
+        return context.keys.authenticate(authorization, required).name
 
     return Depends(check)
+
+
+def _json(body: BaseModel, status_code: int = 200) -> Response:
+    """The route's own model, serialised once: FastAPI would validate it against `response_model` again."""
+    return Response(body.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 def create_app(context: GatewayContext | None = None) -> FastAPI:
@@ -163,21 +171,21 @@ def create_app(context: GatewayContext | None = None) -> FastAPI:
     def get_video(video_id: str, ctx: Context) -> VideoState:
         return ctx.core.video_state(video_id)
 
-    # ---------------------------------------------------------------- conversations
+    # ---------------------------------------------------------------- conversations (the hot path: async)
     @app.post("/v1/conversations", status_code=201, response_model=TurnResponse, responses=_ERRORS,
               dependencies=[scope(SCOPE_READ)], tags=["conversations"])
-    def start_conversation(body: StartConversation, ctx: Context) -> TurnResponse:
-        return ctx.core.start(body)
+    async def start_conversation(body: StartConversation, ctx: Context) -> Response:
+        return _json(await ctx.core.start(body), status_code=201)
 
     @app.post("/v1/conversations/{conversation_id}/turns", response_model=TurnResponse, responses=_ERRORS,
               dependencies=[scope(SCOPE_READ)], tags=["conversations"])
-    def conversation_turn(conversation_id: str, body: TurnRequest, ctx: Context) -> TurnResponse:
-        return ctx.core.turn(conversation_id, body)
+    async def conversation_turn(conversation_id: str, body: TurnRequest, ctx: Context) -> Response:
+        return _json(await ctx.core.turn(conversation_id, body))
 
     @app.post("/v1/conversations/{conversation_id}/feedback", response_model=FeedbackAccepted,
               responses=_ERRORS, dependencies=[scope(SCOPE_READ)], tags=["conversations"])
-    def conversation_feedback(conversation_id: str, body: Feedback, ctx: Context) -> FeedbackAccepted:
-        return ctx.core.feedback(conversation_id, body)
+    async def conversation_feedback(conversation_id: str, body: Feedback, ctx: Context) -> Response:
+        return _json(await ctx.core.feedback(conversation_id, body))
 
     return app
 

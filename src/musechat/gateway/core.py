@@ -3,10 +3,14 @@
 A turn: verify the signed state → hard constraints parsed from the words join the filters → one text
 encoding → one fusion-ranker call (video + candidate + words, candidate and rejected tracks excluded)
 → a turn event on Kafka → a new signed state. Turn 1 is the video alone.
+
+The conversation methods are coroutines, awaited on the server's event loop (the hot path); catalog and
+video submission are plain calls, which the API runs in its thread pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from pathlib import Path
@@ -92,54 +96,54 @@ class GatewayCore:
         return state
 
     # ------------------------------------------------------------------ conversations
-    def start(self, request: StartConversation) -> TurnResponse:
+    async def start(self, request: StartConversation) -> TurnResponse:
         conversation_id = f"conv-{uuid.uuid4().hex}"
-        ranked = self._ranker.rank(RankRequest(video_id=request.video_id, filters=request.filters,
+        ranked = await self._ranker.rank(RankRequest(video_id=request.video_id, filters=request.filters,
                                                limit=request.limit))
         state = ConversationState(conversation_id=conversation_id, video_id=request.video_id, turn=1,
                                   candidate_track_id=ranked.tracks[0].track_id if ranked.tracks else None,
                                   filters=request.filters)
-        return self._respond(state, ranked, text=None, candidate=None, explain=request.explain, history=[])
+        return await self._respond(state, ranked, text=None, candidate=None, explain=request.explain, history=[])
 
-    def turn(self, conversation_id: str, request: TurnRequest) -> TurnResponse:
+    async def turn(self, conversation_id: str, request: TurnRequest) -> TurnResponse:
         previous = self._signer.verify(request.state, conversation_id)
         filters = merge_filters(previous.filters, parse_constraints(request.text))
-        [encoding] = self._text.encode([request.text])
+        [encoding] = await self._text.encode([request.text])
         excluded = previous.remember(*([previous.candidate_track_id] if previous.candidate_track_id else []))
         if previous.candidate_track_id is None:  # nothing was suggested yet (filters emptied turn 1)
-            ranked = self._ranker.rank(RankRequest(video_id=previous.video_id, filters=filters,
+            ranked = await self._ranker.rank(RankRequest(video_id=previous.video_id, filters=filters,
                                                    exclude_track_ids=excluded, limit=request.limit))
         else:
-            ranked = self._ranker.rank(RankRequest(
+            ranked = await self._ranker.rank(RankRequest(
                 video_id=previous.video_id, candidate_track_id=previous.candidate_track_id,
                 text_tokens=encoding.tokens, exclude_track_ids=excluded, filters=filters, limit=request.limit))
         state = ConversationState(
             conversation_id=conversation_id, video_id=previous.video_id, turn=previous.turn + 1,
             candidate_track_id=ranked.tracks[0].track_id if ranked.tracks else previous.candidate_track_id,
             excluded_track_ids=excluded, filters=filters)
-        return self._respond(state, ranked, text=request.text, candidate=previous.candidate_track_id,
-                             explain=request.explain, history=[request.text])
+        return await self._respond(state, ranked, text=request.text, candidate=previous.candidate_track_id,
+                                   explain=request.explain, history=[request.text])
 
-    def feedback(self, conversation_id: str, feedback: Feedback) -> FeedbackAccepted:
+    async def feedback(self, conversation_id: str, feedback: Feedback) -> FeedbackAccepted:
         state = self._signer.verify(feedback.state, conversation_id)
         if feedback.verdict == "reject":
             state = state.model_copy(update={"excluded_track_ids": state.remember(feedback.track_id)})
-        self._producer.publish(Topic.FEEDBACK, _event(Topic.FEEDBACK, conversation_id, FeedbackGiven(
+        await self._producer.publish_async(Topic.FEEDBACK, _event(Topic.FEEDBACK, conversation_id, FeedbackGiven(
             conversation_id=conversation_id, turn=state.turn, video_id=state.video_id,
             track_id=feedback.track_id, verdict=feedback.verdict)))
         return FeedbackAccepted(conversation_id=conversation_id, state=self._signer.sign(state))
 
-    def _respond(self, state: ConversationState, ranked: RankResponse, text: str | None, candidate: str | None,
-                 explain: bool, history: list[str]) -> TurnResponse:
-        self._producer.publish(Topic.CONVERSATION_TURN, _event(
+    async def _respond(self, state: ConversationState, ranked: RankResponse, text: str | None,
+                       candidate: str | None, explain: bool, history: list[str]) -> TurnResponse:
+        await self._producer.publish_async(Topic.CONVERSATION_TURN, _event(
             Topic.CONVERSATION_TURN, state.conversation_id, ConversationTurn(
                 conversation_id=state.conversation_id, turn=state.turn, video_id=state.video_id, text=text,
                 candidate_track_id=candidate, excluded_track_ids=state.excluded_track_ids,
                 filters=state.filters, recommended_track_ids=[t.track_id for t in ranked.tracks],
                 scores=[t.score for t in ranked.tracks], model_version=ranked.model_version)))
         explanation = None
-        if explain:
-            explanation = self._explain(ranked.tracks, text, history)
+        if explain:  # seconds of LLM work (or a blocking call to the explainer service): off the loop
+            explanation = await asyncio.to_thread(self._explain, ranked.tracks, text, history)
         return TurnResponse(conversation_id=state.conversation_id, turn=state.turn, tracks=ranked.tracks,
                             applied_filters=state.filters, explanation=explanation, state=self._signer.sign(state))
 

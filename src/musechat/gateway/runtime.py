@@ -69,8 +69,8 @@ def _ranker_port(settings: GatewaySettings, store: VectorStore, resources: ExitS
 
     _limit_torch_threads(settings)
     assert settings.fusion_checkpoint is not None  # the settings validator guarantees one of the two
-    local = InProcessRanker(FusionRanker.load(store, settings.fusion_checkpoint), settings.batch_max_size,
-                            settings.batch_max_wait_ms / 1000)
+    ranker = FusionRanker.load(store, settings.fusion_checkpoint, settings.feature_cache_entries)
+    local = InProcessRanker(ranker, settings.batch_max_size, settings.batch_max_wait_ms / 1000)
     resources.callback(local.close)
     return local
 

@@ -12,6 +12,19 @@ from musechat.bus.settings import BusSettings
 from musechat.store.settings import StoreSettings
 
 
+class GatewayServerSettings(BaseSettings):
+    """The BentoML server's own knobs for the gateway (env prefix MUSECHAT_GATEWAY_), read when the service
+    module is imported: the service decorator needs them before `GatewaySettings` (keys, secrets) exist."""
+
+    model_config = SettingsConfigDict(env_prefix="MUSECHAT_GATEWAY_", extra="ignore")
+
+    # Both cost CPU on every request (0.3-0.6 ms a turn on the 2-core machine, docs/gateway.md): the
+    # request histogram and the conversation.turn events already record every turn.
+    access_log: bool = Field(default=False, description="BentoML's per-request access log lines.")
+    trace_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0,
+                                     description="Share of requests traced (OpenTelemetry); set an exporter too.")
+
+
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MUSECHAT_GATEWAY_", extra="ignore")
 
@@ -37,8 +50,10 @@ class GatewaySettings(BaseSettings):
     # Each turn's forward passes are tiny; parallelism comes from concurrent requests, so one intra-op
     # thread per pass (measured on 2 cores: MiniLM 25-27 ms CPU with 1 thread vs 34-37 ms with 2).
     torch_threads: int = Field(default=1, ge=1, description="torch intra-op threads for in-process models.")
-    text_cache_entries: int = Field(default=1024, ge=0,
+    text_cache_entries: int = Field(default=1024, ge=1,
                                     description="Text encodings remembered by exact text (~20 KB each).")
+    feature_cache_entries: int = Field(default=4096, ge=1, description="Decoded video and candidate-track "
+                                       "features the in-process ranker keeps, of each (~20-50 KB a track).")
     # Concurrent turns are served in micro-batches (one text-model pass, one query-tower pass, one engine
     # call); a batch takes what queued while the previous one ran, so a lone turn waits for nothing.
     batch_max_size: int = Field(default=16, ge=1, description="Most turns fused and searched together.")

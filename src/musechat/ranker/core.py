@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from musechat.contracts.api import RecommendedTrack, TrackFilters, VideoStatus
 from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, TrackPayload
 from musechat.contracts.conversation import VIDEOS_COLLECTION, VideoPayload
 from musechat.contracts.ranking import RankRequest, RankResponse
+from musechat.lru import ExpiringLru
 from musechat.ranker.errors import (
     RankingError,
     TrackNotFoundError,
@@ -90,59 +91,113 @@ class FusionVectorizer:
         return vectors.numpy().astype(np.float32)
 
 
+# Feature caches: a conversation's video and its candidates come back turn after turn. A ready video's
+# features never change; a track's change only when it is re-ingested, which the age limit bounds.
+FEATURE_CACHE_ENTRIES = 4096
+FEATURE_CACHE_AGE_S = 600.0
+
+
+def ready_video_features(video_id: str, payload: dict[str, Any] | None) -> np.ndarray:
+    """The features of a `videos` point, or the error that says why the video cannot be used yet."""
+    if payload is None:
+        raise VideoNotFoundError(f"unknown video {video_id!r}: submit it with POST /v1/videos first")
+    video = VideoPayload.model_validate(payload)
+    if video.status is VideoStatus.PENDING:
+        raise VideoNotReadyError(f"video {video_id!r} is still being encoded: poll GET /v1/videos/{video_id}")
+    if video.status is VideoStatus.FAILED or video.features is None:
+        raise VideoFailedError(f"video {video_id!r} could not be encoded: {video.reason}")
+    return video.features.to_array()
+
+
 class FusionRanker:
-    def __init__(self, store: VectorStore, model: FusionModel, config: FusionConfig, version: str) -> None:
+    def __init__(self, store: VectorStore, model: FusionModel, config: FusionConfig, version: str,
+                 feature_cache_entries: int = FEATURE_CACHE_ENTRIES) -> None:
         self._store = store
         self._model = model
         self._config = config
         self.version = version
+        # Decoded features of ready videos, and of tracks by (collection, id): a hit skips the engine
+        # lookup, the payload validation and the base64 decoding.
+        self._videos: ExpiringLru[str, np.ndarray] = ExpiringLru(feature_cache_entries, FEATURE_CACHE_AGE_S)
+        self._tracks: ExpiringLru[tuple[str, str], np.ndarray] = ExpiringLru(
+            feature_cache_entries, FEATURE_CACHE_AGE_S)
 
     @classmethod
-    def load(cls, store: VectorStore, checkpoint: Path) -> FusionRanker:
+    def load(cls, store: VectorStore, checkpoint: Path,
+             feature_cache_entries: int = FEATURE_CACHE_ENTRIES) -> FusionRanker:
         from musechat.fusion.model import load_checkpoint
 
         model, config = load_checkpoint(checkpoint)
-        return cls(store, model, config, checkpoint_version(checkpoint))
+        return cls(store, model, config, checkpoint_version(checkpoint), feature_cache_entries)
 
-    def video_features(self, video_id: str) -> np.ndarray:
-        records = self._store.retrieve(VIDEOS_COLLECTION, [video_id]) if self._store.collection_exists(
-            VIDEOS_COLLECTION) else []
-        if not records:
-            raise VideoNotFoundError(f"unknown video {video_id!r}: submit it with POST /v1/videos first")
-        video = VideoPayload.model_validate(records[0].payload)
-        if video.status is VideoStatus.PENDING:
-            raise VideoNotReadyError(f"video {video_id!r} is still being encoded: poll GET /v1/videos/{video_id}")
-        if video.status is VideoStatus.FAILED or video.features is None:
-            raise VideoFailedError(f"video {video_id!r} could not be encoded: {video.reason}")
-        return video.features.to_array()
+    def video_features(self, video_ids: list[str]) -> dict[str, np.ndarray | RankingError]:
+        """Each video's features, or the error that names why it cannot be used (one engine call)."""
+        found: dict[str, np.ndarray | RankingError] = {}
+        missing = []
+        for video_id in dict.fromkeys(video_ids):
+            cached = self._videos.get(video_id)
+            if cached is None:
+                missing.append(video_id)
+            else:
+                found[video_id] = cached
+        if not missing:
+            return found
+        records = ({r.id: r.payload for r in self._store.retrieve(VIDEOS_COLLECTION, missing)}
+                   if self._store.collection_exists(VIDEOS_COLLECTION) else {})
+        for video_id in missing:
+            try:
+                features = ready_video_features(video_id, records.get(video_id))
+            except RankingError as error:
+                found[video_id] = error  # pending now, maybe ready at the next turn: never cached
+                continue
+            self._videos.put(video_id, features)
+            found[video_id] = features
+        return found
 
-    def track(self, track_id: str) -> TrackPayload:
-        records = self._store.retrieve(TRACKS_COLLECTION, [track_id])
-        if not records:
-            raise TrackNotFoundError(f"unknown track {track_id!r}")
-        return TrackPayload.model_validate(records[0].payload)
+    def track_features(self, collection: str, track_ids: list[str]) -> dict[str, np.ndarray | RankingError]:
+        """Each track's per-segment features from `collection` (the resolved `tracks`), one engine call."""
+        found: dict[str, np.ndarray | RankingError] = {}
+        missing = []
+        for track_id in dict.fromkeys(track_ids):
+            cached = self._tracks.get((collection, track_id))
+            if cached is None:
+                missing.append(track_id)
+            else:
+                found[track_id] = cached
+        if not missing:
+            return found
+        records = {r.id: r.payload for r in self._store.retrieve(collection, missing)}
+        for track_id in missing:
+            if track_id not in records:
+                found[track_id] = TrackNotFoundError(f"unknown track {track_id!r}")
+                continue
+            features = TrackPayload.model_validate(records[track_id]).features.to_array()
+            self._tracks.put((collection, track_id), features)
+            found[track_id] = features
+        return found
 
     def query_vector(self, request: RankRequest) -> np.ndarray:
-        [result] = self._query_vectors([request])
+        [result] = self._query_vectors([request], self._store.resolve(TRACKS_COLLECTION))
         if isinstance(result, RankingError):
             raise result
         return result
 
-    def _query_vectors(self, requests: list[RankRequest]) -> list[np.ndarray | RankingError]:
+    def _query_vectors(self, requests: list[RankRequest], collection: str) -> list[np.ndarray | RankingError]:
         """One forward pass for every request whose inputs resolve; the others get their error.
 
         A batch may mix turn-1 requests (video alone) and later turns: an absent candidate or text is an
         all-False mask row, which the model reads exactly as an absent input."""
         import torch
 
+        videos = self.video_features([r.video_id for r in requests])
+        candidates = self.track_features(collection, [r.candidate_track_id for r in requests
+                                                      if r.candidate_track_id is not None])
         inputs: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | RankingError] = []
         for request in requests:
-            try:
-                video = self.video_features(request.video_id)
-                candidate = (self.track(request.candidate_track_id).features.to_array()
-                             if request.candidate_track_id is not None else None)
-            except RankingError as error:
-                inputs.append(error)
+            video = videos[request.video_id]
+            candidate = candidates[request.candidate_track_id] if request.candidate_track_id is not None else None
+            if isinstance(video, RankingError) or isinstance(candidate, RankingError):
+                inputs.append(video if isinstance(video, RankingError) else cast(RankingError, candidate))
                 continue
             text = request.text_tokens.to_array() if request.text_tokens is not None else None
             inputs.append((video, candidate, text))
@@ -168,14 +223,14 @@ class FusionRanker:
 
     def rank_many(self, requests: list[RankRequest]) -> list[RankResponse | RankingError]:
         """Rank several requests with one query-tower pass and one engine call (concurrent turns)."""
-        queries = self._query_vectors(requests)
+        index_collection = self._store.resolve(TRACKS_COLLECTION)
+        queries = self._query_vectors(requests, index_collection)
         searchable = [(request, query) for request, query in zip(requests, queries, strict=True)
                       if not isinstance(query, RankingError)]
         hits = self._store.search_many(TRACKS_COLLECTION, MUSIC_VECTOR, [
             NearestQuery(vector=query.tolist(), limit=request.limit, filter=search_filter(request.filters),
                          exclude_ids=_excluded(request))
             for request, query in searchable], with_payload=RESPONSE_FIELDS) if searchable else []
-        index_collection = self._store.resolve(TRACKS_COLLECTION)
         answers = iter(hits)
         return [query if isinstance(query, RankingError) else RankResponse(
             tracks=[_recommended(hit) for hit in next(answers)], model_version=self.version,

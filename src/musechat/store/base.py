@@ -7,6 +7,7 @@ that takes a collection name also accepts an alias (blue/green switches, see `se
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,6 +42,7 @@ class CollectionBusyError(StoreError):
     """The collection is held elsewhere (another process, or an alias still points to it)."""
 
 
+@functools.lru_cache(maxsize=65536)  # every turn maps its candidate and exclusions again
 def point_uuid(entity_id: str) -> str:
     """Deterministic point id for an entity id: the same entity always lands on the same point."""
     if not entity_id:
@@ -62,6 +64,12 @@ class PayloadIndexKind(StrEnum):
     INTEGER = "integer"
     FLOAT = "float"
     BOOL = "bool"
+
+
+# Scalar (int8) quantization: the quantile of values mapped to the int8 range (clips outliers), and how
+# many more candidates than asked for the int8 search finds before rescoring with the full vectors.
+QUANTILE = 0.99
+OVERSAMPLING = 2.0
 
 
 class CollectionSpec(BaseModel):
@@ -175,6 +183,7 @@ class NearestQuery:
     limit: int = 10
     filter: SearchFilter | None = None
     exclude_ids: Sequence[str] = ()
+    exact: bool = False  # score every (matching) point with the full vectors: the ground truth for recall
 
     def __post_init__(self) -> None:
         if self.limit < 1:

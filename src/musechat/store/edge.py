@@ -28,11 +28,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from musechat.store.aliases import AliasFile, write_atomic
 from musechat.store.base import (
     ENTITY_ID_KEY,
+    OVERSAMPLING,
+    QUANTILE,
     CollectionBusyError,
     CollectionExistsError,
     CollectionNotFoundError,
@@ -77,8 +79,9 @@ class EdgeStore:
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 100,
         full_scan_threshold_kb: int = 10_000,
-        hnsw_ef: int | None = 256,
-        search_threads: int | None = None,
+        hnsw_ef: int | None = 128,
+        quantization: Literal["none", "int8"] = "int8",
+        search_threads: int | None = 1,
     ) -> None:
         self._root = Path(root)
         self._collections = self._root / "collections"
@@ -86,6 +89,7 @@ class EdgeStore:
         self._aliases = AliasFile(self._root / "aliases.json")
         self._hnsw = (hnsw_m, hnsw_ef_construct, full_scan_threshold_kb)
         self._hnsw_ef = hnsw_ef
+        self._quantization = quantization
         self._search_threads = search_threads
         self._open: dict[str, _Open] = {}
         self._seen_aliases: dict[str, str] = {}
@@ -124,14 +128,18 @@ class EdgeStore:
             ) from None
         return fh
 
-    def _engine_config(self, spec: CollectionSpec) -> qdrant_edge.EdgeConfig:
+    def _engine_config(self, spec: CollectionSpec, creating: bool = False) -> qdrant_edge.EdgeConfig:
         import qdrant_edge as qe
 
         m, ef, threshold = self._hnsw
         cosine = qe.Distance.Cosine
+        # Quantization is chosen at creation and persisted with the shard; loading keeps what it has.
+        quantization = (qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=QUANTILE, always_ram=True)
+                        if creating and self._quantization == "int8" else None)
         return qe.EdgeConfig(
             vectors={n: qe.EdgeVectorParams(size=d, distance=cosine) for n, d in spec.vectors.items()},
             hnsw_config=qe.HnswIndexConfig(m=m, ef_construct=ef, full_scan_threshold=threshold),
+            quantization_config=quantization,
             max_search_threads=self._search_threads,
         )
 
@@ -207,7 +215,7 @@ class EdgeStore:
             try:
                 # No spec.json means an earlier create died half-way: start that shard over.
                 shutil.rmtree(directory / "shard", ignore_errors=True)
-                shard = qe.EdgeShard.create(str(directory / "shard"), self._engine_config(spec))
+                shard = qe.EdgeShard.create(str(directory / "shard"), self._engine_config(spec, creating=True))
                 for key, kind in spec.payload_indexes.items():
                     shard.update(qe.UpdateOperation.create_field_index(key, _edge_schema(kind)))
                 shard.flush()
@@ -289,7 +297,10 @@ class EdgeStore:
 
         keys = payload_keys(with_payload)
         selector = True if with_payload is True else qe.PayloadSelector.Include([*(keys or []), ENTITY_ID_KEY])
-        params = qe.SearchParams(hnsw_ef=self._hnsw_ef) if self._hnsw_ef else None
+        # Rescoring is explicit: without it a quantized collection answers from int8 scores alone.
+        approximate = qe.SearchParams(hnsw_ef=self._hnsw_ef, quantization=qe.QuantizationSearchParams(
+            rescore=True, oversampling=OVERSAMPLING))
+        exact = qe.SearchParams(exact=True, quantization=qe.QuantizationSearchParams(ignore=True))
         with self._using(collection) as c:
             requests = []
             for q in queries:
@@ -299,7 +310,7 @@ class EdgeStore:
                     query=qe.Query.Nearest([float(x) for x in q.vector], using=vector_name),
                     filter=to_edge_filter(q.filter, [point_uuid(i) for i in q.exclude_ids], c.bool_keys),
                     with_payload=selector,
-                    params=params,
+                    params=exact if q.exact else approximate,
                 ))
             if not requests:
                 return []

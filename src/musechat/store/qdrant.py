@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from musechat.store.base import (
     ENTITY_ID_KEY,
+    OVERSAMPLING,
+    QUANTILE,
     CollectionBusyError,
     CollectionExistsError,
     CollectionNotFoundError,
@@ -56,11 +58,13 @@ class QdrantServerStore:
         hnsw_ef_construct: int = 100,
         full_scan_threshold_kb: int = 10_000,
         hnsw_ef: int | None = None,
+        quantization: Literal["none", "int8"] = "none",
         optimize_timeout_s: float = 600.0,
     ) -> None:
         self._client = client
         self._hnsw = (hnsw_m, hnsw_ef_construct, full_scan_threshold_kb)
         self._hnsw_ef = hnsw_ef
+        self._quantization = quantization
         self._optimize_timeout_s = optimize_timeout_s
         self._dims: dict[str, tuple[float, dict[str, int]]] = {}
 
@@ -71,7 +75,8 @@ class QdrantServerStore:
         from musechat.store.settings import IN_MEMORY
 
         # Local mode is exact brute force and warns on every search that carries search params.
-        hnsw_ef = settings.hnsw_ef if settings.url is not None else None
+        server = settings.url is not None
+        hnsw_ef = settings.hnsw_ef if server else None
         if settings.url is not None:
             key = settings.api_key.get_secret_value() if settings.api_key else None
             client = QdrantClient(url=settings.url, api_key=key, timeout=int(settings.timeout_s))
@@ -86,6 +91,7 @@ class QdrantServerStore:
             hnsw_ef_construct=settings.hnsw_ef_construct,
             full_scan_threshold_kb=settings.full_scan_threshold_kb,
             hnsw_ef=hnsw_ef,
+            quantization=settings.quantization if server else "none",
         )
 
     def __enter__(self) -> QdrantServerStore:
@@ -136,6 +142,8 @@ class QdrantServerStore:
                 n: m.VectorParams(size=d, distance=m.Distance.COSINE) for n, d in spec.vectors.items()
             },
             hnsw_config=m.HnswConfigDiff(m=hnsw_m, ef_construct=ef, full_scan_threshold=threshold),
+            quantization_config=m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
+                type=m.ScalarType.INT8, quantile=QUANTILE, always_ram=True)) if self._quantization == "int8" else None,
         )
         with warnings.catch_warnings():
             # Local mode warns that payload indexes are no-ops there (it filters by brute force); the
@@ -223,7 +231,11 @@ class QdrantServerStore:
         selector: bool | qm.PayloadSelectorInclude = (
             True if with_payload is True else m.PayloadSelectorInclude(include=[*(keys or []), ENTITY_ID_KEY])
         )
-        params = m.SearchParams(hnsw_ef=self._hnsw_ef) if self._hnsw_ef else None
+        # Local mode (no hnsw_ef) is exact already, and warns about any search params it is given.
+        approximate = m.SearchParams(hnsw_ef=self._hnsw_ef, quantization=m.QuantizationSearchParams(
+            rescore=True, oversampling=OVERSAMPLING)) if self._hnsw_ef or self._quantization == "int8" else None
+        exact = (m.SearchParams(exact=True, quantization=m.QuantizationSearchParams(ignore=True))
+                 if approximate is not None else None)
         requests = []
         for q in queries:
             check_vectors(collection, dims, {vector_name: q.vector})
@@ -233,7 +245,7 @@ class QdrantServerStore:
                 limit=q.limit,
                 filter=to_qdrant_filter(q.filter, [point_uuid(i) for i in q.exclude_ids]),
                 with_payload=selector,
-                params=params,
+                params=exact if q.exact else approximate,
             ))
         if not requests:
             return []

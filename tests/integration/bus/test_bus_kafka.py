@@ -5,6 +5,7 @@ Each test uses fresh topic and group names on the session's broker; a consumer g
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -113,6 +114,31 @@ def test_round_trip_carries_key_envelope_and_cloudevent_headers(
     assert committed(kafka_bootstrap, group) == {0: 3}
     assert metric("musechat_bus_events_processed_total", topic=topic, group=group) == 3
     assert metric("musechat_bus_events_published_total", topic=topic) == 3
+
+
+def test_awaited_publishes_from_one_event_loop_are_acked_and_keep_per_key_order(
+    kafka_bootstrap: str,
+    bus_settings: BusSettings,
+    producer: EventProducer,
+    unique_name: Callable[[str], str],
+) -> None:
+    """The gateway's path: many coroutines publish at once and each awaits its own ack on the loop."""
+    topic, group = unique_name("topic"), unique_name("group")
+    ensure_topics(kafka_bootstrap, [topic], partitions=2)
+    events = [make_event(f"conv-{i % 3}", i) for i in range(30)]
+
+    async def publish_all() -> None:
+        await asyncio.gather(*(producer.publish_async(topic, e) for e in events))
+
+    asyncio.run(publish_all())
+    seen, handler = collector()
+    stats = EventConsumer(bus_settings, [topic], group, handler).run(max_events=30, idle_timeout_s=IDLE_S)
+    assert stats.processed == 30
+    assert {e.id for e, _ in seen} == {e.id for e in events}
+    for key in ("conv-0", "conv-1", "conv-2"):  # one key, one partition: published order is kept
+        assert [e.data["seq"] for e, _ in seen if e.subject == key] == [e.data.seq for e in events
+                                                                         if e.subject == key]
+    assert metric("musechat_bus_events_published_total", topic=topic) == 30
 
 
 def test_failing_handler_is_retried_then_committed_once(

@@ -1,10 +1,10 @@
 """The fusion-ranker BentoML service for real: `bentoml serve` over the embedded engine on disk, called by
-the gateway's HTTP port from concurrent threads (BentoML's adaptive batcher may merge them into one
+the gateway's HTTP port from concurrent coroutines (BentoML's adaptive batcher may merge them into one
 `rank_many`); every caller gets exactly what the in-process ranker answers, errors included."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -23,11 +23,16 @@ pytestmark = pytest.mark.integration
 SERVICE_DIR = Path(__file__).resolve().parents[3] / "services" / "fusion-ranker"
 
 
-def _answer(port: HttpRanker, request: RankRequest) -> RankResponse | RankingError:
+async def _answer(port: HttpRanker, request: RankRequest) -> RankResponse | RankingError:
     try:
-        return port.rank(request)
+        return await port.rank(request)
     except RemoteRankingError as error:
         return error
+
+
+async def _concurrently(url: str, turns: list[RankRequest]) -> list[RankResponse | RankingError]:
+    port = HttpRanker(url, timeout_s=60)
+    return list(await asyncio.gather(*(_answer(port, r) for r in turns)))
 
 
 def test_served_ranker_answers_concurrent_callers_like_the_in_process_one(tmp_path: Path) -> None:
@@ -42,9 +47,7 @@ def test_served_ranker_answers_concurrent_callers_like_the_in_process_one(tmp_pa
     env = {"MUSECHAT_RANKER_CHECKPOINT": str(world.checkpoint), "MUSECHAT_RANKER_MAX_LATENCY_MS": "500",
            "MUSECHAT_STORE_BACKEND": "edge", "MUSECHAT_STORE_PATH": str(world.store_path)}
     with serve_bento(SERVICE_DIR, "service:FusionRankerService", env, tmp_path / "serve.log") as url:
-        port = HttpRanker(url, timeout_s=60)
-        with ThreadPoolExecutor(max_workers=6) as pool:
-            got = list(pool.map(lambda r: _answer(port, r), turns))
+        got = asyncio.run(_concurrently(url, turns))
         for want, answer in zip(expected, got, strict=True):
             if isinstance(want, RankingError):
                 assert isinstance(answer, RemoteRankingError)

@@ -244,6 +244,23 @@ def test_search_many_answers_each_query_as_search_does(store: VectorStore) -> No
         store.search_many("tracks_v1", "audio", [queries[0], NearestQuery(vector=[0.1, 0.2])])
 
 
+def test_exact_search_ranks_by_true_cosine(store: VectorStore) -> None:
+    pts = _loaded(store)
+    query = [0.3, -0.2, 0.9, 0.1, 0.0, 0.5, -0.4, 0.2]
+    rock = SearchFilter(must=[MatchValue(key="genre", value="rock")])
+    [hits] = store.search_many("tracks_v1", "audio", [NearestQuery(
+        vector=query, limit=3, filter=rock, exclude_ids=("trk_000",), exact=True)], with_payload=False)
+
+    def cosine(v: list[float]) -> float:
+        a, b = np.asarray(v), np.asarray(query)
+        return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    allowed = [p for p in pts if p.payload["genre"] == "rock" and p.id != "trk_000"]
+    want = sorted(allowed, key=lambda p: -cosine(p.vectors["audio"]))[:3]
+    assert [h.id for h in hits] == [p.id for p in want]
+    assert [h.score for h in hits] == pytest.approx([cosine(p.vectors["audio"]) for p in want], abs=1e-5)
+
+
 def test_count_retrieve_delete(store: VectorStore) -> None:
     pts = _loaded(store)
     assert store.count("tracks_v1") == N

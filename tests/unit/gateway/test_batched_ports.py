@@ -1,9 +1,10 @@
-"""The in-process ports batch concurrent callers and hand each caller its own answer or error."""
+"""The in-process ports batch concurrent callers and hand each caller its own answer or error, awaited on
+the event loop without parking a thread."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 import pytest
@@ -33,24 +34,52 @@ class SlowRanker:
                 for r in requests]
 
 
+async def _until(condition: Any, timeout_s: float = 5.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await asyncio.sleep(0.001)
+
+
 def test_concurrent_turns_share_a_ranker_batch_and_keep_their_own_answers() -> None:
     inner = SlowRanker()
     port = InProcessRanker(cast(Any, inner), max_batch=8)
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(port.rank(RankRequest(video_id="v0")))
+        await _until(lambda: bool(inner.batches))  # the worker is inside the first batch; the rest queue
+        rest = [asyncio.ensure_future(port.rank(RankRequest(video_id=v))) for v in ("v1", "bad2", "v3", "v4")]
+        await _until(lambda: port.queued() == 4)
+        inner.release.set()
+        assert (await first).model_version == "v0"
+        answers = await asyncio.gather(*rest, return_exceptions=True)
+        assert [cast(RankResponse, answers[i]).model_version for i in (0, 2, 3)] == ["v1", "v3", "v4"]
+        assert isinstance(answers[1], VideoNotFoundError) and "bad2" in str(answers[1])
+
     try:
-        with ThreadPoolExecutor(6) as pool:
-            first = pool.submit(port.rank, RankRequest(video_id="v0"))
-            while not inner.batches:  # the worker is inside the first batch; the rest queue behind it
-                threading.Event().wait(0.001)
-            rest = [pool.submit(port.rank, RankRequest(video_id=v)) for v in ("v1", "bad2", "v3", "v4")]
-            while port.queued() < 4:
-                threading.Event().wait(0.001)
-            inner.release.set()
-            assert first.result(5).model_version == "v0"
-            assert [rest[i].result(5).model_version for i in (0, 2, 3)] == ["v1", "v3", "v4"]
-            with pytest.raises(VideoNotFoundError, match="bad2"):
-                rest[1].result(5)
+        asyncio.run(scenario())
         assert inner.batches[0] == ["v0"]
         assert sorted(inner.batches[1]) == ["bad2", "v1", "v3", "v4"]  # one batch for the four that waited
+    finally:
+        port.close()
+
+
+def test_the_event_loop_stays_free_while_a_batch_runs() -> None:
+    inner = SlowRanker()
+    port = InProcessRanker(cast(Any, inner), max_batch=8)
+
+    async def scenario() -> int:
+        ticks = 0
+        turn = asyncio.ensure_future(port.rank(RankRequest(video_id="v0")))
+        await _until(lambda: bool(inner.batches))
+        for _ in range(5):  # the ranker is blocked in its batch, yet the loop keeps running other work
+            await asyncio.sleep(0)
+            ticks += 1
+        inner.release.set()
+        await turn
+        return ticks
+
+    try:
+        assert asyncio.run(scenario()) == 5
     finally:
         port.close()
 
@@ -69,7 +98,7 @@ def test_the_text_port_answers_several_texts_of_one_call_in_order() -> None:
     inner = RecordingEncoder()
     port = InProcessTextEncoder(cast(Any, inner), max_batch=16, max_wait_s=0.05)
     try:
-        out = port.encode(["a", "bbb", "cc"])
+        out = asyncio.run(port.encode(["a", "bbb", "cc"]))
         assert [e.pooled[0] for e in out] == [1.0, 3.0, 2.0]
         assert inner.calls == [["a", "bbb", "cc"]]  # gathered into one forward pass
     finally:

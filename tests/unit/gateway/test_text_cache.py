@@ -3,6 +3,8 @@ bounded (least recently used goes first) and entries expire."""
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -14,13 +16,13 @@ pytestmark = pytest.mark.unit
 
 
 class RecordingEncoder:
-    """A deterministic stand-in for the text model (the cache is under test, not the model): one token
+    """A deterministic stand-in for the text port (the cache is under test, not the model): one token
     row per character code, and a log of every batch it was asked to encode."""
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
-    def encode(self, texts: list[str]) -> list[TextEncoding]:
+    async def encode(self, texts: list[str]) -> list[TextEncoding]:
         self.calls.append(list(texts))
         out = []
         for text in texts:
@@ -28,6 +30,10 @@ class RecordingEncoder:
             out.append(TextEncoding(tokens=FeatureMatrix.from_array(tokens), length=2, truncated=False,
                                     pooled=[0.5] * 4, feature_model=f"recording@{text}"))
         return out
+
+
+def encode(cache: CachedTextEncoder, texts: list[str]) -> list[TextEncoding]:
+    return asyncio.run(cache.encode(texts))
 
 
 class Clock:
@@ -41,8 +47,8 @@ class Clock:
 def test_repeats_are_served_from_the_cache_in_order() -> None:
     inner = RecordingEncoder()
     cache = CachedTextEncoder(inner, max_entries=8)
-    first = cache.encode(["slower", "no vocals"])
-    again = cache.encode(["no vocals", "more guitar", "slower", "no vocals"])
+    first = encode(cache, ["slower", "no vocals"])
+    again = encode(cache, ["no vocals", "more guitar", "slower", "no vocals"])
     assert inner.calls == [["slower", "no vocals"], ["more guitar"]]
     assert [e.feature_model for e in again] == ["recording@no vocals", "recording@more guitar",
                                                 "recording@slower", "recording@no vocals"]
@@ -51,7 +57,7 @@ def test_repeats_are_served_from_the_cache_in_order() -> None:
 
 def test_duplicates_in_one_batch_are_encoded_once() -> None:
     inner = RecordingEncoder()
-    out = CachedTextEncoder(inner).encode(["faster", "faster", "calmer"])
+    out = encode(CachedTextEncoder(inner), ["faster", "faster", "calmer"])
     assert inner.calls == [["faster", "calmer"]]
     assert [e.feature_model for e in out] == ["recording@faster", "recording@faster", "recording@calmer"]
 
@@ -59,23 +65,23 @@ def test_duplicates_in_one_batch_are_encoded_once() -> None:
 def test_least_recently_used_is_evicted_first() -> None:
     inner = RecordingEncoder()
     cache = CachedTextEncoder(inner, max_entries=2)
-    cache.encode(["a"])
-    cache.encode(["b"])
-    cache.encode(["a"])  # a is now the most recent
-    cache.encode(["c"])  # evicts b
+    encode(cache, ["a"])
+    encode(cache, ["b"])
+    encode(cache, ["a"])  # a is now the most recent
+    encode(cache, ["c"])  # evicts b
     assert len(cache) == 2
-    cache.encode(["a", "b"])
+    encode(cache, ["a", "b"])
     assert inner.calls == [["a"], ["b"], ["c"], ["b"]]
 
 
 def test_entries_expire() -> None:
     inner, clock = RecordingEncoder(), Clock()
     cache = CachedTextEncoder(inner, max_age_s=60, clock=clock)
-    cache.encode(["slower"])
+    encode(cache, ["slower"])
     clock.now = 59
-    cache.encode(["slower"])
+    encode(cache, ["slower"])
     clock.now = 61
-    cache.encode(["slower"])
+    encode(cache, ["slower"])
     assert inner.calls == [["slower"], ["slower"]]
 
 
