@@ -54,6 +54,7 @@ TEXT_CACHE_LOOKUPS = Counter(
     "Texts looked up in the gateway's text-encoding cache, by result (hit or miss).",
     ["result"],
 )
+_CACHE_HITS, _CACHE_MISSES = TEXT_CACHE_LOOKUPS.labels(result="hit"), TEXT_CACHE_LOOKUPS.labels(result="miss")
 
 
 class CachedTextEncoder:
@@ -76,9 +77,10 @@ class CachedTextEncoder:
     async def encode(self, texts: list[str]) -> list[TextEncoding]:
         found = {text: hit for text in dict.fromkeys(texts) if (hit := self._entries.get(text)) is not None}
         missing = [text for text in dict.fromkeys(texts) if text not in found]
-        TEXT_CACHE_LOOKUPS.labels(result="hit").inc(len(texts) - len(missing))
+        if len(texts) > len(missing):
+            _CACHE_HITS.inc(len(texts) - len(missing))
         if missing:
-            TEXT_CACHE_LOOKUPS.labels(result="miss").inc(len(missing))
+            _CACHE_MISSES.inc(len(missing))
             encoded = await self._inner.encode(missing)
             if len(encoded) != len(missing):
                 raise RuntimeError(f"the text encoder returned {len(encoded)} encodings for {len(missing)} texts")

@@ -24,6 +24,12 @@ class GatewayServerSettings(BaseSettings):
     trace_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0,
                                      description="Share of requests traced (OpenTelemetry); set an exporter too.")
 
+    def tracing(self) -> dict[str, object]:
+        """BentoML's `tracing` service config. BentoML records a span for every request whatever the sample
+        rate (its request ids come from them), so with tracing off every URL is excluded instead: the
+        OpenTelemetry middleware then passes requests straight through."""
+        return {"sample_rate": self.trace_sample_rate, "excluded_urls": [] if self.trace_sample_rate > 0 else [".*"]}
+
 
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MUSECHAT_GATEWAY_", extra="ignore")

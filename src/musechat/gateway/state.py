@@ -56,7 +56,7 @@ class StateSigner:
         self._max_age_s = max_age_s
 
     def _mac(self, body: str) -> str:
-        return _b64(hmac.new(self._secret, f"{TOKEN_VERSION}.{body}".encode(), hashlib.sha256).digest())
+        return _b64(hmac.digest(self._secret, f"{TOKEN_VERSION}.{body}".encode(), hashlib.sha256))
 
     def sign(self, state: ConversationState) -> str:
         body = _b64(json.dumps(state.model_dump(mode="json"), separators=(",", ":")).encode())
