@@ -74,22 +74,20 @@ class GatewayContext:
     settings: GatewaySettings
 
 
-# Dependencies are coroutines: they are microseconds of CPU, and a plain function would cost every
-# request a hop through the thread pool.
-async def _context(request: Request) -> GatewayContext:
-    context: GatewayContext = request.app.state.context
-    return context
-
-
-Context = Annotated[GatewayContext, Depends(_context)]
-
-
-def scope(required: str) -> Any:
-    async def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+# The one dependency of every route: the caller's key is checked for the route's scope, and the route
+# gets the gateway's context. A coroutine: it is microseconds of CPU, and a plain function would cost
+# every request a hop through the thread pool.
+def authenticated(required: str) -> Any:
+    async def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> GatewayContext:
         context: GatewayContext = request.app.state.context
-        return context.keys.authenticate(authorization, required).name
+        context.keys.authenticate(authorization, required)
+        return context
 
     return Depends(check)
+
+
+Reader = Annotated[GatewayContext, authenticated(SCOPE_READ)]
+CatalogWriter = Annotated[GatewayContext, authenticated(SCOPE_CATALOG_WRITE)]
 
 
 def _json(body: BaseModel, status_code: int = 200) -> Response:
@@ -138,23 +136,23 @@ def create_app(context: GatewayContext | None = None) -> FastAPI:
 
     # ---------------------------------------------------------------- catalog (admin scope)
     @app.post("/v1/tracks", status_code=202, response_model=SubmissionAccepted, responses=_ERRORS,
-              dependencies=[scope(SCOPE_CATALOG_WRITE)], tags=["catalog"])
-    def submit_track(body: TrackSubmission, ctx: Context) -> SubmissionAccepted:
+              tags=["catalog"])
+    def submit_track(body: TrackSubmission, ctx: CatalogWriter) -> SubmissionAccepted:
         return ctx.core.submit_tracks([body])
 
     @app.post("/v1/tracks:batch", status_code=202, response_model=SubmissionAccepted, responses=_ERRORS,
-              dependencies=[scope(SCOPE_CATALOG_WRITE)], tags=["catalog"])
-    def submit_tracks(body: TrackBatch, ctx: Context) -> SubmissionAccepted:
+              tags=["catalog"])
+    def submit_tracks(body: TrackBatch, ctx: CatalogWriter) -> SubmissionAccepted:
         return ctx.core.submit_tracks(body.tracks)
 
     # ---------------------------------------------------------------- videos
     @app.post("/v1/videos", status_code=202, response_model=VideoState, responses=_ERRORS,
-              dependencies=[scope(SCOPE_READ)], tags=["videos"],
+              tags=["videos"],
               openapi_extra={"requestBody": {"content": {
                   "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
                       "file": {"type": "string", "format": "binary"}}}},
                   "application/json": {"schema": VideoFromPath.model_json_schema()}}}})
-    async def submit_video(request: Request, ctx: Context) -> VideoState:
+    async def submit_video(request: Request, ctx: Reader) -> VideoState:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "multipart/form-data":
             path, name = await _spool_upload(request, ctx.settings)
@@ -167,24 +165,24 @@ def create_app(context: GatewayContext | None = None) -> FastAPI:
         return await run_in_threadpool(ctx.core.submit_video, path)
 
     @app.get("/v1/videos/{video_id}", response_model=VideoState, responses=_ERRORS,
-             dependencies=[scope(SCOPE_READ)], tags=["videos"])
-    def get_video(video_id: str, ctx: Context) -> VideoState:
+             tags=["videos"])
+    def get_video(video_id: str, ctx: Reader) -> VideoState:
         return ctx.core.video_state(video_id)
 
     # ---------------------------------------------------------------- conversations (the hot path: async)
     @app.post("/v1/conversations", status_code=201, response_model=TurnResponse, responses=_ERRORS,
-              dependencies=[scope(SCOPE_READ)], tags=["conversations"])
-    async def start_conversation(body: StartConversation, ctx: Context) -> Response:
+              tags=["conversations"])
+    async def start_conversation(body: StartConversation, ctx: Reader) -> Response:
         return _json(await ctx.core.start(body), status_code=201)
 
     @app.post("/v1/conversations/{conversation_id}/turns", response_model=TurnResponse, responses=_ERRORS,
-              dependencies=[scope(SCOPE_READ)], tags=["conversations"])
-    async def conversation_turn(conversation_id: str, body: TurnRequest, ctx: Context) -> Response:
+              tags=["conversations"])
+    async def conversation_turn(conversation_id: str, body: TurnRequest, ctx: Reader) -> Response:
         return _json(await ctx.core.turn(conversation_id, body))
 
     @app.post("/v1/conversations/{conversation_id}/feedback", response_model=FeedbackAccepted,
-              responses=_ERRORS, dependencies=[scope(SCOPE_READ)], tags=["conversations"])
-    async def conversation_feedback(conversation_id: str, body: Feedback, ctx: Context) -> Response:
+              responses=_ERRORS, tags=["conversations"])
+    async def conversation_feedback(conversation_id: str, body: Feedback, ctx: Reader) -> Response:
         return _json(await ctx.core.feedback(conversation_id, body))
 
     return app
