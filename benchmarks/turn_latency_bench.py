@@ -53,6 +53,7 @@ TURNS_PER_CONVERSATION = 8
 CLIENT_TIMEOUT_S = 120.0
 TARGET_P99_MS = 50.0
 TARGET_CLIENTS = 10
+TARGET_REPEATS = 3
 BATCH_STAGE = TARGET_CLIENTS  # the stage table's batched rows: one turn from each of the target's clients
 TURN_ROUTE = "/v1/conversations/{conversation_id}/turns"
 PHRASES = (
@@ -591,10 +592,12 @@ def plan(backend: str, scale: float) -> list[Level]:
     """Bounded runs. Local mode brute-forces every turn (≈1-3 s here at 100k, filters in Python, one at a
     time under the GIL), so it gets a few requests per level only."""
     if backend == "edge":
-        return [Level("edge", 1, "repeated", int(300 * scale), 30.0),
-                Level("edge", 10, "repeated", int(1500 * scale), 40.0),
-                Level("edge", 50, "repeated", int(2500 * scale), 40.0),
-                Level("edge", 10, "unique", int(1500 * scale), 40.0)]
+        # The target level three times, spread over the run: this machine's speed drifts by tens of per
+        # cent within minutes (a shared host), and one run of it is one sample of that drift.
+        target = [Level("edge", TARGET_CLIENTS, "repeated", int(1500 * scale), 40.0) for _ in range(TARGET_REPEATS)]
+        return [Level("edge", 1, "repeated", int(300 * scale), 30.0), target[0],
+                Level("edge", 50, "repeated", int(2500 * scale), 40.0), target[1],
+                Level("edge", 10, "unique", int(1500 * scale), 40.0), *target[2:]]
     if backend == "edge-unbatched":
         return [Level(backend, 1, "repeated", int(300 * scale), 30.0),
                 Level(backend, 10, "repeated", int(1500 * scale), 40.0),
@@ -733,9 +736,10 @@ def _markdown(r: dict[str, Any]) -> str:
               "- **Text-encoding cache** (`CachedTextEncoder`, LRU of 1,024 texts, 10 min max age, "
               "`musechat_text_cache_lookups_total{result}`): a repeated phrase skips the text model; compare "
               "the *repeated* and *unique* rows.",
-              "- **No per-request tracing or access-log line by default** (`MUSECHAT_GATEWAY_TRACE_SAMPLE_RATE`, "
-              "`MUSECHAT_GATEWAY_ACCESS_LOG`): the request histogram and the conversation.turn events record "
-              "every turn; tracing is one setting away when an exporter is configured.",
+              "- **No per-request tracing or access-log line by default** "
+              "(`MUSECHAT_GATEWAY_SERVER_TRACE_SAMPLE_RATE`, `MUSECHAT_GATEWAY_SERVER_ACCESS_LOG`): the request "
+              "histogram and the conversation.turn events record every turn; tracing is one setting away when "
+              "an exporter is configured.",
               "- uvloop + httptools under uvicorn; one torch thread per forward pass "
               "(`MUSECHAT_GATEWAY_TORCH_THREADS`); search returns only the response's payload keys.",
               "",
@@ -819,18 +823,27 @@ def _ratios(runs: list[dict[str, Any]], slower: str = "local", phrases: str = "r
 
 
 def _target(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The target per phrase mix: repeated phrases (encodings from the text cache) and new ones."""
+    """The target per phrase mix: repeated phrases (encodings from the text cache, measured TARGET_REPEATS
+    times, judged on the median run's p99) and new ones."""
     edge = next((run for run in runs if run["backend"] == "edge"), None)
     rows = [lv for lv in (edge or {}).get("levels", []) if lv["clients"] == TARGET_CLIENTS]
     if not rows:
         return {"met": None, "statement": "The engine was not measured at 10 clients."}
     met: dict[str, bool] = {}
     parts = []
-    for lv in rows:
-        ok = lv.get("p99_ms") is not None and lv["p99_ms"] <= TARGET_P99_MS and lv["errors"] == 0
-        met[lv["phrases"]] = ok
-        parts.append(f"**{'met' if ok else 'not met'}** with {lv['phrases']} phrases: p99 {lv.get('p99_ms')} ms, "
-                     f"{lv['errors']} errors (load average {lv['loadavg_after'][0]:.1f} on {os.cpu_count()} CPUs)")
+    for phrases in ("repeated", "unique"):
+        mine = [lv for lv in rows if lv["phrases"] == phrases]
+        if not mine:
+            continue
+        p99s = [lv.get("p99_ms") for lv in mine]
+        errors = sum(lv["errors"] for lv in mine)
+        median = float(np.median([p for p in p99s if p is not None])) if any(p is not None for p in p99s) else None
+        ok = median is not None and median <= TARGET_P99_MS and errors == 0
+        met[phrases] = ok
+        runs_text = ", ".join(f"{p} ms" for p in p99s)
+        parts.append(f"**{'met' if ok else 'not met'}** with {phrases} phrases: p99 {runs_text}"
+                     + (f" (median {median:.1f} ms)" if len(mine) > 1 and median is not None else "")
+                     + f", {errors} errors")
     statement = f"Qdrant Edge at {TARGET_CLIENTS} clients on this machine: " + "; ".join(parts) + "."
     return {"met": met, "statement": statement}
 

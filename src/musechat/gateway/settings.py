@@ -13,10 +13,11 @@ from musechat.store.settings import StoreSettings
 
 
 class GatewayServerSettings(BaseSettings):
-    """The BentoML server's own knobs for the gateway (env prefix MUSECHAT_GATEWAY_), read when the service
-    module is imported: the service decorator needs them before `GatewaySettings` (keys, secrets) exist."""
+    """The BentoML server's own knobs (env prefix MUSECHAT_GATEWAY_SERVER_): part of `GatewaySettings`, and
+    read alone when the service module is imported, since the service decorator needs them before the
+    keys and secrets of the rest exist."""
 
-    model_config = SettingsConfigDict(env_prefix="MUSECHAT_GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MUSECHAT_GATEWAY_SERVER_", extra="ignore")
 
     # Both cost CPU on every request (0.3-0.6 ms a turn on the 2-core machine, docs/gateway.md): the
     # request histogram and the conversation.turn events already record every turn.
@@ -67,6 +68,7 @@ class GatewaySettings(BaseSettings):
                                      description="How long a batch waits for more turns after its first.")
     bus: BusSettings = Field(default_factory=BusSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    server: GatewayServerSettings = Field(default_factory=GatewayServerSettings)
 
     @model_validator(mode="after")
     def _secret(self) -> GatewaySettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -132,49 +133,23 @@ class FusionRanker:
 
     def video_features(self, video_ids: list[str]) -> dict[str, np.ndarray | RankingError]:
         """Each video's features, or the error that names why it cannot be used (one engine call)."""
-        found: dict[str, np.ndarray | RankingError] = {}
-        missing = []
-        for video_id in dict.fromkeys(video_ids):
-            cached = self._videos.get(video_id)
-            if cached is None:
-                missing.append(video_id)
-            else:
-                found[video_id] = cached
-        if not missing:
-            return found
-        records = ({r.id: r.payload for r in self._store.retrieve(VIDEOS_COLLECTION, missing)}
-                   if self._store.collection_exists(VIDEOS_COLLECTION) else {})
-        for video_id in missing:
-            try:
-                features = ready_video_features(video_id, records.get(video_id))
-            except RankingError as error:
-                found[video_id] = error  # pending now, maybe ready at the next turn: never cached
-                continue
-            self._videos.put(video_id, features)
-            found[video_id] = features
-        return found
+        def fetch(missing: list[str]) -> dict[str, np.ndarray | RankingError]:
+            records = ({r.id: r.payload for r in self._store.retrieve(VIDEOS_COLLECTION, missing)}
+                       if self._store.collection_exists(VIDEOS_COLLECTION) else {})
+            return {video_id: _or_error(ready_video_features, video_id, records.get(video_id))
+                    for video_id in missing}
+
+        return _through_cache(self._videos, video_ids, lambda video_id: video_id, fetch)
 
     def track_features(self, collection: str, track_ids: list[str]) -> dict[str, np.ndarray | RankingError]:
         """Each track's per-segment features from `collection` (the resolved `tracks`), one engine call."""
-        found: dict[str, np.ndarray | RankingError] = {}
-        missing = []
-        for track_id in dict.fromkeys(track_ids):
-            cached = self._tracks.get((collection, track_id))
-            if cached is None:
-                missing.append(track_id)
-            else:
-                found[track_id] = cached
-        if not missing:
-            return found
-        records = {r.id: r.payload for r in self._store.retrieve(collection, missing)}
-        for track_id in missing:
-            if track_id not in records:
-                found[track_id] = TrackNotFoundError(f"unknown track {track_id!r}")
-                continue
-            features = TrackPayload.model_validate(records[track_id]).features.to_array()
-            self._tracks.put((collection, track_id), features)
-            found[track_id] = features
-        return found
+        def fetch(missing: list[str]) -> dict[str, np.ndarray | RankingError]:
+            records = {r.id: r.payload for r in self._store.retrieve(collection, missing)}
+            return {track_id: TrackPayload.model_validate(records[track_id]).features.to_array()
+                    if track_id in records else TrackNotFoundError(f"unknown track {track_id!r}")
+                    for track_id in missing}
+
+        return _through_cache(self._tracks, track_ids, lambda track_id: (collection, track_id), fetch)
 
     def query_vector(self, request: RankRequest) -> np.ndarray:
         [result] = self._query_vectors([request], self._store.resolve(TRACKS_COLLECTION))
@@ -235,6 +210,34 @@ class FusionRanker:
         return [query if isinstance(query, RankingError) else RankResponse(
             tracks=[_recommended(hit) for hit in next(answers)], model_version=self.version,
             index_collection=index_collection) for query in queries]
+
+
+def _or_error(read: Callable[[str, Any], np.ndarray], key: str, payload: Any) -> np.ndarray | RankingError:
+    try:
+        return read(key, payload)
+    except RankingError as error:
+        return error
+
+
+def _through_cache(cache: ExpiringLru[Any, np.ndarray], keys: list[str], cache_key: Callable[[str], Any],
+                   fetch: Callable[[list[str]], dict[str, np.ndarray | RankingError]],
+                   ) -> dict[str, np.ndarray | RankingError]:
+    """Cached values for `keys`; the misses come from one `fetch`. Errors (a video still pending, an
+    unknown track) are never cached: the next turn asks again."""
+    found: dict[str, np.ndarray | RankingError] = {}
+    missing = []
+    for key in dict.fromkeys(keys):
+        cached = cache.get(cache_key(key))
+        if cached is None:
+            missing.append(key)
+        else:
+            found[key] = cached
+    if missing:
+        for key, value in fetch(missing).items():
+            if not isinstance(value, RankingError):
+                cache.put(cache_key(key), value)
+            found[key] = value
+    return found
 
 
 def _excluded(request: RankRequest) -> list[str]:

@@ -4,6 +4,7 @@ call) answers each turn exactly as ranking it alone does, and one bad turn fails
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -65,3 +66,51 @@ def test_a_batch_of_only_bad_turns_returns_their_errors(ranker: FusionRanker) ->
 
     answers = ranker.rank_many([RankRequest(video_id="nope"), RankRequest(video_id="also-nope")])
     assert [type(a) for a in answers] == [VideoNotFoundError, VideoNotFoundError]
+
+
+class CountingStore:
+    """The real engine, with a count of the feature lookups (`retrieve`) the ranker makes."""
+
+    def __init__(self, inner: EdgeStore) -> None:
+        self.inner = inner
+        self.retrieved: list[list[str]] = []
+
+    def retrieve(self, collection: str, ids: list[str]) -> Any:
+        self.retrieved.append(list(ids))
+        return self.inner.retrieve(collection, ids)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_features_come_from_the_cache_after_the_first_turn_but_a_pending_video_is_asked_again(
+        world: RankerWorld) -> None:
+    from musechat.contracts.api import VideoStatus
+    from musechat.contracts.conversation import VideoEncoded
+    from musechat.contracts.features import FeatureMatrix
+    from musechat.contracts.ranking import RankRequest
+    from musechat.ranker.errors import VideoNotReadyError
+    from musechat.video.registry import VideoRegistry
+
+    store = EdgeStore(world.store_path)
+    try:
+        counting = CountingStore(store)
+        ranker = FusionRanker.load(cast(Any, counting), world.checkpoint)
+        turn = RankRequest(video_id="vid-a", candidate_track_id="trk-3", text_tokens=world.words[5])
+        first = ranker.rank(turn)
+        lookups = len(counting.retrieved)
+        assert lookups == 2  # the video and the candidate, one engine call each
+        assert _ids(ranker.rank(turn)) == _ids(first) and len(counting.retrieved) == lookups
+
+        known = ranker.video_features(["vid-a"])["vid-a"]
+        assert isinstance(known, np.ndarray)
+        registry = VideoRegistry(store, known.shape[1])
+        registry.mark_pending("vid-late")
+        late = RankRequest(video_id="vid-late")
+        with pytest.raises(VideoNotReadyError):
+            ranker.rank(late)
+        registry.record(VideoEncoded(video_id="vid-late", status=VideoStatus.READY, feature_model="v",
+                                     features=FeatureMatrix.from_array(np.ones((4, known.shape[1])))))
+        assert len(ranker.rank(late).tracks) == late.limit  # the pending answer was not remembered
+    finally:
+        store.close()
