@@ -260,6 +260,8 @@ class Level:
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     server_mean_ms: float | None = None
+    server_cpu_s: float = 0.0  # CPU time of the gateway's process tree over the level
+    client_cpu_s: float = 0.0  # CPU time of this (load-generating) process over the level
 
     def summary(self) -> dict[str, Any]:
         a = np.asarray(self.latencies_ms)
@@ -273,6 +275,8 @@ class Level:
             "max_ms": round(float(a.max()), 2) if ok else None,
             "throughput_rps": round(ok / self.wall_s, 2) if self.wall_s else None,
             "wall_s": round(self.wall_s, 1), "server_mean_ms": self.server_mean_ms,
+            "server_cpu_ms_per_turn": round(self.server_cpu_s / ok * 1000, 2) if ok else None,
+            "client_cpu_ms_per_turn": round(self.client_cpu_s / ok * 1000, 2) if ok else None,
             "loadavg_before": [round(x, 2) for x in self.load_before],
             "loadavg_after": [round(x, 2) for x in self.load_after],
         }
@@ -348,6 +352,19 @@ def _server_turn_totals(url: str, dump: Path | None = None) -> tuple[float, floa
             totals[match.group(1)] += float(match.group(3))
             found = True
     return (totals["sum"], totals["count"]) if found else None
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its children so far."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 class RssSampler:
@@ -576,7 +593,10 @@ def run_backend(backend: str, workdir: Path, checkpoint: Path, bootstrap: str, l
             for level in levels:
                 texts = list(PHRASES) if level.phrases == "repeated" else unique_phrases()
                 before = _server_turn_totals(server.url)
+                server_cpu, client_cpu = _tree_cpu_s(server.process.pid), time.process_time()
                 asyncio.run(_run_level(server.url, server.api_key, conversation, state0, texts, level))
+                level.server_cpu_s = _tree_cpu_s(server.process.pid) - server_cpu
+                level.client_cpu_s = time.process_time() - client_cpu
                 after = _server_turn_totals(server.url, workdir / f"gateway-{backend}" / "metrics.txt")
                 if before and after and after[1] > before[1]:
                     level.server_mean_ms = round((after[0] - before[0]) / (after[1] - before[1]) * 1000, 2)
@@ -667,8 +687,8 @@ def _markdown(r: dict[str, Any]) -> str:
         "publishes the turn event to Kafka (the bundled Tansu broker, acks awaited) and signs the new state.",
         "",
         "| backend | clients | phrases | turns ok | errors | p50 ms | p95 ms | p99 ms | mean ms | server mean ms "
-        "| turns/s | load avg (1 min) after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| turns/s | gateway CPU ms/turn | client CPU ms/turn | load avg (1 min) after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in r["runs"]:
         for lv in run["levels"]:
@@ -677,6 +697,7 @@ def _markdown(r: dict[str, Any]) -> str:
                 f"{' (' + ', '.join(f'{k}: {v}' for k, v in lv['error_kinds'].items()) + ')' if lv['errors'] else ''}"
                 f" | {_fmt(lv.get('p50_ms'))} | {_fmt(lv.get('p95_ms'))} | {_fmt(lv.get('p99_ms'))} "
                 f"| {_fmt(lv['mean_ms'])} | {_fmt(lv['server_mean_ms'])} | {_fmt(lv['throughput_rps'])} "
+                f"| {_fmt(lv.get('server_cpu_ms_per_turn'))} | {_fmt(lv.get('client_cpu_ms_per_turn'))} "
                 f"| {lv['loadavg_after'][0]:.1f} |")
     lines += ["", "Ratio local / edge (how many times slower the naive baseline is), repeated phrases:", "",
               "| clients | p50 | p95 | p99 | throughput edge / local |", "|---|---|---|---|---|"]
@@ -767,6 +788,9 @@ def _markdown(r: dict[str, Any]) -> str:
               "- 'server mean' = the gateway's own `musechat_http_request_duration_seconds` for the turn route "
               "(mean over the level, from /metrics): the rest of the client-side time is the load generator, "
               "loopback HTTP and queueing in front of the worker.",
+              "- 'gateway CPU ms/turn' = user + system CPU of the gateway's process tree over the level per "
+              "answered turn (the efficiency of a turn); 'client CPU ms/turn' = the same for the load generator, "
+              "whose code never changes: when it rises, the machine (a shared host) is slower at that moment.",
               f"- Build: {json.dumps(r['build']['stores'])}; training {r['build']['train_s']} s, "
               f"generation {r['build']['generate_s']} s, music tower {r['build']['embed_s']} s "
               "(child process at nice 10).",
@@ -796,6 +820,11 @@ def _reading(r: dict[str, Any]) -> list[str]:
         "HTTP stack, the turn's orchestration and the Kafka client share one interpreter lock with the ranker "
         f"thread, whose engine call holds it too; inside a batch of {BATCH_STAGE}, fusion + search cost "
         f"{batched:.2f} ms per turn, the rest of the per-turn time is request handling."]
+    cpu = repeated.get("server_cpu_ms_per_turn")
+    if cpu:
+        lines.append(f"The gateway spent {cpu:.2f} ms of CPU per turn at that level, so one interpreter tops out "
+                     f"near {1000 / cpu:.0f} turns/s, and {TARGET_CLIENTS} clients wait about "
+                     f"{TARGET_CLIENTS * cpu:.0f} ms a turn at that rate.")
     if unique and unique["throughput_rps"]:
         lines.append(
             f"With phrases that never repeat, every turn runs the text model: {miss:.1f} ms of CPU per sentence "
