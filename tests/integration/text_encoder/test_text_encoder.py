@@ -3,6 +3,7 @@ truncation, batching, and the BentoML service served for real over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,20 @@ def test_served_over_http(tmp_path: Path) -> None:
             results = list(pool.map(call, [[t] for t in TEXTS] + [TEXTS]))
         local = TextEncoder.load(load_spec(), max_tokens=48).encode(TEXTS)
         for got, want in zip([r[0] for r in results[:4]] + results[4], local + local, strict=True):
+            assert got.length == want.length
+            np.testing.assert_allclose(got.pooled, want.pooled, atol=1e-5)
+
+        # The two clients of the service: the gateway's async port (concurrent coroutines on one loop) and
+        # the workers' blocking client.
+        from musechat.encoders.text_client import TextEncoderClient
+        from musechat.gateway.ports import HttpTextEncoder
+
+        async def from_the_gateway() -> list[list[TextEncoding]]:
+            port = HttpTextEncoder(url, timeout_s=60)
+            return list(await asyncio.gather(*(port.encode([t]) for t in TEXTS)))
+
+        answers = [r[0] for r in asyncio.run(from_the_gateway())] + TextEncoderClient(url, timeout_s=60).encode(TEXTS)
+        for got, want in zip(answers, local + local, strict=True):
             assert got.length == want.length
             np.testing.assert_allclose(got.pooled, want.pooled, atol=1e-5)
 
