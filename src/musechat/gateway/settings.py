@@ -54,6 +54,10 @@ class GatewaySettings(BaseSettings):
     embedded_workers: bool = Field(default=False,
                                    description="Run the catalog, video and indexer workers in this process.")
     request_timeout_s: float = Field(default=10.0, gt=0)
+    # The engine's search and the query tower hold the interpreter lock: in this process they would take
+    # turns with the HTTP stack on one core (docs/benchmarks/turn_latency.md: one process vs two).
+    engine_process: bool = Field(default=True, description="With the edge store: run the engine and the "
+                                 "in-process ranker in a child process of their own.")
     # Each turn's forward passes are tiny; parallelism comes from concurrent requests, so one intra-op
     # thread per pass (measured on 2 cores: MiniLM 25-27 ms CPU with 1 thread vs 34-37 ms with 2).
     torch_threads: int = Field(default=1, ge=1, description="torch intra-op threads for in-process models.")

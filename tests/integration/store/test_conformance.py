@@ -1,5 +1,6 @@
-"""One conformance suite, run against both real engines: Qdrant Edge on disk, and qdrant-client's local
-mode (the Qdrant server API) on disk. A backend passes only if it behaves identically on every case."""
+"""One conformance suite, run against both real engines: Qdrant Edge on disk (in this process, and hosted
+in a child process behind `HostedStore`), and qdrant-client's local mode (the Qdrant server API) on disk.
+A backend passes only if it behaves identically on every case."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ from musechat.store import (
     PointRecord,
     Range,
     SearchFilter,
+    StoreSettings,
     VectorStore,
 )
 from musechat.store.edge import EdgeStore
+from musechat.store.hosted import HostedStore
 from musechat.store.qdrant import QdrantServerStore
 
 pytestmark = pytest.mark.integration
@@ -41,11 +44,13 @@ def _open_qdrant_local(path: Path) -> VectorStore:
     return QdrantServerStore(QdrantClient(path=str(path)))
 
 
-@pytest.fixture(params=["edge", "qdrant-local"])
+@pytest.fixture(params=["edge", "edge-hosted", "qdrant-local"])
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
     """Returns a function that opens (or reopens) the same on-disk store."""
     if request.param == "edge":
         return lambda: EdgeStore(tmp_path / "edge")
+    if request.param == "edge-hosted":  # the engine in a child process, every call through the pipe
+        return lambda: HostedStore.open(StoreSettings(backend="edge", path=tmp_path / "edge"))
     return lambda: _open_qdrant_local(tmp_path / "qdrant-local")
 
 
