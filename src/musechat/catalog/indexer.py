@@ -21,6 +21,7 @@ from musechat.contracts.catalog import (
     TrackEncoded,
     TrackIndexed,
     TrackPayload,
+    has_vocals,
 )
 from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.topics import Topic
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 TRACK_PAYLOAD_INDEXES = {
     "track_id": PayloadIndexKind.KEYWORD,
     "tags": PayloadIndexKind.KEYWORD,
+    "vocals": PayloadIndexKind.BOOL,
     "artist": PayloadIndexKind.KEYWORD,
     "licence": PayloadIndexKind.KEYWORD,
     "duration_s": PayloadIndexKind.FLOAT,
@@ -63,6 +65,7 @@ def ensure_tracks_collection(store: VectorStore, index_model: str) -> str:
 
 def track_payload(encoded: TrackEncoded, index_model: str) -> TrackPayload:
     encoding = encoded.encoding
+    tags = sorted({tag.name for tag in encoding.tags})
     return TrackPayload(
         track_id=encoded.track.track_id,
         title=encoded.track.title,
@@ -70,7 +73,8 @@ def track_payload(encoded: TrackEncoded, index_model: str) -> TrackPayload:
         album=encoded.track.album,
         licence=encoded.track.licence,
         duration_s=encoding.duration_s,
-        tags=sorted({tag.name for tag in encoding.tags}),
+        tags=tags,
+        vocals=has_vocals(tags),
         tag_scores=encoding.tags,
         features=encoding.features,
         feature_model=encoding.feature_model,

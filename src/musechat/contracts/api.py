@@ -66,6 +66,8 @@ class TrackFilters(BaseModel):
 
     include_tags: list[str] = Field(default_factory=list, description="Every track must carry all of these.")
     exclude_tags: list[str] = Field(default_factory=list, description="No track may carry any of these.")
+    vocals: bool | None = Field(default=None, description="False: instrumental tracks only (no vocal tag); "
+                                "True: tracks with vocals only; unset: either.")
     licences: list[str] = Field(default_factory=list, description="Allowed licences; empty = any.")
     min_duration_s: float | None = Field(default=None, ge=0)
     max_duration_s: float | None = Field(default=None, gt=0)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from musechat.contracts.features import FeatureMatrix
 from musechat.contracts.music import MusicEncoding, TagScore
@@ -17,6 +18,14 @@ TrackId = Annotated[
 ]
 TRACKS_COLLECTION = "tracks"
 MUSIC_VECTOR = "music"
+# MusiCNN vocabularies (MTT + MSD) spell vocals several ways; a track tagged with any of them has vocals.
+VOCAL_TAGS = ("vocals", "vocal", "male vocal", "female vocal", "male vocals", "female vocals", "male voice",
+              "female voice", "singing", "singer", "voice", "woman", "man", "male vocalists",
+              "female vocalists", "choir", "choral", "opera")
+
+
+def has_vocals(tags: Iterable[str]) -> bool:
+    return not set(VOCAL_TAGS).isdisjoint(tags)
 
 
 class TrackMetadata(BaseModel):
@@ -95,11 +104,21 @@ class TrackPayload(BaseModel):
     licence: str | None = None
     duration_s: float
     tags: list[str] = Field(description="Tag names (MTT + MSD vocabularies), for filters and explanations.")
+    # Derived from `tags` at index time and indexed: the "no vocals" filter is one bool check per point,
+    # where excluding 18 vocal tags cost the engine 5x the search (docs/benchmarks/turn_latency.md).
+    vocals: bool = Field(description="Whether any tag is a vocal tag (VOCAL_TAGS).")
     tag_scores: list[TagScore]
     features: FeatureMatrix = Field(description="Per-segment music features, reused as the fusion candidate.")
     feature_model: str
     index_model: str
     content_sha256: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_vocals(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "vocals" not in data and isinstance(data.get("tags"), list):
+            return {**data, "vocals": has_vocals(data["tags"])}
+        return data
 
 
 def submission_event_id(submission: TrackSubmitted) -> str:

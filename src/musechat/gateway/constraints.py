@@ -1,6 +1,7 @@
 """Hard constraints stated in words become filters; soft preferences stay with the learned fusion model.
 
-"no vocals", "instrumental", "without singing" → exclude every vocal tag; "under a minute" /
+"no vocals", "instrumental", "without singing" → instrumental tracks only (`vocals=False`: no vocal
+tag, matched on the flag the indexer derives from the tags); "under a minute" /
 "shorter than 90 seconds" / "at most 2 minutes" → max duration; "longer than 30 s" → min duration;
 "no drums" / "without piano" → exclude that instrument's tags. Negations of vocals win over mentions.
 """
@@ -12,10 +13,6 @@ from collections.abc import Callable
 
 from musechat.contracts.api import TrackFilters
 
-# MusiCNN vocabularies (MTT + MSD) spell vocals several ways; excluding all of them is what users mean.
-VOCAL_TAGS = ("vocals", "vocal", "male vocal", "female vocal", "male vocals", "female vocals", "male voice",
-              "female voice", "singing", "singer", "voice", "woman", "man", "male vocalists",
-              "female vocalists", "choir", "choral", "opera")
 INSTRUMENT_TAGS = {
     "drums": ("drums", "drum", "beats", "techno"),
     "piano": ("piano",),
@@ -48,13 +45,12 @@ def _seconds(amount: str, unit: str) -> float:
 
 def parse_constraints(text: str) -> TrackFilters:
     exclude: list[str] = []
-    if _NO_VOCALS.search(text):
-        exclude.extend(VOCAL_TAGS)
     for match in _NO_INSTRUMENT.finditer(text):
         exclude.extend(INSTRUMENT_TAGS[match.group(1).lower()])
     max_match, min_match = _MAX.search(text), _MIN.search(text)
     return TrackFilters(
         exclude_tags=list(dict.fromkeys(exclude)),
+        vocals=False if _NO_VOCALS.search(text) else None,
         max_duration_s=_seconds(*max_match.groups()) if max_match else None,
         min_duration_s=_seconds(*min_match.groups()) if min_match else None,
     )
@@ -70,6 +66,7 @@ def merge_filters(base: TrackFilters, extra: TrackFilters) -> TrackFilters:
     return TrackFilters(
         include_tags=list(dict.fromkeys([*base.include_tags, *extra.include_tags])),
         exclude_tags=list(dict.fromkeys([*base.exclude_tags, *extra.exclude_tags])),
+        vocals=base.vocals if extra.vocals is None else extra.vocals,
         licences=base.licences or extra.licences,
         min_duration_s=tighter(base.min_duration_s, extra.min_duration_s, max),
         max_duration_s=tighter(base.max_duration_s, extra.max_duration_s, min),

@@ -40,6 +40,8 @@ def checkpoint_version(checkpoint: Path) -> str:
 
 def search_filter(filters: TrackFilters) -> SearchFilter | None:
     must: list[Any] = [MatchValue(key="tags", value=tag) for tag in filters.include_tags]
+    if filters.vocals is not None:
+        must.append(MatchValue(key="vocals", value=filters.vocals))
     if filters.licences:
         must.append(MatchAny(key="licence", values=filters.licences))
     if filters.min_duration_s is not None or filters.max_duration_s is not None:

@@ -1,7 +1,7 @@
 import pytest
 
 from musechat.contracts.api import TrackFilters
-from musechat.gateway.constraints import VOCAL_TAGS, merge_filters, parse_constraints
+from musechat.gateway.constraints import merge_filters, parse_constraints
 
 pytestmark = pytest.mark.unit
 
@@ -10,10 +10,10 @@ pytestmark = pytest.mark.unit
     "slower, no vocals please", "Could it be instrumental?", "same vibe but without singing",
     "drop the vocals", "I want nobody singing", "less vocals",
 ])
-def test_vocal_negations_exclude_every_vocal_tag(text: str) -> None:
+def test_vocal_negations_ask_for_instrumental_tracks(text: str) -> None:
     filters = parse_constraints(text)
-    assert set(VOCAL_TAGS) <= set(filters.exclude_tags)
-    assert "no vocals" not in filters.exclude_tags  # the tag that *means* instrumental stays allowed
+    assert filters.vocals is False
+    assert filters.exclude_tags == []  # one indexed flag, not a list of vocal tags
 
 
 @pytest.mark.parametrize("text", ["more vocals please", "I love the singer", "a male voice would be nice"])
@@ -37,7 +37,7 @@ def test_durations(text: str, max_s: float | None, min_s: float | None) -> None:
 
 def test_instrument_negation() -> None:
     filters = parse_constraints("great, but without drums")
-    assert "drums" in filters.exclude_tags and "vocals" not in filters.exclude_tags
+    assert "drums" in filters.exclude_tags and filters.vocals is None
 
 
 def test_merge_accumulates_and_keeps_the_tighter_bound() -> None:
@@ -46,3 +46,9 @@ def test_merge_accumulates_and_keeps_the_tighter_bound() -> None:
     assert merged.exclude_tags == ["rock", "vocals"]
     assert merged.max_duration_s == 60 and merged.min_duration_s == 10
     assert merged.licences == ["CC0-1.0"]
+
+
+def test_merge_keeps_an_earlier_vocals_choice_until_a_later_one_replaces_it() -> None:
+    instrumental = parse_constraints("no vocals, please")
+    assert merge_filters(instrumental, parse_constraints("a bit faster")).vocals is False
+    assert merge_filters(instrumental, TrackFilters(vocals=True)).vocals is True
