@@ -1,6 +1,11 @@
 """Assemble the gateway from its settings: ports (HTTP or in-process), the signed-state secret, the key
 ring, and — in the embedded single-machine mode — the catalog, video and indexer workers as threads that
-share this process's store (qdrant-edge allows one owning process)."""
+share this process's store (qdrant-edge allows one owning process).
+
+With the edge store, the engine and the in-process ranker live in one child process by default
+(`engine_process`, `build_engine`): the engine's search and the query tower hold the interpreter lock,
+and beside the HTTP stack they would share one core with it; every store user here (videos, workers,
+explanations) reaches the same engine through `HostedStore`."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import logging
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from musechat.bus import EventProducer
 from musechat.gateway.app import GatewayContext
@@ -15,7 +21,9 @@ from musechat.gateway.auth import ApiKeyRing
 from musechat.gateway.core import ExplainerPort, GatewayCore
 from musechat.gateway.explanations import HttpExplainer, InProcessExplainer
 from musechat.gateway.ports import (
+    BatchRanker,
     CachedTextEncoder,
+    HostedRanker,
     HttpRanker,
     HttpTextEncoder,
     InProcessRanker,
@@ -25,7 +33,9 @@ from musechat.gateway.ports import (
 )
 from musechat.gateway.settings import GatewaySettings
 from musechat.gateway.state import StateSigner
-from musechat.store import VectorStore
+from musechat.hosting import Objects, ProcessHost
+from musechat.store import StoreSettings, VectorStore
+from musechat.store.hosted import STORE, HostedStore
 from musechat.store.settings import open_store
 from musechat.video.registry import VideoRegistry
 
@@ -42,10 +52,44 @@ class GatewayRuntime:
         self.resources.close()
 
 
-def _limit_torch_threads(settings: GatewaySettings) -> None:
+RANKER = "ranker"
+
+
+def _limit_torch_threads(threads: int) -> None:
     import torch
 
-    torch.set_num_threads(settings.torch_threads)
+    torch.set_num_threads(threads)
+
+
+def build_engine(store_settings: StoreSettings, checkpoint: Path | None, feature_cache_entries: int,
+                 torch_threads: int) -> Objects:
+    """The engine process's objects (a `ProcessHost` builder): the store, and the ranker over it when the
+    ranker runs on this machine (`checkpoint` given)."""
+    store = open_store(store_settings)
+    if checkpoint is None:
+        return {STORE: store}
+    from musechat.ranker.core import FusionRanker
+
+    _limit_torch_threads(torch_threads)
+    return {STORE: store, RANKER: FusionRanker.load(store, checkpoint, feature_cache_entries)}
+
+
+def _open_engine(settings: GatewaySettings, resources: ExitStack) -> tuple[VectorStore, BatchRanker | None]:
+    """The store, and the in-process ranker unless the fusion-ranker service is used."""
+    checkpoint = None if settings.ranker_url else settings.fusion_checkpoint
+    if settings.engine_process and settings.store.backend == "edge":
+        host = ProcessHost("musechat-engine", build_engine, settings.store, checkpoint,
+                           settings.feature_cache_entries, settings.torch_threads)
+        resources.callback(host.close)
+        return HostedStore(host), HostedRanker(host, RANKER) if checkpoint else None
+    store = open_store(settings.store)
+    resources.callback(store.close)
+    if checkpoint is None:
+        return store, None
+    from musechat.ranker.core import FusionRanker
+
+    _limit_torch_threads(settings.torch_threads)
+    return store, FusionRanker.load(store, checkpoint, settings.feature_cache_entries)
 
 
 def _text_port(settings: GatewaySettings, resources: ExitStack) -> TextEncoderPort:
@@ -54,7 +98,7 @@ def _text_port(settings: GatewaySettings, resources: ExitStack) -> TextEncoderPo
     else:
         from musechat.encoders.text import TextEncoder, load_spec
 
-        _limit_torch_threads(settings)
+        _limit_torch_threads(settings.torch_threads)
         local = InProcessTextEncoder(TextEncoder.load(load_spec()), settings.batch_max_size,
                                      settings.batch_max_wait_ms / 1000)
         resources.callback(local.close)
@@ -62,14 +106,10 @@ def _text_port(settings: GatewaySettings, resources: ExitStack) -> TextEncoderPo
     return CachedTextEncoder(inner, max_entries=settings.text_cache_entries)
 
 
-def _ranker_port(settings: GatewaySettings, store: VectorStore, resources: ExitStack) -> RankerPort:
-    if settings.ranker_url:
+def _ranker_port(settings: GatewaySettings, ranker: BatchRanker | None, resources: ExitStack) -> RankerPort:
+    if ranker is None:
+        assert settings.ranker_url is not None  # the settings validator guarantees one of the two
         return HttpRanker(settings.ranker_url, settings.request_timeout_s)
-    from musechat.ranker.core import FusionRanker
-
-    _limit_torch_threads(settings)
-    assert settings.fusion_checkpoint is not None  # the settings validator guarantees one of the two
-    ranker = FusionRanker.load(store, settings.fusion_checkpoint, settings.feature_cache_entries)
     local = InProcessRanker(ranker, settings.batch_max_size, settings.batch_max_wait_ms / 1000)
     resources.callback(local.close)
     return local
@@ -129,8 +169,7 @@ def _start_embedded_workers(
 
 def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     resources = ExitStack()
-    store = open_store(settings.store)
-    resources.callback(store.close)
+    store, ranker = _open_engine(settings, resources)
     producer = EventProducer(settings.bus)
     resources.callback(producer.close)
     from musechat.encoders.clip_video import load_spec
@@ -141,7 +180,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
         producer,
         videos,
         _text_port(settings, resources),
-        _ranker_port(settings, store, resources),
+        _ranker_port(settings, ranker, resources),
         StateSigner(settings.state_secret_bytes()),
         _explainer_port(settings, store),
     )

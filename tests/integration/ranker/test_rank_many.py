@@ -9,11 +9,13 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
-from musechat.contracts.ranking import RankResponse
+from musechat.contracts.api import TrackFilters
+from musechat.contracts.catalog import has_vocals
+from musechat.contracts.ranking import RankRequest, RankResponse
 from musechat.ranker.core import FusionRanker
 from musechat.ranker.errors import RankingError, TrackNotFoundError, VideoNotFoundError
 from musechat.store.edge import EdgeStore
-from tests.fixtures_ranker import RankerWorld, build_ranker_world
+from tests.fixtures_ranker import TRACKS, RankerWorld, build_ranker_world
 
 pytestmark = pytest.mark.integration
 
@@ -114,3 +116,13 @@ def test_features_come_from_the_cache_after_the_first_turn_but_a_pending_video_i
         assert len(ranker.rank(late).tracks) == late.limit  # the pending answer was not remembered
     finally:
         store.close()
+
+
+def test_the_vocals_filter_matches_the_flag_derived_from_the_tags(ranker: FusionRanker) -> None:
+    instrumental = _ok(ranker.rank(RankRequest(video_id="vid-a", limit=30, filters=TrackFilters(vocals=False))))
+    sung = _ok(ranker.rank(RankRequest(video_id="vid-a", limit=50, filters=TrackFilters(vocals=True))))
+    assert instrumental.tracks and sung.tracks
+    assert not any(has_vocals(t.tags) for t in instrumental.tracks)
+    assert all(has_vocals(t.tags) for t in sung.tracks)
+    # Every track is on exactly one side (the world tags two tracks in three with vocals, "no vocals" is not one).
+    assert len(instrumental.tracks) + len(sung.tracks) == TRACKS
