@@ -22,8 +22,10 @@ from musechat.gateway.core import ExplainerPort, GatewayCore
 from musechat.gateway.explanations import HttpExplainer, InProcessExplainer
 from musechat.gateway.ports import (
     BatchRanker,
+    BatchTextEncoder,
     CachedTextEncoder,
     HostedRanker,
+    HostedTextEncoder,
     HttpRanker,
     HttpTextEncoder,
     InProcessRanker,
@@ -52,7 +54,7 @@ class GatewayRuntime:
         self.resources.close()
 
 
-RANKER = "ranker"
+RANKER, TEXT = "ranker", "text"
 
 
 def _limit_torch_threads(threads: int) -> None:
@@ -92,15 +94,25 @@ def _open_engine(settings: GatewaySettings, resources: ExitStack) -> tuple[Vecto
     return store, FusionRanker.load(store, checkpoint, settings.feature_cache_entries)
 
 
+def build_text_encoder(torch_threads: int) -> Objects:
+    """The text process's object (a `ProcessHost` builder): the bundled text model."""
+    from musechat.encoders.text import TextEncoder, load_spec
+
+    _limit_torch_threads(torch_threads)
+    return {TEXT: TextEncoder.load(load_spec())}
+
+
 def _text_port(settings: GatewaySettings, resources: ExitStack) -> TextEncoderPort:
     if settings.text_encoder_url:
         inner: TextEncoderPort = HttpTextEncoder(settings.text_encoder_url, settings.request_timeout_s)
     else:
-        from musechat.encoders.text import TextEncoder, load_spec
-
-        _limit_torch_threads(settings.torch_threads)
-        local = InProcessTextEncoder(TextEncoder.load(load_spec()), settings.batch_max_size,
-                                     settings.batch_max_wait_ms / 1000)
+        if settings.text_process:
+            host = ProcessHost("musechat-text", build_text_encoder, settings.torch_threads)
+            resources.callback(host.close)
+            encoder: BatchTextEncoder = HostedTextEncoder(host, TEXT)
+        else:
+            encoder = build_text_encoder(settings.torch_threads)[TEXT]
+        local = InProcessTextEncoder(encoder, settings.batch_max_size, settings.batch_max_wait_ms / 1000)
         resources.callback(local.close)
         inner = local
     return CachedTextEncoder(inner, max_entries=settings.text_cache_entries)

@@ -58,6 +58,8 @@ class GatewaySettings(BaseSettings):
     # turns with the HTTP stack on one core (docs/benchmarks/turn_latency.md: one process vs two).
     engine_process: bool = Field(default=True, description="With the edge store: run the engine and the "
                                  "in-process ranker in a child process of their own.")
+    text_process: bool = Field(default=True, description="Run the in-process text model in a child process "
+                               "of its own: new sentences (~4-5 ms of CPU each) take a core of their own.")
     # Each turn's forward passes are tiny; parallelism comes from concurrent requests, so one intra-op
     # thread per pass (measured on 2 cores: MiniLM 25-27 ms CPU with 1 thread vs 34-37 ms with 2).
     torch_threads: int = Field(default=1, ge=1, description="torch intra-op threads for in-process models.")

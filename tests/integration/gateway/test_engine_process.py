@@ -1,6 +1,6 @@
-"""The gateway's runtime with the edge store: the engine and the in-process ranker live in a child process
-(real ProcessHost, real Qdrant Edge, real broker), the worker's own objects reach them through the pipe,
-and closing the runtime ends the child and frees the collections."""
+"""The gateway's runtime with the edge store: the engine and the in-process ranker live in a child process,
+the text model in another (real ProcessHosts, real Qdrant Edge, real broker); the worker's own objects reach
+them through the pipes, and closing the runtime ends the children and frees the collections."""
 
 from __future__ import annotations
 
@@ -33,11 +33,12 @@ def test_the_engine_runs_in_its_own_process_and_serves_the_gateway(
     keys.write_text("")
     settings = GatewaySettings(api_keys_file=keys, state_secret="s" * 32, fusion_checkpoint=world.checkpoint,
                                store=StoreSettings(backend="edge", path=world.store_path), bus=bus_settings)
-    assert settings.engine_process  # the default
+    assert settings.engine_process and settings.text_process  # the defaults
     before = {p.pid for p in _engine_children()}
     runtime = build_runtime(settings)
     try:
-        [engine] = [p for p in _engine_children() if p.pid not in before]
+        children = [p for p in _engine_children() if p.pid not in before]
+        assert len(children) == 2  # the engine and the text model
         core = runtime.context.core
         started = asyncio.run(core.start(StartConversation(video_id="vid-a", limit=4,
                                                            filters=TrackFilters(vocals=False))))
@@ -48,18 +49,19 @@ def test_the_engine_runs_in_its_own_process_and_serves_the_gateway(
             competing.count(TRACKS_COLLECTION)
     finally:
         runtime.close()
-    assert not engine.is_running() or engine.status() == psutil.STATUS_ZOMBIE
+    assert all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in children)
     with EdgeStore(world.store_path) as after:  # released on close
         assert after.count(TRACKS_COLLECTION) == 60
 
 
-def test_the_engine_stays_in_the_worker_when_told(tmp_path: Path, bus_settings: BusSettings) -> None:
+def test_the_engine_and_the_text_model_stay_in_the_worker_when_told(tmp_path: Path, bus_settings: BusSettings) -> None:
     world = build_ranker_world(tmp_path / "world")
     keys = tmp_path / "keys.jsonl"
     keys.write_text("")
     before = {p.pid for p in _engine_children()}
     runtime = build_runtime(GatewaySettings(
         api_keys_file=keys, state_secret="s" * 32, fusion_checkpoint=world.checkpoint, engine_process=False,
+        text_process=False,
         store=StoreSettings(backend="edge", path=world.store_path), bus=bus_settings))
     try:
         assert {p.pid for p in _engine_children()} == before

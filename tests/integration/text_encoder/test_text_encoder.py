@@ -159,3 +159,19 @@ def test_served_over_http(tmp_path: Path) -> None:
         assert malformed.status_code == 400
         assert httpx.get(f"{url}/livez", timeout=10).status_code == 200
         assert "bentoml_service_request" in httpx.get(f"{url}/metrics", timeout=10).text
+
+
+def test_the_gateways_text_process_encodes_as_the_model_here(encoder: TextEncoder) -> None:
+    from musechat.gateway.ports import HostedTextEncoder
+    from musechat.gateway.runtime import TEXT, build_text_encoder
+    from musechat.hosting import ProcessHost
+
+    host = ProcessHost("test-text", build_text_encoder, 1)
+    try:
+        hosted = HostedTextEncoder(host, TEXT).encode(TEXTS)
+    finally:
+        host.close()
+    for there, here in zip(hosted, encoder.encode(TEXTS), strict=True):
+        assert there.tokens.shape == here.tokens.shape
+        assert np.allclose(there.tokens.to_array(), here.tokens.to_array(), atol=1e-3)
+        assert np.allclose(there.pooled, here.pooled, atol=1e-5)
