@@ -84,14 +84,9 @@ def _open_engine(settings: GatewaySettings, resources: ExitStack) -> tuple[Vecto
                            settings.feature_cache_entries, settings.torch_threads)
         resources.callback(host.close)
         return HostedStore(host), HostedRanker(host, RANKER) if checkpoint else None
-    store = open_store(settings.store)
-    resources.callback(store.close)
-    if checkpoint is None:
-        return store, None
-    from musechat.ranker.core import FusionRanker
-
-    _limit_torch_threads(settings.torch_threads)
-    return store, FusionRanker.load(store, checkpoint, settings.feature_cache_entries)
+    objects = build_engine(settings.store, checkpoint, settings.feature_cache_entries, settings.torch_threads)
+    resources.callback(objects[STORE].close)
+    return objects[STORE], objects.get(RANKER)
 
 
 def build_text_encoder(torch_threads: int) -> Objects:
