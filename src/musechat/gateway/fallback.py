@@ -1,0 +1,40 @@
+"""The gateway's last route: unknown paths get the API's JSON 404 (and wrong methods its 405).
+
+BentoML mounts the app passively: a path that no route of the app matches falls through to BentoML's own
+router, whose 404 is `text/plain`. This route matches every path except those BentoML serves itself
+(its index page, docs and assets), so clients get one error shape everywhere.
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
+
+_BENTOML_PATHS = frozenset({"/", "/docs.json", "/schema.json", "/livez", "/readyz", "/healthz", "/metrics"})
+_BENTOML_PREFIXES = ("/static_content/", "/assets/")
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class FallbackRoute(Route):
+    def __init__(self, routes: list[BaseRoute]) -> None:
+        self._routes = routes
+        super().__init__("/{path:path}", self._answer, methods=_METHODS, include_in_schema=False)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if scope.get("type") != "http" or path in _BENTOML_PATHS or path.startswith(_BENTOML_PREFIXES):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+    async def _answer(self, request: Request) -> Response:
+        allowed = [method for method in _METHODS if self._matched_by_another(request.scope, method)]
+        if allowed:
+            raise HTTPException(405, headers={"Allow": ", ".join(allowed)})
+        raise HTTPException(404)
+
+    def _matched_by_another(self, scope: Scope, method: str) -> bool:
+        probe = {**scope, "method": method}
+        return any(route is not self and route.matches(probe)[0] == Match.FULL for route in self._routes)

@@ -1,0 +1,37 @@
+"""Videos: uploaded (multipart) or named by server-side path, checked, then encoded asynchronously (202)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from musechat.contracts.api import VideoFromPath, VideoState
+from musechat.gateway.context import Reader
+from musechat.gateway.http_errors import ERROR_RESPONSES, ApiError
+from musechat.gateway.uploads import json_body, server_side_path, spool_upload, validate_video
+
+router = APIRouter(tags=["videos"], responses=ERROR_RESPONSES)
+
+_UPLOAD_BODY = {"requestBody": {"content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"}}}},
+    "application/json": {"schema": VideoFromPath.model_json_schema()}}}}
+
+
+@router.post("/v1/videos", status_code=202, response_model=VideoState, openapi_extra=_UPLOAD_BODY)
+async def submit_video(request: Request, ctx: Reader) -> VideoState:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        path, name = await spool_upload(request, ctx.settings)
+    elif content_type == "application/json":
+        path, name = server_side_path(await json_body(request, VideoFromPath), ctx.settings), None
+    else:
+        raise ApiError(415, "unsupported_media_type",
+                       "send the video as multipart/form-data (field 'file') or JSON {\"path\": ...}")
+    await run_in_threadpool(validate_video, path, name, ctx.settings)
+    return await run_in_threadpool(ctx.core.submit_video, path)
+
+
+@router.get("/v1/videos/{video_id}", response_model=VideoState)
+def get_video(video_id: str, ctx: Reader) -> VideoState:
+    return ctx.core.video_state(video_id)

@@ -1,0 +1,77 @@
+"""The API layer alone (FastAPI app, no server): every error answer is one JSON shape {error, message},
+including the ones FastAPI and Starlette produce themselves (unknown route, wrong method, 500)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from fastapi.testclient import TestClient
+
+from musechat.gateway.app import GatewayContext, create_app
+from musechat.gateway.auth import SCOPE_CATALOG_WRITE, SCOPE_READ, ApiKey, ApiKeyRing, hash_key
+from musechat.gateway.core import GatewayCore
+from musechat.gateway.settings import GatewaySettings
+
+pytestmark = pytest.mark.unit
+KEY = "mck_unit-test-key"
+
+
+class ExplodingCore:
+    """A core whose every call fails unexpectedly: what a bug deep in a turn looks like to the API layer."""
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*_: object, **__: object) -> None:
+            raise RuntimeError(f"boom in {name}")
+
+        return fail
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    settings = GatewaySettings(api_keys_file=tmp_path / "keys.jsonl", state_secret="s" * 32,
+                               ranker_url="http://127.0.0.1:9", upload_dir=tmp_path / "uploads")
+    keys = ApiKeyRing([ApiKey("admin", hash_key(KEY), frozenset({SCOPE_READ, SCOPE_CATALOG_WRITE}))])
+    context = GatewayContext(core=cast(GatewayCore, ExplodingCore()), keys=keys, settings=settings)
+    return TestClient(create_app(context), raise_server_exceptions=False,
+                      headers={"Authorization": f"Bearer {KEY}"})
+
+
+def _error(response: Any, status: int, code: str) -> dict[str, str]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert set(body) == {"error", "message"} and body["error"] == code and body["message"], body
+    return cast(dict[str, str], body)
+
+
+def test_unknown_route_is_a_json_404(client: TestClient) -> None:
+    body = _error(client.get("/v1/nothing-here"), 404, "not_found")
+    assert "/v1/nothing-here" in body["message"]
+    _error(client.get("/nope"), 404, "not_found")
+
+
+def test_wrong_method_is_a_json_405_with_allow(client: TestClient) -> None:
+    response = client.get("/v1/conversations")
+    _error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "POST"
+    _error(client.delete("/v1/tracks"), 405, "method_not_allowed")
+
+
+def test_unexpected_failure_is_a_json_500_without_internals(client: TestClient) -> None:
+    body = _error(client.get("/v1/videos/vid-1"), 500, "internal_error")
+    assert "boom" not in body["message"]
+
+
+def test_malformed_json_invalid_fields_and_wrong_content_type(client: TestClient) -> None:
+    _error(client.post("/v1/conversations", content=b'{"video_id": ',
+                       headers={"Content-Type": "application/json"}), 400, "malformed_json")
+    _error(client.post("/v1/conversations", json={"video_id": "v", "limit": 500}), 422, "invalid_request")
+    _error(client.post("/v1/videos", content=b"raw", headers={"Content-Type": "video/mp4"}),
+           415, "unsupported_media_type")
+
+
+def test_auth_errors_keep_their_codes(client: TestClient) -> None:
+    _error(client.get("/v1/videos/x", headers={"Authorization": ""}), 401, "missing_api_key")
+    _error(client.get("/v1/videos/x", headers={"Authorization": "Bearer mck_wrong"}), 401, "invalid_api_key")
