@@ -15,11 +15,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+from musechat.errors import EXIT_USAGE, CliError
 
-
-class CliError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
+EXIT_OK, EXIT_PARTIAL = 0, 1
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

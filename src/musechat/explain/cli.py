@@ -6,14 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
+from musechat.errors import CliError
 from musechat.explain.models import DEFAULT_BASE_MODEL_DIR
 
 DEFAULT_ADAPTER_DIR = Path("models/adapters/explainer")
 
 
 def _usage_error(message: str) -> Exception:
-    from musechat.cli import CliError
-
     return CliError(message)
 
 
