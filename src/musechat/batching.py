@@ -2,7 +2,8 @@
 
 A caller blocks in `submit(item)`; one worker thread takes whatever has queued up (at most `max_batch`
 items, waiting at most `max_wait_s` for more after the first) and hands the batch to `process`, which
-returns one result per item — a value, or an exception raised in that caller only. When requests come
+returns one result per item — a value, or an exception raised in that caller only; when `process` raises
+for a whole batch, each item is retried alone, so one caller's poison fails that caller only. When requests come
 one at a time, a batch is one item and no wait is added (with `max_wait_s` 0); under concurrency the
 queue fills while a batch runs, so batches grow exactly when they pay off: one forward pass and one
 engine call for ten turns cost far less CPU than ten of each.
@@ -121,18 +122,29 @@ class MicroBatcher(Generic[In, Out]):
 
     def _process_batch(self, batch: list[tuple[In, Future[Out]]]) -> None:
         BATCH_ITEMS.labels(batcher=self.name).observe(len(batch))
-        items = [item for item, _ in batch]
         try:
-            results = self._process(items)
-            if len(results) != len(items):
-                raise RuntimeError(f"{self.name}: process returned {len(results)} results for {len(items)} items")
-        except Exception as error:  # a failure of the whole batch reaches every caller in it
-            log.exception("micro-batch %s of %d items failed", self.name, len(items))
-            for _, future in batch:
-                future.set_exception(error)
+            results = self._results(batch)
+        except Exception as error:
+            if len(batch) == 1:
+                log.exception("micro-batch %s of 1 item failed", self.name)
+                batch[0][1].set_exception(error)
+                return
+            # One caller's poison (an id the engine cannot encode, say) must not fail the others who
+            # happened to share its batch: each item is tried alone, so only the culprit's caller fails.
+            log.warning("micro-batch %s of %d items failed (%s); retrying each item alone",
+                        self.name, len(batch), error)
+            for entry in batch:
+                self._process_batch([entry])
             return
         for (_, future), result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+    def _results(self, batch: list[tuple[In, Future[Out]]]) -> Sequence[Out | BaseException]:
+        items = [item for item, _ in batch]
+        results = self._process(items)
+        if len(results) != len(items):
+            raise RuntimeError(f"{self.name}: process returned {len(results)} results for {len(items)} items")
+        return results

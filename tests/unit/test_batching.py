@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -124,3 +125,31 @@ def test_bad_settings_are_refused() -> None:
         MicroBatcher("t", Recorder(), max_batch=0)
     with pytest.raises(ValueError, match="max_wait_s"):
         MicroBatcher("t", Recorder(), max_wait_s=-1)
+
+
+def test_a_poison_item_fails_only_its_own_caller_not_its_batch_mates() -> None:
+    """A process that raises for the whole batch when any item is poison (as an engine does for an id it
+    cannot encode): the batch is retried item by item and only the poison's caller sees the error."""
+    gate = threading.Event()
+    seen: list[list[int]] = []
+
+    def strict(items: list[int]) -> list[int]:
+        gate.wait(5)
+        seen.append(list(items))
+        if any(i < 0 for i in items):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return [2 * i for i in items]
+
+    batcher: MicroBatcher[int, int] = MicroBatcher("t", strict, max_batch=8)
+    try:
+        first = batcher.submit_async(1)
+        time.sleep(0.05)  # the worker holds item 1 at the gate; the rest queue into one batch
+        futures = [batcher.submit_async(i) for i in (2, -1, 3)]
+        gate.set()
+        assert first.result(5) == 2
+        assert futures[0].result(5) == 4 and futures[2].result(5) == 6
+        with pytest.raises(UnicodeEncodeError):
+            futures[1].result(5)
+        assert [2, -1, 3] in seen  # they did share a batch, which failed as a whole
+    finally:
+        batcher.close()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from musechat.contracts.catalog import TrackId, TrackMetadata
 
 MAX_TURN_TEXT = 500
+# Checked at the door (422): an empty id or one the engine cannot encode (a lone surrogate) must never
+# reach a micro-batch shared with other callers' turns.
+VideoId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 
 
 class ErrorBody(BaseModel):
@@ -101,7 +104,7 @@ class Explanation(BaseModel):
 class StartConversation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    video_id: str
+    video_id: VideoId
     filters: TrackFilters = Field(default_factory=TrackFilters)
     limit: int = Field(default=5, ge=1, le=50)
     explain: bool = False

@@ -3,6 +3,7 @@ including the ones FastAPI and Starlette produce themselves (unknown route, wron
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, cast
 
@@ -75,3 +76,16 @@ def test_malformed_json_invalid_fields_and_wrong_content_type(client: TestClient
 def test_auth_errors_keep_their_codes(client: TestClient) -> None:
     _error(client.get("/v1/videos/x", headers={"Authorization": ""}), 401, "missing_api_key")
     _error(client.get("/v1/videos/x", headers={"Authorization": "Bearer mck_wrong"}), 401, "invalid_api_key")
+
+
+@pytest.mark.parametrize("video_id", ["", "\ud800", "vid\x00x", "a" * 129, " vid"])
+def test_ids_the_engine_cannot_use_are_refused_at_the_door(client: TestClient, video_id: str) -> None:
+    """Never a 5xx, and never into a micro-batch shared with other callers (the core would raise here)."""
+    body = json.dumps({"video_id": video_id})  # ASCII escapes: a lone surrogate travels as \\ud800
+    _error(client.post("/v1/conversations", content=body, headers={"Content-Type": "application/json"}),
+           422, "invalid_request")
+
+
+def test_a_malformed_video_id_in_the_path_is_an_unknown_video(client: TestClient) -> None:
+    _error(client.get("/v1/videos/vid%00x"), 404, "video_not_found")
+    _error(client.get("/v1/videos/" + "a" * 200), 404, "video_not_found")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from musechat.contracts.api import VideoFromPath, VideoState
 from musechat.gateway.context import Reader
+from musechat.gateway.core import NotFoundError
 from musechat.gateway.http_errors import ERROR_RESPONSES, ApiError
 from musechat.gateway.uploads import json_body, server_side_path, spool_upload, validate_video
 
+VIDEO_ID_PATTERN, VIDEO_ID_MAX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*"), 128
 router = APIRouter(tags=["videos"], responses=ERROR_RESPONSES)
 
 _UPLOAD_BODY = {"requestBody": {"content": {
@@ -34,4 +38,11 @@ async def submit_video(request: Request, ctx: Reader) -> VideoState:
 
 @router.get("/v1/videos/{video_id}", response_model=VideoState)
 def get_video(video_id: str, ctx: Reader) -> VideoState:
-    return ctx.core.video_state(video_id)
+    return ctx.core.video_state(known_video_id(video_id))
+
+
+def known_video_id(video_id: str) -> str:
+    """An id of a shape no video can have (NUL bytes, too long) is unknown: 404 here, not 500 in the store."""
+    if len(video_id) > VIDEO_ID_MAX or not VIDEO_ID_PATTERN.fullmatch(video_id):
+        raise NotFoundError("video_not_found", "unknown video: submit it with POST /v1/videos")
+    return video_id
