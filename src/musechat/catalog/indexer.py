@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from musechat.bus import EventProducer, PermanentError
+from musechat.catalog.facts import has_vocals as facts_has_vocals
+from musechat.catalog.facts import passing_tags, present_attributes
 from musechat.catalog.vectorizer import INDEX_DIM, TrackVectorizer
 from musechat.contracts.catalog import (
     MUSIC_VECTOR,
@@ -35,6 +37,8 @@ TRACK_PAYLOAD_INDEXES = {
     "track_id": PayloadIndexKind.KEYWORD,
     "tags": PayloadIndexKind.KEYWORD,
     "vocals": PayloadIndexKind.BOOL,
+    "attributes": PayloadIndexKind.KEYWORD,
+    "facts.tempo_bpm": PayloadIndexKind.FLOAT,
     "artist": PayloadIndexKind.KEYWORD,
     "licence": PayloadIndexKind.KEYWORD,
     "duration_s": PayloadIndexKind.FLOAT,
@@ -64,17 +68,30 @@ def ensure_tracks_collection(store: VectorStore, index_model: str) -> str:
 
 
 def track_payload(encoded: TrackEncoded, index_model: str) -> TrackPayload:
+    """With facts (current encoders), `tags`, `attributes` and `vocals` come from calibrated scores; an
+    encoding without facts keeps the old name-based fields so older events still index."""
     encoding = encoded.encoding
-    tags = sorted({tag.name for tag in encoding.tags})
+    facts = encoding.facts
+    if facts is not None:
+        tags = passing_tags(facts)
+        vocals = facts_has_vocals(facts)
+        attributes = present_attributes(facts)
+    else:
+        tags = sorted({tag.name for tag in encoding.tags})
+        vocals, attributes = has_vocals(tags), []
+    embedded = encoding.embedded_tags
     return TrackPayload(
         track_id=encoded.track.track_id,
         title=encoded.track.title,
         artist=encoded.track.artist,
-        album=encoded.track.album,
+        album=encoded.track.album or embedded.get("album"),
         licence=encoded.track.licence,
+        genre=encoded.track.genre or embedded.get("genre"),
         duration_s=encoding.duration_s,
         tags=tags,
-        vocals=has_vocals(tags),
+        vocals=vocals,
+        attributes=attributes,
+        facts=facts,
         tag_scores=encoding.tags,
         features=encoding.features,
         feature_model=encoding.feature_model,
@@ -85,13 +102,20 @@ def track_payload(encoded: TrackEncoded, index_model: str) -> TrackPayload:
 
 # Same bytes, same metadata, same models: the track is the same, even if a re-encode on another machine
 # differs in the last float16 bit (thread counts change summation order).
-_IDENTITY_KEYS = ("content_sha256", "title", "artist", "album", "licence", "feature_model", "index_model")
+_IDENTITY_KEYS = ("content_sha256", "title", "artist", "album", "licence", "genre", "feature_model", "index_model")
 
 
 def same_track(stored: dict[str, Any], new: dict[str, Any]) -> bool:
     if new.get("content_sha256") is None:
         return stored == new
+    if _facts_version(stored) != _facts_version(new):  # re-measured facts are a change, even for the same bytes
+        return False
     return all(stored.get(key) == new.get(key) for key in _IDENTITY_KEYS)
+
+
+def _facts_version(payload: dict[str, Any]) -> int | None:
+    facts = payload.get("facts")
+    return facts.get("version") if isinstance(facts, dict) else None
 
 
 class Indexer:

@@ -104,6 +104,20 @@ def _manifest_line(line: str, base: Path, batch_id: str, origin: str) -> Submiss
     return _submission(track, audio_path, batch_id, origin)
 
 
+def unlisted_track(path: Path) -> dict[str, Any]:
+    """Metadata for a file no manifest line describes: the file's own tags (title, artist, album, genre)
+    where it has them, else a title from the file name and an unknown artist."""
+    from musechat.media.audio import read_embedded_tags
+
+    embedded = read_embedded_tags(path)
+    track: dict[str, Any] = {"title": embedded.get("title") or title_from_filename(path),
+                             "artist": embedded.get("artist") or "Unknown artist"}
+    for key in ("album", "genre"):
+        if embedded.get(key):
+            track[key] = embedded[key][:100] if key == "genre" else embedded[key]
+    return track
+
+
 def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
@@ -119,8 +133,7 @@ def discover(path: Path, batch_id: str) -> Iterator[Submission]:
         manifests, folder = [path / name for name in MANIFEST_NAMES if (path / name).is_file()], path
     else:
         manifests, folder = [], None
-        yield _submission({"title": title_from_filename(path), "artist": "Unknown artist"}, path, batch_id,
-                          str(path))
+        yield _submission(unlisted_track(path), path, batch_id, str(path))
         return
     listed: set[Path] = set()
     for manifest in manifests:
@@ -139,5 +152,4 @@ def discover(path: Path, batch_id: str) -> Iterator[Submission]:
     for audio in sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p, folder)):
         if audio.name in MANIFEST_NAMES or audio.resolve() in listed:
             continue
-        yield _submission({"title": title_from_filename(audio), "artist": "Unknown artist"}, audio, batch_id,
-                          str(audio))
+        yield _submission(unlisted_track(audio), audio, batch_id, str(audio))

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from musechat.contracts.features import FeatureMatrix
-from musechat.contracts.music import MusicEncoding, TagScore
+from musechat.contracts.music import MusicEncoding, TagScore, TrackFacts
 
 TrackId = Annotated[
     str,
@@ -38,6 +38,7 @@ class TrackMetadata(BaseModel):
     artist: str = Field(min_length=1, max_length=300)
     album: str | None = Field(default=None, max_length=300)
     licence: str | None = Field(default=None, max_length=100, description="e.g. CC-BY-4.0, royalty-free")
+    genre: str | None = Field(default=None, max_length=100, description="As the file's own tags say, if any.")
 
 
 class TrackSubmitted(BaseModel):
@@ -106,7 +107,13 @@ class TrackPayload(BaseModel):
     tags: list[str] = Field(description="Tag names (MTT + MSD vocabularies), for filters and explanations.")
     # Derived from `tags` at index time and indexed: the "no vocals" filter is one bool check per point,
     # where excluding 18 vocal tags cost the engine 5x the search (docs/benchmarks/turn_latency.md).
-    vocals: bool = Field(description="Whether any tag is a vocal tag (VOCAL_TAGS).")
+    vocals: bool = Field(description="Calibrated vocals probability >= 0.5 (tracks without facts: any VOCAL_TAGS tag).")
+    genre: str | None = None
+    attributes: list[str] = Field(
+        default_factory=list,
+        description="Attributes (musechat.catalog.facts.ATTRIBUTES) with calibrated probability >= 0.5, indexed.",
+    )
+    facts: TrackFacts | None = Field(default=None, description="Measured music facts (tempo, scores, groups).")
     tag_scores: list[TagScore]
     features: FeatureMatrix = Field(description="Per-segment music features, reused as the fusion candidate.")
     feature_model: str

@@ -21,6 +21,7 @@ EncodeErrorCode = Literal[
     "too_long",
     "too_short",
     "silent",
+    "not_music",
     "invalid_request",
     "path_not_allowed",
     "too_large",
@@ -36,6 +37,36 @@ class TagScore(BaseModel):
     vocabulary: TagVocabulary = Field(description="MTT = MagnaTagATune tagger, MSD = Million Song Dataset.")
 
 
+FACTS_VERSION = 1
+
+
+class TrackFacts(BaseModel):
+    """What was measured on a track's audio at ingestion, kept in its `tracks` payload (`facts`).
+
+    Scores, never bare names: consumers decide with `musechat.catalog.facts.attribute_present`, which
+    turns these scores into calibrated probabilities with per-tag thresholds fitted on real music.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = Field(default=FACTS_VERSION, description="Bumped when a measurement changes meaning.")
+    tempo_bpm: float | None = Field(
+        ge=20.0, le=320.0, description="Beats per minute from the beat tracker; None when no steady beat was found."
+    )
+    tempo_confidence: float = Field(ge=0.0, le=1.0, description="How steady and clear the beat is (0 = none).")
+    loudness_db: float = Field(le=0.0, description="Gated RMS level of the whole track in dBFS (EBU R128-style gates).")
+    duration_s: float = Field(gt=0)
+    vocals_probability: float = Field(
+        ge=0.0, le=1.0, description="Vocal against instrumental evidence of both MusiCNN vocabularies, calibrated."
+    )
+    tag_scores: dict[str, float] = Field(
+        description="Every tag of both vocabularies, keyed 'mtt:<tag>' / 'msd:<tag>', mean probability over the track."
+    )
+    groups: dict[str, float] = Field(
+        description="Instrument / genre / mood group (e.g. 'strings', 'electronic', 'calm') -> calibrated probability."
+    )
+
+
 class MusicEncoding(BaseModel):
     features: FeatureMatrix = Field(description="[num_segments, feature_dim] float16 per-segment features.")
     num_segments: int = Field(ge=1, le=12)
@@ -43,6 +74,10 @@ class MusicEncoding(BaseModel):
     tags: list[TagScore] = Field(description="Top tags of both vocabularies, merged, highest score first.")
     feature_model: str = Field(description="Version of the feature extractor, e.g. 'ast=<id>@<sha8>;...'.")
     feature_dim: int = Field(ge=1)
+    facts: TrackFacts | None = Field(default=None, description="Measured music facts (None from older encoders).")
+    embedded_tags: dict[str, str] = Field(
+        default_factory=dict, description="Title/artist/album/genre the file itself carries (container metadata)."
+    )
 
     @model_validator(mode="after")
     def _check_shape(self) -> MusicEncoding:

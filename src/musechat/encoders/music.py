@@ -32,6 +32,7 @@ from musechat.contracts.music import (
     MusicEncodeResult,
     MusicEncoding,
     TagScore,
+    TrackFacts,
 )
 from musechat.encoders.ast import AstFeaturizer, make_tiny_ast, tiny_ast_id
 from musechat.encoders.sources import RequestError, resolve_source
@@ -297,9 +298,12 @@ class MusicEncoder:
         segments = plan_segments(decoded.duration_s, seg.seconds, seg.max_segments, seg.min_tail_s)
         return _Prepared(decoded, segments, cut_segments(decoded.samples, decoded.sample_rate, segments))
 
-    def _musicnn(self, prepared: _Prepared) -> tuple[np.ndarray, list[TagScore]]:
+    def _musicnn(
+        self, prepared: _Prepared
+    ) -> tuple[np.ndarray, list[TagScore], dict[str, dict[str, float]]]:
         """Per-segment MusiCNN features [S, models x 200] and the track's merged tags, from one pass per
-        model over the whole track's 3 s windows (log-mel shared by both models)."""
+        model over the whole track's 3 s windows (log-mel shared by both models), and every tag's mean
+        probability per vocabulary (the facts keep them all)."""
         from musechat.encoders import musicnn
 
         # A track shorter than one segment goes in loop-padded, like its AST segment, so it fills whole
@@ -317,16 +321,18 @@ class MusicEncoder:
             members.append(inside if inside.size else np.array([int(np.argmin(np.abs(mids - centre)))]))
         per_model: list[np.ndarray] = []
         tags: dict[Literal["MTT", "MSD"], list[tuple[str, float]]] = {}
+        every: dict[str, dict[str, float]] = {}
         for name, tagger in self.taggers.items():
             probs, pens = tagger.forward_windows(windows)
             per_model.append(np.stack([pens[idx].mean(axis=0) for idx in members]))
             output = musicnn.TaggerOutput(list(tagger.labels), probs.mean(axis=0), probs, pens.mean(axis=0))
             vocabulary: Literal["MTT", "MSD"] = "MTT" if name.startswith("MTT") else "MSD"
             tags[vocabulary] = musicnn.top_tags(output, self.spec.tags.top_k_per_vocabulary, self.spec.tags.min_score)
-        return np.concatenate(per_model, axis=1), merge_tags(tags)
+            every[vocabulary] = {label: float(p) for label, p in zip(output.labels, output.probabilities, strict=True)}
+        return np.concatenate(per_model, axis=1), merge_tags(tags), every
 
     def _finish(self, prepared: _Prepared, ast_features: np.ndarray) -> MusicEncoding:
-        musicnn_features, tags = self._musicnn(prepared)
+        musicnn_features, tags, every = self._musicnn(prepared)
         features = np.concatenate([ast_features, musicnn_features], axis=1)
         if not np.all(np.isfinite(features.astype(np.float16))):
             raise ValueError("features are not finite in float16")
@@ -340,7 +346,17 @@ class MusicEncoder:
             tags=tags,
             feature_model=self.feature_model,
             feature_dim=self.feature_dim,
+            facts=self._facts(prepared.decoded, every),
+            embedded_tags=prepared.decoded.metadata,
         )
+
+    def _facts(self, decoded: DecodedAudio, every: dict[str, dict[str, float]]) -> TrackFacts:
+        """Tempo, loudness and the calibrated tag groups of one track (see `music_facts`)."""
+        from musechat.encoders import music_facts
+
+        tempo = music_facts.measure_tempo(decoded.samples, decoded.sample_rate)
+        loudness = music_facts.loudness_db(decoded.samples, decoded.sample_rate)
+        return music_facts.build_facts(every, tempo, loudness, decoded.duration_s)
 
 
 def _failure(code: EncodeErrorCode, message: str) -> MusicEncodeResult:

@@ -18,7 +18,7 @@ Error policy (codes are stable, see `errors.py`):
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +73,8 @@ class DecodedAudio:
     duration_s: float
     source_format: str  # FFmpeg demuxer name, e.g. "mp3", "ogg", "mov,mp4,m4a,3gp,3g2,mj2"
     codec: str  # FFmpeg decoder name of the stream that was used, e.g. "mp3float", "aac", "opus"
+    # Title / artist / album / genre the file carries (ID3, Vorbis comments, MP4 atoms), lower-case keys.
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 def _sniff_non_media(head: bytes) -> str | None:
@@ -158,6 +160,7 @@ def decode_audio(
             raise MediaTooLongError(f"{label} lasts {declared:.1f} s, longer than the {max_duration_s:.0f} s limit")
         samples = _decode_stream(container, stream, target_sr, max_duration_s, label)
         codec = stream.codec_context.name
+        metadata = embedded_tags(container, stream)
 
     duration = samples.size / target_sr
     if samples.size == 0:
@@ -171,7 +174,28 @@ def decode_audio(
     if silence_peak is not None and float(np.max(np.abs(samples))) < silence_peak:
         level = 20 * np.log10(silence_peak)
         raise SilentMediaError(f"{label} is silent (peak level below {level:.0f} dBFS)")
-    return DecodedAudio(samples=samples, sample_rate=target_sr, duration_s=duration, source_format=fmt, codec=codec)
+    return DecodedAudio(samples=samples, sample_rate=target_sr, duration_s=duration, source_format=fmt, codec=codec,
+                        metadata=metadata)
+
+
+EMBEDDED_TAG_KEYS = ("title", "artist", "album", "genre")
+_TAG_ALIASES = {"album_artist": "artist", "albumartist": "artist", "performer": "artist"}
+
+
+def embedded_tags(container: Any, stream: Any) -> dict[str, str]:
+    """The file's own title/artist/album/genre: container tags (ID3, MP4), then the stream's (Ogg/Opus
+    keep Vorbis comments on the stream). First non-empty value wins; values are trimmed to 300 chars."""
+    found: dict[str, str] = {}
+    sources = (getattr(container, "metadata", None) or {}, getattr(stream, "metadata", None) or {})
+    for use_aliases in (False, True):  # a real 'artist' beats 'album_artist'
+        for source in sources:
+            for raw_key, raw_value in source.items():
+                key = str(raw_key).lower()
+                key = _TAG_ALIASES.get(key, key) if use_aliases else key
+                value = str(raw_value).strip()
+                if key in EMBEDDED_TAG_KEYS and value and key not in found:
+                    found[key] = value[:300]
+    return found
 
 
 def _decode_stream(
@@ -213,3 +237,16 @@ def _decode_stream(
     if not chunks:
         return np.zeros(0, dtype=np.float32)
     return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def read_embedded_tags(path: str | Path) -> dict[str, str]:
+    """A file's own title/artist/album/genre without decoding it ({} when FFmpeg cannot open it): the
+    catalog uses them for files its manifest does not describe."""
+    import av
+
+    try:
+        with av.open(str(path), mode="r") as container:
+            stream = container.streams.best("audio")
+            return embedded_tags(container, stream)
+    except (av.error.FFmpegError, OSError, ValueError):
+        return {}
