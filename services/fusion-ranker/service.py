@@ -44,13 +44,15 @@ class FusionRankerService:
         import torch
 
         from musechat.ranker.core import FusionRanker
+        from musechat.registry.settings import open_registry
         from musechat.store.settings import open_store
 
         if settings.checkpoint is None:
             raise RuntimeError("set MUSECHAT_RANKER_CHECKPOINT to a fusion checkpoint dir")
         torch.set_num_threads(settings.threads)
+        # MUSECHAT_MODEL_REGISTRY_DIR set: start on the live model and follow each publish (ranker/core.py).
         self.ranker = FusionRanker.load(open_store(settings.store), settings.checkpoint,
-                                        settings.feature_cache_entries)
+                                        settings.feature_cache_entries, open_registry())
 
     @bentoml.api(batchable=True, max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms)
     def rank(self, requests: list[RankRequest]) -> list[RankResult]:

@@ -8,7 +8,8 @@ indexed concurrently into the collection being replaced: they wait in Kafka and 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -20,6 +21,9 @@ from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.features import FeatureMatrix
 from musechat.observability import set_index_info
 from musechat.store import PointRecord, VectorStore
+
+if TYPE_CHECKING:
+    from musechat.registry.registry import ModelRegistry
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +68,47 @@ def _write(store: VectorStore, target: str, records: list[PointRecord], vectoriz
 
 
 class ModelPublishedHandler:
-    """Re-index on model-published, then use the new model for every later track."""
+    """Re-index on model-published, then use the new model for every later track.
 
-    def __init__(self, store: VectorStore, indexer: Any) -> None:
+    With a model registry, the handler then moves the registry's live pointer (the alias already resolves
+    to the new collection, so "live" never names a version without its index) and drops the collections
+    of versions older than the retention (gc). Publishing a version that is already live re-marks it and
+    changes nothing else; publishing an earlier one (a rollback) rebuilds its collection from the live
+    payloads, so tracks ingested since are in it too."""
+
+    def __init__(self, store: VectorStore, indexer: Any, registry: ModelRegistry | None = None,
+                 retention: int = 2) -> None:
         self._store = store
         self._indexer = indexer
+        self._registry = registry
+        self._retention = retention
 
     def handle(self, event: EventEnvelope[Any], *_context: Any) -> None:
-        from pathlib import Path
-
         from musechat.ranker.core import FusionVectorizer
 
         published = decode_payload(event, ModelPublished)
-        vectorizer = FusionVectorizer.load(Path(published.checkpoint))
-        reindex(self._store, vectorizer, progress=False)
+        checkpoint = Path(published.checkpoint)
+        if self._registry is not None and self._registry.has(published.version):
+            checkpoint = self._registry.checkpoint(published.version)
+        vectorizer = FusionVectorizer.load(checkpoint)
+        live = reindex(self._store, vectorizer, progress=False)
         self._indexer.use(vectorizer)
+        if self._registry is not None:
+            if not self._registry.has(vectorizer.version):
+                self._registry.register(checkpoint)
+            self._registry.mark_live(vectorizer.version, live, event.id)
+            drop_old_collections(self._store, self._registry, self._retention)
+
+
+def drop_old_collections(store: VectorStore, registry: ModelRegistry, retention: int) -> list[str]:
+    """Drop `tracks-*` collections that are neither live nor among the `retention` most recent earlier live
+    versions' (gc). Returns the dropped names."""
+    keep = set(registry.collections_to_keep(retention)) | {store.resolve(TRACKS_COLLECTION)}
+    dropped = []
+    for name in store.list_collections():
+        if name.startswith(f"{TRACKS_COLLECTION}-") and name not in keep:
+            store.drop_collection(name)
+            dropped.append(name)
+    if dropped:
+        log.info("dropped %d old track collections (retention %d): %s", len(dropped), retention, dropped)
+    return dropped

@@ -58,6 +58,16 @@ def catalog_worker_consumer(settings: CatalogWorkerSettings, producer: EventProd
 
 
 def default_vectorizer(settings: IndexerSettings) -> TrackVectorizer:
+    """The registry's live model when there is one (a restart keeps what was published), else the
+    configured checkpoint, else the fixed projection."""
+    from musechat.registry.settings import open_registry
+
+    registry = open_registry()
+    live = registry.live() if registry is not None else None
+    if registry is not None and live is not None:
+        from musechat.ranker.core import FusionVectorizer
+
+        return FusionVectorizer.load(registry.checkpoint(live))
     if settings.fusion_checkpoint is not None:
         from musechat.ranker.core import FusionVectorizer
 
@@ -98,11 +108,18 @@ def indexer_consumer(settings: IndexerSettings, producer: EventProducer, store: 
     router = EventRouter({
         Topic.TRACK_ENCODED.event_type: tracks.handle,
         Topic.VIDEO_ENCODED.event_type: VideoIndexer(video_registry(store, settings)).handle,
-        Topic.MODEL_PUBLISHED.event_type: ModelPublishedHandler(store, tracks).handle,
+        Topic.MODEL_PUBLISHED.event_type: _model_published_handler(store, tracks),
     })
     topics = [Topic.TRACK_ENCODED, Topic.VIDEO_ENCODED, Topic.MODEL_PUBLISHED]
     return EventConsumer(settings.bus, topics, settings.group_id, router.handle, _dedupe(settings.dedupe_path),
                          dlq_producer=producer)
+
+
+def _model_published_handler(store: VectorStore, tracks: Indexer) -> Handler:
+    from musechat.registry.settings import RegistrySettings, open_registry
+
+    settings = RegistrySettings()
+    return ModelPublishedHandler(store, tracks, open_registry(settings), settings.retention).handle
 
 
 @dataclass

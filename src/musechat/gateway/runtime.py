@@ -71,9 +71,11 @@ def build_engine(store_settings: StoreSettings, checkpoint: Path | None, feature
     if checkpoint is None:
         return {STORE: store}
     from musechat.ranker.core import FusionRanker
+    from musechat.registry.settings import open_registry
 
     _limit_torch_threads(torch_threads)
-    return {STORE: store, RANKER: FusionRanker.load(store, checkpoint, feature_cache_entries)}
+    # With a model registry the ranker starts on the live version and follows every publish.
+    return {STORE: store, RANKER: FusionRanker.load(store, checkpoint, feature_cache_entries, open_registry())}
 
 
 def _open_engine(settings: GatewaySettings, resources: ExitStack) -> tuple[VectorStore, BatchRanker | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -25,6 +26,9 @@ from musechat.store import Hit, MatchAny, MatchValue, NearestQuery, Range, Searc
 
 if TYPE_CHECKING:
     from musechat.fusion.model import FusionConfig, FusionModel
+    from musechat.registry.registry import ModelRegistry
+
+log = logging.getLogger(__name__)
 
 
 # The payload keys a recommendation shows; the rest (per-segment features, ~15-40 KB a track, and the
@@ -112,13 +116,26 @@ def ready_video_features(video_id: str, payload: dict[str, Any] | None) -> np.nd
     return video.features.to_array()
 
 
+# Query towers kept loaded: the live one and the one before it, so a rollback (or an A/B flip) swaps
+# without reading a checkpoint again.
+LOADED_MODELS = 3
+
+
 class FusionRanker:
+    """Query tower + filtered ANN search. With a model registry it follows the index: each batch resolves
+    the `tracks` alias once, runs the query tower of the model that built *that* collection (loaded from
+    the registry on first sight) and searches that physical collection, so a publish that flips the alias
+    mid-stream never pairs one model's query with another model's track vectors."""
+
     def __init__(self, store: VectorStore, model: FusionModel, config: FusionConfig, version: str,
-                 feature_cache_entries: int = FEATURE_CACHE_ENTRIES) -> None:
+                 feature_cache_entries: int = FEATURE_CACHE_ENTRIES, registry: ModelRegistry | None = None) -> None:
         self._store = store
         self._model = model
         self._config = config
         self.version = version
+        self._registry = registry
+        self._models: dict[str, FusionModel] = {version: model}
+        self._collection_versions: dict[str, str | None] = {}
         # Decoded features of ready videos, and of tracks by (collection, id): a hit skips the engine
         # lookup, the payload validation and the base64 decoding.
         self._videos: ExpiringLru[str, np.ndarray] = ExpiringLru(feature_cache_entries, FEATURE_CACHE_AGE_S)
@@ -126,12 +143,48 @@ class FusionRanker:
             feature_cache_entries, FEATURE_CACHE_AGE_S)
 
     @classmethod
-    def load(cls, store: VectorStore, checkpoint: Path,
-             feature_cache_entries: int = FEATURE_CACHE_ENTRIES) -> FusionRanker:
+    def load(cls, store: VectorStore, checkpoint: Path, feature_cache_entries: int = FEATURE_CACHE_ENTRIES,
+             registry: ModelRegistry | None = None) -> FusionRanker:
+        """`checkpoint` is the start-up default; a registry with a live version overrides it, so a restart
+        comes back on the published model, not on the one in the environment."""
         from musechat.fusion.model import load_checkpoint
 
+        live = registry.live() if registry is not None else None
+        if live is not None and registry is not None:
+            checkpoint = registry.checkpoint(live)
         model, config = load_checkpoint(checkpoint)
-        return cls(store, model, config, checkpoint_version(checkpoint), feature_cache_entries)
+        return cls(store, model, config, checkpoint_version(checkpoint), feature_cache_entries, registry)
+
+    def serving(self, collection: str) -> tuple[str, FusionModel]:
+        """The (version, query tower) that matches the index `collection`: the model that built it when
+        the registry knows it, else the current one (no registry, or an index built outside it)."""
+        from musechat.catalog.indexer import collection_for
+
+        if collection not in self._collection_versions:
+            known = self.version if collection_for(self.version) == collection else None
+            if known is None and self._registry is not None:
+                known = self._registry.version_of_collection(collection)
+            if known is None:
+                log.warning("index %s was built by a model the registry does not know; serving %s",
+                            collection, self.version)
+            self._collection_versions[collection] = known
+        version = self._collection_versions[collection] or self.version
+        if version not in self._models:
+            self._models[version] = self._load_version(version)
+            while len(self._models) > LOADED_MODELS:
+                oldest = next(v for v in self._models if v != version)
+                del self._models[oldest]
+        if version != self.version:
+            log.info("query tower %s -> %s (index %s)", self.version, version, collection)
+            self.version, self._model = version, self._models[version]
+        return version, self._models[version]
+
+    def _load_version(self, version: str) -> FusionModel:
+        from musechat.fusion.model import load_checkpoint
+
+        assert self._registry is not None  # only registry versions are ever loaded here
+        model, _ = load_checkpoint(self._registry.checkpoint(version))
+        return model
 
     def video_features(self, video_ids: list[str]) -> dict[str, np.ndarray | RankingError]:
         """Each video's features, or the error that names why it cannot be used (one engine call)."""
@@ -154,12 +207,14 @@ class FusionRanker:
         return _through_cache(self._tracks, track_ids, lambda track_id: (collection, track_id), fetch)
 
     def query_vector(self, request: RankRequest) -> np.ndarray:
-        [result] = self._query_vectors([request], self._store.resolve(TRACKS_COLLECTION))
+        collection = self._store.resolve(TRACKS_COLLECTION)
+        [result] = self._query_vectors([request], collection, self.serving(collection)[1])
         if isinstance(result, RankingError):
             raise result
         return result
 
-    def _query_vectors(self, requests: list[RankRequest], collection: str) -> list[np.ndarray | RankingError]:
+    def _query_vectors(self, requests: list[RankRequest], collection: str,
+                       model: FusionModel) -> list[np.ndarray | RankingError]:
         """One forward pass for every request whose inputs resolve; the others get their error.
 
         A batch may mix turn-1 requests (video alone) and later turns: an absent candidate or text is an
@@ -189,7 +244,7 @@ class FusionRanker:
                 values, mask = _padded_optional(rows)
                 batch |= {name: torch.from_numpy(values), mask_name: torch.from_numpy(mask)}
         with torch.inference_mode():
-            vectors = iter(self._model.encode_query(**batch).numpy().astype(np.float32))
+            vectors = iter(model.encode_query(**batch).numpy().astype(np.float32))
         return [x if isinstance(x, RankingError) else next(vectors) for x in inputs]
 
     def rank(self, request: RankRequest) -> RankResponse:
@@ -200,17 +255,20 @@ class FusionRanker:
 
     def rank_many(self, requests: list[RankRequest]) -> list[RankResponse | RankingError]:
         """Rank several requests with one query-tower pass and one engine call (concurrent turns)."""
+        # One resolve per batch: the query tower and the search both follow this physical collection, even
+        # when the alias flips before the search (the old collection outlives the flip until gc).
         index_collection = self._store.resolve(TRACKS_COLLECTION)
-        queries = self._query_vectors(requests, index_collection)
+        version, model = self.serving(index_collection)
+        queries = self._query_vectors(requests, index_collection, model)
         searchable = [(request, query) for request, query in zip(requests, queries, strict=True)
                       if not isinstance(query, RankingError)]
-        hits = self._store.search_many(TRACKS_COLLECTION, MUSIC_VECTOR, [
+        hits = self._store.search_many(index_collection, MUSIC_VECTOR, [
             NearestQuery(vector=query.tolist(), limit=request.limit, filter=search_filter(request.filters),
                          exclude_ids=_excluded(request))
             for request, query in searchable], with_payload=RESPONSE_FIELDS) if searchable else []
         answers = iter(hits)
         return [query if isinstance(query, RankingError) else RankResponse(
-            tracks=[_recommended(hit) for hit in next(answers)], model_version=self.version,
+            tracks=[_recommended(hit) for hit in next(answers)], model_version=version,
             index_collection=index_collection) for query in queries]
 
 
