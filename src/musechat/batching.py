@@ -21,6 +21,8 @@ from typing import Generic, TypeVar
 
 from prometheus_client import Histogram
 
+from musechat.errors import MuseChatError
+
 log = logging.getLogger(__name__)
 
 In = TypeVar("In")
@@ -34,8 +36,10 @@ BATCH_ITEMS = Histogram(
 )
 
 
-class BatcherClosedError(RuntimeError):
+class BatcherClosedError(MuseChatError, RuntimeError):
     """The batcher was closed: no new items are accepted."""
+
+    status, code = 503, "shutting_down"
 
 
 class MicroBatcher(Generic[In, Out]):

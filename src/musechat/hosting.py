@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
+from musechat.errors import MuseChatError
+
 log = logging.getLogger(__name__)
 
 Objects = dict[str, Any]
@@ -34,8 +36,10 @@ _ITERATORS = "__iterators__"
 _CHUNK = 256  # items per pull of a remote iterator
 
 
-class HostError(RuntimeError):
+class HostError(MuseChatError, RuntimeError):
     """The host process could not start, exited, or answered with something that cannot cross the pipe."""
+
+    status, code = 503, "engine_unavailable"
 
 
 class ProcessHost:

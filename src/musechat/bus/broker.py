@@ -22,13 +22,17 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError
 
+from musechat.errors import MuseChatError
+
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
 
 
-class BrokerStartError(RuntimeError):
+class BrokerStartError(MuseChatError, RuntimeError):
     """The embedded broker exited or did not answer a metadata request in time."""
+
+    status, code = 503, "broker_unavailable"
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -43,6 +43,7 @@ from musechat.bus.producer import EventProducer
 from musechat.bus.settings import BusSettings
 from musechat.contracts.envelope import EventEnvelope, parse_envelope
 from musechat.contracts.topics import dlq_topic
+from musechat.errors import MuseChatError
 from musechat.observability import clear_consumer_lag, set_consumer_lag
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,10 @@ DLQ_HEADER_PREFIX = "dlq_"
 MAX_ERROR_MESSAGE_BYTES = 4096
 
 
-class PermanentError(Exception):
+class PermanentError(MuseChatError):
     """Raised by a handler when retrying cannot help; the record goes straight to the DLQ."""
+
+    status, code = 422, "permanent_failure"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from kafka.errors import KafkaError
 from musechat.bus.metrics import EVENTS_PUBLISHED
 from musechat.bus.settings import BusSettings
 from musechat.contracts.envelope import EventEnvelope
+from musechat.errors import MuseChatError
 
 Headers = list[tuple[str, bytes]]
 
@@ -22,8 +23,10 @@ Headers = list[tuple[str, bytes]]
 STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 
 
-class PublishError(RuntimeError):
+class PublishError(MuseChatError, RuntimeError):
     """The broker did not acknowledge a record within `publish_timeout_s`."""
+
+    status, code = 503, "publish_timeout"
 
 
 def cloudevent_headers(event: EventEnvelope[Any]) -> Headers:

@@ -11,16 +11,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+from musechat.errors import MuseChatError
+
 RequestErrorCode = Literal["invalid_request", "path_not_allowed", "too_large"]
 
 
-class RequestError(Exception):
+class RequestError(MuseChatError):
     """A request that names no usable source (bad base64, a path outside the allowed roots, too big)."""
 
+    status = 422
+
     def __init__(self, code: RequestErrorCode, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, status=413 if code == "too_large" else 422)
         self.code: RequestErrorCode = code
-        self.message = message
 
 
 def resolve_source(*, encoded: str | None, field: str, path: str | None, filename: str | None,

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from musechat.errors import MuseChatError
+
 __all__ = ["CheckpointError", "TensorEntry", "read_checkpoint", "read_index"]
 
 _TABLE_MAGIC = 0xDB4775248B80FB57
@@ -45,8 +47,10 @@ _DTYPES: dict[int, np.dtype] = {
 }
 
 
-class CheckpointError(ValueError):
+class CheckpointError(MuseChatError, ValueError):
     """The files are not a TF checkpoint this reader understands (corrupt, compressed, sliced...)."""
+
+    status, code = 422, "bad_checkpoint"
 
 
 @dataclass(frozen=True)

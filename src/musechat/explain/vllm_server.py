@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from musechat.errors import MuseChatError
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -46,8 +48,10 @@ VLLM_CPU_ENV = {
 }
 
 
-class VllmStartError(RuntimeError):
-    pass
+class VllmStartError(MuseChatError, RuntimeError):
+    """The vLLM server exited or did not answer before its start timeout."""
+
+    status, code = 503, "vllm_start_failed"
 
 
 @dataclass(frozen=True)

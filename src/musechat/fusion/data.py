@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from musechat.contracts.features import MAX_SEGMENTS
+from musechat.errors import MuseChatError
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -27,8 +28,10 @@ _FEATURE_ARRAYS = {"video": "video", "target": "music", "candidate": "music", "t
 _LENGTH_ARRAYS = ("video_len", "target_len", "candidate_len", "text_len")
 
 
-class QuartetFormatError(ValueError):
+class QuartetFormatError(MuseChatError, ValueError):
     """A dataset directory or a quartet does not follow the quartet format."""
+
+    status, code = 422, "bad_quartet_dataset"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from musechat.errors import MuseChatError
 from musechat.fusion.data import QuartetDataset
 
 if TYPE_CHECKING:
@@ -50,8 +51,10 @@ LABELS = {
 }
 
 
-class EvalError(ValueError):
+class EvalError(MuseChatError, ValueError):
     """The dataset cannot support the requested protocol."""
+
+    status, code = 422, "eval_unsupported"
 
 
 def target_rank(scores: np.ndarray, priority: np.ndarray) -> int:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from musechat.errors import MuseChatError
 from musechat.fusion.data import FeatureDims, Quartet, QuartetWriter, TrackMeta
 
 INSTRUMENTS = ("guitar", "piano", "synth", "strings", "drums")
@@ -78,8 +79,10 @@ _SENTENCE_START = re.compile(r"(?:^|(?<=[.!?] ))[a-z]")
 DEFAULT_PHRASEBOOK = "default"
 
 
-class SynthError(ValueError):
+class SynthError(MuseChatError, ValueError):
     """Bad generator input (phrasebook, sizes, splits)."""
+
+    status, code = 400, "bad_synth_input"
 
 
 class Phrasebook(BaseModel):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from musechat.errors import MuseChatError
+
 MediaErrorCode = Literal[
     "not_found",
     "empty_file",
@@ -22,14 +24,11 @@ MediaErrorCode = Literal[
 ]
 
 
-class MediaError(Exception):
+class MediaError(MuseChatError):
     """A media input that cannot be used; `code` is stable (API contract), `message` is for humans."""
 
+    status = 422
     code: MediaErrorCode = "corrupt"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

@@ -96,7 +96,7 @@ class NoVideoStreamError(MediaError):
 
 
 class VideoTooLargeError(MediaError):
-    code = "too_large"
+    status, code = 413, "too_large"
 
 
 class TruncatedVideoError(CorruptMediaError):

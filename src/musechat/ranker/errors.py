@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from musechat.errors import MuseChatError
 
-class RankingError(Exception):
+
+class RankingError(MuseChatError):
     status = 400
     code = "bad_request"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class VideoNotFoundError(RankingError):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from musechat.errors import MuseChatError
 from musechat.explain.projector import ProjectorConfig, has_projector, load_projector, project
 from musechat.explain.prompt import ExplainPrompt
 
@@ -16,8 +17,10 @@ if TYPE_CHECKING:
     import torch
 
 
-class BackendError(Exception):
+class BackendError(MuseChatError):
     """The LLM did not produce an answer. `reason` is safe to show to a caller."""
+
+    status, code = 502, "explainer_failed"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -25,11 +28,11 @@ class BackendError(Exception):
 
 
 class BackendTimeout(BackendError):
-    pass
+    status, code = 504, "explainer_timeout"
 
 
 class BackendUnavailable(BackendError):
-    pass
+    status, code = 503, "explainer_unavailable"
 
 
 class ExplanationBackend(Protocol):
