@@ -119,7 +119,12 @@ def _model_published_handler(store: VectorStore, tracks: Indexer) -> Handler:
     from musechat.registry.settings import RegistrySettings, open_registry
 
     settings = RegistrySettings()
-    return ModelPublishedHandler(store, tracks, open_registry(settings), settings.retention).handle
+    registry = open_registry(settings)
+    if registry is not None:
+        from musechat.registry.metrics import track_live_age
+
+        track_live_age(registry)
+    return ModelPublishedHandler(store, tracks, registry, settings.retention).handle
 
 
 @dataclass

@@ -134,6 +134,8 @@ class TurnResponse(BaseModel):
     applied_filters: TrackFilters = Field(description="Request filters merged with those parsed from the words.")
     explanation: Explanation | None = None
     state: str = Field(description="Opaque signed conversation state: send it with the next turn or feedback.")
+    model_version: str = Field(description="Fusion model that ranked this turn (its query tower "
+                               "and the index it searched); `musechat model list` shows its lineage.")
 
 
 class FeedbackAccepted(BaseModel):

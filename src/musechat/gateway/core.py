@@ -38,6 +38,7 @@ from musechat.contracts.topics import Topic
 from musechat.gateway.constraints import merge_filters, parse_constraints
 from musechat.gateway.ports import RankerPort, TextEncoderPort
 from musechat.gateway.state import ConversationState, StateSigner
+from musechat.registry.metrics import observe_served
 from musechat.video.registry import VideoRegistry
 
 log = logging.getLogger(__name__)
@@ -144,8 +145,10 @@ class GatewayCore:
         explanation = None
         if explain:  # seconds of LLM work (or a blocking call to the explainer service): off the loop
             explanation = await asyncio.to_thread(self._explain, ranked.tracks, text, history)
+        observe_served(ranked)
         return TurnResponse(conversation_id=state.conversation_id, turn=state.turn, tracks=ranked.tracks,
-                            applied_filters=state.filters, explanation=explanation, state=self._signer.sign(state))
+                            applied_filters=state.filters, explanation=explanation, state=self._signer.sign(state),
+                            model_version=ranked.model_version)
 
     def _explain(self, tracks: list[RecommendedTrack], words: str | None, history: list[str]) -> Explanation:
         if not tracks:
