@@ -13,7 +13,9 @@ from fastapi import FastAPI
 from musechat.gateway.context import GatewayContext
 from musechat.gateway.fallback import FallbackRoute
 from musechat.gateway.http_errors import ApiError, install_error_handlers
+from musechat.gateway.limits import BodyLimitMiddleware
 from musechat.gateway.routers import ROUTERS
+from musechat.gateway.settings import GatewaySettings
 from musechat.observability import HttpMetricsMiddleware
 
 API_VERSION = "v1"
@@ -28,8 +30,20 @@ def create_app(context: GatewayContext | None = None) -> FastAPI:
                               "`Authorization: Bearer <api key>`.")
     app.state.context = context
     app.add_middleware(HttpMetricsMiddleware, service="gateway")
+    app.add_middleware(BodyLimitMiddleware, limits=lambda: _body_limits(app))  # outermost: before any read
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     app.router.routes.append(FallbackRoute(app.router.routes))
     return app
+
+
+_DEFAULT_LIMITS = (GatewaySettings.model_fields["max_json_bytes"].default,
+                   GatewaySettings.model_fields["max_upload_bytes"].default)
+
+
+def _body_limits(app: FastAPI) -> tuple[int, int]:
+    context: GatewayContext | None = app.state.context
+    if context is None:
+        return _DEFAULT_LIMITS
+    return context.settings.max_json_bytes, context.settings.max_upload_bytes

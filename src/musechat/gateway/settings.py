@@ -43,6 +43,13 @@ class GatewaySettings(BaseSettings):
                                     description="Folders whose videos may be submitted by server-side path.")
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     max_video_seconds: float = Field(default=600.0, gt=0)
+    max_json_bytes: int = Field(default=4 * 1024 * 1024, gt=0, description="Largest body of a non-upload "
+                                "route (a 1,000-track batch is ~0.5 MB); checked before the body is read.")
+    max_video_pixels: int = Field(default=1920 * 1080, gt=0, description="Largest frame (width x height) "
+                                  "of a submitted video, read from the stream header before any decoding.")
+    max_video_fps: float = Field(default=60.0, gt=0, description="Highest frame rate of a submitted video.")
+    upload_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0, description="Uploaded files older "
+                                      "than this are deleted (the video's features stay until DELETE).")
     text_encoder_url: str | None = Field(default=None, description="text-encoder service; unset = in-process.")
     ranker_url: str | None = Field(default=None, description="fusion-ranker service; unset = in-process.")
     explainer: Literal["none", "local", "http"] = Field(

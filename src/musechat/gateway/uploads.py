@@ -4,6 +4,7 @@ failed status later)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import uuid
@@ -11,13 +12,14 @@ from pathlib import Path
 
 from fastapi import Request
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 from musechat.contracts.api import VideoFromPath
 from musechat.gateway.http_errors import ApiError, validation_message
 from musechat.gateway.settings import GatewaySettings
-from musechat.media.errors import MediaError
 
 UPLOAD_CHUNK = 1 << 20
+_SUFFIX = re.compile(r"\.[a-z0-9]{1,7}")
 
 
 async def json_body(request: Request, model: type[VideoFromPath]) -> VideoFromPath:
@@ -31,6 +33,8 @@ async def json_body(request: Request, model: type[VideoFromPath]) -> VideoFromPa
 
 
 def server_side_path(body: VideoFromPath, settings: GatewaySettings) -> Path:
+    if "\x00" in body.path:
+        raise ApiError(422, "invalid_request", "path: must not contain NUL bytes")
     path = Path(body.path).resolve()
     if not any(path.is_relative_to(root.resolve()) for root in settings.media_roots):
         roots = ", ".join(str(r) for r in settings.media_roots) or "none configured"
@@ -39,41 +43,63 @@ def server_side_path(body: VideoFromPath, settings: GatewaySettings) -> Path:
 
 
 async def spool_upload(request: Request, settings: GatewaySettings) -> tuple[Path, str | None]:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + UPLOAD_CHUNK:
-        raise ApiError(413, "too_large", f"uploads are limited to {settings.max_upload_bytes // 2**20} MiB")
+    """The multipart field `file` written to the upload folder (the body's size is capped upstream, by
+    `BodyLimitMiddleware`, as it streams in). Nothing is left behind when the upload is refused."""
     try:
         form = await request.form(max_files=1, max_fields=4)
+    except HTTPException:  # the body limit, raised while the parser was reading
+        raise
     except Exception as error:  # starlette raises several types for broken multipart bodies
         raise ApiError(400, "malformed_multipart", f"the multipart body could not be parsed: {error}") from error
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise ApiError(422, "invalid_request", "multipart field 'file' with the video is required")
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    suffix = Path(upload.filename or "").suffix.lower()[:8]
-    target = settings.upload_dir / f"upload-{uuid.uuid4().hex}{suffix}"
+    target = settings.upload_dir / f"upload-{uuid.uuid4().hex}{_safe_suffix(upload.filename)}"
     written = 0
-    with tempfile.NamedTemporaryFile(dir=settings.upload_dir, delete=False) as spool:
-        while chunk := await upload.read(UPLOAD_CHUNK):
-            written += len(chunk)
-            if written > settings.max_upload_bytes:
-                spool.close()
-                Path(spool.name).unlink(missing_ok=True)
-                raise ApiError(413, "too_large",
-                               f"uploads are limited to {settings.max_upload_bytes // 2**20} MiB")
-            spool.write(chunk)
+    with tempfile.NamedTemporaryFile(dir=settings.upload_dir, prefix=".spool-", delete=False) as spool:
+        try:
+            while chunk := await upload.read(UPLOAD_CHUNK):
+                written += len(chunk)
+                if written > settings.max_upload_bytes:
+                    raise ApiError(413, "too_large",
+                                   f"uploads are limited to {settings.max_upload_bytes // 2**20} MiB")
+                spool.write(chunk)
+        except BaseException:
+            spool.close()
+            Path(spool.name).unlink(missing_ok=True)
+            raise
     shutil.move(spool.name, target)
-    return target, upload.filename
+    return target, _printable(upload.filename)
+
+
+def _safe_suffix(filename: str | None) -> str:
+    """The file's extension if it is plain (letters and digits); the name itself never reaches the disk."""
+    suffix = Path((filename or "").replace("\x00", "")).suffix.lower()[:8]
+    return suffix if _SUFFIX.fullmatch(suffix) else ""
+
+
+def _printable(filename: str | None) -> str | None:
+    """The client's file name as error messages quote it: control characters dropped, at most 200."""
+    if filename is None:
+        return None
+    return "".join(ch for ch in filename if ch.isprintable())[:200] or None
 
 
 def validate_video(path: Path, name: str | None, settings: GatewaySettings) -> None:
-    """Reject unusable videos now, with a specific reason, rather than as a failed status later."""
+    """Reject unusable videos now, with a specific reason, rather than as a failed status later. The
+    frame size and rate are read from the stream header first: a 4K clip is refused before decoding."""
     from musechat.media.video import decode_video
 
     try:
         decode_video(path, fps=1.0, frame_size=16, max_duration_s=settings.max_video_seconds,
-                     max_bytes=settings.max_upload_bytes, name=name)
-    except MediaError:
-        if path.is_relative_to(settings.upload_dir.resolve()) or path.parent == settings.upload_dir:
+                     max_bytes=settings.max_upload_bytes, name=name, max_pixels=settings.max_video_pixels,
+                     max_fps=settings.max_video_fps)
+    except BaseException:
+        if is_upload(path, settings):
             path.unlink(missing_ok=True)
         raise
+
+
+def is_upload(path: Path, settings: GatewaySettings) -> bool:
+    return path.parent.resolve() == settings.upload_dir.resolve()

@@ -207,6 +207,17 @@ def _frame_time(frame: Any, fallback: float) -> float:
     return float(frame.time) if frame.time is not None else fallback
 
 
+def _check_frame_limits(stream: Any, label: str, max_pixels: int | None, max_fps: float | None) -> None:
+    width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
+    if max_pixels is not None and width * height > max_pixels:
+        raise VideoTooLargeError(f"{label} is {width}x{height} ({width * height / 1e6:.1f} MP), more than the "
+                                 f"{max_pixels / 1e6:.1f} MP frame limit: scale it down first")
+    rate = stream.average_rate or stream.guessed_rate
+    if max_fps is not None and rate is not None and float(rate) > max_fps:
+        raise VideoTooLargeError(f"{label} runs at {float(rate):.0f} frames/s, more than the {max_fps:.0f} "
+                                 "frames/s limit")
+
+
 def decode_video(
     path: str | Path,
     *,
@@ -217,11 +228,15 @@ def decode_video(
     segment_s: float = SEGMENT_SECONDS,
     max_segments: int = MAX_SEGMENTS,
     name: str | None = None,
+    max_pixels: int | None = None,
+    max_fps: float | None = None,
 ) -> DecodedVideo:
     """Sample `path` at `fps` into at most `max_segments` windows of `segment_s` seconds.
 
     `name` labels the input in error messages (e.g. the uploaded filename). Raises a `MediaError`
-    subclass (see the module docstring); never returns a video without frames.
+    subclass (see the module docstring); never returns a video without frames. `max_pixels` and
+    `max_fps` are checked from the stream header, before any frame is decoded: decoding cost grows with
+    both (a 134 KB 4096x2160 clip took 6.9 s to check in full).
     """
     import av
 
@@ -270,6 +285,7 @@ def decode_video(
         codec_name = stream.codec_context.name if stream.codec_context is not None else None
         if codec_name is None:
             raise UnsupportedVideoError(f"{label} uses a video codec this FFmpeg build cannot decode")
+        _check_frame_limits(stream, label, max_pixels, max_fps)
 
         declared = _declared_duration(container, stream)
         if declared is None:
