@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from musechat.errors import MuseChatError
+
 # Fixed namespace: changing it would re-key every stored point, so it is part of the storage format.
 ENTITY_NAMESPACE = uuid.UUID("8f3b6c1e-2d4a-5b7c-9e0f-1a2b3c4d5e6f")
 # Payload key holding the caller's entity id; reserved, stripped from everything handed back.
@@ -26,20 +28,24 @@ ENTITY_ID_KEY = "_entity_id"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class StoreError(RuntimeError):
+class StoreError(MuseChatError, RuntimeError):
     """Base class for store failures that are not plain bad input."""
+
+    status, code = 503, "store_error"
 
 
 class CollectionNotFoundError(StoreError):
-    pass
+    status, code = 404, "collection_not_found"
 
 
 class CollectionExistsError(StoreError):
-    pass
+    status, code = 409, "collection_exists"
 
 
 class CollectionBusyError(StoreError):
     """The collection is held elsewhere (another process, or an alias still points to it)."""
+
+    status, code = 409, "collection_busy"
 
 
 @functools.lru_cache(maxsize=65536)  # every turn maps its candidate and exclusions again
