@@ -1,8 +1,14 @@
 """API keys: read from a file or mounted secret, stored hashed, compared in constant time, scoped.
 
-Key file (JSON lines): {"name": "acme-prod", "sha256": "<hex of sha256(key)>", "scopes": ["read", "write"]}.
-Scopes: `read` (videos, conversations), `catalog:write` (track submission, the admin scope).
-`musechat keys create` mints a key and prints it once; only its hash is ever written.
+Key file (JSON lines): {"name": "acme-prod", "sha256": "<hex of sha256(key)>", "scopes": ["read"],
+"tenant": "acme"}. Scopes: `read` (videos, conversations), `catalog:write` (track submission, the admin
+scope). Every key belongs to one tenant (`default` when the line names none): videos, conversations and
+feedback are visible to keys of their own tenant only. `musechat keys create --tenant T` mints a key and
+prints it once; only its hash is ever written.
+
+The file is re-read when it changes (its mtime and size, looked at most once a second): a key added or
+removed (revoked) takes effect without a restart. A file that no longer parses is logged and ignored:
+the keys already loaded stay in force rather than locking every client out.
 """
 
 from __future__ import annotations
@@ -10,20 +16,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import re
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from musechat.errors import MuseChatError
 
 SCOPE_READ = "read"
 SCOPE_CATALOG_WRITE = "catalog:write"
 KNOWN_SCOPES = frozenset({SCOPE_READ, SCOPE_CATALOG_WRITE})
 KEY_PREFIX = "mck_"
+DEFAULT_TENANT = "default"
+TENANT_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+RELOAD_CHECK_S = 1.0
+log = logging.getLogger(__name__)
 
 
-class AuthError(Exception):
+class AuthError(MuseChatError):
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(message, status=status, code=code)
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,13 @@ class ApiKey:
     name: str
     sha256: str
     scopes: frozenset[str]
+    tenant: str = DEFAULT_TENANT
+
+
+def check_tenant(tenant: str) -> str:
+    if not TENANT_PATTERN.fullmatch(tenant):
+        raise ValueError(f"tenant {tenant!r} must be 1-64 of a-z, 0-9, '_' or '-', starting with a letter or digit")
+    return tenant
 
 
 def hash_key(key: str) -> str:
@@ -42,31 +65,42 @@ def mint_key() -> str:
 
 
 class ApiKeyRing:
-    def __init__(self, keys: list[ApiKey]) -> None:
+    def __init__(self, keys: list[ApiKey], source: Path | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._keys = keys
+        self._source = source
+        self._clock = clock
+        self._stamp = _stamp(source) if source is not None else None
+        self._checked = clock()
+        self._lock = threading.Lock()
 
     @classmethod
     def from_file(cls, path: Path) -> ApiKeyRing:
-        keys = []
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
-            if not line.strip():
-                continue
+        """The keys of `path`, re-read whenever the file changes (see the module docstring)."""
+        return cls(_parse(path), source=path)
+
+    def _reload_if_changed(self) -> None:
+        if self._source is None or self._clock() - self._checked < RELOAD_CHECK_S:
+            return
+        with self._lock:
+            if self._clock() - self._checked < RELOAD_CHECK_S:
+                return
+            self._checked = self._clock()
+            stamp = _stamp(self._source)
+            if stamp == self._stamp:
+                return
             try:
-                record = json.loads(line)
-                scopes = frozenset(record["scopes"])
-                digest = str(record["sha256"]).lower()
-                name = str(record["name"])
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise ValueError(f"{path}:{number}: expected {{name, sha256, scopes}} JSON ({error})") from error
-            if unknown := scopes - KNOWN_SCOPES:
-                raise ValueError(f"{path}:{number}: unknown scopes {sorted(unknown)}; known: {sorted(KNOWN_SCOPES)}")
-            if len(digest) != 64:
-                raise ValueError(f"{path}:{number}: sha256 must be 64 hex characters")
-            keys.append(ApiKey(name, digest, scopes))
-        return cls(keys)
+                keys = _parse(self._source)
+            except (OSError, ValueError) as error:
+                log.error("API key file %s changed but cannot be read; keeping the %d keys loaded: %s",
+                          self._source, len(self._keys), error)
+                return
+            self._keys, self._stamp = keys, stamp
+            log.info("API key file %s reloaded: %d keys", self._source, len(keys))
 
     def authenticate(self, authorization: str | None, required_scope: str) -> ApiKey:
         """Resolve an `Authorization: Bearer <key>` header; 401 without a valid key, 403 without the scope."""
+        self._reload_if_changed()
         if not authorization:
             raise AuthError(401, "missing_api_key", "send your API key as 'Authorization: Bearer <key>'")
         scheme, _, token = authorization.partition(" ")
@@ -84,7 +118,37 @@ class ApiKeyRing:
         return match
 
 
-def key_record(name: str, key: str, scopes: list[str]) -> str:
+def key_record(name: str, key: str, scopes: list[str], tenant: str = DEFAULT_TENANT) -> str:
     if unknown := set(scopes) - KNOWN_SCOPES:
         raise ValueError(f"unknown scopes {sorted(unknown)}; known: {sorted(KNOWN_SCOPES)}")
-    return json.dumps({"name": name, "sha256": hash_key(key), "scopes": sorted(scopes)})
+    return json.dumps({"name": name, "sha256": hash_key(key), "scopes": sorted(scopes),
+                       "tenant": check_tenant(tenant)})
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _parse(path: Path) -> list[ApiKey]:
+    keys = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            scopes = frozenset(record["scopes"])
+            digest = str(record["sha256"]).lower()
+            name = str(record["name"])
+            tenant = check_tenant(str(record.get("tenant", DEFAULT_TENANT)))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}:{number}: expected {{name, sha256, scopes, tenant}} JSON ({error})") from error
+        if unknown := scopes - KNOWN_SCOPES:
+            raise ValueError(f"{path}:{number}: unknown scopes {sorted(unknown)}; known: {sorted(KNOWN_SCOPES)}")
+        if len(digest) != 64:
+            raise ValueError(f"{path}:{number}: sha256 must be 64 hex characters")
+        keys.append(ApiKey(name, digest, scopes, tenant))
+    return keys

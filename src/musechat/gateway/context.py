@@ -14,7 +14,7 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from musechat.gateway.auth import SCOPE_CATALOG_WRITE, SCOPE_READ, ApiKeyRing
+from musechat.gateway.auth import SCOPE_CATALOG_WRITE, SCOPE_READ, ApiKey, ApiKeyRing
 from musechat.gateway.core import GatewayCore
 from musechat.gateway.settings import GatewaySettings
 
@@ -26,17 +26,38 @@ class GatewayContext:
     settings: GatewaySettings
 
 
+@dataclass(frozen=True)
+class Caller:
+    """A route's view of one request: the gateway's parts and the key that authenticated it."""
+
+    context: GatewayContext
+    key: ApiKey
+
+    @property
+    def core(self) -> GatewayCore:
+        return self.context.core
+
+    @property
+    def settings(self) -> GatewaySettings:
+        return self.context.settings
+
+    @property
+    def tenant(self) -> str:
+        return self.key.tenant
+
+
 def authenticated(required: str) -> Any:
-    async def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> GatewayContext:
+    async def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
         context: GatewayContext = request.app.state.context
-        context.keys.authenticate(authorization, required)
-        return context
+        key = context.keys.authenticate(authorization, required)
+        request.state.api_key = key  # for what runs after the route (rate limits, logs)
+        return Caller(context, key)
 
     return Depends(check)
 
 
-Reader = Annotated[GatewayContext, authenticated(SCOPE_READ)]
-CatalogWriter = Annotated[GatewayContext, authenticated(SCOPE_CATALOG_WRITE)]
+Reader = Annotated[Caller, authenticated(SCOPE_READ)]
+CatalogWriter = Annotated[Caller, authenticated(SCOPE_CATALOG_WRITE)]
 
 
 def json_response(body: BaseModel, status_code: int = 200) -> Response:

@@ -35,6 +35,7 @@ from musechat.contracts.conversation import ConversationTurn, FeedbackGiven, Vid
 from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.ranking import RankRequest, RankResponse
 from musechat.contracts.topics import Topic
+from musechat.errors import MuseChatError
 from musechat.gateway.constraints import merge_filters, parse_constraints
 from musechat.gateway.ports import RankerPort, TextEncoderPort
 from musechat.gateway.state import ConversationState, StateSigner
@@ -50,10 +51,11 @@ class ExplainerPort(Protocol):
                 others: list[str]) -> Explanation: ...
 
 
-class NotFoundError(Exception):
+class NotFoundError(MuseChatError):
+    status = 404
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(message, code=code)
 
 
 def _event(topic: Topic, subject: str, data: Any, event_id: str | None = None) -> EventEnvelope[Any]:

@@ -17,11 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from musechat.contracts.api import ErrorBody
-from musechat.gateway.auth import AuthError
-from musechat.gateway.core import NotFoundError
-from musechat.gateway.state import StateError
+from musechat.errors import MuseChatError
 from musechat.media.errors import MediaError
-from musechat.ranker.errors import RankingError
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +31,11 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                415: "unsupported_media_type", 429: "rate_limited"}
 
 
-class ApiError(Exception):
+class ApiError(MuseChatError):
     """An error the API layer raises itself (bad content type, path outside the media roots, ...)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(message, status=status, code=code)
 
 
 def error_response(status: int, code: str, message: str,
@@ -56,23 +52,13 @@ def validation_message(errors: Sequence[Any]) -> str:
     return "; ".join(parts)
 
 
-def _status_code_message(error: Exception) -> tuple[int, str, str]:
-    """(status, code, message) of a typed error; the classes differ only in where the status lives."""
-    if isinstance(error, StateError):
-        return 404, "conversation_not_found", f"unknown conversation state: {error}"
-    if isinstance(error, NotFoundError):
-        return 404, error.code, error.message
-    if isinstance(error, MediaError):
-        return _MEDIA_STATUS.get(error.code, 422), error.code, error.message
-    status = int(getattr(error, "status", 400))
-    return status, str(getattr(error, "code", "bad_request")), str(getattr(error, "message", error))
-
-
-TYPED_ERRORS: tuple[type[Exception], ...] = (ApiError, AuthError, NotFoundError, RankingError, StateError, MediaError)
-
-
-async def _typed(_: Request, error: Exception) -> JSONResponse:
-    return error_response(*_status_code_message(error))
+async def _typed(request: Request, error: Exception) -> JSONResponse:
+    """Every `MuseChatError` (auth, state, media, ranking, store, ...): its own status, code and message."""
+    assert isinstance(error, MuseChatError)
+    status = _MEDIA_STATUS.get(error.code, error.status) if isinstance(error, MediaError) else error.status
+    if status >= 500:
+        log.error("%s on %s %s: %s", error.code, request.method, request.url.path, error.message)
+    return error_response(status, error.code, error.message)
 
 
 async def _invalid(_: Request, error: Exception) -> JSONResponse:
@@ -103,8 +89,7 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """The gateway's handlers: every typed error, validation, routing, and 500."""
-    for kind in TYPED_ERRORS:
-        app.add_exception_handler(kind, _typed)
+    app.add_exception_handler(MuseChatError, _typed)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

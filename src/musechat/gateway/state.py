@@ -14,13 +14,20 @@ import time
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from musechat.contracts.api import TrackFilters
+from musechat.errors import MuseChatError
 
 TOKEN_VERSION = "s1"
 MAX_REMEMBERED = 200  # excluded tracks kept per conversation; bounds the token size
 
 
-class StateError(Exception):
-    """The token is missing, forged, expired or belongs to another conversation."""
+class StateError(MuseChatError):
+    """The token is missing, forged, expired, or belongs to another conversation or tenant: to the caller,
+    all of these are an unknown conversation (404), so a token reveals nothing about other tenants."""
+
+    status, code = 404, "conversation_not_found"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"unknown conversation state: {message}")
 
 
 class ConversationState(BaseModel):
