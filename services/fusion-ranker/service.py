@@ -9,31 +9,11 @@ Settings: env MUSECHAT_RANKER_* (checkpoint, batching) and MUSECHAT_STORE_* (the
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import bentoml
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from musechat.contracts.ranking import RankError, RankRequest, RankResult
 from musechat.observability import HttpMetricsMiddleware, observe_batch
-from musechat.store.settings import StoreSettings
-
-
-class RankerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MUSECHAT_RANKER_", extra="ignore")
-
-    # Optional at import (the batching limits below are read when the module loads, e.g. for the OpenAPI
-    # export); the service refuses to start without it.
-    checkpoint: Path | None = Field(default=None, description="Fusion checkpoint dir (model.safetensors + "
-                                    "config.json); required to serve.")
-    threads: int = Field(default=1, ge=1, description="torch CPU threads per worker.")
-    max_batch_size: int = Field(default=32, ge=1, description="Requests per adaptive batch.")
-    max_latency_ms: int = Field(default=1000, ge=1, description="Latency budget BentoML's batcher keeps to.")
-    feature_cache_entries: int = Field(default=4096, ge=1,
-                                       description="Decoded video and candidate-track features kept, of each.")
-    store: StoreSettings = Field(default_factory=StoreSettings)
-
+from musechat.ranker.settings import RankerSettings
 
 settings = RankerSettings()
 

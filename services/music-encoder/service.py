@@ -10,35 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import bentoml
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel
 
 from musechat.contracts.music import MusicEncodeRequest, MusicEncodeResult
+from musechat.encoders.settings import MusicEncoderSettings
 from musechat.observability import HttpMetricsMiddleware, observe_batch
-
-
-class MusicEncoderSettings(BaseSettings):
-    """Validated once at start-up; every field is an env var `MUSECHAT_MUSIC_ENCODER_<NAME>`."""
-
-    model_config = SettingsConfigDict(env_prefix="MUSECHAT_MUSIC_ENCODER_", extra="ignore")
-
-    spec: str = Field("music-ast-tiny", description="Bundled spec name or a spec JSON path.")
-    ast_model: str | None = Field(None, description="AST model id or checkpoint dir; overrides the spec.")
-    cache_dir: Path | None = Field(None, description="Where the embedded tiny AST is written once.")
-    device: str = "cpu"
-    allowed_roots: list[Path] = Field(
-        default_factory=list, description="Dirs `path` requests may read from; empty disables path inputs."
-    )
-    max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1)
-    max_duration_s: float = Field(1800.0, gt=0)
-    min_duration_s: float = Field(1.0, ge=0)
-    reject_silent: bool = True
-    max_batch_size: int = Field(16, ge=1, description="Requests (tracks) per adaptive batch.")
-    # The dispatcher sheds requests it predicts will wait longer than this: encoding takes seconds on
-    # CPU, so the bound is generous; it caps queueing, not the work itself.
-    max_latency_ms: int = Field(300_000, ge=1)
-    ast_batch_size: int = Field(8, ge=1, description="Segments per AST forward pass.")
-    request_timeout_s: int = Field(900, ge=1)
 
 
 class EncoderInfo(BaseModel):

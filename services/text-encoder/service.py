@@ -10,27 +10,10 @@ request gets its own 400 and never fails a neighbour's batch.
 from __future__ import annotations
 
 import bentoml
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from musechat.contracts.text import TextEncoderInfo, TextEncoding, UserText
+from musechat.encoders.settings import TextEncoderSettings
 from musechat.observability import HttpMetricsMiddleware, observe_batch
-
-
-class TextEncoderSettings(BaseSettings):
-    """Validated once at start-up; every field is an env var `MUSECHAT_TEXT_ENCODER_<NAME>`."""
-
-    model_config = SettingsConfigDict(env_prefix="MUSECHAT_TEXT_ENCODER_", extra="ignore")
-
-    spec: str = Field("text_minilm_l6", description="Bundled spec name or a spec JSON path.")
-    model: str | None = Field(None, description="Model id or checkpoint dir; default: the bundled MiniLM.")
-    max_tokens: int | None = Field(None, ge=3, description="Tokens kept per text; default: the spec's.")
-    device: str = "cpu"
-    torch_threads: int | None = Field(None, ge=1, description="Intra-op threads; default: torch's choice.")
-    max_batch_size: int = Field(64, ge=1, description="Texts per adaptive batch.")
-    max_latency_ms: int = Field(2000, ge=1)
-    forward_batch_size: int = Field(32, ge=1, description="Texts per forward pass.")
-
 
 settings = TextEncoderSettings()
 

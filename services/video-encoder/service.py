@@ -11,34 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import bentoml
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from musechat.contracts.video import VideoEncodeRequest, VideoEncodeResult, VideoEncoderInfo
+from musechat.encoders.settings import VideoEncoderSettings
 from musechat.observability import HttpMetricsMiddleware, observe_batch
-
-
-class VideoEncoderSettings(BaseSettings):
-    """Validated once at start-up; every field is an env var `MUSECHAT_VIDEO_ENCODER_<NAME>`."""
-
-    model_config = SettingsConfigDict(env_prefix="MUSECHAT_VIDEO_ENCODER_", extra="ignore")
-
-    spec: str = Field("video_clip_tiny", description="Bundled spec name or a spec JSON path.")
-    clip_model: str | None = Field(None, description="CLIP model id or checkpoint dir; overrides the spec.")
-    cache_dir: Path | None = Field(None, description="Where the embedded tiny CLIP is written once.")
-    device: str = "cpu"
-    torch_threads: int | None = Field(None, ge=1, description="Intra-op threads; default: torch's choice.")
-    allowed_roots: list[Path] = Field(
-        default_factory=list, description="Dirs `path` requests may read from; empty disables path inputs."
-    )
-    max_upload_bytes: int = Field(512 * 1024 * 1024, ge=1)
-    max_duration_s: float = Field(1800.0, gt=0)
-    max_batch_size: int = Field(8, ge=1, description="Requests (videos) per adaptive batch.")
-    # Encoding a video takes seconds on CPU: the bound caps queueing, not the work itself.
-    max_latency_ms: int = Field(300_000, ge=1)
-    frame_batch_size: int = Field(64, ge=1, description="Frames per CLIP forward pass.")
-    request_timeout_s: int = Field(900, ge=1)
-
 
 settings = VideoEncoderSettings()
 

@@ -105,7 +105,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         except ValueError as error:
             raise CliError(str(error)) from error
     if args.name == "video-worker":
-        from musechat.video.runtime import VideoWorkerSettings, video_worker_consumer
+        from musechat.video.runtime import video_worker_consumer
+        from musechat.video.settings import VideoWorkerSettings
 
         video_settings = VideoWorkerSettings()
         with EventProducer(video_settings.bus) as producer:

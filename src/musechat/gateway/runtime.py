@@ -154,7 +154,8 @@ def _start_embedded_workers(
     )
     from musechat.catalog.settings import CatalogWorkerSettings, IndexerSettings
     from musechat.contracts.topics import Topic
-    from musechat.video.runtime import VideoWorkerSettings, video_worker_consumer
+    from musechat.video.runtime import video_worker_consumer
+    from musechat.video.settings import VideoWorkerSettings
 
     ensure_topics(settings.bus.bootstrap_servers, [*(t.value for t in Topic), *PIPELINE_OUTCOME_TOPICS])
     consumers = [
