@@ -134,11 +134,14 @@ def train_variant(
     threads: int | None = 1,
     stop_after: int | None = None,
     progress: bool = True,
+    init_checkpoint: str | Path | None = None,
 ) -> TrainResult:
     """Train ``cfg.variant`` on the quartets in ``data_dir``; writes model.safetensors + config.json.
 
     ``steps`` overrides ``cfg.train.epochs``; ``stop_after`` ends this invocation after that many steps
-    (a time-sliced or preemptible job) with a resumable state. ``threads`` caps torch's CPU threads: on a shared 2-core
+    (a time-sliced or preemptible job) with a resumable state. ``init_checkpoint`` starts from that run's
+    weights (a retrain on new feedback fine-tunes the live model instead of forgetting it).
+    ``threads`` caps torch's CPU threads: on a shared 2-core
     machine one thread per job was ~10x faster than two (no spin-waiting on busy cores).
     """
     import torch
@@ -169,6 +172,10 @@ def train_variant(
 
     torch.manual_seed(tc.seed)
     model = FusionModel(cfg).to(dev)
+    if init_checkpoint is not None:  # a resumed state below overrides it
+        from safetensors.torch import load_model
+
+        load_model(model, str(Path(init_checkpoint) / "model.safetensors"), device=str(dev))
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total, warmup))
     start = 0
