@@ -27,6 +27,8 @@ def pod_specs(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     for doc in docs:
         if doc["kind"] in ("Deployment", "StatefulSet", "Job"):
             specs.append((f"{doc['kind']}/{doc['metadata']['name']}", doc["spec"]["template"]["spec"]))
+        elif doc["kind"] == "CronJob":
+            specs.append((f"CronJob/{doc['metadata']['name']}", doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
     return specs
 
 
@@ -133,7 +135,8 @@ def test_internal_services_accept_only_their_callers(rendered: dict[str, list[di
     assert callers == ["gateway"]
     qdrant = policies["mc-musechat-qdrant"]["spec"]["ingress"][0]["from"]
     clients = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in qdrant}
-    assert clients == {"gateway", "fusion-ranker", "indexer", "train-and-reindex"}
+    # The dataset writer reads each turn's video and track features back from the store (issue #14).
+    assert clients == {"gateway", "fusion-ranker", "indexer", "dataset-writer", "train-and-reindex"}
 
 
 def test_workloads_have_hpa_pdb_and_probes(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -158,8 +161,12 @@ def test_monitoring_and_jobs_switch_on_by_values(rendered: dict[str, list[dict[s
     assert dashboards["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert yaml.safe_load(dashboards["data"]["musechat-overview.json"])["uid"] == "musechat-overview"
     jobs = by_kind(cpu, "Job")
-    train = next(job for name, job in jobs.items() if name.startswith("mc-musechat-train-"))
-    assert [c["name"] for c in train["spec"]["template"]["spec"]["initContainers"]] == ["train"]
+    # Training is a CronJob (scheduled or triggered), not a Job per release revision (issue #14, defect 7).
+    assert not [name for name in jobs if name.startswith("mc-musechat-train-")]
+    train = by_kind(cpu, "CronJob")["mc-musechat-train-and-reindex"]
+    pod = train["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["initContainers"]] == ["train"]
+    assert train["spec"]["concurrencyPolicy"] == "Forbid"
     smoke = jobs["mc-musechat-smoke-test"]
     assert smoke["metadata"]["annotations"]["helm.sh/hook"] == "test"
 

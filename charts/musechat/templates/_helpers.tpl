@@ -112,6 +112,9 @@ The environment of one component: the shared groups it lists, then its own env (
 {{- else if eq $group "store" -}}
 {{- $env = merge $env (dict "MUSECHAT_STORE_URL" (include "musechat.qdrantUrl" $root)) $root.Values.sharedConfig.store -}}
 {{- else if eq $group "vllm" -}}
+{{- /* One base LLM: vLLM serves it when enabled, else the explainer loads it in-process; either way the
+explainer tokenizes with (and reads the embedding rows of) exactly the model vLLM serves. */ -}}
+{{- $_ := set $env "MUSECHAT_EXPLAINER_BASE_MODEL" $root.Values.vllm.model -}}
 {{- if $root.Values.vllm.enabled -}}
 {{- $v := $root.Values.vllm -}}
 {{- $adapters := dict -}}
@@ -155,18 +158,44 @@ The environment of one component: the shared groups it lists, then its own env (
 {{- end }}
 {{- end -}}
 
-{{/* Volumes and mounts for the named shared volumes a workload lists; /tmp is always a scratch dir. */}}
+{{/*
+Volumes and mounts for the shared volumes a workload lists; /tmp is always a scratch dir. An entry is a
+name from sharedVolumes, optionally with ":rw" or ":ro" overriding the volume's readOnly for this workload
+(the trainer writes the model registry the ranker only reads). A volume is the chart's own claim when
+`create` is on, an existing claim when `claimName` is set, else a per-pod emptyDir.
+*/}}
+{{- define "musechat.volumeClaim" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- $v := index $root.Values.sharedVolumes $name -}}
+{{- if $v.claimName -}}
+{{- $v.claimName -}}
+{{- else if $v.create -}}
+{{- include "musechat.resourceName" (list $root $name) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "musechat.volumeEntry" -}}
+{{- $root := index . 0 -}}
+{{- $parts := splitList ":" (index . 1) -}}
+{{- $name := first $parts -}}
+{{- $v := index $root.Values.sharedVolumes $name | required (printf "sharedVolumes.%s is not defined" $name) -}}
+{{- $readOnly := $v.readOnly -}}
+{{- if gt (len $parts) 1 -}}{{- $readOnly = eq (index $parts 1) "ro" -}}{{- end -}}
+{{- dict "name" $name "readOnly" $readOnly "mountPath" $v.mountPath "claim" (include "musechat.volumeClaim" (list $root $name)) | toJson -}}
+{{- end -}}
+
 {{- define "musechat.volumes" -}}
 {{- $root := index . 0 -}}
 {{- $names := index . 1 -}}
 - name: tmp
   emptyDir: {}
-{{- range $name := $names }}
-{{- $v := index $root.Values.sharedVolumes $name | required (printf "sharedVolumes.%s is not defined" $name) }}
-- name: {{ $name }}
-  {{- if $v.claimName }}
+{{- range $entry := $names }}
+{{- $v := include "musechat.volumeEntry" (list $root $entry) | fromJson }}
+- name: {{ $v.name }}
+  {{- if $v.claim }}
   persistentVolumeClaim:
-    claimName: {{ $v.claimName }}
+    claimName: {{ $v.claim }}
     readOnly: {{ $v.readOnly }}
   {{- else }}
   emptyDir: {}
@@ -179,12 +208,26 @@ The environment of one component: the shared groups it lists, then its own env (
 {{- $names := index . 1 -}}
 - name: tmp
   mountPath: /tmp
-{{- range $name := $names }}
-{{- $v := index $root.Values.sharedVolumes $name }}
-- name: {{ $name }}
+{{- range $entry := $names }}
+{{- $v := include "musechat.volumeEntry" (list $root $entry) | fromJson }}
+- name: {{ $v.name }}
   mountPath: {{ $v.mountPath }}
   readOnly: {{ $v.readOnly }}
 {{- end }}
+{{- end -}}
+
+{{/* Every topic the release uses: the declared ones plus one DLQ per (consumed topic, consumer group). */}}
+{{- define "musechat.topics" -}}
+{{- $topics := .Values.kafka.topics -}}
+{{- range $key := splitList " " (include "musechat.componentKeys" .) -}}
+{{- $c := index $.Values $key -}}
+{{- if and $c.enabled $c.kafka.group -}}
+{{- range $t := $c.kafka.consumes -}}
+{{- $topics = append $topics (printf "%s.%s.dlq" $t $c.kafka.group) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $topics | uniq | join " " -}}
 {{- end -}}
 
 {{/* Scheduling: the component's own, plus the GPU pool's when it runs on GPUs. */}}
