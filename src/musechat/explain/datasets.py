@@ -4,11 +4,13 @@ quick runs."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
 
-from musechat.explain.data import ExplanationExample, Turn
+from musechat.explain.data import ExplanationExample, TrackMeta, Turn
+from musechat.explain.facts import VideoFacts
 
 GENRE_TAGS = ("rock", "pop", "indie", "alternative", "electronic", "jazz", "folk", "metal", "ambient",
               "dance", "classical", "country", "funk", "blues", "soul")  # fmt: skip
@@ -122,3 +124,120 @@ def quartet_titles(path: str | Path, split: str = "train") -> list[str]:
 
     ds = QuartetDataset(resolve_split(path, split))
     return sorted({r[k]["title"] for r in ds.records for k in ("target_meta", "candidate_meta")})
+
+
+# ------------------------------------------------------------------------------------- facts examples
+# The default adapter's data: prompts with measured facts (tempo, vocals, length, sounds), a previous
+# pick, a video and a request, and references that state only facts the prompt holds, in many styles,
+# saying "as you asked" only when the request was met. Titles and artists are drawn from word lists
+# wider than any one catalog's, so the adapter copies names from the prompt instead of memorising them.
+_FX_ADJ = (*_TITLE_A, "Northern", "Bright", "Amber", "Lunar", "Hidden", "Open", "Rusty", "Gentle", "Iron",
+           "Blue", "Last", "Early", "Salt", "Ivory", "Copper", "Morning")  # fmt: skip
+_FX_NOUN = (*_TITLE_B, "Tides", "Mirrors", "Highway", "Embers", "Gardens", "Canyon", "Comets", "Meadow",
+            "Static", "Glass", "Hollow", "Lights", "Streets", "Waves", "Fields", "Towers", "Roads")  # fmt: skip
+_FX_FIRST = (*_FIRST, "Milo", "Rosa", "Theo", "Nia", "Otis", "Luz", "Ivan", "June", "Kai", "Aria", "Sol")
+_FX_LAST = (*_LAST, "Marlow", "Lindgren", "Hart", "Tanaka", "Vale", "Ferreira", "Ito", "Kowalski", "Dumas")
+_FX_GENRES = ("rock", "pop", "indie", "electronic", "jazz", "folk", "ambient", "dance", "classical", "funk",
+              "soul", "blues")  # fmt: skip
+_FX_SOUNDS = ("guitar", "piano", "drums", "synth", "strings", "violin", "acoustic", "mellow", "catchy",
+              "happy", "sad", "beautiful", "cello", "flute", "harp")  # fmt: skip
+_FX_ASKS = {
+    "faster": ("Faster, please.", "Something faster?", "Can you speed it up?", "More energy, please.",
+               "Too slow, pick up the pace."),
+    "slower": ("Something calmer.", "Slower, please.", "Too fast, slow it down.", "Can it be more relaxed?",
+               "I want something gentler."),
+    "no vocals": ("No vocals, please.", "Instrumental only.", "Without singing, please.", "No voices."),
+    "vocals": ("With vocals this time.", "I'd like a singer.", "Something with singing."),
+    "tag": ("More {t}, please.", "Can we get some {t}?", "I want {t} in it.", "Something with {t}."),
+}  # fmt: skip
+_OPENERS = ('I suggest "{T}" by {A}.', '"{T}" by {A} fits.', 'Try "{T}" by {A}.', 'How about "{T}" by {A}?',
+            'Here is "{T}" by {A}.', 'Next up: "{T}" by {A}.', "{T} by {A} is a good match.",
+            'My pick is "{T}" by {A}.', 'Listen to "{T}" by {A}.', 'This one is "{T}" by {A}.')  # fmt: skip
+_ASK_TAILS = ("as you asked", "just as you asked", "in line with what you asked for", "as requested",
+              "which is what you asked for", "matching your request")  # fmt: skip
+
+
+def _fx_body(rng: random.Random, t: TrackMeta, prev: TrackMeta | None, video: VideoFacts | None,
+             met: bool | None) -> str:
+    bits: list[str] = []
+    if t.tempo_bpm is not None:
+        bpm = round(t.tempo_bpm)
+        bits.append(rng.choice((f"it runs at {bpm} bpm", f"it is {t.tempo} at {bpm} bpm",
+                                f"its tempo is {bpm} bpm", f"it moves at a {t.tempo} {bpm} bpm")))
+    if t.has_vocals is not None:
+        bits.append(rng.choice(("it is instrumental", "it has no vocals")) if not t.has_vocals
+                    else rng.choice(("it has vocals", "it features vocals", "it has a singer")))
+    sounds = [s for s in t.norm_tags if s not in ("fast", "slow", "vocals", "no vocals", "instrumental")]
+    if sounds:
+        picked = sounds[: rng.randint(1, min(3, len(sounds)))]
+        bits.append(rng.choice(("it brings {s}", "it features {s}", "you hear {s}", "it is built on {s}",
+                                "it leans on {s}")).format(s=_join(picked)))
+    if prev is not None and prev.tempo_bpm is not None and t.tempo_bpm is not None \
+            and round(t.tempo_bpm) != round(prev.tempo_bpm) and rng.random() < 0.7:
+        word = "faster" if t.tempo_bpm > prev.tempo_bpm else "slower"
+        bits.append(rng.choice((f'it is {word} than "{prev.title}"', f"it is {word} than {prev.title} by {prev.artist}",
+                                f'it is {word} than the previous pick at {round(prev.tempo_bpm)} bpm')))
+    if video is not None and rng.random() < 0.6:
+        labels = [lab for lab in video.labels() if lab not in ("mid-lit", "neutral colours", "some motion")]
+        if labels:
+            chosen = _join(labels[: rng.randint(1, min(2, len(labels)))])
+            bits.append(rng.choice((f"it suits a video with {chosen}", f"it goes with the video's {chosen}",
+                                    f"the video has {chosen}")))
+    rng.shuffle(bits)
+    bits = bits[: rng.randint(min(2, len(bits)), min(4, len(bits)))] if bits else []
+    body = ""
+    if bits:
+        joined = bits[0] if len(bits) == 1 else f"{', '.join(bits[:-1])} and {bits[-1]}"
+        body = joined[0].upper() + joined[1:]
+    if met is True:
+        body = (body + ", " if body else "It is ") + rng.choice(_ASK_TAILS)
+    return body + "." if body else ""
+
+
+def facts_examples(n: int, seed: int = 0, *, feature_dim: int = 64, segments: int = 12) -> list[ExplanationExample]:
+    """`n` examples in the facts format of `prompt.build_prompt` (see the comment above)."""
+    from musechat.explain.facts import RequestFacts, request_met
+
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    world = np.random.default_rng(1234)
+    directions = {t: world.standard_normal(feature_dim).astype(np.float32) for t in (*_FX_GENRES, *_FX_SOUNDS)}
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    out: list[ExplanationExample] = []
+
+    def track() -> TrackMeta:
+        tags = (*rng.sample(_FX_GENRES, rng.randint(0, 2)), *rng.sample(_FX_SOUNDS, rng.randint(1, 3)))
+        return TrackMeta(
+            title=f"{rng.choice(_FX_ADJ)} {rng.choice(_FX_NOUN)}",
+            artist=f"{rng.choice(_FX_FIRST)} {rng.choice(_FX_LAST)}",
+            tags=tags, tempo_bpm=float(rng.randint(60, 175)) if rng.random() < 0.85 else None,
+            vocals=rng.choice((True, False)) if rng.random() < 0.85 else None,
+            duration_s=float(rng.randint(20, 320)) if rng.random() < 0.7 else None,
+        )  # fmt: skip
+
+    while len(out) < n:
+        t = track()
+        prev = track() if rng.random() < 0.7 else None
+        if prev is not None and prev.title == t.title:
+            continue
+        video = None
+        if rng.random() < 0.6:
+            video = VideoFacts(cuts_per_min=round(rng.uniform(0, 30), 1), motion=rng.uniform(0, 0.15),
+                               brightness=rng.uniform(0.1, 0.9), warmth=rng.uniform(-0.2, 0.2),
+                               saturation=rng.uniform(0, 1))  # fmt: skip
+        words = ""
+        if prev is not None:
+            kind = rng.choice(list(_FX_ASKS))
+            words = rng.choice(_FX_ASKS[kind]).format(t=rng.choice(("piano", "guitar", "strings", "synth", "drums")))
+        met = request_met(RequestFacts.from_words(words), t, prev) if words else None
+        opener = rng.choice(_OPENERS).format(T=t.title, A=t.artist)
+        reference = f"{opener} {_fx_body(rng, t, prev, video, met)}".strip()
+        base = np.sum([directions[x] for x in t.tags if x in directions], axis=0)
+        music = base[None] + 0.5 * nrng.standard_normal((segments, feature_dim)).astype(np.float32)
+        out.append(ExplanationExample(
+            music_features=music.astype(np.float32), title=t.title, artist=t.artist, album="", tags=t.tags,
+            user_words=words, reference=reference, tempo_bpm=t.tempo_bpm, vocals=t.vocals, duration_s=t.duration_s,
+            previous=prev, video=video,
+        ))  # fmt: skip
+    return out

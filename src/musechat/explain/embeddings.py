@@ -20,11 +20,12 @@ EmbedFn = Callable[["torch.Tensor"], "torch.Tensor"]
 
 
 def render_prompt(tokenizer: Any, prompt: ExplainPrompt) -> str:
-    """The prompt in the base model's chat format, ending where the assistant's answer starts."""
+    """The prompt in the base model's chat format, ending where the assistant's answer starts (after the
+    given start of the answer, if any: the model continues it)."""
     text = tokenizer.apply_chat_template(prompt.messages(), tokenize=False, add_generation_prompt=True)
     if not isinstance(text, str):
         raise TypeError(f"chat template returned {type(text).__name__}, expected str")
-    return text
+    return text + prompt.answer_prefix
 
 
 def token_ids(tokenizer: Any, text: str) -> list[int]:

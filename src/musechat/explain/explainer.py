@@ -1,7 +1,9 @@
-"""The explainer core: prompt → backend → grounding check → retry once → template fallback.
+"""The explainer core: facts → prompt → backend → grounding check → a retry that differs → template.
 
-Failures of the LLM (down, slow, circuit open) never raise to the caller: the result then has no text
-and says why, so a conversation turn still returns its tracks.
+The retry is a different prompt, not the same one again (greedy decoding would repeat itself): the first
+attempt's problems are fed back and the answer's start (title and artist) is given. When the model still
+fails, or the LLM is down, slow or its circuit open, the deterministic template (built from the same
+facts) is returned with `fallback=True` and the reason, so a turn always gets a grounded explanation.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import numpy as np
 from musechat.explain.backends.base import BackendError, ExplanationBackend, tidy_completion
 from musechat.explain.breaker import CircuitBreaker
 from musechat.explain.data import TrackMeta, Turn
+from musechat.explain.facts import ExplainContext, RequestFacts, VideoFacts
 from musechat.explain.grounding import CatalogTitleIndex, GroundingResult, check_grounding, template_explanation
-from musechat.explain.prompt import build_prompt
+from musechat.explain.prompt import ExplainPrompt, RetryHint, build_prompt, context_of
 from musechat.explain.tags import TAG_VOCABULARY
 
 
@@ -29,6 +32,13 @@ class ExplainRequest:
     music_features: np.ndarray | None = None  # [segments, D]; used when the explainer's music token is on
     adapter: str | None = None  # None → the explainer's default adapter
     other_titles: tuple[str, ...] = ()  # e.g. the other tracks of this result list, also forbidden
+    previous: TrackMeta | None = None  # the pick this one replaces (turn N-1's top track)
+    request: RequestFacts | None = None  # None → parsed from user_words
+    video: VideoFacts | None = None  # measured on the video's frames
+
+    def context(self) -> ExplainContext:
+        return context_of(self.track, self.user_words, previous=self.previous, request=self.request,
+                          video=self.video)
 
 
 @dataclass(frozen=True)
@@ -86,31 +96,43 @@ class Explainer:
         music = req.music_features if (self.use_music and adapter is not None) else None
         return adapter, music
 
-    def _check(self, text: str, req: ExplainRequest) -> GroundingResult:
+    def check(self, text: str, req: ExplainRequest) -> GroundingResult:
         catalog = self.catalog.merged(req.other_titles) if req.other_titles else self.catalog
-        return check_grounding(text, req.track, catalog, self.vocabulary)
+        return check_grounding(text, req.track, catalog, self.vocabulary, context=req.context())
+
+    def prompt(self, req: ExplainRequest, *, music: bool, retry: RetryHint | None = None) -> ExplainPrompt:
+        return build_prompt(req.track, req.user_words, req.history, music=music, previous=req.previous,
+                            request=req.request, video=req.video, retry=retry)
 
     def stream(self, req: ExplainRequest) -> Iterator[ExplanationEvent]:
         started = time.monotonic()
         adapter, music = self._plan(req)
-        prompt = build_prompt(req.track, req.user_words, req.history, music=music is not None)
         common = {"adapter": adapter, "music_token": music is not None}
 
         def final(**kw: object) -> ExplanationEvent:
             result = Explanation(latency_s=time.monotonic() - started, **common, **kw)  # type: ignore[arg-type]
             return ExplanationEvent(kind="final", text=result.text or "", result=result)
 
+        def fallback(attempts: int, reason: str, problems: tuple[str, ...] = ()) -> ExplanationEvent:
+            text = template_explanation(req.track, req.user_words, req.context())
+            return final(text=text, grounded=True, fallback=True, attempts=attempts, problems=problems,
+                         raw=tuple(raw), reason=reason)
+
         raw: list[str] = []
         problems: tuple[str, ...] = ()
         for attempt in range(1, self.max_attempts + 1):
             if not self.breaker.allow():
-                yield final(text=None, grounded=False, attempts=attempt - 1, raw=tuple(raw),
-                            reason=f"LLM circuit open after repeated failures; retry in "
-                                   f"{self.breaker.retry_in_s():.0f}s")
+                if attempt > 1:
+                    yield ExplanationEvent(kind="reset")
+                yield fallback(attempt - 1, f"LLM circuit open after repeated failures; retry in "
+                                            f"{self.breaker.retry_in_s():.0f}s", problems)
                 return
+            prompt = self.prompt(req, music=music is not None, retry=RetryHint(problems) if attempt > 1 else None)
             if attempt > 1:
                 yield ExplanationEvent(kind="reset")
-            pieces: list[str] = []
+            pieces: list[str] = [prompt.answer_prefix] if prompt.answer_prefix else []
+            if prompt.answer_prefix:
+                yield ExplanationEvent(kind="delta", text=prompt.answer_prefix)
             remaining = self.timeout_s - (time.monotonic() - started)
             try:
                 if remaining <= 0:
@@ -118,34 +140,24 @@ class Explainer:
                 for piece in self.backend.stream(prompt, music, adapter, self.max_tokens, remaining):
                     pieces.append(piece)
                     yield ExplanationEvent(kind="delta", text=piece)
-            except BackendError as exc:
+            except Exception as exc:  # BackendError, or a backend bug: neither may break the turn
                 self.breaker.record_failure()
-                yield final(text=None, grounded=False, attempts=attempt, raw=tuple(raw),
-                            reason=f"no explanation: {exc.reason}")
-                return
-            except Exception as exc:  # a backend bug must not break the turn either
-                self.breaker.record_failure()
-                yield final(text=None, grounded=False, attempts=attempt, raw=tuple(raw),
-                            reason=f"no explanation: {type(exc).__name__}: {exc}")
+                why = exc.reason if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
+                yield ExplanationEvent(kind="reset")
+                yield fallback(attempt, f"LLM failed on attempt {attempt}: {why}", problems)
                 return
             self.breaker.record_success()
             text = tidy_completion("".join(pieces))
             raw.append(text)
-            check = self._check(text, req)
+            check = self.check(text, req)
             if check.ok:
                 yield final(text=text, grounded=True, attempts=attempt, raw=tuple(raw))
                 return
             problems = check.problems
         yield ExplanationEvent(kind="reset")
-        yield final(
-            text=template_explanation(req.track, req.user_words),
-            grounded=True,
-            fallback=True,
-            attempts=self.max_attempts,
-            problems=problems,
-            raw=tuple(raw),
-            reason=f"model output failed the grounding check {self.max_attempts}x: {'; '.join(problems)}",
-        )
+        yield fallback(self.max_attempts,
+                       f"model output failed the grounding check {self.max_attempts}x: {'; '.join(problems)}",
+                       problems)
 
     def explain(self, req: ExplainRequest) -> Explanation:
         for event in self.stream(req):

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from musechat.explain.data import TrackMeta
-from musechat.explain.tags import TAG_VOCABULARY, find_tag_mentions, mention_is_faithful, normalize_tag
+from musechat.explain.facts import ExplainContext
+from musechat.explain.tags import NOT_CLAIMS, TAG_VOCABULARY, mention_is_faithful, normalize_tag, surface_forms
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
 MAX_TITLE_WORDS = 16  # longer titles are matched on their first 16 words
@@ -102,6 +104,125 @@ class GroundingResult:
     other_titles: tuple[str, ...] = ()
     title_present: bool = False
     artist_present: bool = False
+    # For evaluation: claims the facts or the request contradict, and names/numbers from nowhere.
+    contradictions: tuple[str, ...] = ()
+    hallucinations: tuple[str, ...] = ()
+
+
+# ----------------------------------------------------------------------------- claim lexicon
+# Each surface form maps to (kind, key). Kinds: tempo (fast/slow/faster/slower), vocals (yes/no),
+# video (a VideoFacts label), ask (a claim that the request was met), tag (a tag or an alias of tags).
+_TEMPO_WORDS = {
+    "fast": "fast", "faster": "faster", "upbeat": "fast", "up tempo": "fast", "uptempo": "fast",
+    "energetic": "fast", "more energetic": "faster", "quick": "fast", "quicker": "faster", "lively": "fast",
+    "livelier": "faster", "brisk": "fast", "high energy": "fast", "driving": "fast", "speedy": "fast",
+    "slow": "slow", "slower": "slower", "calm": "slow", "calmer": "slower", "relaxed": "slow",
+    "more relaxed": "slower", "gentle": "slow", "gentler": "slower", "laid back": "slow",
+    "unhurried": "slow", "leisurely": "slow", "soothing": "slow", "tranquil": "slow", "peaceful": "slow",
+    "moderate": "moderate", "mid tempo": "moderate", "steady": "moderate",
+}  # fmt: skip
+_VOCAL_WORDS = {
+    "vocals": True, "vocal": True, "voice": True, "voices": True, "singer": True, "singers": True,
+    "singing": True, "sung": True, "vocalist": True, "vocalists": True, "lyrics": True,
+    "instrumental": False, "no vocals": False, "no vocal": False, "no voice": False, "no singing": False,
+    "without vocals": False, "without singing": False, "without a singer": False, "wordless": False,
+    "vocal free": False, "no lyrics": False, "without lyrics": False,
+}  # fmt: skip
+_VIDEO_WORDS = {
+    "quick cuts": "quick cuts", "fast cuts": "quick cuts", "rapid cuts": "quick cuts",
+    "quick editing": "quick cuts", "fast editing": "quick cuts", "fast paced video": "quick cuts",
+    "frequent cuts": "quick cuts", "slow cuts": "slow cuts", "few cuts": "few cuts", "long takes": "few cuts",
+    "slow editing": "slow cuts", "lots of motion": "lots of motion", "a lot of motion": "lots of motion",
+    "lots of movement": "lots of motion", "busy motion": "lots of motion", "little motion": "little motion",
+    "still shots": "little motion", "static shots": "little motion", "little movement": "little motion",
+    "some motion": "some motion", "bright": "bright", "brightly lit": "bright", "sunny": "bright",
+    "well lit": "bright", "dark": "dark", "dim": "dark", "gloomy": "dark", "dimly lit": "dark",
+    "warm colours": "warm colours", "warm colors": "warm colours", "warm tones": "warm colours",
+    "cool colours": "cool colours", "cool colors": "cool colours", "cool tones": "cool colours",
+    "blue tones": "cool colours", "neutral colours": "neutral colours", "neutral colors": "neutral colours",
+    "mid lit": "mid-lit",
+}  # fmt: skip
+_ASK_PHRASES = (
+    "as you asked", "what you asked for", "you asked for", "in line with what you asked", "as requested",
+    "your request", "you wanted", "what you are looking for", "what you're looking for", "as you wished",
+    "just what you", "exactly what you", "like you asked", "as you wanted", "your preferences",
+    "your wish", "what you want", "you want", "you were looking for", "you requested",
+)  # fmt: skip
+# Instruments and genres outside the MusiCNN vocabularies that models like to invent, each with the tags
+# that would make it true (empty: no tag can support it, so it is never a grounded claim).
+_EXTRA_ALIASES: dict[str, frozenset[str]] = {
+    "saxophone": frozenset(), "sax": frozenset(), "trumpet": frozenset(), "trumpets": frozenset(),
+    "brass": frozenset(), "horns": frozenset(), "bass": frozenset(), "bassline": frozenset(),
+    "banjo": frozenset(), "ukulele": frozenset(), "organ": frozenset(), "accordion": frozenset(),
+    "harmonica": frozenset(), "trombone": frozenset(), "clarinet": frozenset(), "rap": frozenset(),
+    "reggae": frozenset(), "edm": frozenset(), "dubstep": frozenset(), "trap": frozenset(),
+    "disco": frozenset(), "trance": frozenset(), "lo fi": frozenset(), "orchestra": frozenset({"strings", "classical"}),
+    "orchestral": frozenset({"strings", "classical"}), "percussion": frozenset({"drums"}),
+    "keys": frozenset({"piano", "synth"}), "keyboard": frozenset({"piano", "synth"}),
+    "keyboards": frozenset({"piano", "synth"}), "pianos": frozenset({"piano"}), "guitars": frozenset({"guitar"}),
+    "violins": frozenset({"violin", "strings"}), "string": frozenset({"strings"}),
+    "electronics": frozenset({"electronic", "synth", "electro"}),
+}  # fmt: skip
+_VIDEO_CONTEXT = re.compile(r"\b(video|footage|clip|scenes?|visuals?|images?|pictures?|shots?|film|editing)\b", re.I)
+
+
+@lru_cache(maxsize=8)
+def _lexicon(vocabulary: frozenset[str]) -> tuple[re.Pattern[str], dict[str, tuple[str, str]]]:
+    table: dict[str, tuple[str, str]] = {}
+    for surface in surface_forms(vocabulary):
+        table[surface] = ("tag", surface)
+    for surface in _EXTRA_ALIASES:
+        table[surface] = ("tag", surface)
+    for surface, key in _TEMPO_WORDS.items():
+        table[surface] = ("tempo", key)
+    for surface, voc in _VOCAL_WORDS.items():
+        table[surface] = ("vocals", "yes" if voc else "no")
+    for surface, label in _VIDEO_WORDS.items():
+        table[surface] = ("video", label)
+    for phrase in _ASK_PHRASES:
+        table[phrase] = ("ask", phrase)
+    for word in NOT_CLAIMS:
+        table.pop(word, None)
+    alternatives = sorted(table, key=len, reverse=True)
+    body = "|".join(re.escape(s).replace(r"\ ", r"[\s-]+").replace("'", "['’]") for s in alternatives)
+    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE), table
+
+
+def _tag_faithful(surface: str, track: TrackMeta) -> bool:
+    if surface in _EXTRA_ALIASES:
+        return bool(_EXTRA_ALIASES[surface] & set(track.norm_tags))
+    return mention_is_faithful(surface, track.tags)
+
+
+def _tempo_faithful(key: str, context: ExplainContext) -> bool:
+    track, previous = context.track, context.previous
+    if key in ("faster", "slower"):
+        if previous is not None and track.tempo_bpm is not None and previous.tempo_bpm is not None:
+            return (track.tempo_bpm > previous.tempo_bpm) == (key == "faster")
+        return track.tempo == ("fast" if key == "faster" else "slow")
+    return track.tempo == key or (key == "slow" and bool({"mellow", "calm", "chill", "soft"} & set(track.norm_tags)))
+
+
+_SENTENCE = re.compile(r"[^.!?]+[.!?]?")
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.:]\d+)?")
+_COMMON_CAPITALS = frozenset({"I", "I'm", "I'd", "I've", "I'll", "OK"})
+
+
+def _proper_names(masked: str, allowed: frozenset[str]) -> list[str]:
+    """Runs of capitalised words that are neither sentence openers nor words the facts contain."""
+    found: list[str] = []
+    for sentence in _SENTENCE.finditer(masked):
+        text = sentence.group(0)
+        first = re.search(r"[A-Za-z]", text)
+        for m in _CAPITALISED.finditer(text):
+            words = m.group(0).split()
+            if first is not None and m.start() == first.start():
+                words = words[1:]  # the sentence's first word is capitalised anyway
+            words = [w for w in words if w not in _COMMON_CAPITALS and w.lower().strip("'’") not in allowed]
+            if words:
+                found.append(" ".join(words))
+    return found
 
 
 def check_grounding(
@@ -109,9 +230,15 @@ def check_grounding(
     track: TrackMeta,
     catalog: CatalogTitleIndex,
     vocabulary: Iterable[str] = TAG_VOCABULARY,
+    *,
+    context: ExplainContext | None = None,
 ) -> GroundingResult:
+    """Every claim of `text` against the facts: title and artist named; no other catalog title or artist;
+    no name or number the facts lack; tags, tempo, vocals and video properties as measured; "as you
+    asked" only when the request was met. `context` defaults to the track alone."""
     if not text.strip():
         return GroundingResult(ok=False, problems=("empty explanation",))
+    context = context or ExplainContext(track=track)
     tokens = _tokens(text)
     title_spans = _find_spans(tokens, _key(track.title)) if _key(track.title) else []
     artist_spans = _find_spans(tokens, _key(track.artist)) if _key(track.artist) else []
@@ -120,39 +247,125 @@ def check_grounding(
     artist_present = bool(artist_spans) or (not _key(track.artist) and track.artist.strip() in text)
 
     problems: list[str] = []
+    contradictions: list[str] = []
+    hallucinations: list[str] = []
     if not title_present:
         problems.append(f"does not name the title {track.title!r}")
     if not artist_present:
         problems.append(f"does not name the artist {track.artist!r}")
 
-    own_key = _key(track.title)
-    others = [
-        t
-        for t in catalog.find(text, exclude_spans=[*title_spans, *artist_spans])
-        if _key(t) != own_key
-    ]
+    # The previous pick may be named (it is a fact of the prompt); the album is masked (not a claim).
+    allowed_spans = [*title_spans, *artist_spans]
+    allowed_keys = {_key(track.title), _key(track.artist)}
+    prev = context.previous
+    for name in ((prev.title, prev.artist) if prev is not None else ()):
+        if _key(name):
+            allowed_spans += _find_spans(tokens, _key(name))
+            allowed_keys.add(_key(name))
+    mask_spans = list(allowed_spans)
+    if track.album.strip() and _key(track.album):
+        mask_spans += _find_spans(tokens, _key(track.album))
+    others = [t for t in catalog.find(text, exclude_spans=mask_spans) if _key(t) not in allowed_keys]
     if others:
-        problems.append(f"names other catalog tracks: {', '.join(repr(t) for t in others)}")
+        problems.append(f"names other catalog tracks or artists: {', '.join(repr(t) for t in others)}")
+        hallucinations.extend(others)
 
-    # Metadata spans are excluded from the tag scan: a title such as "Piano Man" is not a tag claim.
     masked = list(text)
-    for s, e in [*title_spans, *artist_spans]:
+    for s, e in mask_spans:
         masked[s:e] = " " * (e - s)
-    vocab = {normalize_tag(v) for v in vocabulary} | {normalize_tag(t) for t in track.tags}
-    mentions = find_tag_mentions("".join(masked), frozenset(vocab))
-    cited = tuple(dict.fromkeys(m.surface for m in mentions))
-    unfaithful = tuple(c for c in cited if not mention_is_faithful(c, track.tags))
-    if unfaithful:
-        problems.append(f"cites tags the track does not have: {', '.join(unfaithful)}")
+    masked_text = "".join(masked)
+
+    vocab = frozenset({normalize_tag(v) for v in vocabulary} | set(track.norm_tags))
+    pattern, table = _lexicon(vocab)
+    cited: list[str] = []
+    unfaithful: list[str] = []
+    wrong: list[str] = []
+    claim_spans: list[tuple[int, int]] = []
+    for m in pattern.finditer(masked_text):
+        surface = normalize_tag(m.group(0)).replace("’", "'")
+        kind, key = table.get(surface, ("tag", surface))
+        claim_spans.append((m.start(), m.end()))
+        if kind == "tag":
+            cited.append(surface)
+            if not _tag_faithful(surface, track):
+                unfaithful.append(surface)
+        elif kind == "tempo" and not _tempo_faithful(key, context):
+            wrong.append(f"{surface!r} (tempo: {_tempo_fact(context)})")
+        elif kind == "vocals" and track.has_vocals != (key == "yes"):
+            has = track.has_vocals
+            wrong.append(f"{surface!r} (vocals: {'unknown' if has is None else 'yes' if has else 'none'})")
+        elif kind == "video":
+            video = context.video
+            sentence = _sentence_at(masked_text, m.start())
+            if key in ("bright", "dark") and not _VIDEO_CONTEXT.search(sentence):
+                wrong.append(f"{surface!r} (no such fact about the music)")
+            elif video is None or key not in video.labels():
+                wrong.append(f"{surface!r} (video: {', '.join(video.labels()) if video else 'not measured'})")
+        elif kind == "ask" and context.request is not None and context.met is not True:
+            verdict = "not met" if context.met is False else "not known to be met"
+            wrong.append(f"{surface!r} (the request {verdict})")
+    cited_t = tuple(dict.fromkeys(cited))
+    unfaithful_t = tuple(dict.fromkeys(unfaithful))
+    if unfaithful_t:
+        problems.append(f"cites tags the track does not have: {', '.join(unfaithful_t)}")
+        contradictions.extend(unfaithful_t)
+    if wrong:
+        problems.append(f"contradicts the facts: {', '.join(wrong)}")
+        contradictions.extend(wrong)
+
+    rest = list(masked_text)
+    for s, e in claim_spans:
+        rest[s:e] = " " * (e - s)
+    rest_text = "".join(rest)
+    numbers = [n for n in _NUMBER.findall(rest_text) if n not in context.numbers()]
+    if numbers:
+        problems.append(f"states numbers not in the facts: {', '.join(numbers)}")
+        hallucinations.extend(numbers)
+    known = {t.lower() for t in others}
+    names = [n for n in _proper_names(rest_text, _allowed_words(context)) if n.lower() not in known]
+    if names:
+        problems.append(f"names things not in the facts: {', '.join(names)}")
+        hallucinations.extend(names)
     return GroundingResult(
         ok=not problems,
         problems=tuple(problems),
-        cited_tags=cited,
-        unfaithful_tags=unfaithful,
+        cited_tags=cited_t,
+        unfaithful_tags=unfaithful_t,
         other_titles=tuple(others),
         title_present=title_present,
         artist_present=artist_present,
+        contradictions=tuple(contradictions),
+        hallucinations=tuple(hallucinations),
     )
+
+
+def _sentence_at(text: str, pos: int) -> str:
+    start = max(text.rfind(c, 0, pos) for c in ".!?") + 1
+    ends = [i for i in (text.find(c, pos) for c in ".!?") if i >= 0]
+    return text[start : min(ends) if ends else len(text)]
+
+
+def _tempo_fact(context: ExplainContext) -> str:
+    t = context.track
+    if t.tempo_bpm is not None:
+        prev = context.previous
+        tail = f" vs {round(prev.tempo_bpm)} before" if prev is not None and prev.tempo_bpm is not None else ""
+        return f"{round(t.tempo_bpm)} bpm{tail}"
+    return t.tempo or "unknown"
+
+
+_ALLOWED_WORDS = frozenset({"music", "video", "song", "track", "tempo", "bpm"})
+
+
+def _allowed_words(context: ExplainContext) -> frozenset[str]:
+    words = set(_ALLOWED_WORDS)
+    for facts in (context.track, context.previous):
+        if facts is not None:
+            for name in (facts.title, facts.artist, facts.album):
+                words.update(w.lower() for w in re.findall(r"[\w'’-]+", name))
+    if context.request is not None:
+        words.update(w.lower() for w in re.findall(r"[\w'’-]+", context.request.words))
+    return frozenset(words)
 
 
 _GENRES = frozenset(
@@ -170,15 +383,44 @@ def _join(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def template_explanation(track: TrackMeta, user_words: str = "") -> str:
-    """A deterministic explanation built only from catalog metadata: grounded by construction."""
-    tags = [normalize_tag(t) for t in track.tags]
-    genres = [t for t in tags if t in _GENRES][:3]
-    features = [t for t in tags if t not in _GENRES][:3]
-    parts = [f'I suggest "{track.title.strip()}" by {track.artist.strip()}.']
+_TEMPO_VOCAL_TAGS = frozenset({"fast", "slow", "vocal", "vocals", "no vocals", "no vocal", "no voice",
+                               "instrumental", "singing", "voice"})  # fmt: skip
+
+
+def template_explanation(track: TrackMeta, user_words: str = "", context: ExplainContext | None = None) -> str:
+    """A deterministic explanation built only from the facts: grounded by construction (the check is run
+    on it in the tests), and it says the request was met only when the facts say so."""
+    context = context or ExplainContext(track=track)
+    title, artist = track.title.strip(), track.artist.strip()
+    tags = [t for t in track.norm_tags if t not in _TEMPO_VOCAL_TAGS]
+    genres = [t for t in tags if t in _GENRES][:2]
+    sounds = [t for t in tags if t not in _GENRES][:3]
+    parts = [f'I suggest "{title}" by {artist}.']
+    described: list[str] = []
+    if track.tempo_bpm is not None:
+        described.append(f"a {track.tempo}, {round(track.tempo_bpm)} bpm")
+    elif track.tempo is not None:
+        described.append(f"a {track.tempo}")
+    else:
+        described.append("a")
+    vocals = track.has_vocals
+    if vocals is not None:
+        described.append("instrumental" if not vocals else "vocal")
     if genres:
-        parts.append(f"The song draws on {_join(genres)}.")
-    if features:
-        tail = ", in line with what you asked for." if user_words.strip() else "."
-        parts.append(f"It is tagged {_join(features)}{tail}")
+        described.append(_join(genres))
+    sentence = f"It is {' '.join(described)} track"
+    if sounds:
+        sentence += f" with {_join(sounds)}"
+    prev = context.previous
+    if prev is not None and track.tempo_bpm is not None and prev.tempo_bpm is not None \
+            and round(track.tempo_bpm) != round(prev.tempo_bpm):
+        word = "faster" if track.tempo_bpm > prev.tempo_bpm else "slower"
+        sentence += f", {word} than \"{prev.title.strip()}\" at {round(prev.tempo_bpm)} bpm"
+    if len(described) > 1 or sounds or prev is not None:
+        parts.append(sentence + ".")
+    if context.video is not None:
+        v = context.video
+        parts.append(f"The video has {v.pacing}, {v.movement} and {v.colour}.")
+    if user_words.strip() and context.met is True:
+        parts.append("That is in line with what you asked for.")
     return " ".join(parts)

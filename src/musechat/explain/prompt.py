@@ -1,8 +1,15 @@
-"""Prompt building (pure): the recommended track's metadata, the user's words, the conversation so far.
+"""Prompt building (pure): the track's measured facts, the previous pick, the request, the video.
 
 The prompt is a (system, user) message pair; each backend renders it with the base model's chat
-template. When the music embedding is on, the user message carries MUSIC_PLACEHOLDER where the
-projected music vector(s) are spliced in as soft tokens.
+template. It is a short list of facts, each in the words the answer may use: every prompt token is
+paid for in each training step and each request (≈110 tokens with everything present), and the
+grounding check verifies the answer against exactly these facts (`ExplainContext`).
+
+The user's words appear once. The conversation history is not repeated: what it established (the
+previous pick and the request) is given as facts. A retry (`RetryHint`) feeds the first attempt's
+problems back and starts the answer with the title and artist, so it cannot repeat the first attempt.
+When the music embedding is on, the user message carries MUSIC_PLACEHOLDER where the projected music
+vector(s) are spliced in as soft tokens.
 """
 
 from __future__ import annotations
@@ -11,22 +18,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from musechat.explain.data import TrackMeta, Turn
+from musechat.explain.facts import MAX_PROMPT_TAGS, ExplainContext, RequestFacts, VideoFacts, fmt_duration
 
 MUSIC_PLACEHOLDER = "<|music|>"
-MAX_HISTORY_TURNS = 6  # older turns add tokens, not grounding: the current track and words decide.
-MAX_TURN_CHARS = 400
+MAX_WORDS_CHARS = 300
 
-# Short on purpose: every prompt token is paid for in each training step and each request.
 SYSTEM_PROMPT = (
-    "Explain in two sentences why the suggested track fits. Use its exact title and artist, only its "
-    "listed tags, and name no other song."
+    "Explain in one or two sentences why the track fits. Name its title and artist. Use only the facts "
+    "given. Say it matches the request only if 'Request met: yes'."
 )
+
+
+@dataclass(frozen=True)
+class RetryHint:
+    problems: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class ExplainPrompt:
     system: str
     user: str
+    answer_prefix: str = ""  # the start of the assistant's answer, given (the model continues it)
 
     @property
     def has_music_slot(self) -> bool:
@@ -38,26 +50,87 @@ class ExplainPrompt:
 
 def _clip(text: str) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= MAX_TURN_CHARS else text[: MAX_TURN_CHARS - 1] + "…"
+    return text if len(text) <= MAX_WORDS_CHARS else text[: MAX_WORDS_CHARS - 1] + "…"
+
+
+def track_lines(track: TrackMeta) -> list[str]:
+    lines = [f'Track: "{track.title.strip()}" by {track.artist.strip()}']
+    if track.tempo_bpm is not None:
+        lines.append(f"Tempo: {round(track.tempo_bpm)} bpm, {track.tempo}")
+    elif track.tempo is not None:
+        lines.append(f"Tempo: {track.tempo}")
+    vocals = track.has_vocals
+    if vocals is not None:
+        lines.append("Vocals: yes" if vocals else "Vocals: none, instrumental")
+    if track.duration_s is not None:
+        lines.append(f"Length: {fmt_duration(track.duration_s)}")
+    sounds = [t for t in track.norm_tags if t not in _TEMPO_AND_VOCAL_TAGS][:MAX_PROMPT_TAGS]
+    lines.append(f"Sounds: {', '.join(sounds) if sounds else 'unknown'}")
+    return lines
+
+
+_TEMPO_AND_VOCAL_TAGS = frozenset({"fast", "slow", "vocal", "vocals", "no vocals", "no vocal", "no voice",
+                                   "instrumental", "singing", "voice"})  # fmt: skip
+
+
+def previous_line(previous: TrackMeta) -> str:
+    tempo = f", {round(previous.tempo_bpm)} bpm" if previous.tempo_bpm is not None else ""
+    return f'Previous pick: "{previous.title.strip()}" by {previous.artist.strip()}{tempo}'
+
+
+def video_line(video: VideoFacts) -> str:
+    return f"Video: {', '.join(video.labels())}"
+
+
+def request_lines(words: str, request: RequestFacts | None, met: bool | None) -> list[str]:
+    words = _clip(words)
+    if not words:
+        return ["User: (nothing yet, first pick)"]
+    lines = [f"User: {words}"]
+    if request is not None and request.asks:
+        asks = ", ".join(a.label() for a in request.asks)
+        verdict = "yes" if met else "no" if met is False else "unknown"
+        lines.append(f"Request met: {verdict} ({asks})")
+    return lines
 
 
 def build_prompt(
-    track: TrackMeta, user_words: str, history: Sequence[Turn] = (), *, music: bool = False
+    track: TrackMeta,
+    user_words: str,
+    history: Sequence[Turn] = (),
+    *,
+    music: bool = False,
+    previous: TrackMeta | None = None,
+    request: RequestFacts | None = None,
+    video: VideoFacts | None = None,
+    retry: RetryHint | None = None,
 ) -> ExplainPrompt:
-    lines = [f'Suggested track: "{track.title}" by {track.artist}']
-    if track.album.strip():
-        lines.append(f"Album: {track.album.strip()}")
-    lines.append(f"Tags: {', '.join(track.tags) if track.tags else '(none)'}")
+    """`history` is accepted for callers that have it but not repeated: see the module docstring."""
+    del history
+    if request is None and user_words.strip():
+        request = RequestFacts.from_words(user_words)
+    context = ExplainContext(track=track, previous=previous, request=request, video=video)
+    lines = track_lines(track)
     if music:
         lines.append(f"Music: {MUSIC_PLACEHOLDER}")
-    recent = list(history)[-MAX_HISTORY_TURNS:]
-    if recent:
-        lines.append("Conversation so far:")
-        lines.extend(f"{'User' if t.role == 'user' else 'Assistant'}: {_clip(t.text)}" for t in recent)
-    words = _clip(user_words)
-    lines.append(f"The user's latest words: {words}" if words else "The user has not said anything yet.")
-    lines.append("Explain why this track fits.")
-    return ExplainPrompt(system=SYSTEM_PROMPT, user="\n".join(lines))
+    if previous is not None:
+        lines.append(previous_line(previous))
+    if video is not None:
+        lines.append(video_line(video))
+    lines.extend(request_lines(user_words, request, context.met))
+    prefix = ""
+    if retry is not None:
+        lines.append(f"Your last answer was wrong: {'; '.join(retry.problems)[:300]}. Use only the facts above.")
+        prefix = f'"{track.title.strip()}" by {track.artist.strip()}'
+    return ExplainPrompt(system=SYSTEM_PROMPT, user="\n".join(lines), answer_prefix=prefix)
+
+
+def context_of(track: TrackMeta, user_words: str, *, previous: TrackMeta | None = None,
+               request: RequestFacts | None = None, video: VideoFacts | None = None) -> ExplainContext:
+    """The same context build_prompt shows the model, for the grounding check."""
+    if request is None and user_words.strip():
+        request = RequestFacts.from_words(user_words)
+    return ExplainContext(track=track, previous=previous, request=request, video=video)
 
 
 def split_at_music(rendered: str) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from musechat.contracts.features import FeatureMatrix
 from musechat.explain.data import TrackMeta, Turn
 from musechat.explain.explainer import ExplainRequest, Explanation, ExplanationEvent
+from musechat.explain.facts import VideoFacts
 
 MAX_WORDS_CHARS = 2000
 
@@ -24,7 +25,28 @@ class ExplainTrack(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     artist: str = Field(min_length=1, max_length=500)
     album: str = Field("", max_length=500)
-    tags: list[str] = Field(default_factory=list, max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=100,
+                            description="Tags the track has (above their thresholds), best first.")
+    tempo_bpm: float | None = Field(None, ge=20, le=320, description="Measured tempo; None when not measured.")
+    vocals: bool | None = Field(None, description="Measured vocals verdict; None: from the tags, if any.")
+    duration_s: float | None = Field(None, gt=0)
+
+    def to_meta(self) -> TrackMeta:
+        return TrackMeta(title=self.title, artist=self.artist, album=self.album, tags=tuple(self.tags),
+                         track_id=self.track_id, tempo_bpm=self.tempo_bpm, vocals=self.vocals,
+                         duration_s=self.duration_s)
+
+
+class ExplainVideo(BaseModel):
+    """Measured on the video's decoded frames (`musechat.explain.facts.video_facts`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cuts_per_min: float = Field(ge=0)
+    motion: float = Field(ge=0, le=1)
+    brightness: float = Field(ge=0, le=1)
+    warmth: float = Field(ge=-1, le=1)
+    saturation: float = Field(ge=0, le=1)
 
 
 class ExplainTurn(BaseModel):
@@ -49,10 +71,13 @@ class ExplainBody(BaseModel):
         max_length=1000,
         description="Extra titles the text must not name (e.g. the rest of the result list).",
     )
+    previous: ExplainTrack | None = Field(None, description="The pick this one replaces (the previous turn's).")
+    video: ExplainVideo | None = Field(None, description="Measured properties of the video, when known.")
 
 
 class ExplanationOut(BaseModel):
-    text: str | None = Field(description="The explanation; None when the LLM was unavailable (see reason).")
+    text: str | None = Field(description="The explanation: the LLM's when it passed the grounding check, else "
+                             "the template's (fallback); None only when there was nothing to explain.")
     grounded: bool
     fallback: bool = Field(description="True when a deterministic template replaced the LLM's text.")
     reason: str | None = None
@@ -78,8 +103,9 @@ class LoadAdapterBody(BaseModel):
 
 def to_request(body: ExplainBody) -> ExplainRequest:
     return ExplainRequest(
-        track=TrackMeta(title=body.track.title, artist=body.track.artist, album=body.track.album,
-                        tags=tuple(body.track.tags), track_id=body.track.track_id),
+        track=body.track.to_meta(),
+        previous=None if body.previous is None else body.previous.to_meta(),
+        video=None if body.video is None else VideoFacts(**body.video.model_dump()),
         user_words=body.user_words,
         history=tuple(Turn(t.role, t.text) for t in body.history),
         music_features=None if body.music_features is None else body.music_features.to_array(),

@@ -80,7 +80,8 @@ def _batch(
     labels: list[list[int]] = []
     eos = tokenizer.eos_token_id
     for ex, music_on in zip(examples, with_music, strict=True):
-        prompt = build_prompt(ex.track, ex.user_words, ex.history, music=music_on)
+        prompt = build_prompt(ex.track, ex.user_words, ex.history, music=music_on, previous=ex.previous,
+                              video=ex.video)
         music = project(projector, pcfg, ex.music_features) if music_on else None
         prefix = embed_prompt(tokenizer, embed, prompt, music)
         answer = [*token_ids(tokenizer, ex.reference.strip())[:cfg.max_target_tokens], eos]
@@ -202,3 +203,51 @@ def train_adapter(examples: Sequence[ExplanationExample], cfg: TrainConfig) -> T
             "report": {k: v for k, v in asdict(report).items() if k != "losses"}}  # fmt: skip
     (out_dir / TRAINING_INFO).write_text(json.dumps(info, indent=2) + "\n")
     return report
+
+
+# ------------------------------------------------------------------------------ the default adapter
+DEFAULT_ADAPTER_NAME = "explainer"
+# The recipe of the adapter the demo and `serve` use by default: facts-format examples (datasets.
+# facts_examples), LoRA r=8 on q/v + the music projector. Changing it changes the cache key, so a cached
+# adapter is never one of another recipe.
+DEFAULT_RECIPE: dict[str, Any] = {"examples": 800, "data_seed": 0, "steps": 200, "batch_size": 4, "lr": 1e-3,
+                                  "projector_lr": 1e-3, "seed": 0, "format": 2}  # fmt: skip
+_DONE = "musechat_default_adapter.json"
+
+
+def default_adapter_dir(root: Path) -> Path:
+    import hashlib
+
+    key = hashlib.sha256(json.dumps(DEFAULT_RECIPE, sort_keys=True).encode()).hexdigest()[:10]
+    return Path(root) / "adapters" / f"explainer-default-{key}"
+
+
+def ensure_default_adapter(base_model: Path, root: Path, *, threads: int | None = None,
+                           progress: bool = True) -> Path:
+    """The default adapter under `root`, trained once with DEFAULT_RECIPE and cached (a marker file is
+    written last, so an interrupted run is redone; a lock file keeps two processes from training at once).
+
+    Measured on the shared 2-core CPU: see docs/explainer.md ("Default adapter")."""
+    import fcntl
+
+    from musechat.explain.datasets import facts_examples
+
+    out = default_adapter_dir(root)
+    if (out / _DONE).is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / _DONE).is_file():
+            return out
+        r = DEFAULT_RECIPE
+        examples = facts_examples(r["examples"], seed=r["data_seed"])
+        cfg = TrainConfig(base_model=Path(base_model), out_dir=out, steps=r["steps"], batch_size=r["batch_size"],
+                          lr=r["lr"], projector_lr=r["projector_lr"], seed=r["seed"], threads=threads,
+                          progress=progress)  # fmt: skip
+        if progress:
+            print(f"training the default explainer adapter once ({r['steps']} steps; cached in {out})", flush=True)
+        report = train_adapter(examples, cfg)
+        (out / _DONE).write_text(json.dumps({"recipe": r, "seconds": report.seconds,
+                                             "first_loss": report.first_loss, "last_loss": report.last_loss}))
+    return out

@@ -25,6 +25,7 @@ TRACK = TrackMeta(title="Deliverer", artist="Weston Skaggs", tags=("rock", "guit
 GOOD = "I suggest Deliverer by Weston Skaggs. It is rock with guitar and male vocals."
 BAD_TAG = "I suggest Deliverer by Weston Skaggs. It has piano."
 OTHER = "I suggest Blue Sky Mine by Weston Skaggs."
+TAIL = " is rock with guitar."  # a retry's continuation: the retry prompt gives the answer's start
 
 
 class ScriptedBackend:
@@ -62,11 +63,14 @@ def test_grounded_first_attempt_is_returned() -> None:
     assert result.attempts == 1 and result.reason is None
 
 
-def test_one_retry_then_success() -> None:
-    backend = ScriptedBackend(BAD_TAG, GOOD)
+def test_the_retry_differs_feeds_the_problems_back_and_gives_the_start() -> None:
+    backend = ScriptedBackend(BAD_TAG, TAIL)
     result = make(backend).explain(ExplainRequest(TRACK, "more guitar"))
-    assert result.text == GOOD and result.attempts == 2
-    assert result.raw == (BAD_TAG, GOOD)
+    assert result.text == '"Deliverer" by Weston Skaggs is rock with guitar.' and result.attempts == 2
+    assert result.raw == (BAD_TAG, result.text)
+    first, retry = backend.calls[0][0], backend.calls[1][0]
+    assert first.answer_prefix == "" and retry.answer_prefix == '"Deliverer" by Weston Skaggs'
+    assert "cites tags the track does not have: piano" in retry.user and retry.user != first.user
 
 
 def test_two_ungrounded_attempts_fall_back_to_the_template() -> None:
@@ -76,16 +80,24 @@ def test_two_ungrounded_attempts_fall_back_to_the_template() -> None:
     assert result.reason is not None and "Blue Sky Mine" in result.reason
 
 
+# Issue #16 changed this on purpose: an LLM failure (timeout included) now yields the template, not no text.
 @pytest.mark.parametrize("error", [BackendTimeout("vLLM did not answer within 2.0s"), BackendUnavailable("down")])
-def test_llm_failure_gives_no_text_and_a_reason(error: Exception) -> None:
+def test_llm_failure_gives_the_template_and_a_reason(error: Exception) -> None:
     result = make(ScriptedBackend(error)).explain(ExplainRequest(TRACK))
-    assert result.text is None and not result.grounded and not result.fallback
-    assert result.reason == f"no explanation: {error}"
+    assert result.fallback and result.grounded
+    assert result.text is not None and result.text.startswith('I suggest "Deliverer" by Weston Skaggs.')
+    assert result.reason == f"LLM failed on attempt 1: {error}"
+
+
+def test_a_timeout_on_the_retry_still_gives_the_template() -> None:
+    result = make(ScriptedBackend(BAD_TAG, BackendTimeout("too slow"))).explain(ExplainRequest(TRACK, "more guitar"))
+    assert result.fallback and result.text is not None and result.text.startswith('I suggest "Deliverer"')
+    assert result.attempts == 2 and result.problems and "too slow" in (result.reason or "")
 
 
 def test_unexpected_backend_errors_do_not_escape() -> None:
     result = make(ScriptedBackend(RuntimeError("boom"))).explain(ExplainRequest(TRACK))
-    assert result.text is None and result.reason == "no explanation: RuntimeError: boom"
+    assert result.fallback and result.reason == "LLM failed on attempt 1: RuntimeError: boom"
 
 
 def test_open_circuit_skips_the_llm() -> None:
@@ -93,7 +105,7 @@ def test_open_circuit_skips_the_llm() -> None:
     explainer = make(backend, breaker=CircuitBreaker(failure_threshold=1, reset_after_s=60))
     explainer.explain(ExplainRequest(TRACK))
     result = explainer.explain(ExplainRequest(TRACK))
-    assert result.text is None and result.reason is not None and result.reason.startswith("LLM circuit open")
+    assert result.fallback and result.reason is not None and result.reason.startswith("LLM circuit open")
     assert len(backend.calls) == 1
 
 
@@ -112,12 +124,12 @@ def test_music_token_only_with_an_adapter_and_when_enabled() -> None:
 
 
 def test_stream_resets_between_attempts_and_ends_with_final() -> None:
-    events = list(make(ScriptedBackend(BAD_TAG, GOOD)).stream(ExplainRequest(TRACK)))
+    events = list(make(ScriptedBackend(BAD_TAG, TAIL)).stream(ExplainRequest(TRACK)))
     kinds = [e.kind for e in events]
     assert kinds.count("reset") == 1 and kinds[-1] == "final"
     after_reset = "".join(e.text for e in events[kinds.index("reset") + 1 : -1])
-    assert tidy_completion(after_reset) == GOOD
-    assert events[-1].result is not None and events[-1].result.text == GOOD
+    assert tidy_completion(after_reset) == '"Deliverer" by Weston Skaggs is rock with guitar.'
+    assert events[-1].result is not None and events[-1].result.text == tidy_completion(after_reset)
 
 
 def test_tidy_completion_cuts_an_unfinished_sentence() -> None:

@@ -55,14 +55,16 @@ def test_titles_inside_the_artist_name_do_not_count() -> None:
 
 def test_request_titles_extend_the_catalog() -> None:
     text = "Deliverer by Weston Skaggs beats Golden Harbor."  # "beats" here is no tag claim
-    assert check_grounding(text, TRACK, CATALOG).ok
-    assert not check_grounding(text, TRACK, CATALOG.merged(["Golden Harbor"])).ok
+    # Issue #16: a name the facts lack is a problem even outside the catalog ("Taylor Swift").
+    assert check_grounding(text, TRACK, CATALOG).other_titles == ()
+    assert check_grounding(text, TRACK, CATALOG.merged(["Golden Harbor"])).other_titles == ("Golden Harbor",)
 
 
 def test_tags_the_track_lacks_are_unfaithful() -> None:
     result = check_grounding("Deliverer by Weston Skaggs has piano and female vocals.", TRACK, CATALOG)
     assert result.unfaithful_tags == ("piano", "female vocals")
     assert result.problems == ("cites tags the track does not have: piano, female vocals",)
+    assert result.contradictions == ("piano", "female vocals")
 
 
 def test_tag_words_inside_the_title_are_not_tag_claims() -> None:

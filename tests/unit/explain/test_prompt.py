@@ -3,23 +3,55 @@ from __future__ import annotations
 import pytest
 
 from musechat.explain.data import TrackMeta, Turn
-from musechat.explain.prompt import MAX_HISTORY_TURNS, MUSIC_PLACEHOLDER, build_prompt, split_at_music
+from musechat.explain.facts import RequestFacts, VideoFacts
+from musechat.explain.prompt import MUSIC_PLACEHOLDER, RetryHint, build_prompt, split_at_music
 
 pytestmark = pytest.mark.unit
 
 TRACK = TrackMeta(title="Deliverer", artist="Weston Skaggs", album="Hollow Roads", tags=("rock", "guitar"))
+FAST = TrackMeta(title="Golden Harbor", artist="Mara Okafor", tags=("piano", "fast", "synth"), tempo_bpm=148.4,
+                 vocals=False, duration_s=130)
+PREVIOUS = TrackMeta(title="Quiet Garden", artist="Noor Sato", tags=("guitar",), tempo_bpm=96)
 
 
-def test_prompt_carries_metadata_words_and_history() -> None:
-    history = [Turn("assistant", "I suggest Paper Lanterns by Ada Quinn."), Turn("user", "too slow")]
-    prompt = build_prompt(TRACK, "more guitar, a male voice", history)
-    assert '"Deliverer" by Weston Skaggs' in prompt.user
-    assert "Album: Hollow Roads" in prompt.user
-    assert "Tags: rock, guitar" in prompt.user
-    assert "Assistant: I suggest Paper Lanterns by Ada Quinn.\nUser: too slow" in prompt.user
-    assert "The user's latest words: more guitar, a male voice" in prompt.user
-    assert not prompt.has_music_slot
+def test_prompt_carries_the_facts_once_each() -> None:
+    video = VideoFacts(cuts_per_min=20, motion=0.1, brightness=0.2, warmth=-0.1, saturation=0.5)
+    history = [Turn("user", "Faster, please.")]  # the gateway's history repeats the words: not shown twice
+    prompt = build_prompt(FAST, "Faster, please.", history, previous=PREVIOUS, video=video)
+    assert prompt.user.splitlines() == [
+        'Track: "Golden Harbor" by Mara Okafor',
+        "Tempo: 148 bpm, fast",
+        "Vocals: none, instrumental",
+        "Length: 2:10",
+        "Sounds: piano, synth",  # tempo and vocal tags are stated by their measured lines instead
+        'Previous pick: "Quiet Garden" by Noor Sato, 96 bpm',
+        "Video: quick cuts, lots of motion, dark, cool colours",
+        "User: Faster, please.",
+        "Request met: yes (faster)",
+    ]
+    assert prompt.user.count("Faster, please.") == 1
+    assert not prompt.has_music_slot and prompt.answer_prefix == ""
     assert [m["role"] for m in prompt.messages()] == ["system", "user"]
+
+
+def test_the_album_is_not_in_the_prompt() -> None:
+    assert "Hollow Roads" not in build_prompt(TRACK, "x").user
+
+
+def test_request_not_met_is_said() -> None:
+    prompt = build_prompt(FAST, "Something calmer.", previous=PREVIOUS)
+    assert "Request met: no (slower)" in prompt.user
+
+
+def test_an_understood_request_replaces_the_word_parser() -> None:
+    request = RequestFacts(words="hmm", asks=())
+    assert "Request met" not in build_prompt(FAST, "hmm", request=request).user
+
+
+def test_retry_feeds_problems_back_and_gives_the_start() -> None:
+    prompt = build_prompt(TRACK, "x", retry=RetryHint(("cites tags the track does not have: piano",)))
+    assert "Your last answer was wrong: cites tags the track does not have: piano." in prompt.user
+    assert prompt.answer_prefix == '"Deliverer" by Weston Skaggs'
 
 
 def test_music_slot_only_when_asked() -> None:
@@ -27,12 +59,6 @@ def test_music_slot_only_when_asked() -> None:
     assert prompt.has_music_slot
     before, after = split_at_music(prompt.user)
     assert before.endswith("Music: ") and after.startswith("\n")
-
-
-def test_history_is_bounded() -> None:
-    history = [Turn("user", f"turn {i}") for i in range(20)]
-    prompt = build_prompt(TRACK, "x", history)
-    assert "turn 19" in prompt.user and f"turn {19 - MAX_HISTORY_TURNS}" not in prompt.user
 
 
 def test_split_requires_exactly_one_placeholder() -> None:
