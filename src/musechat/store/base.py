@@ -7,13 +7,15 @@ that takes a collection name also accepts an alias (blue/green switches, see `se
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, Self, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -315,3 +317,173 @@ class VectorStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def hits_of(points: Iterable[Any], with_payload: bool | Sequence[str],
+            decode: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> list[Hit]:
+    """Engine-scored points (`.id`, `.score`, `.payload`) as the caller's hits, entity ids restored."""
+    hits = []
+    for p in points:
+        payload = public_payload(p.payload) if with_payload else {}
+        hits.append(Hit(id=entity_id_of(p.payload, p.id), score=p.score,
+                        payload=decode(payload) if decode is not None and payload else payload))
+    return hits
+
+
+class StoreBase(ABC):
+    """What every `VectorStore` implementation shares, so each writes only what differs.
+
+    `search` is one `search_many` query (one code path, so a single search and a batched one can never
+    disagree); the context manager closes the store. `HostedStore` (a proxy) derives from this directly;
+    the engine backends derive from `EngineStore`, which adds the argument checks and the bookkeeping of
+    collections and aliases.
+    """
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def search(
+        self,
+        collection: str,
+        vector_name: str,
+        vector: Sequence[float],
+        limit: int = 10,
+        filter: SearchFilter | None = None,
+        exclude_ids: Sequence[str] = (),
+        with_payload: bool | Sequence[str] = True,
+    ) -> list[Hit]:
+        """Nearest points first (see `VectorStore.search`); `NearestQuery` validates the limit."""
+        query = NearestQuery(vector=vector, limit=limit, filter=filter, exclude_ids=exclude_ids)
+        return self.search_many(collection, vector_name, [query], with_payload)[0]
+
+    @abstractmethod
+    def search_many(self, collection: str, vector_name: str, queries: Sequence[NearestQuery],
+                    with_payload: bool | Sequence[str] = True) -> list[list[Hit]]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class EngineStore(StoreBase):
+    """A store over a real engine: public methods check arguments and collection/alias rules once, here,
+    then call the backend's hooks (`_create`, `_search_batch`, ...), which speak only the engine's API.
+
+    Entity ids are mapped to point ids here (`point_uuid`), and retrieved records come back in the order
+    asked, so both backends answer identically (the conformance suite checks it).
+    """
+
+    # ---- hooks: what differs between engines ------------------------------------------------------
+
+    @abstractmethod
+    def _alias_table(self) -> dict[str, str]:
+        """Alias -> collection, as the engine holds it now."""
+
+    @abstractmethod
+    def _exists(self, name: str) -> bool:
+        """Whether a concrete collection (not an alias) of that name exists."""
+
+    @abstractmethod
+    def _create(self, spec: CollectionSpec) -> None:
+        """Create a collection known not to exist, with its payload indexes."""
+
+    @abstractmethod
+    def _drop(self, name: str) -> None:
+        """Drop a concrete collection that exists and no alias targets."""
+
+    @abstractmethod
+    def _point_alias(self, alias: str, target: str) -> None:
+        """Point `alias` (new or existing) at the existing collection `target`, atomically."""
+
+    @abstractmethod
+    def _search_batch(self, collection: str, vector_name: str, queries: Sequence[NearestQuery],
+                      with_payload: bool | Sequence[str], keys: list[str] | None) -> list[list[Hit]]:
+        """The queries as one engine call; `keys` = the payload keys asked for (None: by `with_payload`)."""
+
+    @abstractmethod
+    def _retrieve(self, collection: str, point_ids: list[str]) -> list[PointRecord]:
+        """The records of the points that exist, any order."""
+
+    @abstractmethod
+    def _scroll(self, collection: str, filter: SearchFilter | None, fields: Sequence[str] | None,
+                with_vectors: bool, batch_size: int) -> Iterator[PointRecord]: ...
+
+    @abstractmethod
+    def _delete(self, collection: str, point_ids: list[str]) -> None: ...
+
+    def _exclusive(self) -> contextlib.AbstractContextManager[object]:
+        """Held around a check-then-act on collections and aliases (a lock where the engine needs one)."""
+        return contextlib.nullcontext()
+
+    def _where(self) -> str:
+        """Where the collections live, for error messages (e.g. " under /var/store")."""
+        return ""
+
+    # ---- the interface --------------------------------------------------------------------------
+
+    def resolve(self, name_or_alias: str) -> str:
+        return self._alias_table().get(name_or_alias, name_or_alias)
+
+    def collection_exists(self, name: str) -> bool:
+        return self._exists(self.resolve(name))
+
+    def create_collection(self, spec: CollectionSpec) -> None:
+        with self._exclusive():
+            if spec.name in self._alias_table():
+                raise CollectionExistsError(f"{spec.name!r} is already an alias")
+            if self._exists(spec.name):
+                raise CollectionExistsError(f"collection {spec.name!r} already exists")
+            self._create(spec)
+
+    def drop_collection(self, name: str) -> None:
+        with self._exclusive():
+            table = self._alias_table()
+            if name in table:
+                raise ValueError(f"{name!r} is an alias (of {table[name]!r}); drop collections by their own name")
+            pointing = sorted(a for a, target in table.items() if target == name)
+            if pointing:
+                raise CollectionBusyError(f"collection {name!r} is still the target of alias(es) {pointing}")
+            if not self._exists(name):
+                raise CollectionNotFoundError(f"collection {name!r} does not exist{self._where()}")
+            self._drop(name)
+
+    def set_alias(self, alias: str, collection: str) -> None:
+        validate_name(alias, "alias")
+        with self._exclusive():
+            table = self._alias_table()
+            target = table.get(collection, collection)
+            if not self._exists(target):
+                raise CollectionNotFoundError(f"cannot alias {alias!r} to missing collection {target!r}")
+            if alias not in table and self._exists(alias):
+                raise CollectionExistsError(f"{alias!r} is a collection; an alias cannot shadow it")
+            self._point_alias(alias, target)
+
+    def search_many(
+        self,
+        collection: str,
+        vector_name: str,
+        queries: Sequence[NearestQuery],
+        with_payload: bool | Sequence[str] = True,
+    ) -> list[list[Hit]]:
+        return self._search_batch(collection, vector_name, queries, with_payload, payload_keys(with_payload))
+
+    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
+        by_id = {rec.id: rec for rec in self._retrieve(collection, [point_uuid(i) for i in ids])}
+        return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+    def scroll(
+        self,
+        collection: str,
+        filter: SearchFilter | None = None,
+        fields: Sequence[str] | None = None,
+        with_vectors: bool = False,
+        batch_size: int = 512,
+    ) -> Iterator[PointRecord]:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        return self._scroll(collection, filter, fields, with_vectors, batch_size)
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        self._delete(collection, [point_uuid(i) for i in ids])

@@ -25,6 +25,7 @@ import contextlib
 import fcntl
 import shutil
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,19 +37,17 @@ from musechat.store.base import (
     OVERSAMPLING,
     QUANTILE,
     CollectionBusyError,
-    CollectionExistsError,
     CollectionNotFoundError,
     CollectionSpec,
+    EngineStore,
     Hit,
     NearestQuery,
     PayloadIndexKind,
     PointRecord,
     SearchFilter,
     check_vectors,
-    entity_id_of,
-    payload_keys,
+    hits_of,
     point_uuid,
-    public_payload,
     to_point_record,
     validate_name,
 )
@@ -71,7 +70,7 @@ class _Open:
         return frozenset(k for k, kind in self.spec.payload_indexes.items() if kind is PayloadIndexKind.BOOL)
 
 
-class EdgeStore:
+class EdgeStore(EngineStore):
     def __init__(
         self,
         root: Path,
@@ -86,7 +85,7 @@ class EdgeStore:
         self._root = Path(root)
         self._collections = self._root / "collections"
         self._collections.mkdir(parents=True, exist_ok=True)
-        self._aliases = AliasFile(self._root / "aliases.json")
+        self._alias_file = AliasFile(self._root / "aliases.json")
         self._hnsw = (hnsw_m, hnsw_ef_construct, full_scan_threshold_kb)
         self._hnsw_ef = hnsw_ef
         self._quantization = quantization
@@ -95,12 +94,6 @@ class EdgeStore:
         self._seen_aliases: dict[str, str] = {}
         self._lock = threading.RLock()
         self._closed = False
-
-    def __enter__(self) -> EdgeStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # ---- layout and locking -------------------------------------------------------------------
 
@@ -143,6 +136,15 @@ class EdgeStore:
             max_search_threads=self._search_threads,
         )
 
+    def _where(self) -> str:
+        return f" under {self._root}"
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        with self._lock:
+            self._check_open()
+            yield
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("the store is closed")
@@ -178,9 +180,12 @@ class EdgeStore:
 
     # ---- collections and aliases -------------------------------------------------------------
 
+    def _alias_table(self) -> dict[str, str]:
+        return self._alias_file.read()
+
     def resolve(self, name_or_alias: str) -> str:
         with self._lock:
-            table = self._aliases.read()
+            table = self._alias_file.read()
             if table != self._seen_aliases:
                 self._release_moved(table)
             return table.get(name_or_alias, name_or_alias)
@@ -193,69 +198,42 @@ class EdgeStore:
             self._release(old)
         self._seen_aliases = table
 
-    def collection_exists(self, name: str) -> bool:
-        with self._lock:
-            return self._spec_path(self.resolve(name)).is_file()
+    def _exists(self, name: str) -> bool:
+        return self._spec_path(name).is_file()
 
     def list_collections(self) -> list[str]:
         return sorted(p.parent.name for p in self._collections.glob("*/spec.json"))
 
-    def create_collection(self, spec: CollectionSpec) -> None:
+    def _create(self, spec: CollectionSpec) -> None:
         import qdrant_edge as qe
 
-        with self._lock:
-            self._check_open()
-            if spec.name in self._aliases.read():
-                raise CollectionExistsError(f"{spec.name!r} is already an alias")
-            if self._spec_path(spec.name).is_file():
-                raise CollectionExistsError(f"collection {spec.name!r} already exists")
-            directory = self._dir(spec.name)
-            directory.mkdir(parents=True, exist_ok=True)
-            lock = self._take_owner_lock(spec.name)
-            try:
-                # No spec.json means an earlier create died half-way: start that shard over.
-                shutil.rmtree(directory / "shard", ignore_errors=True)
-                shard = qe.EdgeShard.create(str(directory / "shard"), self._engine_config(spec, creating=True))
-                for key, kind in spec.payload_indexes.items():
-                    shard.update(qe.UpdateOperation.create_field_index(key, _edge_schema(kind)))
-                shard.flush()
-                write_atomic(self._spec_path(spec.name), spec.model_dump_json(indent=2))
-            except BaseException:
-                lock.close()
-                raise
-            self._open[spec.name] = _Open(shard, spec, lock)
+        directory = self._dir(spec.name)
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = self._take_owner_lock(spec.name)
+        try:
+            # No spec.json means an earlier create died half-way: start that shard over.
+            shutil.rmtree(directory / "shard", ignore_errors=True)
+            shard = qe.EdgeShard.create(str(directory / "shard"), self._engine_config(spec, creating=True))
+            for key, kind in spec.payload_indexes.items():
+                shard.update(qe.UpdateOperation.create_field_index(key, _edge_schema(kind)))
+            shard.flush()
+            write_atomic(self._spec_path(spec.name), spec.model_dump_json(indent=2))
+        except BaseException:
+            lock.close()
+            raise
+        self._open[spec.name] = _Open(shard, spec, lock)
 
-    def drop_collection(self, name: str) -> None:
-        with self._lock:
-            self._check_open()
-            table = self._aliases.read()
-            if name in table:
-                raise ValueError(
-                    f"{name!r} is an alias (of {table[name]!r}); drop collections by their own name"
-                )
-            pointing = sorted(a for a, target in table.items() if target == name)
-            if pointing:
-                raise CollectionBusyError(f"collection {name!r} is still the target of alias(es) {pointing}")
-            if not self._spec_path(name).is_file():
-                raise CollectionNotFoundError(f"collection {name!r} does not exist under {self._root}")
-            self._release(name)
-            lock = self._take_owner_lock(name)
-            try:
-                self._spec_path(name).unlink()
-                shutil.rmtree(self._dir(name))
-            finally:
-                lock.close()
+    def _drop(self, name: str) -> None:
+        self._release(name)
+        lock = self._take_owner_lock(name)
+        try:
+            self._spec_path(name).unlink()
+            shutil.rmtree(self._dir(name))
+        finally:
+            lock.close()
 
-    def set_alias(self, alias: str, collection: str) -> None:
-        validate_name(alias, "alias")
-        with self._lock:
-            self._check_open()
-            target = self.resolve(collection)
-            if not self._spec_path(target).is_file():
-                raise CollectionNotFoundError(f"cannot alias {alias!r} to missing collection {target!r}")
-            if self._spec_path(alias).is_file():
-                raise CollectionExistsError(f"{alias!r} is a collection; an alias cannot shadow it")
-            self._release_moved(self._aliases.set(alias, target))
+    def _point_alias(self, alias: str, target: str) -> None:
+        self._release_moved(self._alias_file.set(alias, target))
 
     # ---- points ------------------------------------------------------------------------------
 
@@ -272,30 +250,16 @@ class EdgeStore:
                 chunk = engine_points[start : start + _UPSERT_CHUNK]
                 c.shard.update(qe.UpdateOperation.upsert_points(chunk))
 
-    def search(
-        self,
-        collection: str,
-        vector_name: str,
-        vector: Sequence[float],
-        limit: int = 10,
-        filter: SearchFilter | None = None,
-        exclude_ids: Sequence[str] = (),
-        with_payload: bool | Sequence[str] = True,
-    ) -> list[Hit]:
-        # NearestQuery validates the limit.
-        query = NearestQuery(vector=vector, limit=limit, filter=filter, exclude_ids=exclude_ids)
-        return self.search_many(collection, vector_name, [query], with_payload)[0]
-
-    def search_many(
+    def _search_batch(
         self,
         collection: str,
         vector_name: str,
         queries: Sequence[NearestQuery],
-        with_payload: bool | Sequence[str] = True,
+        with_payload: bool | Sequence[str],
+        keys: list[str] | None,
     ) -> list[list[Hit]]:
         import qdrant_edge as qe
 
-        keys = payload_keys(with_payload)
         selector = True if with_payload is True else qe.PayloadSelector.Include([*(keys or []), ENTITY_ID_KEY])
         # Rescoring is explicit: without it a quantized collection answers from int8 scores alone.
         approximate = qe.SearchParams(hnsw_ef=self._hnsw_ef, quantization=qe.QuantizationSearchParams(
@@ -318,37 +282,24 @@ class EdgeStore:
             scored = [c.shard.query(requests[0])] if len(requests) == 1 else c.shard.query_batch(
                 qe.QueryBatchRequest(requests))
             bool_keys = c.bool_keys
-        return [
-            [
-                Hit(
-                    id=entity_id_of(p.payload, p.id),
-                    score=p.score,
-                    payload=decode_edge_bools(public_payload(p.payload), bool_keys) if with_payload else {},
-                )
-                for p in points
-            ]
-            for points in scored
-        ]
+        return [hits_of(points, with_payload, lambda p: decode_edge_bools(p, bool_keys)) for points in scored]
 
-    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
+    def _retrieve(self, collection: str, point_ids: list[str]) -> list[PointRecord]:
         with self._using(collection) as c:
-            records = c.shard.retrieve([point_uuid(i) for i in ids], True, True)
+            records = c.shard.retrieve(_engine_ids(point_ids), True, True)
             bool_keys = c.bool_keys
-        by_id = {rec.id: rec for rec in (_record(r, bool_keys) for r in records)}
-        return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+        return [_record(r, bool_keys) for r in records]
 
-    def scroll(
+    def _scroll(
         self,
         collection: str,
-        filter: SearchFilter | None = None,
-        fields: Sequence[str] | None = None,
-        with_vectors: bool = False,
-        batch_size: int = 512,
+        filter: SearchFilter | None,
+        fields: Sequence[str] | None,
+        with_vectors: bool,
+        batch_size: int,
     ) -> Iterator[PointRecord]:
         import qdrant_edge as qe
 
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         selector = True if fields is None else qe.PayloadSelector.Include([*fields, ENTITY_ID_KEY])
         offset: Any = None
         while True:
@@ -373,13 +324,13 @@ class EdgeStore:
         with self._using(collection) as c:
             return c.shard.count(qe.CountRequest(exact=True, filter=to_edge_filter(filter, (), c.bool_keys)))
 
-    def delete(self, collection: str, ids: Sequence[str]) -> None:
+    def _delete(self, collection: str, point_ids: list[str]) -> None:
         import qdrant_edge as qe
 
-        if not ids:
+        if not point_ids:
             return
         with self._using(collection) as c:
-            c.shard.update(qe.UpdateOperation.delete_points([point_uuid(i) for i in ids]))
+            c.shard.update(qe.UpdateOperation.delete_points(_engine_ids(point_ids)))
 
     def optimize(self, collection: str) -> None:
         with self._using(collection) as c:
@@ -393,6 +344,10 @@ class EdgeStore:
                 entry.shard.flush()
                 self._release(name)
             self._closed = True
+
+
+def _engine_ids(point_ids: list[str]) -> list[int | uuid.UUID | str]:
+    return [*point_ids]
 
 
 def _record(r: qdrant_edge.Record, bool_keys: frozenset[str]) -> PointRecord:

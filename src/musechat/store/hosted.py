@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 from musechat.hosting import Objects, ProcessHost
-from musechat.store.base import CollectionSpec, Hit, NearestQuery, PointRecord, SearchFilter
+from musechat.store.base import CollectionSpec, Hit, NearestQuery, PointRecord, SearchFilter, StoreBase
 from musechat.store.settings import StoreSettings, open_store
 
 STORE = "store"
@@ -23,7 +23,9 @@ def build_store(settings: StoreSettings) -> Objects:
     return {STORE: open_store(settings)}
 
 
-class HostedStore:
+class HostedStore(StoreBase):
+    """`search` comes from `StoreBase` (one `search_many` query: one pipe call, checked in the child)."""
+
     def __init__(self, host: ProcessHost, target: str = STORE) -> None:
         self._host = host
         self._target = target
@@ -49,19 +51,6 @@ class HostedStore:
 
     def upsert(self, collection: str, points: Sequence[PointRecord]) -> None:
         self._call("upsert", collection, list(points))
-
-    def search(
-        self,
-        collection: str,
-        vector_name: str,
-        vector: Sequence[float],
-        limit: int = 10,
-        filter: SearchFilter | None = None,
-        exclude_ids: Sequence[str] = (),
-        with_payload: bool | Sequence[str] = True,
-    ) -> list[Hit]:
-        return cast(list[Hit], self._call("search", collection, vector_name, vector, limit, filter,
-                                          exclude_ids, with_payload))
 
     def search_many(
         self,

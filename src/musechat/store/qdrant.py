@@ -11,16 +11,16 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from musechat.store.base import (
     ENTITY_ID_KEY,
     OVERSAMPLING,
     QUANTILE,
-    CollectionBusyError,
-    CollectionExistsError,
     CollectionNotFoundError,
     CollectionSpec,
+    EngineStore,
     Hit,
     NearestQuery,
     PayloadIndexKind,
@@ -28,12 +28,9 @@ from musechat.store.base import (
     SearchFilter,
     StoreError,
     check_vectors,
-    entity_id_of,
-    payload_keys,
+    hits_of,
     point_uuid,
-    public_payload,
     to_point_record,
-    validate_name,
 )
 from musechat.store.filters import to_qdrant_filter
 
@@ -41,15 +38,32 @@ if TYPE_CHECKING:
     from qdrant_client import QdrantClient
     from qdrant_client import models as qm
 
-    from musechat.store.settings import StoreSettings
-
 _UPSERT_CHUNK = 256
 # How long a collection's vector config is trusted; only input validation uses it, the server remains
 # the authority, so a stale entry can at worst let the server reject a request itself.
 _DIMS_TTL_S = 5.0
 
 
-class QdrantServerStore:
+@dataclass(frozen=True)
+class ServerLayout:
+    """How a server collection is spread over the cluster and stored (ignored by local mode).
+
+    Why: without these a collection on a 3-node cluster gets one shard copy per node and a rolling restart
+    takes a third of the catalog offline. `replication_factor` 2 keeps every shard readable while one
+    node restarts; `write_consistency_factor` is how many copies acknowledge a write before it returns.
+    `on_disk` keeps the full-precision vectors memory-mapped (the int8 copy stays in RAM for the HNSW
+    search, so only rescoring reads the disk); `on_disk_payload` keeps payloads on disk (only the
+    indexed fields are in RAM). None leaves the server's default.
+    """
+
+    shard_number: int | None = None
+    replication_factor: int | None = None
+    write_consistency_factor: int | None = None
+    on_disk: bool | None = None
+    on_disk_payload: bool | None = None
+
+
+class QdrantServerStore(EngineStore):
     def __init__(
         self,
         client: QdrantClient,
@@ -60,56 +74,23 @@ class QdrantServerStore:
         hnsw_ef: int | None = None,
         quantization: Literal["none", "int8"] = "none",
         optimize_timeout_s: float = 600.0,
+        layout: ServerLayout | None = None,
     ) -> None:
         self._client = client
+        self._layout = layout or ServerLayout()
         self._hnsw = (hnsw_m, hnsw_ef_construct, full_scan_threshold_kb)
         self._hnsw_ef = hnsw_ef
         self._quantization = quantization
         self._optimize_timeout_s = optimize_timeout_s
         self._dims: dict[str, tuple[float, dict[str, int]]] = {}
 
-    @classmethod
-    def from_settings(cls, settings: StoreSettings) -> QdrantServerStore:
-        from qdrant_client import QdrantClient
-
-        from musechat.store.settings import IN_MEMORY
-
-        # Local mode is exact brute force and warns on every search that carries search params.
-        server = settings.url is not None
-        hnsw_ef = settings.hnsw_ef if server else None
-        if settings.url is not None:
-            key = settings.api_key.get_secret_value() if settings.api_key else None
-            client = QdrantClient(url=settings.url, api_key=key, timeout=int(settings.timeout_s))
-        elif settings.path == IN_MEMORY:
-            client = QdrantClient(location=":memory:")
-        else:
-            settings.path.mkdir(parents=True, exist_ok=True)
-            client = QdrantClient(path=str(settings.path))
-        return cls(
-            client,
-            hnsw_m=settings.hnsw_m,
-            hnsw_ef_construct=settings.hnsw_ef_construct,
-            full_scan_threshold_kb=settings.full_scan_threshold_kb,
-            hnsw_ef=hnsw_ef,
-            quantization=settings.quantization if server else "none",
-        )
-
-    def __enter__(self) -> QdrantServerStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # ---- collections and aliases -------------------------------------------------------------
 
-    def _aliases(self) -> dict[str, str]:
+    def _alias_table(self) -> dict[str, str]:
         return {a.alias_name: a.collection_name for a in self._client.get_aliases().aliases}
 
-    def resolve(self, name_or_alias: str) -> str:
-        return self._aliases().get(name_or_alias, name_or_alias)
-
-    def collection_exists(self, name: str) -> bool:
-        return bool(self._client.collection_exists(self.resolve(name)))
+    def _exists(self, name: str) -> bool:
+        return bool(self._client.collection_exists(name))
 
     def list_collections(self) -> list[str]:
         return sorted(c.name for c in self._client.get_collections().collections)
@@ -128,23 +109,8 @@ class QdrantServerStore:
         self._dims[collection] = (time.monotonic(), dims)
         return dims
 
-    def create_collection(self, spec: CollectionSpec) -> None:
-        from qdrant_client import models as m
-
-        if spec.name in self._aliases():
-            raise CollectionExistsError(f"{spec.name!r} is already an alias")
-        if self._client.collection_exists(spec.name):
-            raise CollectionExistsError(f"collection {spec.name!r} already exists")
-        hnsw_m, ef, threshold = self._hnsw
-        self._client.create_collection(
-            spec.name,
-            vectors_config={
-                n: m.VectorParams(size=d, distance=m.Distance.COSINE) for n, d in spec.vectors.items()
-            },
-            hnsw_config=m.HnswConfigDiff(m=hnsw_m, ef_construct=ef, full_scan_threshold=threshold),
-            quantization_config=m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
-                type=m.ScalarType.INT8, quantile=QUANTILE, always_ram=True)) if self._quantization == "int8" else None,
-        )
+    def _create(self, spec: CollectionSpec) -> None:
+        self._client.create_collection(spec.name, **self.collection_request(spec))
         with warnings.catch_warnings():
             # Local mode warns that payload indexes are no-ops there (it filters by brute force); the
             # server needs them, and creating them before the first point avoids a re-index.
@@ -153,32 +119,37 @@ class QdrantServerStore:
                 self._client.create_payload_index(spec.name, key, _qdrant_schema(kind), wait=True)
         self._dims.pop(spec.name, None)
 
-    def drop_collection(self, name: str) -> None:
-        aliases = self._aliases()
-        if name in aliases:
-            raise ValueError(
-                    f"{name!r} is an alias (of {aliases[name]!r}); drop collections by their own name"
-                )
-        pointing = sorted(a for a, target in aliases.items() if target == name)
-        if pointing:
-            raise CollectionBusyError(f"collection {name!r} is still the target of alias(es) {pointing}")
-        if not self._client.collection_exists(name):
-            raise CollectionNotFoundError(f"collection {name!r} does not exist")
+    def collection_request(self, spec: CollectionSpec) -> dict[str, Any]:
+        """The keyword arguments of `QdrantClient.create_collection` for `spec` (besides the name): vectors,
+        HNSW, quantization and the cluster layout. Public so tests and docs can show what is sent."""
+        from qdrant_client import models as m
+
+        hnsw_m, ef, threshold = self._hnsw
+        layout = self._layout
+        request: dict[str, Any] = {
+            "vectors_config": {
+                n: m.VectorParams(size=d, distance=m.Distance.COSINE, on_disk=layout.on_disk)
+                for n, d in spec.vectors.items()
+            },
+            "hnsw_config": m.HnswConfigDiff(m=hnsw_m, ef_construct=ef, full_scan_threshold=threshold),
+            "quantization_config": m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
+                type=m.ScalarType.INT8, quantile=QUANTILE, always_ram=True)) if self._quantization == "int8" else None,
+        }
+        for key in ("shard_number", "replication_factor", "write_consistency_factor", "on_disk_payload"):
+            value = getattr(layout, key)
+            if value is not None:
+                request[key] = value
+        return request
+
+    def _drop(self, name: str) -> None:
         self._client.delete_collection(name)
         self._dims.pop(name, None)
 
-    def set_alias(self, alias: str, collection: str) -> None:
+    def _point_alias(self, alias: str, target: str) -> None:
         from qdrant_client import models as m
 
-        validate_name(alias, "alias")
-        aliases = self._aliases()
-        target = aliases.get(collection, collection)
-        if not self._client.collection_exists(target):
-            raise CollectionNotFoundError(f"cannot alias {alias!r} to missing collection {target!r}")
-        if alias not in aliases and self._client.collection_exists(alias):
-            raise CollectionExistsError(f"{alias!r} is a collection; an alias cannot shadow it")
         ops: list[Any] = []
-        if alias in aliases:
+        if alias in self._alias_table():
             ops.append(m.DeleteAliasOperation(delete_alias=m.DeleteAlias(alias_name=alias)))
         create = m.CreateAlias(collection_name=target, alias_name=alias)
         ops.append(m.CreateAliasOperation(create_alias=create))
@@ -203,30 +174,16 @@ class QdrantServerStore:
         for start in range(0, len(structs), _UPSERT_CHUNK):
             self._client.upsert(collection, points=structs[start : start + _UPSERT_CHUNK], wait=True)
 
-    def search(
-        self,
-        collection: str,
-        vector_name: str,
-        vector: Sequence[float],
-        limit: int = 10,
-        filter: SearchFilter | None = None,
-        exclude_ids: Sequence[str] = (),
-        with_payload: bool | Sequence[str] = True,
-    ) -> list[Hit]:
-        # NearestQuery validates the limit.
-        query = NearestQuery(vector=vector, limit=limit, filter=filter, exclude_ids=exclude_ids)
-        return self.search_many(collection, vector_name, [query], with_payload)[0]
-
-    def search_many(
+    def _search_batch(
         self,
         collection: str,
         vector_name: str,
         queries: Sequence[NearestQuery],
-        with_payload: bool | Sequence[str] = True,
+        with_payload: bool | Sequence[str],
+        keys: list[str] | None,
     ) -> list[list[Hit]]:
         from qdrant_client import models as m
 
-        keys = payload_keys(with_payload)
         dims = self._vector_dims(collection)
         selector: bool | qm.PayloadSelectorInclude = (
             True if with_payload is True else m.PayloadSelectorInclude(include=[*(keys or []), ENTITY_ID_KEY])
@@ -250,38 +207,23 @@ class QdrantServerStore:
         if not requests:
             return []
         responses = self._client.query_batch_points(collection, requests)
-        return [
-            [
-                Hit(
-                    id=entity_id_of(p.payload, p.id),
-                    score=p.score,
-                    payload=public_payload(p.payload) if with_payload else {},
-                )
-                for p in response.points
-            ]
-            for response in responses
-        ]
+        return [hits_of(response.points, with_payload) for response in responses]
 
-    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
+    def _retrieve(self, collection: str, point_ids: list[str]) -> list[PointRecord]:
         self._vector_dims(collection)  # a clear CollectionNotFoundError instead of a transport error
-        records = self._client.retrieve(
-            collection, ids=[point_uuid(i) for i in ids], with_payload=True, with_vectors=True
-        )
-        by_id = {rec.id: rec for rec in (to_point_record(r.id, r.vector, r.payload) for r in records)}
-        return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+        records = self._client.retrieve(collection, ids=point_ids, with_payload=True, with_vectors=True)
+        return [to_point_record(r.id, r.vector, r.payload) for r in records]
 
-    def scroll(
+    def _scroll(
         self,
         collection: str,
-        filter: SearchFilter | None = None,
-        fields: Sequence[str] | None = None,
-        with_vectors: bool = False,
-        batch_size: int = 512,
+        filter: SearchFilter | None,
+        fields: Sequence[str] | None,
+        with_vectors: bool,
+        batch_size: int,
     ) -> Iterator[PointRecord]:
         from qdrant_client import models as m
 
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self._vector_dims(collection)
         selector: bool | qm.PayloadSelectorInclude = (
             True if fields is None else m.PayloadSelectorInclude(include=[*fields, ENTITY_ID_KEY])
@@ -304,14 +246,12 @@ class QdrantServerStore:
         self._vector_dims(collection)
         return int(self._client.count(collection, count_filter=to_qdrant_filter(filter), exact=True).count)
 
-    def delete(self, collection: str, ids: Sequence[str]) -> None:
+    def _delete(self, collection: str, point_ids: list[str]) -> None:
         from qdrant_client import models as m
 
         self._vector_dims(collection)
-        if ids:
-            self._client.delete(
-                collection, points_selector=m.PointIdsList(points=[point_uuid(i) for i in ids]), wait=True
-            )
+        if point_ids:
+            self._client.delete(collection, points_selector=m.PointIdsList(points=point_ids), wait=True)
 
     def optimize(self, collection: str) -> None:
         """The server builds HNSW in the background; wait while its optimizers are busy (yellow).

@@ -1,4 +1,8 @@
-"""Store settings (env prefix MUSECHAT_STORE_) and the one factory that turns them into a store."""
+"""Store settings (env prefix MUSECHAT_STORE_) and `open_store`, the one place that picks a backend.
+
+The backends never import this module (it imports them, inside `open_store`, so the engines load only
+when a store is opened): settings are turned into plain constructor arguments here.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +51,26 @@ class StoreSettings(BaseSettings):
         description="Vectors also kept as int8 (scalar quantization, in RAM) for the HNSW search; the best "
         "candidates (2x oversampled) are rescored with the full vectors. Set when a collection is created.",
     )
+    shard_number: int | None = Field(
+        default=None, ge=1, description="Qdrant server: shards per collection (None = one per node at creation, "
+        "the server's default). Set at creation; at 10M+ pick a multiple of the node count so resharding "
+        "is a replica move, not a re-index (docs/sizing.md).",
+    )
+    replication_factor: int | None = Field(
+        default=None, ge=1, description="Qdrant server: copies of each shard. 2 wherever there are >= 3 nodes "
+        "(the chart sets it), so a rolling restart keeps every shard readable; None = the server's default (1).",
+    )
+    write_consistency_factor: int | None = Field(
+        default=None, ge=1, description="Qdrant server: copies that must acknowledge a write before it "
+        "returns (<= replication_factor; None = the server's default, 1).",
+    )
+    on_disk: bool = Field(
+        default=False, description="Qdrant server: full-precision vectors memory-mapped from disk (the int8 "
+        "copy stays in RAM for the search; only rescoring reads the disk).",
+    )
+    on_disk_payload: bool = Field(
+        default=True, description="Qdrant server: payloads on disk, only indexed fields in RAM.",
+    )
     search_threads: int | None = Field(
         default=1, ge=1, description="Edge threads per query (None = number of CPUs). One: concurrency comes "
         "from concurrent requests, and a hand-off to a pool costs more than it saves on a 2-core node.",
@@ -58,10 +82,18 @@ class StoreSettings(BaseSettings):
             raise ValueError("MUSECHAT_STORE_URL is only used with MUSECHAT_STORE_BACKEND=qdrant")
         if self.backend == "edge" and self.path == IN_MEMORY:
             raise ValueError("the edge backend persists to disk: set MUSECHAT_STORE_PATH to a directory")
+        if (self.write_consistency_factor is not None
+                and self.write_consistency_factor > (self.replication_factor or 1)):
+            raise ValueError(
+                f"MUSECHAT_STORE_WRITE_CONSISTENCY_FACTOR={self.write_consistency_factor} exceeds the "
+                f"replication factor ({self.replication_factor or 1}): no write could ever be acknowledged"
+            )
         return self
 
 
 def open_store(settings: StoreSettings) -> VectorStore:
+    """The store the settings name: edge under `path`, a Qdrant server at `url`, or qdrant-client's local
+    mode at `path` (in memory for ":memory:")."""
     if settings.backend == "edge":
         from musechat.store.edge import EdgeStore
 
@@ -74,6 +106,33 @@ def open_store(settings: StoreSettings) -> VectorStore:
             quantization=settings.quantization,
             search_threads=settings.search_threads,
         )
-    from musechat.store.qdrant import QdrantServerStore
+    from qdrant_client import QdrantClient
 
-    return QdrantServerStore.from_settings(settings)
+    from musechat.store.qdrant import QdrantServerStore, ServerLayout
+
+    if settings.url is not None:
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        client = QdrantClient(url=settings.url, api_key=key, timeout=int(settings.timeout_s))
+    elif settings.path == IN_MEMORY:
+        client = QdrantClient(location=":memory:")
+    else:
+        settings.path.mkdir(parents=True, exist_ok=True)
+        client = QdrantClient(path=str(settings.path))
+    # Local mode is exact brute force, warns on every search that carries search params, and has no
+    # cluster: no hnsw_ef, no quantization, no layout there.
+    server = settings.url is not None
+    return QdrantServerStore(
+        client,
+        hnsw_m=settings.hnsw_m,
+        hnsw_ef_construct=settings.hnsw_ef_construct,
+        full_scan_threshold_kb=settings.full_scan_threshold_kb,
+        hnsw_ef=settings.hnsw_ef if server else None,
+        quantization=settings.quantization if server else "none",
+        layout=ServerLayout(
+            shard_number=settings.shard_number,
+            replication_factor=settings.replication_factor,
+            write_consistency_factor=settings.write_consistency_factor,
+            on_disk=settings.on_disk,
+            on_disk_payload=settings.on_disk_payload,
+        ) if server else None,
+    )
