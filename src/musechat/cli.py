@@ -190,7 +190,10 @@ def _cmd_keys_create(args: argparse.Namespace) -> int:
         raise CliError(f"--name must be a non-empty word without spaces, got {args.name!r}")
     scopes = _parse_scopes(args.scopes)
     key = mint_key()
-    record = key_record(name, key, scopes)
+    try:
+        record = key_record(name, key, scopes, tenant=args.tenant)
+    except ValueError as error:
+        raise CliError(f"--tenant: {error}") from error
     if args.file is None:
         print(key)
         print(record)
@@ -216,7 +219,8 @@ def _cmd_keys_list(args: argparse.Namespace) -> int:
         raise CliError(f"key file {args.file} does not exist")
     for entry in _read_key_file(args.file):
         scopes = entry.get("scopes")
-        print(f"{entry.get('name')}\t{','.join(str(s) for s in scopes) if isinstance(scopes, list) else ''}")
+        listed = ','.join(str(s) for s in scopes) if isinstance(scopes, list) else ''
+        print(f"{entry.get('name')}\t{listed}\t{entry.get('tenant', 'default')}")
     return EXIT_OK
 
 
@@ -226,27 +230,6 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     with EmbeddedBroker(port=args.port) as broker:
         print(f"Kafka-protocol broker (Tansu, in-memory) listening on {broker.bootstrap_servers}; Ctrl-C stops it")
         return _run_until_signal(lambda stop: stop.wait())
-
-
-def _cmd_model_publish(args: argparse.Namespace) -> int:
-    from musechat.bus import EventProducer
-    from musechat.bus.settings import BusSettings
-    from musechat.contracts.catalog import ModelPublished
-    from musechat.contracts.envelope import EventEnvelope
-    from musechat.contracts.topics import Topic
-    from musechat.ranker.core import checkpoint_version
-
-    checkpoint: Path = args.checkpoint.resolve()
-    if not (checkpoint / "model.safetensors").is_file() or not (checkpoint / "config.json").is_file():
-        raise CliError(f"{checkpoint} is not a fusion checkpoint: expected model.safetensors and config.json")
-    version = checkpoint_version(checkpoint)
-    event = EventEnvelope[ModelPublished](
-        id=f"model-published:{version}", type=Topic.MODEL_PUBLISHED.event_type, source="musechat/cli",
-        subject="fusion", data=ModelPublished(checkpoint=str(checkpoint), version=version))
-    with EventProducer(BusSettings()) as producer:
-        producer.publish(Topic.MODEL_PUBLISHED, event)
-    print(f"published {version}: the indexer re-indexes into a fresh collection, then flips the `tracks` alias")
-    return EXIT_OK
 
 
 def _cmd_schemas(args: argparse.Namespace) -> int:
@@ -306,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="mint a key; print it once; append its hash line to --file")
     create.add_argument("--name", required=True, help="who the key is for, e.g. acme-prod")
     create.add_argument("--scopes", required=True, help="comma-separated: read, catalog:write")
+    create.add_argument("--tenant", default="default",
+                        help="the tenant the key belongs to: it sees that tenant's videos and conversations only")
     create.add_argument("--file", type=Path, default=None,
                         help="key file to append to (created 0600); without it the hash line is printed")
     create.set_defaults(func=_cmd_keys_create)
@@ -316,11 +301,6 @@ def build_parser() -> argparse.ArgumentParser:
     broker = commands.add_parser("broker", help="run the bundled Kafka-protocol broker (Tansu) in the foreground")
     broker.add_argument("--port", type=int, default=19092)
     broker.set_defaults(func=_cmd_broker)
-
-    model = commands.add_parser("model", help="serve a new fusion model").add_subparsers(dest="action", required=True)
-    publish = model.add_parser("publish", help="announce a checkpoint: blue/green re-index, then the alias flips")
-    publish.add_argument("--checkpoint", type=Path, required=True, help="fusion run dir (on the shared volume)")
-    publish.set_defaults(func=_cmd_model_publish)
 
     schemas = commands.add_parser("schemas", help="generate or drift-check schemas/ from the contracts")
     schemas.add_argument("action", choices=["export", "check"])
@@ -335,8 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     from musechat.explain.cli import register as register_explainer
     from musechat.fusion.cli import register as register_fusion
+    from musechat.registry.cli import register as register_model
 
-    return [register_fusion, register_explainer]
+    return [register_fusion, register_explainer, register_model]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

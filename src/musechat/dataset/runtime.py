@@ -7,6 +7,7 @@ import threading
 
 from musechat.bus import ConsumerStats, EventConsumer, EventProducer
 from musechat.bus.dedupe import DedupeStore, FileDedupeStore, InMemoryDedupeStore
+from musechat.contracts.text import TextEncoding
 from musechat.contracts.topics import Topic
 from musechat.dataset.settings import DatasetWriterSettings
 from musechat.dataset.writer import DatasetSink, DatasetWriter, StoreFeatures
@@ -34,7 +35,38 @@ def dataset_writer(settings: DatasetWriterSettings, store: VectorStore,
                        info={"source": "musechat dataset-writer", "group_id": settings.group_id})
     return DatasetWriter(StoreFeatures(store), text or text_encoder(settings), sink,
                          max_turns=settings.max_turns, max_pending_feedback=settings.max_pending_feedback,
-                         max_text_tokens=settings.max_text_tokens)
+                         max_text_tokens=settings.max_text_tokens, pending_path=settings.pending_path)
+
+
+class LazyTextSource:
+    """The text model loaded on the first accept, not at start-up: the embedded gateway starts as fast as
+    before, and pays the model (~90 MB, ~2 s) only once feedback actually arrives."""
+
+    def __init__(self, settings: DatasetWriterSettings) -> None:
+        self._settings = settings
+        self._inner: TextSource | None = None
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> list[TextEncoding]:
+        with self._lock:
+            if self._inner is None:
+                self._inner = text_encoder(self._settings)
+        return self._inner.encode(texts)
+
+
+def start_embedded_dataset_writer(settings: DatasetWriterSettings, store: VectorStore, producer: EventProducer,
+                                  stop: threading.Event) -> threading.Thread:
+    """The dataset writer as a thread of the embedded gateway, reading features through the gateway's
+    store (its engine process), never opening the engine itself."""
+    writer = dataset_writer(settings, store, LazyTextSource(settings))
+
+    def run() -> None:
+        stats = run_dataset_writer(settings, writer, producer, stop)
+        log.info("embedded dataset writer stopped: %s", stats)
+
+    thread = threading.Thread(target=run, name="consumer-dataset-writer", daemon=True)
+    thread.start()
+    return thread
 
 
 def _dedupe(settings: DatasetWriterSettings) -> DedupeStore:
@@ -64,4 +96,5 @@ def run_dataset_writer(settings: DatasetWriterSettings, writer: DatasetWriter, p
         timer.join()
         writer.sink.seal()
         if writer.waiting:
-            log.warning("%d accepts still wait for their turn event; they are dropped", writer.waiting)
+            log.info("%d accepts still wait for their turn event; kept in %s for the next start",
+                     writer.waiting, settings.pending_path)

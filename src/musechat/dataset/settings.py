@@ -31,5 +31,12 @@ class DatasetWriterSettings(BaseSettings):
     text_encoder_spec: str = Field(default="text_minilm_l6", description="In-process text encoder spec.")
     request_timeout_s: float = Field(default=30.0, gt=0)
     dedupe_path: Path | None = Field(default=None, description="File-backed dedupe log; unset = in memory.")
+    embedded: bool = Field(default=False, description="Run as a worker thread of the embedded gateway (through "
+                           "its engine process: qdrant-edge allows one owning process); set output_dir too.")
     bus: BusSettings = Field(default_factory=BusSettings)
+
+    @property
+    def pending_path(self) -> Path:
+        """Accepts still waiting for their turn event, kept across restarts beside the datasets."""
+        return self.output_dir / ".pending-feedback.json"
     store: StoreSettings = Field(default_factory=StoreSettings)

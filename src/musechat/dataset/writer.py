@@ -5,14 +5,17 @@ the track suggested at turn N-1 that the user's words answered (candidate, the h
 those words, encoded by the text encoder. Turn 1 (video only) and rejects make no quartet.
 
 Turn and feedback events travel on two topics, so an accept can be consumed before its turn: it waits
-(bounded) until the turn arrives. Both memories are in-process: after a restart, feedback on a turn
-consumed before the restart is counted as `turn_unknown` and skipped. Quartets wait in memory until
+(bounded) until the turn arrives. Waiting accepts are persisted (`pending_path`, rewritten atomically on
+every change: they are few and rare), so a restart resumes waiting for their turns instead of dropping
+them. The turn memory is in-process: after a restart, feedback on a turn consumed before the restart is
+counted as `turn_unknown` and skipped. Quartets wait in memory until
 their dataset is sealed (every `shard_size` quartets or `flush_every_s`), so a crash loses at most one
 unsealed dataset; a clean stop (SIGTERM) seals it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -180,6 +183,16 @@ class DatasetSink:
         return path
 
 
+def _load_pending(path: Path | None) -> list[FeedbackGiven]:
+    if path is None or not path.is_file():
+        return []
+    try:
+        return [FeedbackGiven.model_validate(item) for item in json.loads(path.read_text(encoding="utf-8"))]
+    except ValueError as error:  # a corrupt file must not stop the writer: say so, start empty
+        log.error("waiting accepts in %s are unreadable (%s); starting without them", path, error)
+        return []
+
+
 def _quartet_id(feedback: FeedbackGiven) -> str:
     # Deterministic, so a redelivered feedback event maps onto the same quartet.
     return f"{feedback.conversation_id}:{feedback.turn}:{feedback.track_id}"
@@ -189,7 +202,8 @@ class DatasetWriter:
     """The handler of both topics: `handle(event, context)` dispatches on the CloudEvents type."""
 
     def __init__(self, features: FeatureSource, text: TextSource, sink: DatasetSink, *,
-                 max_turns: int, max_pending_feedback: int, max_text_tokens: int) -> None:
+                 max_turns: int, max_pending_feedback: int, max_text_tokens: int,
+                 pending_path: Path | None = None) -> None:
         self._features = features
         self._text = text
         self.sink = sink
@@ -198,6 +212,12 @@ class DatasetWriter:
         self._max_text_tokens = max_text_tokens
         self._turns: OrderedDict[tuple[str, int], ConversationTurn] = OrderedDict()
         self._waiting: OrderedDict[tuple[str, int], FeedbackGiven] = OrderedDict()
+        self._pending_path = pending_path
+        for feedback in _load_pending(pending_path):
+            self._waiting[(feedback.conversation_id, feedback.turn)] = feedback
+        if self._waiting:
+            log.info("%d accepts waiting for their turn events were restored from %s", len(self._waiting),
+                     pending_path)
 
     def handle(self, event: EventEnvelope[Any], _context: RecordContext | None = None) -> None:
         if event.type == Topic.CONVERSATION_TURN.event_type:
@@ -226,6 +246,7 @@ class DatasetWriter:
             QUARTETS.labels(outcome="failed").inc()
             log.error("accept on %s turn %d makes no quartet: %s", turn.conversation_id, turn.turn, error)
         del self._waiting[key]
+        self._save_pending()
 
     def on_feedback(self, feedback: FeedbackGiven) -> None:
         if feedback.verdict != "accept" or feedback.turn < 2:
@@ -249,6 +270,15 @@ class DatasetWriter:
             (conversation, number), _ = self._waiting.popitem(last=False)
             QUARTETS.labels(outcome="turn_unknown").inc()
             log.warning("no turn event for %s turn %d arrived; its accept is dropped", conversation, number)
+        self._save_pending()
+
+    def _save_pending(self) -> None:
+        if self._pending_path is None:
+            return
+        from musechat.store.aliases import write_atomic
+
+        self._pending_path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self._pending_path, json.dumps([f.model_dump(mode="json") for f in self._waiting.values()]))
 
     def _write(self, turn: ConversationTurn, feedback: FeedbackGiven) -> None:
         if turn.text is None or turn.candidate_track_id is None:

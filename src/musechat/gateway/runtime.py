@@ -168,6 +168,12 @@ def _start_embedded_workers(
         ),
     ]
     threads = [run_consumer_thread(consumer, runtime.stop) for consumer in consumers]
+    from musechat.dataset.runtime import start_embedded_dataset_writer
+    from musechat.dataset.settings import DatasetWriterSettings
+
+    writer_settings = DatasetWriterSettings(bus=settings.bus, store=settings.store)
+    if writer_settings.embedded:  # feedback → quartets through this process's store, like the workers above
+        threads.append(start_embedded_dataset_writer(writer_settings, store, producer, runtime.stop))
 
     def join() -> None:
         runtime.stop.set()

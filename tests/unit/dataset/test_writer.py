@@ -198,3 +198,25 @@ def test_events_of_other_types_are_permanent_errors(store: VectorStore, tmp_path
                                   data={"turn": 0})
     with pytest.raises(PermanentError, match="ConversationTurn"):
         writer.handle(bad_turn)
+
+
+def test_waiting_accepts_survive_a_restart(store: VectorStore, seeded: dict[str, Any], tmp_path: Path) -> None:
+    pending = tmp_path / "state" / ".pending-feedback.json"
+
+    def writer() -> DatasetWriter:
+        sink = DatasetSink(tmp_path / "out", shard_size=10, flush_every_s=60.0)
+        return DatasetWriter(StoreFeatures(store), StandInTextEncoder(), sink, max_turns=100,
+                             max_pending_feedback=100, max_text_tokens=16, pending_path=pending)
+
+    first = writer()
+    first.on_feedback(accept(2))
+    first.on_feedback(accept(3, conversation="conv-2"))
+    assert first.waiting == 2 and pending.is_file()
+    del first  # the process stops (SIGTERM or a crash): nothing but the file remains
+    restarted = writer()
+    assert restarted.waiting == 2
+    restarted.on_turn(turn(2))  # the turn event arrives after the restart: the accept becomes a quartet
+    assert restarted.waiting == 1 and restarted.sink.pending == 1
+    assert writer().waiting == 1  # what was written is no longer waiting on disk either
+    pending.write_text("{not json")
+    assert writer().waiting == 0  # an unreadable file is reported and skipped, never fatal
