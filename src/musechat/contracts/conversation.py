@@ -11,6 +11,7 @@ from musechat.contracts.api import TrackFilters, VideoStatus
 from musechat.contracts.features import FeatureMatrix
 
 VIDEOS_COLLECTION = "videos"
+DEFAULT_TENANT = "default"  # the tenant of API keys, videos and conversations that name none
 VISUAL_VECTOR = "visual"
 
 
@@ -49,6 +50,11 @@ class VideoPayload(BaseModel):
     features: FeatureMatrix | None = None
     feature_model: str | None = None
     updated_at: datetime
+    tenant: str | None = Field(default=None, description="The tenant whose key submitted the video; only "
+                               "that tenant's keys see it (None: written before tenants, the default tenant).")
+    source_path: str | None = Field(default=None, description="The file the video was read from (an upload "
+                                    "is deleted with the video).")
+    deleted_at: datetime | None = Field(default=None, description="Set by DELETE: a tombstone, unknown to all.")
 
 
 class ConversationTurn(BaseModel):

@@ -25,13 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from musechat.contracts.conversation import DEFAULT_TENANT
 from musechat.errors import MuseChatError
 
 SCOPE_READ = "read"
 SCOPE_CATALOG_WRITE = "catalog:write"
 KNOWN_SCOPES = frozenset({SCOPE_READ, SCOPE_CATALOG_WRITE})
 KEY_PREFIX = "mck_"
-DEFAULT_TENANT = "default"
 TENANT_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 RELOAD_CHECK_S = 1.0
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from musechat.contracts.api import (
     VideoStatus,
 )
 from musechat.contracts.catalog import TrackSubmitted, submission_event_id
-from musechat.contracts.conversation import ConversationTurn, FeedbackGiven, VideoSubmitted
+from musechat.contracts.conversation import DEFAULT_TENANT, ConversationTurn, FeedbackGiven, VideoSubmitted
 from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.ranking import RankRequest, RankResponse
 from musechat.contracts.topics import Topic
@@ -85,31 +85,42 @@ class GatewayCore:
         return SubmissionAccepted(batch_id=batch_id, track_ids=[s.track.track_id for s in submissions])
 
     # ------------------------------------------------------------------ videos
-    def submit_video(self, path: Path, video_id: str | None = None) -> VideoState:
+    def submit_video(self, path: Path, video_id: str | None = None, tenant: str = DEFAULT_TENANT) -> VideoState:
         video_id = video_id or f"vid-{uuid.uuid4().hex}"
-        self._videos.mark_pending(video_id)
+        self._videos.mark_pending(video_id, tenant, str(path))
         submitted = VideoSubmitted(video_id=video_id, path=str(path))
         self._producer.publish(Topic.VIDEO_SUBMITTED, _event(Topic.VIDEO_SUBMITTED, video_id, submitted))
         return VideoState(video_id=video_id, status=VideoStatus.PENDING)
 
-    def video_state(self, video_id: str) -> VideoState:
-        state = self._videos.state(video_id)
+    def video_state(self, video_id: str, tenant: str | None = None) -> VideoState:
+        state = self._videos.state(video_id, tenant)
         if state is None:
-            raise NotFoundError("video_not_found", f"unknown video {video_id!r}: submit it with POST /v1/videos")
+            raise _unknown_video(video_id)
         return state
 
+    def delete_video(self, video_id: str, tenant: str | None = None) -> Path | None:
+        """Forget the video (features included); returns the file it was read from, for the caller to
+        delete when it is an upload."""
+        video = self._videos.owned(video_id, tenant)
+        if video is None:
+            raise _unknown_video(video_id)
+        self._videos.delete(video)
+        return Path(video.source_path) if video.source_path else None
+
     # ------------------------------------------------------------------ conversations
-    async def start(self, request: StartConversation) -> TurnResponse:
+    async def start(self, request: StartConversation, tenant: str | None = None) -> TurnResponse:
+        if tenant is not None and await asyncio.to_thread(self._videos.owned, request.video_id, tenant) is None:
+            raise _unknown_video(request.video_id)  # another tenant's video is as unknown as a missing one
         conversation_id = f"conv-{uuid.uuid4().hex}"
         ranked = await self._ranker.rank(RankRequest(video_id=request.video_id, filters=request.filters,
                                                limit=request.limit))
         state = ConversationState(conversation_id=conversation_id, video_id=request.video_id, turn=1,
                                   candidate_track_id=ranked.tracks[0].track_id if ranked.tracks else None,
-                                  filters=request.filters)
+                                  filters=request.filters, tenant=tenant or DEFAULT_TENANT)
         return await self._respond(state, ranked, text=None, candidate=None, explain=request.explain, history=[])
 
-    async def turn(self, conversation_id: str, request: TurnRequest) -> TurnResponse:
-        previous = self._signer.verify(request.state, conversation_id)
+    async def turn(self, conversation_id: str, request: TurnRequest, tenant: str | None = None) -> TurnResponse:
+        previous = self._signer.verify(request.state, conversation_id, tenant)
         filters = merge_filters(previous.filters, parse_constraints(request.text))
         [encoding] = await self._text.encode([request.text])
         excluded = previous.remember(*([previous.candidate_track_id] if previous.candidate_track_id else []))
@@ -123,12 +134,15 @@ class GatewayCore:
         state = ConversationState(
             conversation_id=conversation_id, video_id=previous.video_id, turn=previous.turn + 1,
             candidate_track_id=ranked.tracks[0].track_id if ranked.tracks else previous.candidate_track_id,
-            excluded_track_ids=excluded, filters=filters)
+            excluded_track_ids=excluded, filters=filters, tenant=previous.tenant)
         return await self._respond(state, ranked, text=request.text, candidate=previous.candidate_track_id,
                                    explain=request.explain, history=[request.text])
 
-    async def feedback(self, conversation_id: str, feedback: Feedback) -> FeedbackAccepted:
-        state = self._signer.verify(feedback.state, conversation_id)
+    async def feedback(self, conversation_id: str, feedback: Feedback, tenant: str | None = None) -> FeedbackAccepted:
+        state = self._signer.verify(feedback.state, conversation_id, tenant)
+        if feedback.track_id not in (*state.recommended_track_ids, *state.excluded_track_ids):
+            raise MuseChatError(f"track {feedback.track_id!r} was not recommended in this conversation; give "
+                                "feedback on a track of the last turn", status=422, code="track_not_recommended")
         if feedback.verdict == "reject":
             state = state.model_copy(update={"excluded_track_ids": state.remember(feedback.track_id)})
         await self._producer.publish_async(Topic.FEEDBACK, _event(Topic.FEEDBACK, conversation_id, FeedbackGiven(
@@ -148,6 +162,7 @@ class GatewayCore:
         if explain:  # seconds of LLM work (or a blocking call to the explainer service): off the loop
             explanation = await asyncio.to_thread(self._explain, ranked.tracks, text, history)
         observe_served(ranked)
+        state = state.model_copy(update={"recommended_track_ids": [t.track_id for t in ranked.tracks]})
         return TurnResponse(conversation_id=state.conversation_id, turn=state.turn, tracks=ranked.tracks,
                             applied_filters=state.filters, explanation=explanation, state=self._signer.sign(state),
                             model_version=ranked.model_version)
@@ -158,3 +173,7 @@ class GatewayCore:
         if self._explainer is None:
             return Explanation(text=None, reason="no explainer is configured")
         return self._explainer.explain(tracks[0], words, history, [t.title for t in tracks[1:]])
+
+
+def _unknown_video(video_id: str) -> NotFoundError:
+    return NotFoundError("video_not_found", f"unknown video {video_id!r}: submit it with POST /v1/videos")

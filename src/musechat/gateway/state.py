@@ -14,6 +14,7 @@ import time
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from musechat.contracts.api import TrackFilters
+from musechat.contracts.conversation import DEFAULT_TENANT
 from musechat.errors import MuseChatError
 
 TOKEN_VERSION = "s1"
@@ -41,6 +42,9 @@ class ConversationState(BaseModel):
                                           description="Rejected or already suggested-and-answered tracks.")
     filters: TrackFilters = Field(default_factory=TrackFilters)
     issued_at: float = Field(default_factory=time.time)
+    tenant: str = Field(default=DEFAULT_TENANT, description="The tenant of the key that started it.")
+    recommended_track_ids: list[str] = Field(default_factory=list,
+                                             description="The last turn's tracks: what feedback may name.")
 
     def remember(self, *track_ids: str) -> list[str]:
         merged = list(dict.fromkeys([*self.excluded_track_ids, *track_ids]))
@@ -69,7 +73,7 @@ class StateSigner:
         body = _b64(json.dumps(state.model_dump(mode="json"), separators=(",", ":")).encode())
         return f"{TOKEN_VERSION}.{body}.{self._mac(body)}"
 
-    def verify(self, token: str, conversation_id: str) -> ConversationState:
+    def verify(self, token: str, conversation_id: str, tenant: str | None = None) -> ConversationState:
         try:
             version, body, mac = token.split(".")
         except ValueError as error:
@@ -82,6 +86,8 @@ class StateSigner:
             raise StateError("state token is not valid") from error
         if state.conversation_id != conversation_id:
             raise StateError("state token belongs to another conversation")
+        if tenant is not None and state.tenant != tenant:
+            raise StateError("no such conversation for this API key")
         if time.time() - state.issued_at > self._max_age_s:
             raise StateError("conversation expired: start a new one")
         return state

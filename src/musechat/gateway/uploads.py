@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -103,3 +104,27 @@ def validate_video(path: Path, name: str | None, settings: GatewaySettings) -> N
 
 def is_upload(path: Path, settings: GatewaySettings) -> bool:
     return path.parent.resolve() == settings.upload_dir.resolve()
+
+
+_SPOOL_GRACE_S = 3600.0  # a half-written spool older than this belongs to a request that died
+
+
+def sweep_uploads(settings: GatewaySettings, now: float | None = None) -> int:
+    """Delete uploads older than `upload_retention_s` (and abandoned spools): the video worker read them
+    long ago, and the features live in the store. Run before each upload (a listing of one folder), so
+    the folder is bounded without a timer thread. Returns how many files went."""
+    if not settings.upload_dir.is_dir():
+        return 0
+    now = time.time() if now is None else now
+    removed = 0
+    for path in settings.upload_dir.iterdir():
+        limit = settings.upload_retention_s if path.name.startswith("upload-") else _SPOOL_GRACE_S
+        if not path.name.startswith(("upload-", ".spool-")):
+            continue
+        try:
+            if now - path.stat().st_mtime > limit:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue  # another request swept it first
+    return removed

@@ -41,7 +41,14 @@ def test_created_key_authenticates_with_its_scopes_and_is_stored_hashed(
         ring.authenticate(f"Bearer {reader_key}", SCOPE_CATALOG_WRITE)
 
     assert main(["keys", "list", "--file", str(path)]) == EXIT_OK
-    assert capsys.readouterr().out.splitlines() == ["acme\tcatalog:write,read", "reader\tread"]
+    assert capsys.readouterr().out.splitlines() == ["acme\tcatalog:write,read\tdefault", "reader\tread\tdefault"]
+
+    code, out, _ = create(capsys, "--name", "globex-app", "--scopes", "read", "--tenant", "globex", "--file",
+                          str(path))
+    assert code == EXIT_OK
+    [tenant_key] = out.splitlines()
+    assert ApiKeyRing.from_file(path).authenticate(f"Bearer {tenant_key}", SCOPE_READ).tenant == "globex"
+    assert main(["keys", "create", "--name", "bad", "--scopes", "read", "--tenant", "No Such!"]) == EXIT_USAGE
 
 
 def test_without_a_file_the_hash_line_is_printed_and_nothing_is_written(

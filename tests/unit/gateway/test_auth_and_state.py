@@ -3,7 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from musechat.gateway.auth import SCOPE_CATALOG_WRITE, SCOPE_READ, ApiKeyRing, AuthError, key_record, mint_key
+from musechat.gateway.auth import (
+    SCOPE_CATALOG_WRITE,
+    SCOPE_READ,
+    ApiKeyRing,
+    AuthError,
+    hash_key,
+    key_record,
+    mint_key,
+)
 from musechat.gateway.state import ConversationState, StateError, StateSigner
 
 pytestmark = pytest.mark.unit
@@ -89,3 +97,38 @@ def test_remember_dedupes_and_bounds_the_exclusion_list() -> None:
     state = _state(excluded_track_ids=[f"t{i}" for i in range(199)])
     remembered = state.remember("t0", "new-1", "new-2")
     assert len(remembered) == 200 == len(set(remembered)) and remembered[-2:] == ["new-1", "new-2"]
+
+
+def test_the_key_file_hot_reloads_adds_and_revocations_without_a_restart(tmp_path: Path) -> None:
+    first, second = mint_key(), mint_key()
+    path = tmp_path / "keys.jsonl"
+    path.write_text(key_record("first", first, [SCOPE_READ], tenant="acme") + "\n")
+    now = [0.0]
+    ring = ApiKeyRing(ApiKeyRing.from_file(path)._keys, source=path, clock=lambda: now[0])
+    assert ring.authenticate(f"Bearer {first}", SCOPE_READ).tenant == "acme"
+    path.write_text(key_record("second", second, [SCOPE_READ], tenant="globex") + "\n")  # first revoked
+    now[0] += 2.0
+    assert ring.authenticate(f"Bearer {second}", SCOPE_READ).tenant == "globex"
+    with pytest.raises(AuthError) as caught:
+        ring.authenticate(f"Bearer {first}", SCOPE_READ)
+    assert caught.value.status == 401
+    path.write_text("{not json\n")  # a broken edit: the keys already loaded stay in force
+    now[0] += 2.0
+    assert ring.authenticate(f"Bearer {second}", SCOPE_READ).name == "second"
+
+
+def test_keys_without_a_tenant_belong_to_the_default_tenant_and_bad_tenants_are_refused(tmp_path: Path) -> None:
+    key = mint_key()
+    path = tmp_path / "keys.jsonl"
+    path.write_text('{"name": "old", "sha256": "' + hash_key(key) + '", "scopes": ["read"]}\n')
+    assert ApiKeyRing.from_file(path).authenticate(f"Bearer {key}", SCOPE_READ).tenant == "default"
+    with pytest.raises(ValueError, match="tenant"):
+        key_record("x", key, [SCOPE_READ], tenant="Not A Tenant!")
+
+
+def test_a_state_token_of_another_tenant_is_unknown() -> None:
+    signer = StateSigner(b"k" * 32)
+    token = signer.sign(_state(tenant="acme"))
+    assert signer.verify(token, "c1", "acme").tenant == "acme"
+    with pytest.raises(StateError, match="no such conversation"):
+        signer.verify(token, "c1", "globex")

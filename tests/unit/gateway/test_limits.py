@@ -33,7 +33,7 @@ class AcceptingCore:
     def __init__(self) -> None:
         self.submitted: list[Path] = []
 
-    def submit_video(self, path: Path) -> Any:
+    def submit_video(self, path: Path, video_id: str | None = None, tenant: str = "default") -> Any:
         from musechat.contracts.api import VideoState, VideoStatus
 
         self.submitted.append(path)

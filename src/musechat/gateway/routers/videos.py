@@ -5,13 +5,21 @@ from __future__ import annotations
 import re
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from musechat.contracts.api import VideoFromPath, VideoState
 from musechat.gateway.context import Reader
 from musechat.gateway.core import NotFoundError
 from musechat.gateway.http_errors import ERROR_RESPONSES, ApiError
-from musechat.gateway.uploads import json_body, server_side_path, spool_upload, validate_video
+from musechat.gateway.uploads import (
+    is_upload,
+    json_body,
+    server_side_path,
+    spool_upload,
+    sweep_uploads,
+    validate_video,
+)
 
 VIDEO_ID_PATTERN, VIDEO_ID_MAX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*"), 128
 router = APIRouter(tags=["videos"], responses=ERROR_RESPONSES)
@@ -26,6 +34,7 @@ _UPLOAD_BODY = {"requestBody": {"content": {
 async def submit_video(request: Request, ctx: Reader) -> VideoState:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
+        await run_in_threadpool(sweep_uploads, ctx.settings)
         path, name = await spool_upload(request, ctx.settings)
     elif content_type == "application/json":
         path, name = server_side_path(await json_body(request, VideoFromPath), ctx.settings), None
@@ -33,13 +42,21 @@ async def submit_video(request: Request, ctx: Reader) -> VideoState:
         raise ApiError(415, "unsupported_media_type",
                        "send the video as multipart/form-data (field 'file') or JSON {\"path\": ...}")
     await run_in_threadpool(validate_video, path, name, ctx.settings)
-    return await run_in_threadpool(ctx.core.submit_video, path)
+    return await run_in_threadpool(ctx.core.submit_video, path, None, ctx.tenant)
 
 
 @router.get("/v1/videos/{video_id}", response_model=VideoState)
 def get_video(video_id: str, ctx: Reader) -> VideoState:
-    return ctx.core.video_state(known_video_id(video_id))
+    return ctx.core.video_state(known_video_id(video_id), ctx.tenant)
 
+
+@router.delete("/v1/videos/{video_id}", status_code=204, response_class=Response)
+def delete_video(video_id: str, ctx: Reader) -> Response:
+    """Forget the video: its features, its status, and its uploaded file. Conversations on it end (404)."""
+    source = ctx.core.delete_video(known_video_id(video_id), ctx.tenant)
+    if source is not None and is_upload(source, ctx.settings):
+        source.unlink(missing_ok=True)
+    return Response(status_code=204)
 
 def known_video_id(video_id: str) -> str:
     """An id of a shape no video can have (NUL bytes, too long) is unknown: 404 here, not 500 in the store."""
