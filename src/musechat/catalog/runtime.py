@@ -45,9 +45,11 @@ def _dedupe(path: Path | None) -> DedupeStore:
 def music_encoder_client(settings: CatalogWorkerSettings) -> MusicEncoderClient:
     if settings.music_encoder_url:
         return HttpMusicEncoder(settings.music_encoder_url, timeout_s=settings.encoder_timeout_s)
-    from musechat.encoders.music import MusicEncoder
+    from musechat.encoders.music import DecodeLimits, MusicEncoder
 
-    return InProcessMusicEncoder(MusicEncoder.load(settings.music_encoder_spec, ast_model=settings.ast_model))
+    limits = DecodeLimits(refuse_not_music=settings.refuse_not_music)
+    return InProcessMusicEncoder(MusicEncoder.load(settings.music_encoder_spec, ast_model=settings.ast_model,
+                                                   limits=limits))
 
 
 def catalog_worker_consumer(settings: CatalogWorkerSettings, producer: EventProducer,

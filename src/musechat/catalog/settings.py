@@ -22,6 +22,8 @@ class CatalogWorkerSettings(BaseSettings):
     music_encoder_spec: str = Field(default="music-ast-tiny", description="In-process encoder spec (name or path).")
     ast_model: str | None = Field(default=None, description="In-process AST checkpoint overriding the spec's.")
     dedupe_path: Path | None = Field(default=None, description="File-backed dedupe log; unset = in memory.")
+    refuse_not_music: bool = Field(
+        default=False, description="In-process encoder: refuse short clips without musical evidence as not_music.")
     # Encoding is slow (seconds per track on CPU): take few records per poll and allow a long gap between
     # polls, or the group evicts a busy worker mid-batch and its partitions are re-read.
     max_poll_records: int = Field(default=2, ge=1)

@@ -43,7 +43,7 @@ from musechat.media.audio import (
     DecodedAudio,
     decode_audio,
 )
-from musechat.media.errors import MediaError
+from musechat.media.errors import MediaError, NotMusicError
 from musechat.media.segments import Segment, cut_segments, plan_segments
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,10 @@ class DecodeLimits:
     max_duration_s: float = DEFAULT_MAX_DURATION_S
     min_duration_s: float = DEFAULT_MIN_DURATION_S
     silence_peak: float | None = DEFAULT_SILENCE_PEAK
+    # Short clips without musical evidence (sound effects) are refused as `not_music`. Off by default:
+    # the generated demo world and the tests' tones are seconds-long synthetic clips that are not
+    # music to the tagger either; `musechat serve` and the catalog worker setting turn it on.
+    refuse_not_music: bool = False
 
 
 def resolve_request(request: MusicEncodeRequest, allowed_roots: Sequence[Path], max_bytes: int) -> AudioInput:
@@ -163,6 +167,7 @@ class _Prepared:
     decoded: DecodedAudio
     segments: list[Segment]
     waves: np.ndarray  # [S, segment samples]
+    decoded_label: str = "the audio"
 
 
 def merge_tags(per_vocabulary: dict[Literal["MTT", "MSD"], list[tuple[str, float]]]) -> list[TagScore]:
@@ -265,6 +270,8 @@ class MusicEncoder:
                     try:
                         encoding = self._finish(prepared, ast_all[offset : offset + count])
                         results[i] = MusicEncodeResult(ok=True, encoding=encoding)
+                    except MediaError as exc:  # a verdict on the content (not_music), not a failure
+                        results[i] = _failure(exc.code, exc.message)
                     except Exception as exc:
                         log.exception("encoding item %d failed", i)
                         results[i] = _failure("internal", f"encoding failed: {exc}")
@@ -296,7 +303,8 @@ class MusicEncoder:
             name=item.name,
         )
         segments = plan_segments(decoded.duration_s, seg.seconds, seg.max_segments, seg.min_tail_s)
-        return _Prepared(decoded, segments, cut_segments(decoded.samples, decoded.sample_rate, segments))
+        label = item.name or (str(item.source) if not isinstance(item.source, bytes) else "the uploaded audio")
+        return _Prepared(decoded, segments, cut_segments(decoded.samples, decoded.sample_rate, segments), label)
 
     def _musicnn(
         self, prepared: _Prepared
@@ -333,6 +341,13 @@ class MusicEncoder:
 
     def _finish(self, prepared: _Prepared, ast_features: np.ndarray) -> MusicEncoding:
         musicnn_features, tags, every = self._musicnn(prepared)
+        facts = self._facts(prepared.decoded, every)
+        if self.limits.refuse_not_music:
+            from musechat.encoders.music_facts import not_music_reason
+
+            reason = not_music_reason(facts)
+            if reason is not None:
+                raise NotMusicError(f"{prepared.decoded_label} {reason}")
         features = np.concatenate([ast_features, musicnn_features], axis=1)
         if not np.all(np.isfinite(features.astype(np.float16))):
             raise ValueError("features are not finite in float16")
@@ -346,7 +361,7 @@ class MusicEncoder:
             tags=tags,
             feature_model=self.feature_model,
             feature_dim=self.feature_dim,
-            facts=self._facts(prepared.decoded, every),
+            facts=facts,
             embedded_tags=prepared.decoded.metadata,
         )
 

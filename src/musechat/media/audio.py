@@ -18,6 +18,7 @@ Error policy (codes are stable, see `errors.py`):
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ from musechat.media.errors import (
 if TYPE_CHECKING:
     import av.container
 
+log = logging.getLogger(__name__)
 TARGET_SAMPLE_RATE = 16000
 DEFAULT_MAX_DURATION_S = 1800.0
 DEFAULT_MIN_DURATION_S = 1.0
@@ -63,6 +65,16 @@ _NON_MEDIA_MAGIC: list[tuple[bytes, int, str]] = [
     (b"%PDF", 0, "a PDF document"),
     (b"PK\x03\x04", 0, "a zip archive (or an office document)"),
     (b"\x1f\x8b", 0, "a gzip archive"),
+    # Tracker modules and MIDI hold notes and instrument samples, not recorded audio: a renderer would
+    # have to play them (FFmpeg's build here has none). Unsupported, not corrupt.
+    (b"IMPM", 0, "an Impulse Tracker module (notes, not recorded audio)"),
+    (b"Extended Module: ", 0, "a FastTracker 2 module (notes, not recorded audio)"),
+    (b"SCRM", 44, "a Scream Tracker 3 module (notes, not recorded audio)"),
+    (b"MTM", 0, "a MultiTracker module (notes, not recorded audio)"),
+    (b"M.K.", 1080, "a ProTracker module (notes, not recorded audio)"),
+    (b"M!K!", 1080, "a ProTracker module (notes, not recorded audio)"),
+    (b"FLT4", 1080, "a StarTrekker module (notes, not recorded audio)"),
+    (b"MThd", 0, "a MIDI file (notes, not recorded audio)"),
 ]
 
 
@@ -118,7 +130,6 @@ def decode_audio(
     `name` labels the input in error messages (e.g. the uploaded filename). Pass `silence_peak=None`
     to accept silent audio. Raises a `MediaError` subclass; never returns empty audio.
     """
-    import av
 
     label = name or (str(source) if not isinstance(source, bytes) else "the uploaded audio")
     if isinstance(source, bytes):
@@ -141,34 +152,18 @@ def decode_audio(
         raise UnsupportedFormatError(f"{label} is {what}, not audio or video")
 
     try:
-        container = av.open(handle, mode="r")
-    except av.error.FFmpegError as exc:
-        raise CorruptMediaError(
-            f"{label} is not a readable audio or video file (unrecognised or damaged data: {exc.strerror})"
-        ) from exc
-    with container:
-        fmt = container.format.name
-        audio_streams = list(container.streams.audio)
-        if not audio_streams:
-            if fmt in _NON_AUDIO_DEMUXERS or fmt.endswith("_pipe"):
-                raise UnsupportedFormatError(f"{label} was read as '{fmt}', which holds no audio")
-            kinds = ", ".join(s.type for s in container.streams) or "none"
-            raise NoAudioStreamError(f"{label} ({fmt}) has no audio stream (streams: {kinds})")
-        stream = container.streams.best("audio") or audio_streams[0]
-        declared = _declared_duration(container, stream)
-        if declared is not None and declared > max_duration_s:
-            raise MediaTooLongError(f"{label} lasts {declared:.1f} s, longer than the {max_duration_s:.0f} s limit")
-        samples = _decode_stream(container, stream, target_sr, max_duration_s, label)
-        codec = stream.codec_context.name
-        metadata = embedded_tags(container, stream)
+        samples, fmt, codec, metadata = _decode_with_ffmpeg(handle, target_sr, max_duration_s, label)
+    except CorruptMediaError as refused:
+        # FFmpeg refused bytes that may still be valid audio (a format it lacks, an Ogg whose last page
+        # claims a wrong length): libsndfile, an independent decoder, gets a second look.
+        fallback = _decode_with_libsndfile(source, target_sr, max_duration_s, label)
+        if fallback is None:
+            raise
+        log.info("FFmpeg refused %s (%s); decoded by libsndfile instead", label, refused.message)
+        samples, fmt, codec = fallback
+        metadata = {}
 
     duration = samples.size / target_sr
-    if samples.size == 0:
-        raise CorruptMediaError(f"{label} ({fmt}) has an audio stream but no decodable samples")
-    if declared is not None and duration < declared * TRUNCATION_RATIO - TRUNCATION_SLACK_S:
-        raise CorruptMediaError(
-            f"{label} is truncated: decoded {duration:.1f} s of the {declared:.1f} s its header declares"
-        )
     if duration < min_duration_s:
         raise MediaTooShortError(f"{label} lasts {duration:.2f} s, shorter than the {min_duration_s:g} s minimum")
     if silence_peak is not None and float(np.max(np.abs(samples))) < silence_peak:
@@ -196,6 +191,78 @@ def embedded_tags(container: Any, stream: Any) -> dict[str, str]:
                 if key in EMBEDDED_TAG_KEYS and value and key not in found:
                     found[key] = value[:300]
     return found
+
+
+def _decode_with_ffmpeg(
+    handle: Any, target_sr: int, max_duration_s: float, label: str
+) -> tuple[np.ndarray, str, str, dict[str, str]]:
+    """The main decoder (PyAV's FFmpeg): samples, demuxer name, codec name and the file's own tags."""
+    import av
+
+    try:
+        container = av.open(handle, mode="r")
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(
+            f"{label} is not a readable audio or video file (unrecognised or damaged data: {exc.strerror})"
+        ) from exc
+    with container:
+        fmt = container.format.name
+        audio_streams = list(container.streams.audio)
+        if not audio_streams:
+            if fmt in _NON_AUDIO_DEMUXERS or fmt.endswith("_pipe"):
+                raise UnsupportedFormatError(f"{label} was read as '{fmt}', which holds no audio")
+            kinds = ", ".join(s.type for s in container.streams) or "none"
+            raise NoAudioStreamError(f"{label} ({fmt}) has no audio stream (streams: {kinds})")
+        stream = container.streams.best("audio") or audio_streams[0]
+        declared = _declared_duration(container, stream)
+        if declared is not None and declared > max_duration_s:
+            raise MediaTooLongError(f"{label} lasts {declared:.1f} s, longer than the {max_duration_s:.0f} s limit")
+        samples = _decode_stream(container, stream, target_sr, max_duration_s, label)
+        codec = stream.codec_context.name
+        metadata = embedded_tags(container, stream)
+    duration = samples.size / target_sr
+    if samples.size == 0:
+        raise CorruptMediaError(f"{label} ({fmt}) has an audio stream but no decodable samples")
+    if declared is not None and duration < declared * TRUNCATION_RATIO - TRUNCATION_SLACK_S:
+        raise CorruptMediaError(
+            f"{label} is truncated: decoded {duration:.1f} s of the {declared:.1f} s its header declares"
+        )
+    return samples, fmt, codec, metadata
+
+
+# Formats whose "declared" length is only the granule position of the last page, not a header field: a
+# cut file shows its own shorter length, so a mismatch means a wrong granule, not missing audio.
+_GRANULE_LENGTH_FORMATS = {"OGG"}
+
+
+def _decode_with_libsndfile(
+    source: str | Path | bytes, target_sr: int, max_duration_s: float, label: str
+) -> tuple[np.ndarray, str, str] | None:
+    """libsndfile's reading of `source`, resampled to mono `target_sr`; None when it cannot read it
+    either or finds it cut short (the FFmpeg verdict then stands)."""
+    import soundfile
+
+    handle: Any = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+    try:
+        with soundfile.SoundFile(handle) as sound:
+            if sound.frames > 0 and sound.frames / sound.samplerate > max_duration_s:
+                raise MediaTooLongError(
+                    f"{label} lasts {sound.frames / sound.samplerate:.1f} s, longer than the "
+                    f"{max_duration_s:.0f} s limit")
+            data = sound.read(dtype="float32", always_2d=True)
+            rate, fmt, subtype, declared = sound.samplerate, sound.format, sound.subtype, sound.frames
+    except (RuntimeError, soundfile.LibsndfileError, TypeError, ValueError):
+        return None
+    if data.shape[0] == 0:
+        return None
+    if fmt not in _GRANULE_LENGTH_FORMATS and data.shape[0] < declared * TRUNCATION_RATIO - TRUNCATION_SLACK_S * rate:
+        return None
+    mono = data.mean(axis=1)
+    if rate != target_sr:
+        import soxr
+
+        mono = soxr.resample(mono, rate, target_sr, quality="HQ")
+    return np.clip(mono, -1.0, 1.0).astype(np.float32, copy=False), f"libsndfile:{fmt.lower()}", subtype.lower()
 
 
 def _decode_stream(

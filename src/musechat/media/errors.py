@@ -21,6 +21,7 @@ MediaErrorCode = Literal[
     "too_large",
     "too_short",
     "silent",
+    "not_music",
 ]
 
 
@@ -64,3 +65,10 @@ class MediaTooShortError(MediaError):
 
 class SilentMediaError(MediaError):
     code = "silent"
+
+
+class NotMusicError(MediaError):
+    """Decodable audio that is not music (a sound effect, a jingle-less noise): the tagger's music
+    evidence is weak and the clip is short. Raised by the music encoder, not by the decoder."""
+
+    code = "not_music"
