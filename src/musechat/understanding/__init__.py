@@ -1,0 +1,23 @@
+"""Request understanding: the user's words (and the conversation so far) → a typed `UnderstoodRequest`.
+
+    understand("no guitar, and a bit faster", previous)   # merged standing request, or RequestConflictError
+
+The rule reader (`rules.py`) reads one utterance; `merge.py` merges it into the previous standing request
+with replace semantics and turns the result into store filters (`to_filters`); the ranker turns the soft
+part into ranking signals (`musechat.ranker.attributes`).
+"""
+
+from __future__ import annotations
+
+from musechat.contracts.request import UnderstoodRequest
+from musechat.understanding.errors import RequestConflictError
+from musechat.understanding.merge import flatten, from_filters, merge, to_filters
+from musechat.understanding.rules import parse_utterance
+
+__all__ = ["RequestConflictError", "flatten", "from_filters", "merge", "parse_utterance", "to_filters",
+           "understand"]
+
+
+def understand(text: str, previous: UnderstoodRequest | None = None) -> UnderstoodRequest:
+    """This turn's words merged into the previous standing request."""
+    return merge(previous, parse_utterance(text))

@@ -1,0 +1,195 @@
+"""The words the rule reader knows: attribute mentions (MusiCNN vocabularies plus everyday synonyms) and
+the cue words that give a mention its direction (negators, more/less, "too", intensifiers, lifts).
+
+Phrases are tuples of normalised tokens (lower case, apostrophes dropped, hyphens as spaces). Each mention
+names one attribute key of `contracts.request` and a sign: +1 means "the quality itself" (fast, vocals,
+piano, jazz), -1 its opposite on the same axis (slow, instrumental). An `implied` cue is part of the word
+itself: "jazzier" says more jazz, "frantic" says too fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Cue = Literal["neg", "more", "less", "too", "lift", "keep", "slight", "strong", "weak_more"]
+
+
+@dataclass(frozen=True)
+class Mention:
+    key: str  # "tempo", "vocals", "duration", "licence", "instrument.piano", "genre.jazz", "mood.calm"
+    sign: int = 1  # +1 the quality, -1 its opposite, 0 the attribute named without a direction ("tempo")
+    gender: str | None = None  # vocals only
+    implied: Cue | None = None
+    quality: bool = False  # an adjective that can also describe another mention ("quieter drums")
+
+
+def _words(*phrases: str) -> list[tuple[str, ...]]:
+    return [tuple(p.split()) for p in phrases]
+
+
+MENTIONS: dict[tuple[str, ...], Mention] = {}
+
+
+def _add(mention: Mention, *phrases: str) -> None:
+    for phrase in _words(*phrases):
+        MENTIONS[phrase] = mention
+
+
+# ---- tempo
+_add(Mention("tempo", 1), "fast", "quick", "speedy", "uptempo", "up tempo", "upbeat", "brisk", "pacey", "rapid")
+_add(Mention("tempo", 1, implied="more"), "faster", "quicker", "speedier", "faster paced", "more pace",
+     "higher tempo", "higher bpm", "speed up", "speed it up", "speed things up", "pick up the pace",
+     "pick up the tempo", "pick it up", "tempo up", "up the tempo", "more tempo", "more speed", "step it up")
+_add(Mention("tempo", 1, implied="too"), "frantic", "rushed", "hectic")
+_add(Mention("tempo", -1), "slow", "slowly", "leisurely", "downtempo", "down tempo")
+_add(Mention("tempo", -1, implied="more"), "slower", "slower paced", "lower tempo", "lower bpm", "slow down",
+     "slow it down", "slow things down", "tempo down", "bring the tempo down", "bring it down",
+     "calm the pace", "ease the pace", "ease off", "take it down", "more slowly", "less pace")
+_add(Mention("tempo", -1, implied="too"), "drags", "dragging", "sluggish", "plodding")
+_add(Mention("tempo", 0), "tempo", "speed", "pace", "bpm", "rhythm")
+
+# ---- vocals
+_add(Mention("vocals", 1), "vocal", "vocals", "voice", "voices", "singing", "singer", "singers", "sing", "sung",
+     "lyrics", "lyric", "vocalist", "vocalists", "someone singing", "somebody singing", "anyone singing",
+     "a vocal", "words", "a song with words")
+_add(Mention("vocals", -1), "instrumental", "instrumentals", "instrumental only", "purely instrumental")
+_add(Mention("vocals", 1, gender="female"), "female", "female vocal", "female vocals", "female vocalist",
+     "female vocalists", "female singer", "female voice", "woman singing", "a woman", "women", "womans voice",
+     "girl singing", "a girl", "diva", "soprano", "she sings", "woman", "female singing", "women singing")
+_add(Mention("vocals", 1, gender="male"), "male", "male vocal", "male vocals", "male vocalist", "male vocalists",
+     "male singer", "male voice", "man singing", "a man", "men", "mans voice", "guy singing", "guy sing",
+     "a guy", "baritone", "he sings", "man", "male singing", "men singing", "guys voice")
+
+# ---- instruments (MusiCNN MTT/MSD tags and their everyday names)
+_INSTRUMENT_WORDS = {
+    "piano": ("piano", "pianos", "keys", "keyboard", "keyboards", "grand piano", "harpsichord", "ivories"),
+    "strings": ("strings", "string", "string section", "violin", "violins", "cello", "cellos", "viola", "fiddle",
+                "fiddles", "harp", "string quartet"),
+    "guitar": ("guitar", "guitars", "acoustic guitar", "electric guitar", "guitar solo", "riffs", "riff",
+               "strumming"),
+    "drums": ("drums", "drum", "drumming", "percussion", "beats", "bass drum", "kick drum", "drum kit", "snare",
+              "drummer", "percussive"),
+    "synth": ("synth", "synths", "synthesizer", "synthesizers", "synthesiser", "synthesisers", "synthy", "synthier"),
+    "flute": ("flute", "flutes", "pan flute", "recorder"),
+    "sitar": ("sitar", "sitars"),
+    "choir": ("choir", "choirs", "choral", "chorus", "chant", "chanting"),
+}
+for _name, _phrases in _INSTRUMENT_WORDS.items():
+    _add(Mention(f"instrument.{_name}"), *_phrases)
+
+# ---- genres
+_GENRE_WORDS = {
+    "classical": (("classical", "baroque"), ("more classical",)),
+    "orchestral": (("orchestral", "orchestra", "symphonic", "symphony", "cinematic"), ()),
+    "electronic": (("electronic", "electronica", "edm", "electro", "synthwave"), ()),
+    "techno": (("techno",), ()),
+    "dance": (("dance", "dancey", "dance y", "dancy", "danceable", "club"), ("more danceable",)),
+    "rock": (("rock", "rocky", "grunge", "punk", "indie rock", "rock n roll"), ("rockier",)),
+    "metal": (("metal", "heavy metal", "metalcore"), ()),
+    "pop": (("pop", "poppy", "pop music"), ("poppier",)),
+    "jazz": (("jazz", "jazzy", "swing", "bebop"), ("jazzier",)),
+    "blues": (("blues", "bluesy"), ("bluesier",)),
+    "folk": (("folk", "folky", "folksy"), ("folkier",)),
+    "country": (("country", "bluegrass", "western"), ()),
+    "hiphop": (("hip hop", "hiphop", "rap", "rapper", "rapping", "trap", "rnb", "r and b"), ()),
+    "funk": (("funk", "funky", "soul", "soulful", "groovy", "disco"), ("funkier", "groovier")),
+    "ambient": (("ambient", "atmospheric", "drone", "new age"), ()),
+    "indian": (("indian", "bollywood", "raga"), ()),
+}
+for _name, (_plain, _comparative) in _GENRE_WORDS.items():
+    _add(Mention(f"genre.{_name}"), *_plain)
+    _add(Mention(f"genre.{_name}", implied="more"), *_comparative)
+
+# ---- moods
+_MOOD_WORDS = {
+    "calm": (("calm", "relaxed", "relaxing", "chill", "chilled", "mellow", "peaceful", "gentle", "soft", "quiet",
+              "soothing", "serene", "tranquil", "laid back", "laidback", "easy listening", "dreamy", "restful"),
+             ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller")),
+    "energetic": (("energetic", "energy", "intense", "lively", "powerful", "punchy", "driving", "high energy",
+                   "exciting", "hype", "vigorous", "dynamic", "loud", "aggressive"),
+                  ("livelier", "more intense", "punchier", "louder", "more energetic")),
+    "happy": (("happy", "cheerful", "joyful", "joyous", "uplifting", "bright", "sunny", "fun", "playful",
+               "optimistic", "feel good", "positive", "jolly", "cheery"),
+              ("happier", "brighter", "sunnier", "cheerier", "more cheerful")),
+    "sad": (("sad", "melancholic", "melancholy", "gloomy", "somber", "sombre", "dark", "moody", "mournful",
+             "bittersweet", "depressing", "tragic", "sorrowful", "wistful", "downbeat"),
+            ("sadder", "darker", "gloomier", "moodier")),
+}
+_QUALITY_WORDS = {"soft", "softer", "quiet", "quieter", "loud", "louder", "gentle", "gentler"}
+for _name, (_plain, _comparative) in _MOOD_WORDS.items():
+    for _phrase in _plain:
+        _add(Mention(f"mood.{_name}", quality=_phrase in _QUALITY_WORDS), _phrase)
+    for _phrase in _comparative:
+        _add(Mention(f"mood.{_name}", implied="more", quality=_phrase in _QUALITY_WORDS), _phrase)
+
+# ---- attributes named without a direction (targets of a lift: "any length is fine")
+_add(Mention("duration", 0), "length", "duration", "length limit", "time limit", "duration limit", "runtime")
+_add(Mention("licence", 0), "licence", "license", "licensing", "licence limit")
+
+# Words that look like mentions but describe the video or the edit, never the music.
+STOP_PHRASES: set[tuple[str, ...]] = set(_words(
+    "slow motion", "slow mo", "slowmo", "fast forward", "fast cuts", "fast cut", "voice over", "voiceover",
+    "voice overs", "fast food", "dark room", "country road", "country side", "countryside", "rock climbing",
+    "the rock", "keys to", "classic", "a bit of fun", "slow down the video", "fast paced edit",
+    "have fun", "for fun", "the words",
+))
+
+CUES: dict[tuple[str, ...], Cue] = {}
+
+
+def _cue(cue: Cue, *phrases: str) -> None:
+    for phrase in _words(*phrases):
+        CUES[phrase] = cue
+
+
+_cue("neg", "no", "not", "without", "avoid", "lose", "drop", "remove", "get rid of", "cut", "cut out", "skip",
+     "ditch", "nothing", "none", "zero", "never", "do not want", "not want", "dont want", "can not stand",
+     "cannot stand", "cant stand", "hate", "stop", "kill", "nix", "scrap", "minus", "anything but", "exclude",
+     "excluding", "except", "free of", "rather not", "would rather not", "not any", "no more", "take out", "leave out",
+     "strip out", "mute", "silence", "nothing with", "without any", "sick of", "tired of", "enough of",
+     "no need for", "nobody", "do not need", "dont need", "do not like", "dont like", "dislike", "not have")
+_cue("more", "more", "add", "added", "adding", "bring in", "bring back", "put", "want", "wanted", "need", "needs",
+     "like", "love", "would love", "prefer", "heavier", "bigger", "extra", "plus", "miss", "could use",
+     "more of", "louder", "stronger", "lots of", "go for", "go", "make it", "toward", "towards", "include",
+     "featuring", "feature", "hear", "some more", "turn up", "boost", "emphasise", "emphasize", "up the",
+     "keep it", "something", "something with", "lean into", "give it", "try")
+_cue("weak_more", "with", "some", "a", "an", "any")
+_cue("less", "less", "fewer", "tone down", "tone it down", "turn down", "lighter", "reduce", "lower", "not a fan of",
+     "not so much", "not as much", "softer on", "lighter on", "dial back", "dial down", "too much", "toned down",
+     "not too much", "away from", "easy on", "go easy on", "ease up on", "cut back on", "cut down on",
+     "minimal", "less of", "bit much", "a bit much", "subtler", "not much")
+_cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so")
+_cue("lift", "do not mind", "dont mind", "fine with", "ok with", "okay with", "happy with", "forget",
+     "forget about", "forget the", "whatever", "open to", "allow", "any")
+_cue("keep", "keep the", "keep that", "same", "leave the", "retain", "keep those")
+_cue("slight", "a bit", "a little", "a little bit", "slightly", "a touch", "a tad", "somewhat", "a smidge",
+     "marginally", "just a bit", "bit", "little", "a hair", "mildly", "a shade", "touch", "tad")
+_cue("strong", "much", "way", "a lot", "lots", "far", "very", "significantly", "right down", "right up",
+     "extremely", "super", "a lot more", "heaps", "way more", "massively", "dramatically", "considerably",
+     "really", "hugely", "loads")
+
+# After a copula ("the drums are too loud", "vocals are fine now"), these decide what the mention wants.
+COPULAS = frozenset({"is", "are", "was", "were", "feel", "feels", "felt", "sounds", "sound", "seems", "seem",
+                     "gets", "get", "got", "be", "being", "its", "s"})
+PREDICATE_MORE = frozenset({"thin", "empty", "weak", "buried", "faint", "missing", "lacking", "lost", "sparse",
+                            "bare", "quiet", "too quiet", "subtle", "absent", "underwhelming", "timid",
+                            "not enough", "flat", "low"})
+PREDICATE_LESS = frozenset({"too", "much", "loud", "annoying", "distracting", "overpowering", "harsh", "busy",
+                            "heavy", "grating", "irritating", "clashes", "clash", "overwhelming", "overbearing",
+                            "cheesy", "intrusive", "shrill", "piercing", "noisy", "awful", "terrible",
+                            "bad", "horrible", "excessive", "dominant", "overdone", "wrong", "unbearable", "mushy"})
+PREDICATE_LIFT_NOW = frozenset({"now", "again", "anymore", "after all", "back"})
+PREDICATE_OK = frozenset({"fine", "ok", "okay", "allowed", "welcome", "good", "alright", "acceptable", "back"})
+PREDICATE_PRAISE = frozenset({"great", "good", "nice", "perfect", "fine", "ok", "okay", "lovely", "works",
+                              "spot", "right", "excellent", "beautiful", "amazing", "cool"})
+# A negator's reach: it skips these words on its way to the mention it negates.
+NEG_SKIPPABLE = frozenset({"the", "a", "an", "any", "and", "or", "nor", "of", "at", "all", "that", "this", "those",
+                           "these", "be", "have", "having", "hear", "hearing", "include", "use", "using", "to", "want",
+                           "anything", "anyone", "anybody", "something", "stuff", "track", "tracks", "song",
+                           "songs", "music", "sound", "sounds", "one", "with", "in", "it", "so", "as", "too",
+                           "real", "obvious", "loud", "heavy", "kind", "sort", "type", "really", "such", "much",
+                           "please", "whatsoever", "on", "like", "there"})
+NEG_BREAKERS = frozenset({"sure", "maybe", "perhaps", "think", "know", "bad", "quite", "just", "only", "if",
+                          "certain", "mind"})
+MAX_PHRASE = max(len(p) for p in (*MENTIONS, *CUES, *STOP_PHRASES))

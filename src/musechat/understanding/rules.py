@@ -1,0 +1,503 @@
+"""The rule reader: one utterance → an `UnderstoodRequest` (this turn's words only; `merge` adds history).
+
+Why rules: they are exact on the constructions that matter most and that a mean-pooled sentence vector
+gets backwards (negation scope, "too X", direction words, numbers with units), they cost microseconds on
+the gateway's event loop (no model call per turn), and every reading can be traced to the words that made
+it. Measured on the held-out test bank in docs/benchmarks/understanding.md.
+
+How: the text is normalised (lower case, contractions expanded, apostrophes dropped, hyphens as spaces);
+numbers with units (durations, BPM), licences and "something else" are read by patterns and cut out; the
+rest is split into clauses (punctuation, "but", "though", "instead") and each clause is scanned left to
+right with longest-match phrases (lexicon.py) into cues and mentions. A mention takes its direction from
+the cues before it (a negator reaches over a few filler words and across "and"/"or" lists), from an
+implied cue in the word itself ("jazzier", "frantic"), or from what follows a copula ("the drums are too
+loud", "vocals are fine now"). Readings of one attribute that contradict each other raise
+`RequestConflictError`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from musechat.contracts.request import (
+    Amount,
+    Change,
+    Intensity,
+    RequestConflict,
+    TempoRequest,
+    UnderstoodRequest,
+    VocalsChoice,
+)
+from musechat.understanding.errors import RequestConflictError
+from musechat.understanding.lexicon import (
+    COPULAS,
+    CUES,
+    MAX_PHRASE,
+    MENTIONS,
+    NEG_BREAKERS,
+    NEG_SKIPPABLE,
+    PREDICATE_LESS,
+    PREDICATE_LIFT_NOW,
+    PREDICATE_MORE,
+    PREDICATE_OK,
+    PREDICATE_PRAISE,
+    STOP_PHRASES,
+    Mention,
+)
+
+NEG_REACH = 3  # non-filler words a negator may skip on its way to its mention ("should not [be] [that] slow")
+
+
+@dataclass
+class Reading:
+    key: str
+    value: str  # tempo: faster|slower; vocals: on|off|male|female; changes: more|less|none; any key: lift
+    intensity: Intensity = "normal"
+    words: str = ""
+
+
+@dataclass
+class Readings:
+    items: list[Reading] = field(default_factory=list)
+    min_s: list[tuple[float, str]] = field(default_factory=list)
+    max_s: list[tuple[float, str]] = field(default_factory=list)
+    min_bpm: list[tuple[float, str]] = field(default_factory=list)
+    max_bpm: list[tuple[float, str]] = field(default_factory=list)
+    licences: list[str] = field(default_factory=list)
+    something_else: bool = False
+
+
+# ------------------------------------------------------------------ normalisation
+_CONTRACTIONS = (
+    (r"\bcan'?t\b", "can not"), (r"\bwon'?t\b", "will not"), (r"\bshan'?t\b", "shall not"),
+    (r"\b(\w+)n't\b", r"\1 not"),
+    (r"\b(did|was|were|would|could|have|has|is|are|does|should|must)nt\b", r"\1 not"),
+    (r"'re\b", " are"), (r"'m\b", " am"), (r"'d\b", " would"),
+    (r"'ll\b", " will"), (r"'ve\b", " have"), (r"\bdont\b", "do not"), (r"\bcant\b", "can not"),
+    (r"\bcannot\b", "can not"),
+)
+_REWRITES = (
+    (r"\banything but\b", "except"), (r"\beverything but\b", "except"), (r"\bno one\b", "nobody"),
+    (r"\ba minute and a half\b", "90 seconds"), (r"\b(?:one|1) and a half minutes?\b", "90 seconds"),
+    (r"\bminute and a half\b", "90 seconds"), (r"\bhalf a minute\b", "30 seconds"),
+    (r"\ba couple (?:of )?minutes\b", "2 minutes"), (r"\bhalf an? hour\b", "30 minutes"),
+    (r"(\d)\s*(?:to|-)\s*(\d)", r"\1 to \2"),
+)
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("`", "'")
+    for pattern, replacement in _CONTRACTIONS:
+        text = re.sub(pattern, replacement, text)
+    text = text.replace("'", "").replace("&", " and ")
+    text = re.sub(r"(?<=[a-z])-(?=[a-z])|(?<=[a-z])-(?=\d)|(?<=\d)-(?=[a-z])", " ", text)
+    text = re.sub(r"[^a-z0-9.,;:!?\- ]+", " ", text)
+    for pattern, replacement in _REWRITES:
+        text = re.sub(pattern, replacement, text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# ------------------------------------------------------------------ numbers, licences, vague asks
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
+                 "forty five": 45, "fifty": 50, "sixty": 60, "ninety": 90}
+_AMOUNT = r"(\d+(?:\.\d+)?|forty five|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+_UNIT = r"(seconds?|secs?|s|minutes?|mins?|m)\b"
+_NEG_WORDS = r"(?:no|not|nothing|never|nobody|none)"
+_MORE_WORDS = r"(?:over|above|more than|longer than|past|beyond|exceeding|greater than)"
+_LESS_WORDS = r"(?:under|below|less than|shorter than|fewer than)"
+_DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("between", rf"\bbetween {_AMOUNT}\s*(?:{_UNIT})?\s*(?:and|to)\s*{_AMOUNT}\s*{_UNIT}"),
+    ("between", rf"\b{_AMOUNT}\s*(?:{_UNIT})?\s*to\s*{_AMOUNT}\s*{_UNIT}(?:\s+long)?"),
+    ("max", rf"\b{_NEG_WORDS}\s+(?:\w+\s+){{0,3}}?{_MORE_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
+    ("min", rf"\b{_NEG_WORDS}\s+(?:\w+\s+){{0,3}}?{_LESS_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
+    ("max", rf"\b(?:{_LESS_WORDS}|at most|at the most|no longer than|no more than|max(?:imum)?(?: of)?|within"
+            rf"|up to|inside|tops)\s+{_AMOUNT}\s*{_UNIT}"),
+    ("max", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:max(?:imum)?|tops|or less|or shorter|at most|at the most|or under)\b"),
+    ("min", rf"\b(?:{_MORE_WORDS}|at least|min(?:imum)?(?: of)?|no shorter than|no less than)\s+{_AMOUNT}\s*{_UNIT}"),
+    ("min", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:min(?:imum)?|or more|or longer|at least|or over)\b"),
+    ("around", rf"\b(?:around|about|roughly|approximately|approx|like|some)\s+{_AMOUNT}\s*{_UNIT}"),
+)
+_BPM = r"\s*(?:bpm|beats per minute|beats a minute)\b"
+_BPM_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("between", rf"\bbetween (\d+)\s*(?:bpm)?\s*(?:and|to)\s*(\d+){_BPM}"),
+    ("between", rf"\b(\d+)\s*to\s*(\d+){_BPM}"),
+    ("max", rf"\b{_NEG_WORDS}\s+(?:\w+\s+){{0,3}}?(?:over|above|more than|faster than)\s+(\d+){_BPM}"),
+    ("max", rf"\b(?:under|below|less than|at most|max(?:imum)?|up to|slower than|no more than|no faster than)"
+            rf"\s+(\d+){_BPM}"),
+    ("max", rf"\b(\d+){_BPM}\s+(?:max(?:imum)?|tops|or less|or slower|at most)\b"),
+    ("min", rf"\b(?:over|above|more than|at least|min(?:imum)?|faster than|no slower than|no less than)"
+            rf"\s+(\d+){_BPM}"),
+    ("min", rf"\b(\d+){_BPM}\s+(?:min(?:imum)?|or more|or faster|at least)\b"),
+    ("around", rf"\b(?:around|about|roughly|approximately|approx|like|near|close to)?\s*(\d+){_BPM}"),
+)
+BPM_AROUND = 10.0  # "around 120 bpm" reads as 110-130
+DURATION_AROUND = 0.15  # "about 90 seconds" reads as ±15 %
+_LICENCE_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"\bcc ?(?:0|zero)\b|\bpublic domain\b|\bcreative commons zero\b", ("CC0-1.0",)),
+    (r"\bcc by\b|\bccby\b|\bcreative commons attribution\b|\battribution licen[cs]e\b", ("CC-BY-4.0",)),
+    (r"\broyalty free\b|\broyaltyfree\b", ("royalty-free",)),
+    (r"\bcreative commons\b", ("CC0-1.0", "CC-BY-4.0")),
+)
+_ANY_LICENCE = r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the licen[cs]e\b"
+_SOMETHING_ELSE = re.compile(
+    r"\b(?:something|anything|someone|somebody) (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
+    r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short))"
+    r"|\bdifferent (?:one|track|song|pick|direction|option)\b|\bnope\b|\btry again\b|\bnext one\b"
+    r"|\bskip (?:this|that)(?: one)?\b|\bshow me (?:another|more)\b|\belse entirely\b|\bnot quite it\b"
+    r"|\bsomething different\b|\bchange it up\b|\bnot feeling (?:it|this|that)\b")
+
+
+def _seconds(amount: str, unit: str | None) -> float:
+    value = _NUMBER_WORDS.get(amount)
+    number = float(amount) if value is None else float(value)
+    return number * 60 if (unit or "s").startswith("m") else number
+
+
+def _cut(text: str, match: re.Match[str]) -> str:
+    return text[:match.start()] + " " + text[match.end():]
+
+
+def _read_numbers(text: str, out: Readings) -> str:
+    """Durations, BPM, licences and "something else": read, then cut out of the text."""
+    for kind, pattern in _BPM_PATTERNS:
+        while (match := re.search(pattern, text)) is not None:
+            words = match.group(0).strip()
+            values = [float(g) for g in match.groups() if g is not None]
+            if kind == "between":
+                out.min_bpm.append((min(values), words))
+                out.max_bpm.append((max(values), words))
+            elif kind == "around":
+                out.min_bpm.append((max(20.0, values[0] - BPM_AROUND), words))
+                out.max_bpm.append((min(320.0, values[0] + BPM_AROUND), words))
+            else:
+                (out.max_bpm if kind == "max" else out.min_bpm).append((values[0], words))
+            text = _cut(text, match)
+    for kind, pattern in _DURATION_PATTERNS:
+        while (match := re.search(pattern, text)) is not None:
+            words, groups = match.group(0).strip(), match.groups()
+            if kind == "between":
+                low = _seconds(groups[0], groups[1] or groups[3])
+                high = _seconds(groups[2], groups[3])
+                out.min_s.append((min(low, high), words))
+                out.max_s.append((max(low, high), words))
+            elif kind == "around":
+                value = _seconds(groups[0], groups[1])
+                out.min_s.append((round(value * (1 - DURATION_AROUND), 1), words))
+                out.max_s.append((round(value * (1 + DURATION_AROUND), 1), words))
+            else:
+                value = _seconds(groups[0], groups[1])
+                if value > 0:
+                    (out.max_s if kind == "max" else out.min_s).append((value, words))
+            text = _cut(text, match)
+    if (match := re.search(_ANY_LICENCE, text)) is not None:
+        out.items.append(Reading("licence", "lift", words=match.group(0)))
+        text = _cut(text, match)
+    for pattern, licences in _LICENCE_PATTERNS:
+        while (match := re.search(pattern, text)) is not None:
+            out.licences.extend(licences)
+            text = _cut(text, match)
+    while (match := _SOMETHING_ELSE.search(text)) is not None:
+        out.something_else = True
+        text = _cut(text, match)
+    return text
+
+
+# ------------------------------------------------------------------ clauses and tokens
+_CLAUSE_SPLIT = re.compile(r"[.!?;:,]+(?!\d)|\b(?:but|though|although|however|instead|whereas|yet|rather than)\b")
+
+
+@dataclass
+class Item:
+    kind: str  # "cue" | "mention" | "word"
+    text: str
+    cue: str | None = None
+    mention: Mention | None = None
+
+
+def _scan(tokens: list[str]) -> list[Item]:
+    items: list[Item] = []
+    i = 0
+    while i < len(tokens):
+        for size in range(min(MAX_PHRASE, len(tokens) - i), 0, -1):
+            phrase = tuple(tokens[i:i + size])
+            text = " ".join(phrase)
+            if phrase in STOP_PHRASES:
+                items.append(Item("word", text))
+            elif phrase in MENTIONS:
+                items.append(Item("mention", text, mention=MENTIONS[phrase]))
+            elif phrase in CUES:
+                items.append(Item("cue", text, cue=CUES[phrase]))
+            else:
+                continue
+            i += size
+            break
+        else:
+            items.append(Item("word", tokens[i]))
+            i += 1
+    return items
+
+
+def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
+    """What a copula after a mention says of it ("are too loud" → less), and where the predicate ends."""
+    j = start
+    while j < len(items) and items[j].kind == "cue" and items[j].cue in ("slight", "strong"):
+        j += 1
+    if j >= len(items) or items[j].kind != "word" or items[j].text not in COPULAS:
+        return None, start
+    end = j + 1
+    while end < len(items) and items[end].text not in ("and", "or"):
+        end += 1
+    words = " ".join(item.text for item in items[j + 1:end]).split()
+    bag = set(words) | {" ".join(words[k:k + 2]) for k in range(len(words) - 1)}
+    if bag & PREDICATE_OK and bag & PREDICATE_LIFT_NOW:
+        return "lift", end
+    if bag & PREDICATE_MORE or "not enough" in " ".join(words):
+        return "more", end
+    if bag & PREDICATE_LESS:
+        return "less", end
+    if bag & PREDICATE_PRAISE:
+        return "ok", end
+    return None, start
+
+
+_OTHER_GENDER = {"male": "female", "female": "male"}
+
+
+def _reading(mention: Mention, cue: str, intensity: Intensity, words: str) -> Reading | None:
+    """One mention under its governing cue → a reading, or None when it asks nothing."""
+    key = mention.key
+    if cue == "lift":
+        return Reading(key, "lift", words=words)
+    if cue in ("ignore", "ok"):
+        return None
+    polarity = 1 if cue in ("more", "bare", "weak_more") else -1
+    if key == "tempo":
+        if mention.sign == 0:
+            if cue in ("more", "less"):
+                return Reading(key, "faster" if cue == "more" else "slower", intensity, words)
+            return None
+        return Reading(key, "faster" if mention.sign * polarity > 0 else "slower", intensity, words)
+    if key == "vocals":
+        value: VocalsChoice
+        if mention.sign * polarity > 0:
+            value = "on" if mention.gender is None else mention.gender  # type: ignore[assignment]
+        elif mention.gender is not None:
+            value = _OTHER_GENDER[mention.gender]  # type: ignore[assignment]
+        else:
+            value = "off"
+        return Reading(key, value, words=words)
+    if key in ("duration", "licence"):
+        return None
+    amount: Amount = "more" if polarity > 0 else ("none" if cue == "neg" else "less")
+    return Reading(key, amount, intensity, words)
+
+
+@dataclass
+class _ClauseState:
+    neg: bool = False
+    neg_budget: int = 0
+    polarity: str | None = None
+    too: bool = False
+    lift: str | None = None  # the lift cue's words
+    keep: bool = False
+    intensity: Intensity = "normal"
+
+    def after_mention(self) -> None:
+        self.too, self.lift, self.keep, self.intensity = False, None, False, "normal"
+        if self.neg:
+            self.neg_budget = NEG_REACH
+
+
+def _intensity_of(text: str, cue: str) -> Intensity:
+    return "slight" if cue == "slight" else "strong"
+
+
+def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None) -> str:
+    if predicate is not None:
+        if mention.key == "vocals" and mention.sign < 0 and predicate in ("more", "less"):
+            return "less"  # "the instrumental felt empty / is too bare": the user misses vocals
+        if predicate == "ok" and state.lift is not None:
+            return "lift"
+        return predicate
+    if state.lift is not None and state.lift != "any":
+        return "lift"
+    if state.keep:
+        return "ignore"
+    if state.too:
+        return "less"
+    if state.neg:
+        return "neg"
+    if state.polarity is not None:
+        return state.polarity
+    return mention.implied if mention.implied is not None else "bare"
+
+
+def _read_clause(tokens: list[str], out: Readings) -> None:
+    items = _scan(tokens)
+    state = _ClauseState()
+    last: Reading | None = None
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item.kind == "mention" and item.mention is not None:
+            mention = item.mention
+            following = items[i + 1] if i + 1 < len(items) else None
+            if (mention.quality and following is not None and following.kind == "mention"
+                    and following.mention is not None and following.mention.key.startswith(("instrument.", "vocals"))):
+                state.polarity = "more" if mention.key == "mood.energetic" else "less"  # "quieter drums"
+                i += 1
+                continue
+            predicate, end = _predicate(items, i + 1)
+            cue = _governing_cue(state, mention, predicate)
+            if cue == "neg" and following is not None and following.text == "enough":
+                cue = "more"  # "not fast enough", "not enough piano" is handled as a predicate
+            if cue == "too" or (mention.implied == "too" and cue == "bare"):
+                cue = "less"
+            reading = _reading(mention, cue, state.intensity, item.text)
+            if reading is not None:
+                out.items.append(reading)
+                last = reading
+            state.after_mention()
+            i = max(i + 1, end)
+            continue
+        if item.kind == "cue" and item.cue is not None:
+            cue = item.cue
+            if cue == "neg":
+                state.neg, state.neg_budget, state.polarity = True, NEG_REACH, None
+            elif cue == "more":
+                if not (state.neg and item.text in NEG_SKIPPABLE):
+                    state.neg, state.polarity = False, "more"
+            elif cue == "weak_more":
+                if not state.neg and state.polarity is None:
+                    state.polarity = "weak_more"
+            elif cue == "less":
+                state.neg, state.polarity = False, "less"
+            elif cue == "too":
+                state.too = True
+                if item.text.startswith(("way", "far")):
+                    state.intensity = "strong"
+                elif item.text.startswith("a "):
+                    state.intensity = "slight"
+            elif cue == "lift":
+                state.lift = item.text
+            elif cue == "keep":
+                state.keep = True
+            elif cue in ("slight", "strong"):
+                if not any(it.kind == "mention" for it in items[i + 1:]) and last is not None:
+                    if last.key != "vocals" and last.value != "lift":
+                        last.intensity = _intensity_of(item.text, cue)  # "calm the pace a touch"
+                else:
+                    state.intensity = _intensity_of(item.text, cue)
+        else:  # a plain word
+            if state.neg:
+                if item.text in NEG_BREAKERS:
+                    state.neg = False
+                elif item.text not in NEG_SKIPPABLE:
+                    state.neg_budget -= 1
+                    if state.neg_budget < 0:
+                        state.neg = False
+        i += 1
+
+
+def read(text: str) -> Readings:
+    """Every reading in one utterance, before they are checked against each other."""
+    out = Readings()
+    rest = _read_numbers(normalise(text), out)
+    for clause in _CLAUSE_SPLIT.split(rest):
+        tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
+        if tokens:
+            _read_clause(tokens, out)
+    return out
+
+
+# ------------------------------------------------------------------ readings → request (or a conflict)
+def _conflict(attribute: str, first: str, second: str) -> RequestConflictError:
+    return RequestConflictError(RequestConflict(attribute=attribute, first=first, second=second))
+
+
+def _strongest(readings: list[Reading]) -> Intensity:
+    levels = {r.intensity for r in readings}
+    return "strong" if "strong" in levels else "slight" if "slight" in levels else "normal"
+
+
+_COMPATIBLE_AMOUNTS = ({"none", "less"},)
+
+
+def _combine_change(key: str, readings: list[Reading]) -> Change:
+    values = {r.value for r in readings}
+    if len(values) > 1 and values not in _COMPATIBLE_AMOUNTS:
+        first, second = readings[0], next(r for r in readings if r.value != readings[0].value)
+        raise _conflict(key, f"{first.value} {key.split('.', 1)[1]} ({first.words})",
+                        f"{second.value} {key.split('.', 1)[1]} ({second.words})")
+    direction: Amount = "none" if "none" in values else readings[0].value  # type: ignore[assignment]
+    return Change(direction=direction, intensity=_strongest(readings) if direction != "none" else "normal")
+
+
+def _combine_vocals(readings: list[Reading]) -> VocalsChoice:
+    values = {r.value for r in readings}
+    if "off" in values and len(values) > 1:
+        other = next(r for r in readings if r.value != "off")
+        off = next(r for r in readings if r.value == "off")
+        raise _conflict("vocals", f"no vocals ({off.words})", f"{other.value} vocals ({other.words})")
+    if {"male", "female"} <= values:
+        return "on"
+    for gendered in ("male", "female"):
+        if gendered in values:
+            return gendered
+    return readings[0].value  # type: ignore[return-value]
+
+
+def _bound(values: list[tuple[float, str]], highest: bool) -> tuple[float, str] | None:
+    """The binding bound: the highest of the lower bounds, the lowest of the upper ones."""
+    if not values:
+        return None
+    return max(values, key=lambda v: v[0]) if highest else min(values, key=lambda v: v[0])
+
+
+def _tempo(readings: list[Reading], found: Readings) -> TempoRequest | None:
+    directions = {r.value for r in readings}
+    if len(directions) > 1:
+        faster = next(r for r in readings if r.value == "faster")
+        slower = next(r for r in readings if r.value == "slower")
+        raise _conflict("tempo", f"faster ({faster.words})", f"slower ({slower.words})")
+    low, high = _bound(found.min_bpm, True), _bound(found.max_bpm, False)
+    if low is not None and high is not None and low[0] > high[0]:
+        raise _conflict("tempo", f"at least {low[0]:g} BPM ({low[1]})", f"at most {high[0]:g} BPM ({high[1]})")
+    if not readings and low is None and high is None:
+        return None
+    return TempoRequest(direction=readings[0].value if readings else None,
+                        intensity=_strongest(readings) if readings else "normal",
+                        min_bpm=low[0] if low else None, max_bpm=high[0] if high else None)
+
+
+def parse_utterance(text: str) -> UnderstoodRequest:
+    """This utterance alone, typed. Raises `RequestConflictError` when it contradicts itself."""
+    found = read(text)
+    by_key: dict[str, list[Reading]] = {}
+    lifted: list[str] = []
+    for reading in found.items:
+        if reading.value == "lift":
+            lifted.append(reading.key)
+        else:
+            by_key.setdefault(reading.key, []).append(reading)
+    low, high = _bound(found.min_s, True), _bound(found.max_s, False)
+    if low is not None and high is not None and low[0] > high[0]:
+        raise _conflict("duration", f"longer than {low[0]:g} s ({low[1]})", f"shorter than {high[0]:g} s ({high[1]})")
+    changes: dict[str, dict[str, Change]] = {"instrument": {}, "genre": {}, "mood": {}}
+    for key, readings in by_key.items():
+        if "." in key:
+            kind, name = key.split(".", 1)
+            changes[kind][name] = _combine_change(key, readings)
+    set_keys = set(by_key) | ({"duration"} if low or high else set()) | ({"licence"} if found.licences else set())
+    if found.min_bpm or found.max_bpm:
+        set_keys.add("tempo")
+    return UnderstoodRequest(
+        tempo=_tempo(by_key.get("tempo", []), found),
+        vocals=_combine_vocals(by_key["vocals"]) if "vocals" in by_key else None,
+        instruments=changes["instrument"], genres=changes["genre"], moods=changes["mood"],
+        min_duration_s=low[0] if low else None, max_duration_s=high[0] if high else None,
+        licences=sorted(set(found.licences)), something_else=found.something_else,
+        lifted=sorted(set(lifted) - set_keys))

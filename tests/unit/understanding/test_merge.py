@@ -1,0 +1,75 @@
+"""A conversation's standing request: later words replace earlier ones (never only tighten), lifts
+release, turn-scoped directions drop, and the result is always a valid store filter."""
+
+from __future__ import annotations
+
+import pytest
+
+from musechat.contracts.api import TrackFilters
+from musechat.contracts.request import UnderstoodRequest
+from musechat.understanding import from_filters, to_filters, understand
+
+pytestmark = pytest.mark.unit
+
+
+def _converse(*turns: str, start: UnderstoodRequest | None = None) -> UnderstoodRequest:
+    request = start
+    for text in turns:
+        request = understand(text, request)
+    assert request is not None
+    return request
+
+
+def test_a_later_duration_replaces_an_earlier_one_that_can_no_longer_hold() -> None:
+    """The issue's HTTP 500: "longer than 2 minutes" then "under a minute" made min > max."""
+    request = _converse("longer than 2 minutes", "Actually, under a minute please")
+    assert (request.min_duration_s, request.max_duration_s) == (None, 60)
+    assert request.replaces == ["duration"]
+    filters = to_filters(request)
+    assert (filters.min_duration_s, filters.max_duration_s) == (None, 60)
+    back = _converse("Actually, under a minute please", "longer than 2 minutes", start=request)
+    assert (back.min_duration_s, back.max_duration_s) == (120, None)
+
+
+def test_compatible_bounds_accumulate() -> None:
+    request = _converse("longer than 30 seconds", "a bit faster", "under two minutes")
+    assert (request.min_duration_s, request.max_duration_s) == (30, 120)
+    assert request.replaces == []
+
+
+def test_vocals_lift_and_replacement() -> None:
+    no_vocals = _converse("No vocals, please.")
+    assert to_filters(no_vocals).vocals is False
+    lifted = understand("vocals are fine now", no_vocals)
+    assert lifted.vocals is None and lifted.lifted == ["vocals"] and to_filters(lifted).vocals is None
+    replaced = understand("Add some singing, the instrumental felt empty.", no_vocals)
+    assert replaced.vocals == "on" and replaced.replaces == ["vocals"] and to_filters(replaced).vocals is None
+
+
+def test_removals_persist_directions_do_not() -> None:
+    request = _converse("no guitar, a bit faster", "more piano")
+    assert request.instruments["guitar"].direction == "none"
+    assert request.instruments["piano"].direction == "more"
+    assert request.tempo is None  # "faster" was relative to the previous pick
+    assert "guitar" in to_filters(request).exclude_tags
+    later = understand("slower", request)
+    assert "piano" not in later.instruments and later.tempo is not None and later.tempo.direction == "slower"
+    assert understand("the guitar is fine again", later).instruments == {}
+
+
+def test_api_filters_seed_the_request_and_survive_the_words() -> None:
+    start = from_filters(TrackFilters(exclude_tags=["rock"], licences=["CC0-1.0"], max_duration_s=120))
+    request = _converse("no drums", "longer than 3 minutes", start=start)
+    filters = to_filters(request)
+    assert "rock" in filters.exclude_tags and "drums" in filters.exclude_tags
+    assert filters.licences == ["CC0-1.0"]
+    assert (filters.min_duration_s, filters.max_duration_s) == (180, None)
+
+
+def test_bpm_range_persists_until_replaced_or_lifted() -> None:
+    request = _converse("around 120 bpm", "more piano")
+    assert request.tempo is not None and (request.tempo.min_bpm, request.tempo.max_bpm) == (110, 130)
+    replaced = understand("under 90 bpm", request)
+    assert replaced.tempo is not None and (replaced.tempo.min_bpm, replaced.tempo.max_bpm) == (None, 90)
+    assert replaced.replaces == ["tempo"]
+    assert understand("any tempo is fine", replaced).tempo is None

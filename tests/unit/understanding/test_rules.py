@@ -1,0 +1,116 @@
+"""The rule reader on the constructions issue #12 names: negation scope, direction, intensity, numbers with
+units, lifts, and contradictions (a typed 422 error, never anything else)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from musechat.contracts.request import Change
+from musechat.understanding import RequestConflictError, flatten, parse_utterance
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the bug: "instrumental" described the previous pick, it was not a request for one
+    ("Add some singing, the instrumental felt empty.", {"vocals": "on"}),
+    ("I'd love to hear a singer this time", {"vocals": "on"}),
+    ("Keep it instrumental.", {"vocals": "off"}),
+    ("drums without vocals", {"instrument.drums": "more", "vocals": "off"}),
+    ("no female vocals", {"vocals": "male"}),
+    ("no guitar please", {"instrument.guitar": "none"}),
+    ("less guitar", {"instrument.guitar": "less"}),
+    ("Can we avoid guitar", {"instrument.guitar": "none"}),
+    ("drop the drums and the synth", {"instrument.drums": "none", "instrument.synth": "none"}),
+    ("Keep the piano but lose the drums.", {"instrument.drums": "none"}),
+    ("The drums are too loud.", {"instrument.drums": "less"}),
+    ("the guitar feels buried", {"instrument.guitar": "more"}),
+    ("cut the guitar, it clashes with the voice-over", {"instrument.guitar": "none"}),
+])
+def test_negation_scope_and_what_a_mention_asks(text: str, expected: dict[str, object]) -> None:
+    assert flatten(parse_utterance(text)) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a bit faster", {"tempo": "faster", "tempo.intensity": "slight"}),
+    ("much slower please", {"tempo": "slower", "tempo.intensity": "strong"}),
+    ("way too slow for this clip", {"tempo": "faster", "tempo.intensity": "strong"}),
+    ("not so fast", {"tempo": "slower"}),
+    ("It shouldn't be that slow.", {"tempo": "faster"}),
+    ("not fast enough", {"tempo": "faster"}),
+    ("That's too fast for a slow-motion shot.", {"tempo": "slower"}),
+    ("Something jazzier.", {"genre.jazz": "more"}),
+    ("Too cheerful for a funeral.", {"mood.happy": "less"}),
+    ("Anything but hip hop.", {"genre.hiphop": "none"}),
+    ("way less percussion", {"instrument.drums": "less", "instrument.drums.intensity": "strong"}),
+])
+def test_direction_and_intensity(text: str, expected: dict[str, object]) -> None:
+    assert flatten(parse_utterance(text)) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Actually, under a minute please", {"duration.max_s": 60}),
+    ("longer than 2 minutes", {"duration.min_s": 120}),
+    ("nothing over three minutes", {"duration.max_s": 180}),
+    ("no more than 2 minutes", {"duration.max_s": 120}),
+    ("between one and two minutes", {"duration.min_s": 60, "duration.max_s": 120}),
+    ("at most a minute and a half", {"duration.max_s": 90}),
+    ("keep it below 45s", {"duration.max_s": 45}),
+    ("around 120 bpm", {"tempo.min_bpm": 110, "tempo.max_bpm": 130}),
+    ("between 90 and 110 bpm", {"tempo.min_bpm": 90, "tempo.max_bpm": 110}),
+    ("Only CC0 tracks, please.", {"licences": ["CC0-1.0"]}),
+    ("royalty-free only", {"licences": ["royalty-free"]}),
+])
+def test_numbers_with_units_and_licences(text: str, expected: dict[str, object]) -> None:
+    assert flatten(parse_utterance(text)) == expected
+
+
+@pytest.mark.parametrize(("text", "lifted"), [
+    ("Vocals are fine now.", ["vocals"]),
+    ("I don't mind guitar anymore", ["instrument.guitar"]),
+    ("any length is ok now", ["duration"]),
+    ("forget the length limit", ["duration"]),
+])
+def test_lifts(text: str, lifted: list[str]) -> None:
+    assert parse_utterance(text).lifted == lifted
+
+
+def test_praise_and_small_talk_ask_nothing() -> None:
+    for text in ("Thanks!", "I like it.", "the vocals are ok but speed it up", "The tempo is great, but no vocals."):
+        request = parse_utterance(text)
+        assert request.tempo is None or request.tempo.direction == "faster"
+        assert request.lifted == []
+    assert flatten(parse_utterance("Thanks!")) == {}
+
+
+@pytest.mark.parametrize(("text", "attribute", "words"), [
+    ("faster and slower", "tempo", ("faster", "slower")),
+    ("no vocals but with a female singer", "vocals", ("no vocals", "female")),
+    ("under a minute and longer than two minutes", "duration", ("120", "60")),
+    ("more piano, no piano", "instrument.piano", ("more piano", "none piano")),
+    ("over 140 bpm and under 100 bpm", "tempo", ("140", "100")),
+])
+def test_words_that_contradict_themselves_are_a_typed_422(text: str, attribute: str, words: tuple[str, str]) -> None:
+    with pytest.raises(RequestConflictError) as caught:
+        parse_utterance(text)
+    error = caught.value
+    assert (error.status, error.code, error.conflict.attribute) == (422, "conflicting_request", attribute)
+    assert all(w in error.message for w in words), error.message
+
+
+def test_compatible_readings_of_one_attribute_are_no_conflict() -> None:
+    assert parse_utterance("less guitar, actually no guitar").instruments == {"guitar": Change(direction="none")}
+    assert parse_utterance("male and female vocals").vocals == "on"
+    assert parse_utterance("I want it faster, much faster").tempo.intensity == "strong"  # type: ignore[union-attr]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_reads_or_names_a_conflict(text: str) -> None:
+    """The gateway's "no text ever gives a 5xx" starts here: any string reads, or raises the typed 422."""
+    try:
+        parse_utterance(text)
+    except RequestConflictError as error:
+        assert error.status == 422 and error.conflict.attribute
