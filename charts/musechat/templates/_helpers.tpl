@@ -85,6 +85,25 @@ helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace 
 {{- end -}}
 {{- end -}}
 
+{{/*
+How store clients create collections (qdrant.collections) as MUSECHAT_STORE_* env, JSON. The replication
+factor defaults to 2 when the in-chart Qdrant runs >= 3 replicas: one copy per shard would take a third
+of the catalog offline during a rolling restart.
+*/}}
+{{- define "musechat.storeLayoutEnv" -}}
+{{- $q := .Values.qdrant -}}
+{{- $c := $q.collections | default dict -}}
+{{- $env := dict -}}
+{{- $rf := $c.replicationFactor -}}
+{{- if and (not $rf) (eq $q.mode "inChart") (ge (int $q.replicas) 3) }}{{ $rf = 2 }}{{ end -}}
+{{- with $c.shardNumber }}{{ $_ := set $env "MUSECHAT_STORE_SHARD_NUMBER" (toString (int .)) }}{{ end -}}
+{{- with $rf }}{{ $_ := set $env "MUSECHAT_STORE_REPLICATION_FACTOR" (toString (int .)) }}{{ end -}}
+{{- with $c.writeConsistencyFactor }}{{ $_ := set $env "MUSECHAT_STORE_WRITE_CONSISTENCY_FACTOR" (toString (int .)) }}{{ end -}}
+{{- if hasKey $c "onDisk" }}{{ $_ := set $env "MUSECHAT_STORE_ON_DISK" (toString $c.onDisk) }}{{ end -}}
+{{- if hasKey $c "onDiskPayload" }}{{ $_ := set $env "MUSECHAT_STORE_ON_DISK_PAYLOAD" (toString $c.onDiskPayload) }}{{ end -}}
+{{- toJson $env -}}
+{{- end -}}
+
 {{/* host:port of every component's Service, for `{{ .svc.<key> }}` in env values. */}}
 {{- define "musechat.serviceHosts" -}}
 {{- $root := . -}}
@@ -110,7 +129,7 @@ The environment of one component: the shared groups it lists, then its own env (
 {{- if eq $group "bus" -}}
 {{- $env = merge $env (dict "MUSECHAT_BUS_BOOTSTRAP_SERVERS" (include "musechat.kafkaBootstrap" $root)) $root.Values.sharedConfig.bus -}}
 {{- else if eq $group "store" -}}
-{{- $env = merge $env (dict "MUSECHAT_STORE_URL" (include "musechat.qdrantUrl" $root)) $root.Values.sharedConfig.store -}}
+{{- $env = merge $env (dict "MUSECHAT_STORE_URL" (include "musechat.qdrantUrl" $root)) $root.Values.sharedConfig.store (include "musechat.storeLayoutEnv" $root | fromJson) -}}
 {{- else if eq $group "vllm" -}}
 {{- /* One base LLM: vLLM serves it when enabled, else the explainer loads it in-process; either way the
 explainer tokenizes with (and reads the embedding rows of) exactly the model vLLM serves. */ -}}
