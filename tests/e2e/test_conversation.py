@@ -7,7 +7,7 @@ from statistics import mean
 import pytest
 
 from musechat.contracts.catalog import VOCAL_TAGS
-from musechat.demo.run import DEMO_VIDEO, converse, submit_and_wait
+from musechat.demo.run import DEMO_VIDEO, converse, follow_explanations, submit_and_wait
 from musechat.demo.world import render_video
 from tests.e2e.conftest import System
 
@@ -69,8 +69,11 @@ def test_conversations_need_no_session_state_on_the_server(system: System, video
 
 
 def test_turns_carry_a_grounded_explanation_of_the_top_track(system: System, video_id: str) -> None:
+    # Issue #16 (on purpose): the turn returns its tracks at once with a `stream` link; the text streams.
     with system.client() as client:
         history = converse(client, video_id, turns=("More piano, please.",), limit=3, explain=True)
+        assert all(turn["explanation"]["text"] is None and turn["explanation"]["stream"] for turn in history)
+        history = follow_explanations(client, history)
     for turn in history:
         explanation, top = turn["explanation"], turn["tracks"][0]
         assert explanation is not None and explanation["text"], explanation  # the in-process explainer is on

@@ -95,10 +95,13 @@ class RecommendedTrack(BaseModel):
 
 
 class Explanation(BaseModel):
-    text: str | None = Field(description="Why the top track fits; None when the explainer was unavailable.")
+    text: str | None = Field(description="Why the top track fits; None while it streams (see `stream`) or when "
+                             "there was nothing to explain.")
     grounded: bool = False
     fallback: bool = Field(default=False, description="True when a deterministic template replaced the LLM.")
     reason: str | None = Field(default=None, description="Why there is no (LLM) explanation, if so.")
+    stream: str | None = Field(default=None, description="GET this path for the explanation: server-sent events "
+                               "(`delta`, `reset`, one authoritative `final`), or JSON with Accept: application/json.")
 
 
 class StartConversation(BaseModel):

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -77,13 +78,18 @@ def prepare(workdir: Path, bootstrap: str, size: WorldSize = WorldSize(),
 @contextmanager
 def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | None = None,
                    extra_keys: dict[str, tuple[str, list[str]]] | None = None,
-                   extra_env: dict[str, str] | None = None) -> Iterator[DemoServer]:
+                   extra_env: dict[str, str] | None = None, explainer_adapter: bool = False) -> Iterator[DemoServer]:
     """Run the gateway BentoML service (workers embedded) until the block exits. `extra_keys` maps names
-    to (key, scopes) added to the key file; `extra_env` overrides gateway settings."""
+    to (key, scopes) added to the key file; `extra_env` overrides gateway settings. `explainer_adapter`:
+    build the project's default explainer adapter first if it is not cached yet (once, under the workdir)."""
     from musechat.explain.models import ensure_smollm2_hf
+    from musechat.explain.train import ensure_default_adapter
 
     workdir = workdir.resolve()  # the server runs in its service folder: hand it absolute paths only
     base_model = ensure_smollm2_hf(workdir / "models" / "smollm2-135m-hf")
+    adapter_root = workdir / "explainer"
+    if explainer_adapter:
+        ensure_default_adapter(base_model, adapter_root)
     secrets_dir = workdir / "secrets"
     secrets_dir.mkdir(parents=True, exist_ok=True)
     api_key = mint_key()
@@ -104,6 +110,7 @@ def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | 
            "MUSECHAT_GATEWAY_EMBEDDED_WORKERS": "true",
            "MUSECHAT_GATEWAY_EXPLAINER": "local",
            "MUSECHAT_EXPLAINER_BASE_MODEL": str(base_model),
+           "MUSECHAT_EXPLAINER_ADAPTER_ROOT": str(adapter_root),
            "MUSECHAT_GATEWAY_UPLOAD_DIR": str(workdir / "uploads"),
            "MUSECHAT_BUS_BOOTSTRAP_SERVERS": bootstrap,
            "MUSECHAT_STORE_BACKEND": "edge",
@@ -187,6 +194,33 @@ def converse(client: httpx.Client, video_id: str, turns: tuple[str, ...] = DEMO_
     return history
 
 
+def read_explanation(client: httpx.Client, path: str) -> dict[str, Any]:
+    """Follow a turn's explanation stream (server-sent events) to its final event; adds the seconds to
+    the first text piece and to the end."""
+    started = time.monotonic()
+    first: float | None = None
+    final: dict[str, Any] = {"text": None, "reason": "the stream ended without a final event"}
+    with client.stream("GET", path, headers={"Accept": "text/event-stream"}) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line[len("data: "):])
+            if event["kind"] == "delta" and first is None:
+                first = time.monotonic() - started
+            if event["kind"] == "final":
+                final = dict(event["result"] or {})
+    return {**final, "first_token_s": first, "total_s": time.monotonic() - started}
+
+
+def follow_explanations(client: httpx.Client, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for turn in history:
+        explanation = turn.get("explanation") or {}
+        if explanation.get("stream"):
+            turn["explanation"] = read_explanation(client, explanation["stream"])
+    return history
+
+
 def print_turns(history: list[dict[str, Any]], world: DemoWorld | None = None) -> None:
     for turn in history:
         said = f' — user: "{turn["text"]}"' if turn.get("text") else " — from the video alone"
@@ -202,7 +236,11 @@ def print_turns(history: list[dict[str, Any]], world: DemoWorld | None = None) -
         explanation = turn.get("explanation")
         if explanation:
             if explanation.get("text"):
-                kind = "template (LLM text failed the grounding check)" if explanation["fallback"] else "LLM"
+                kind = f"template: {explanation.get('reason')}" if explanation["fallback"] else "LLM, grounded"
+                if explanation.get("total_s") is not None:
+                    first = explanation.get("first_token_s")
+                    kind += (f", first piece {first:.2f} s" if first is not None else "") + \
+                        f", whole {explanation['total_s']:.2f} s"
                 print(f"  why #1 ({kind}): {explanation['text']}")
             else:
                 print(f"  (explainer: {explanation.get('reason')})")
@@ -227,13 +265,13 @@ def run_demo(workdir: Path, serve: bool = False, port: int | None = None) -> int
         if not video.exists():
             render_video(DEMO_VIDEO, video)
         print(f"[2/3] starting the gateway (BentoML) with embedded workers, model {checkpoint.name}", flush=True)
-        with gateway_server(workdir, broker.bootstrap_servers, checkpoint, port) as server:
+        with gateway_server(workdir, broker.bootstrap_servers, checkpoint, port, explainer_adapter=True) as server:
             headers = {"Authorization": f"Bearer {server.api_key}"}
             with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
                 print(f"[3/3] conversation about a new {DEMO_VIDEO.mood}, {DEMO_VIDEO.pacing}-paced video",
                       flush=True)
                 video_id = submit_and_wait(client, video)
-                print_turns(converse(client, video_id, explain=True), world)
+                print_turns(follow_explanations(client, converse(client, video_id, explain=True)), world)
             print(f"\ndemo finished in {time.monotonic() - started:.0f} s", flush=True)
             if serve:
                 print(f"\nAPI: {server.url}/v1  (OpenAPI: {server.url}/docs)\nAPI key: {server.api_key}\n"

@@ -39,14 +39,15 @@ def _float(value: Any) -> float | None:
 def facts_from_payload(payload: Mapping[str, Any], *, tag_threshold: float = DEFAULT_TAG_THRESHOLD) -> TrackMeta:
     """A `tracks` point payload → TrackMeta: the measured `facts` object when the catalog has it, else
     the payload's tag names, vocals flag and duration."""
-    base = {"title": str(payload.get("title", "")), "artist": str(payload.get("artist", "")),
-            "album": str(payload.get("album") or ""), "track_id": str(payload.get("track_id", ""))}
+    def meta(**facts: Any) -> TrackMeta:
+        return TrackMeta(title=str(payload.get("title", "")), artist=str(payload.get("artist", "")),
+                         album=str(payload.get("album") or ""), track_id=str(payload.get("track_id", "")), **facts)
+
     facts = payload.get("facts")
     if not isinstance(facts, Mapping):
         vocals = payload.get("vocals")
-        return TrackMeta(**base, tags=tuple(str(t) for t in payload.get("tags") or ()),
-                         vocals=vocals if isinstance(vocals, bool) else None,
-                         duration_s=_float(payload.get("duration_s")))
+        return meta(tags=tuple(str(t) for t in payload.get("tags") or ()),
+                    vocals=vocals if isinstance(vocals, bool) else None, duration_s=_float(payload.get("duration_s")))
     tempo = _float(facts.get("tempo_bpm"))
     if tempo is not None and float(facts.get("tempo_confidence", 0.0)) < MIN_TEMPO_CONFIDENCE:
         tempo = None
@@ -63,8 +64,8 @@ def facts_from_payload(payload: Mapping[str, Any], *, tag_threshold: float = DEF
     if vocals is not None:  # the calibrated vocals verdict wins over single vocal / no-vocal tags
         drop = NO_VOCAL_TAGS if vocals else VOCAL_TAGS
         tags = tuple(t for t in tags if t not in drop)
-    return TrackMeta(**base, tags=tags, tempo_bpm=tempo, vocals=vocals,
-                     duration_s=_float(facts.get("duration_s")) or _float(payload.get("duration_s")))
+    return meta(tags=tags, tempo_bpm=tempo, vocals=vocals,
+                duration_s=_float(facts.get("duration_s")) or _float(payload.get("duration_s")))
 
 
 def _threshold(tag: str, default: float) -> float:

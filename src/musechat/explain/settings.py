@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,12 @@ class ExplainerSettings(BaseSettings):
         "and this service reads their projectors).",
     )
     default_adapter: str | None = Field(None, description="Adapter used when a request names none.")
+    adapter_root: Path = Field(
+        Path("var/explainer"), description="Where the project's default adapter (explain.train.DEFAULT_RECIPE) is "
+        "built once and cached; used when `adapters` is empty and no vLLM URL is set.")
+    default_adapter_policy: Literal["cached", "build", "off"] = Field(
+        "cached", description="cached: use the default adapter if it was built; build: train it now if missing "
+        "(≈20-30 min on 2 CPU cores, once); off: the bare base model.")
     use_music: bool = Field(False, description="Send the music embedding as a soft token (needs a projector).")
     catalog_titles_file: Path | None = Field(None, description="Catalog titles, one per line, never to be named.")
     max_tokens: int = Field(80, ge=8, le=512)
@@ -51,6 +58,14 @@ def build_explainer(settings: ExplainerSettings) -> Explainer:
     base = settings.base_model
     if base == DEFAULT_BASE_MODEL_DIR:
         base = ensure_smollm2_hf(base)  # the bundled SmolLM2 is materialised on first use
+    adapters, default_adapter = dict(settings.adapters), settings.default_adapter
+    if not adapters and not settings.vllm_url and settings.default_adapter_policy != "off":
+        from musechat.explain.train import DEFAULT_ADAPTER_NAME, default_adapter_ready, ensure_default_adapter
+
+        if settings.default_adapter_policy == "build" or default_adapter_ready(settings.adapter_root):
+            path = ensure_default_adapter(base, settings.adapter_root, threads=settings.torch_threads)
+            adapters = {DEFAULT_ADAPTER_NAME: path}
+            default_adapter = default_adapter or DEFAULT_ADAPTER_NAME
     backend: ExplanationBackend
     if settings.vllm_url:
         from musechat.explain.backends.vllm import VllmBackend
@@ -60,7 +75,7 @@ def build_explainer(settings: ExplainerSettings) -> Explainer:
     else:
         from musechat.explain.backends.local import LocalBackend
 
-        backend = LocalBackend(base, adapters=settings.adapters, threads=settings.torch_threads)
+        backend = LocalBackend(base, adapters=adapters, threads=settings.torch_threads)
     titles: list[str] = []
     if settings.catalog_titles_file is not None:
         titles = [t for t in settings.catalog_titles_file.read_text(encoding="utf-8").splitlines() if t.strip()]
@@ -68,7 +83,7 @@ def build_explainer(settings: ExplainerSettings) -> Explainer:
         backend,
         CatalogTitleIndex(titles),
         breaker=CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s),
-        default_adapter=settings.default_adapter,
+        default_adapter=default_adapter,
         use_music=settings.use_music,
         max_tokens=settings.max_tokens,
         timeout_s=settings.timeout_s,

@@ -222,6 +222,10 @@ def default_adapter_dir(root: Path) -> Path:
     return Path(root) / "adapters" / f"explainer-default-{key}"
 
 
+def default_adapter_ready(root: Path) -> bool:
+    return (default_adapter_dir(root) / _DONE).is_file()
+
+
 def ensure_default_adapter(base_model: Path, root: Path, *, threads: int | None = None,
                            progress: bool = True) -> Path:
     """The default adapter under `root`, trained once with DEFAULT_RECIPE and cached (a marker file is

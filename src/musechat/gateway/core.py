@@ -47,8 +47,8 @@ SOURCE = "musechat/gateway"
 
 
 class ExplainerPort(Protocol):
-    def explain(self, track: RecommendedTrack, words: str | None, history: list[str],
-                others: list[str]) -> Explanation: ...
+    def explain(self, track: RecommendedTrack, words: str | None, history: list[str], others: list[str],
+                previous: str | None = None, video_id: str | None = None, tenant: str | None = None) -> Explanation: ...
 
 
 class NotFoundError(MuseChatError):
@@ -160,19 +160,26 @@ class GatewayCore:
                 scores=[t.score for t in ranked.tracks], model_version=ranked.model_version)))
         explanation = None
         if explain:  # seconds of LLM work (or a blocking call to the explainer service): off the loop
-            explanation = await asyncio.to_thread(self._explain, ranked.tracks, text, history)
+            explanation = await asyncio.to_thread(self._explain, ranked.tracks, text, history, candidate, state)
         observe_served(ranked)
         state = state.model_copy(update={"recommended_track_ids": [t.track_id for t in ranked.tracks]})
         return TurnResponse(conversation_id=state.conversation_id, turn=state.turn, tracks=ranked.tracks,
                             applied_filters=state.filters, explanation=explanation, state=self._signer.sign(state),
                             model_version=ranked.model_version)
 
-    def _explain(self, tracks: list[RecommendedTrack], words: str | None, history: list[str]) -> Explanation:
+    def _explain(self, tracks: list[RecommendedTrack], words: str | None, history: list[str],
+                 candidate: str | None, state: ConversationState) -> Explanation:
         if not tracks:
             return Explanation(text=None, reason="no track matched the filters")
         if self._explainer is None:
             return Explanation(text=None, reason="no explainer is configured")
-        return self._explainer.explain(tracks[0], words, history, [t.title for t in tracks[1:]])
+        return self._explainer.explain(tracks[0], words, history, [t.title for t in tracks[1:]], previous=candidate,
+                                       video_id=state.video_id, tenant=getattr(state, "tenant", None))
+
+    @property
+    def explainer(self) -> ExplainerPort | None:
+        """The explanation port (routers/explanations.py serves its streams)."""
+        return self._explainer
 
 
 def _unknown_video(video_id: str) -> NotFoundError:

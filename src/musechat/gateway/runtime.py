@@ -19,7 +19,7 @@ from musechat.bus import EventProducer
 from musechat.gateway.app import GatewayContext
 from musechat.gateway.auth import ApiKeyRing
 from musechat.gateway.core import ExplainerPort, GatewayCore
-from musechat.gateway.explanations import HttpExplainer, InProcessExplainer
+from musechat.gateway.explanations import explainer_port
 from musechat.gateway.ports import (
     BatchRanker,
     BatchTextEncoder,
@@ -125,21 +125,7 @@ def _ranker_port(settings: GatewaySettings, ranker: BatchRanker | None, resource
 
 
 def _explainer_port(settings: GatewaySettings, store: VectorStore) -> ExplainerPort | None:
-    from musechat.contracts.catalog import TRACKS_COLLECTION
-    from musechat.contracts.features import FeatureMatrix
-
-    def features(track_id: str) -> FeatureMatrix | None:
-        records = store.retrieve(TRACKS_COLLECTION, [track_id])
-        return FeatureMatrix.model_validate(records[0].payload["features"]) if records else None
-
-    if settings.explainer == "http":
-        assert settings.explainer_url is not None  # the settings validator guarantees it
-        return HttpExplainer(settings.explainer_url, features, settings.explainer_timeout_s)
-    if settings.explainer == "local":
-        from musechat.explain.settings import ExplainerSettings, build_explainer
-
-        return InProcessExplainer(build_explainer(ExplainerSettings()), features)
-    return None
+    return explainer_port(settings, store)  # streaming explanations: gateway/explanations.py
 
 
 def _start_embedded_workers(
