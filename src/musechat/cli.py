@@ -74,7 +74,12 @@ def _cmd_catalog_stats(args: argparse.Namespace) -> int:
     from musechat.catalog.runtime import catalog_stats, format_stats
     from musechat.store.settings import StoreSettings, open_store
 
-    store = open_store(StoreSettings())
+    # --workdir reads the embedded store that `ingest --embedded` / `serve` wrote there; without it, the
+    # store the environment configures (MUSECHAT_STORE_*), as the deployed workers see it.
+    settings = StoreSettings(backend="edge", path=args.workdir / "qdrant-edge") if args.workdir else StoreSettings()
+    if args.workdir and not settings.path.exists():
+        raise CliError(f"{args.workdir} holds no catalog store ({settings.path} does not exist)")
+    store = open_store(settings)
     try:
         print(format_stats(catalog_stats(store, BusSettings() if args.with_dlq else None)))
     finally:
@@ -276,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=_cmd_catalog_ingest)
     stats = catalog.add_parser("stats", help="track counts, model versions and DLQ sizes")
     stats.add_argument("--with-dlq", action="store_true", help="also count DLQ records (needs the broker)")
+    stats.add_argument("--workdir", type=Path, default=None,
+                       help="read the embedded store of this workdir (as ingest --embedded / serve write it)")
     stats.set_defaults(func=_cmd_catalog_stats)
 
     worker = commands.add_parser("worker", help="run one Kafka worker until SIGTERM")
@@ -313,11 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
+    from musechat.catalog.serve import register as register_serve
     from musechat.explain.cli import register as register_explainer
     from musechat.fusion.cli import register as register_fusion
     from musechat.registry.cli import register as register_model
 
-    return [register_fusion, register_explainer, register_model]
+    return [register_fusion, register_explainer, register_model, register_serve]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,218 @@
+"""`musechat serve --catalog PATH` and `musechat recommend`: your own catalog, embedded, no generated world.
+
+`serve` starts the bundled broker and the embedded Qdrant engine under `--workdir`, ingests PATH through
+Kafka as `catalog ingest --embedded` does (resumable: the store persists under the workdir and the
+indexer leaves unchanged tracks alone, so a second run only encodes what is new), with the `not_music`
+verdict on, then checks whether a fusion model fits the catalog's feature space and says which ranking
+path it uses:
+
+- fusion + facts: a checkpoint (`--checkpoint`) whose music tower was built for the catalog's feature
+  model; the /v1 gateway is started on it (the demo's gateway runner, reused);
+- facts-only: no such checkpoint (the demo world's model was trained on generated audio, and a real
+  catalog has no training conversations): ranking uses the measured facts alone
+  (`musechat.catalog.recommend`), which `musechat recommend` runs against the workdir.
+
+`recommend` holds one conversation from the shell: each --text is a turn; the previous turn's top pick
+is the candidate (its tempo is the reference for "faster"/"slower") and is not suggested again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from musechat.catalog.recommend import MusicRequest, parse_words, rank
+
+STATE_FILE = "serve.json"
+
+
+@dataclass(frozen=True)
+class FitCheck:
+    path: str  # "fusion+facts" or "facts-only"
+    reason: str
+
+
+def check_fit(checkpoint: Path | None, feature_models: dict[str, int]) -> FitCheck:
+    """Does a fusion checkpoint fit the catalog? It must exist and its music input width must match the
+    features every indexed track carries (one feature model across the catalog)."""
+    if checkpoint is None:
+        return FitCheck("facts-only", "no fusion checkpoint given (--checkpoint): the facts rank alone")
+    config_path = checkpoint / "config.json"
+    if not config_path.is_file():
+        return FitCheck("facts-only", f"{checkpoint} has no config.json: not a fusion checkpoint")
+    config = json.loads(config_path.read_text())
+    width = _find_key(config, ("music_dim", "audio_dim", "dim_audio", "da"))
+    if len(feature_models) != 1:
+        return FitCheck("facts-only", f"the catalog mixes feature models {sorted(feature_models)}")
+    [feature_model] = feature_models
+    trained_on = _find_key(config, ("feature_model", "music_feature_model"))
+    if trained_on is not None and trained_on != feature_model:
+        return FitCheck("facts-only", f"the checkpoint was trained on features {trained_on}, the catalog has "
+                                      f"{feature_model}")
+    if width is None:
+        return FitCheck("facts-only", "the checkpoint does not say its music feature width")
+    return FitCheck("fusion+facts", f"checkpoint music width {width} on feature model {feature_model}")
+
+
+def _find_key(tree: Any, names: tuple[str, ...]) -> Any:
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            if key in names:
+                return value
+            found = _find_key(value, names)
+            if found is not None:
+                return found
+    return None
+
+
+def serve(catalog: Path, workdir: Path, checkpoint: Path | None = None, port: int | None = None,
+          timeout_s: float = 3600.0, keep_serving: bool = True) -> int:
+    """Ingest `catalog` into `workdir` through Kafka, report the ranking path, serve /v1 when it can."""
+    import time
+
+    from musechat.bus.broker import EmbeddedBroker
+    from musechat.catalog.embedded import embedded_catalog_stack
+    from musechat.catalog.encoder_client import InProcessMusicEncoder
+    from musechat.catalog.runtime import await_outcomes, catalog_stats, publish_ingest
+    from musechat.encoders.music import DecodeLimits, MusicEncoder
+
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    encoder = InProcessMusicEncoder(MusicEncoder.load(limits=DecodeLimits(refuse_not_music=True)))
+    with EmbeddedBroker() as broker:
+        print(f"[1/3] broker on {broker.bootstrap_servers}; store {workdir / 'qdrant-edge'}", flush=True)
+        with embedded_catalog_stack(workdir, encoder=encoder, bootstrap=broker.bootstrap_servers) as stack:
+            receipt = publish_ingest(catalog, stack.producer)
+            print(f"[2/3] ingesting {len(receipt.submissions)} files from {catalog} through Kafka", flush=True)
+            summary = await_outcomes(stack.bus, receipt, timeout_s=timeout_s)
+            print("\n".join(summary.lines()), flush=True)
+            stats = catalog_stats(stack.store, None)
+        fit = check_fit(checkpoint, stats["feature_models"])
+        state = {"catalog": str(catalog.resolve()), "tracks": stats["tracks"], "ranking_path": fit.path,
+                 "reason": fit.reason, "failed": summary.failed}
+        (workdir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+        print(f"[3/3] {stats['tracks']} tracks; ranking path: {fit.path} ({fit.reason})", flush=True)
+        if fit.path == "facts-only" or checkpoint is None:
+            print(f"recommend from the shell: musechat recommend --workdir {workdir} --text 'More strings, please.'",
+                  flush=True)
+            return 1 if summary.failed or summary.missing else 0
+        from musechat.demo.run import gateway_server
+
+        with gateway_server(workdir, broker.bootstrap_servers, checkpoint, port) as server:
+            print(f"API: {server.url}/v1  (OpenAPI: {server.url}/docs)\nAPI key: {server.api_key}", flush=True)
+            try:
+                while keep_serving and server.process.poll() is None:
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+    return 0
+
+
+def load_payloads(workdir: Path) -> list[dict[str, Any]]:
+    """Every track payload in the workdir's embedded store (what `serve` ingested)."""
+    from musechat.contracts.catalog import TRACKS_COLLECTION
+    from musechat.store.settings import StoreSettings, open_store
+
+    path = workdir / "qdrant-edge"
+    if not path.exists():
+        raise FileNotFoundError(f"{workdir} holds no catalog: run `musechat serve --catalog PATH --workdir {workdir}`")
+    store = open_store(StoreSettings(backend="edge", path=path))
+    try:
+        if not store.collection_exists(TRACKS_COLLECTION):
+            return []
+        return [record.payload for record in store.scroll(TRACKS_COLLECTION)]
+    finally:
+        store.close()
+
+
+def conversation(payloads: list[dict[str, Any]], texts: list[str], limit: int = 5) -> list[dict[str, Any]]:
+    """Turn 1 from nothing (or the video, on the fusion path), then one turn per text."""
+    turns: list[dict[str, Any]] = []
+    request = MusicRequest()
+    shown: list[str] = []
+    reference: float | None = None
+    for text in [None, *texts]:
+        if text is not None:
+            request = request.merge(parse_words(text))
+        picks = rank(payloads, request, limit=limit, exclude=shown, reference_bpm=reference)
+        turns.append({"turn": len(turns) + 1, "text": text, "request": {"wanted": request.wanted,
+                      "refused": request.refused, "tempo": request.tempo},
+                      "tracks": [{"track_id": p.track_id, "title": p.title, "artist": p.artist,
+                                  "score": round(p.score, 3), "tempo_bpm": p.facts.tempo_bpm,
+                                  "vocals_probability": p.facts.vocals_probability,
+                                  "groups": sorted(g for g, s in p.facts.groups.items() if s >= 0.5)}
+                                 for p in picks]})
+        if picks:
+            shown.append(picks[0].track_id)
+            reference = picks[0].facts.tempo_bpm
+    return turns
+
+
+def recommend(workdir: Path, texts: list[str], video: Path | None = None, as_json: bool = False,
+              limit: int = 5) -> int:
+    state_path = workdir / STATE_FILE
+    state = json.loads(state_path.read_text()) if state_path.is_file() else {"ranking_path": "facts-only"}
+    payloads = load_payloads(workdir)
+    if not payloads:
+        raise FileNotFoundError(f"the catalog in {workdir} is empty: run `musechat serve --catalog PATH` first")
+    notes = [f"ranking path: {state['ranking_path']}"]
+    if video is not None:
+        if not video.is_file():
+            raise FileNotFoundError(f"video {video} does not exist")
+        notes.append("the video is not used on the facts-only path (the embedded video encoder is random-init)")
+    turns = conversation(payloads, texts, limit)
+    if as_json:
+        print(json.dumps({"notes": notes, "turns": turns}, indent=2))
+        return 0
+    for note in notes:
+        print(f"({note})")
+    for turn in turns:
+        said = f'user: "{turn["text"]}"' if turn["text"] else "opening suggestions"
+        print(f"\nturn {turn['turn']} — {said}  {turn['request']}")
+        for rank_, track in enumerate(turn["tracks"], start=1):
+            bpm = f"{track['tempo_bpm']:.0f} bpm" if track["tempo_bpm"] else "no steady beat"
+            print(f"  {rank_}. {track['title']} — {track['artist']}  [{bpm}; {', '.join(track['groups'])}]")
+    return 0
+
+
+# ------------------------------------------------------------------ CLI
+def register(commands: Any) -> None:
+    """Register `serve` and `recommend` on the `musechat` sub-command parser."""
+    serve_cmd = commands.add_parser("serve", help="your own catalog, embedded: ingest through Kafka and serve it")
+    serve_cmd.add_argument("--catalog", type=Path, required=True, help="a folder of audio files and/or a manifest")
+    serve_cmd.add_argument("--workdir", type=Path, default=Path("var/serve"), help="state kept between runs")
+    serve_cmd.add_argument("--checkpoint", type=Path, default=None,
+                           help="a fusion checkpoint dir; used (and /v1 served) only if it fits the catalog")
+    serve_cmd.add_argument("--port", type=int, default=None)
+    serve_cmd.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for ingestion")
+    serve_cmd.set_defaults(func=_cmd_serve)
+    rec = commands.add_parser("recommend", help="one conversation from the shell against a served catalog")
+    rec.add_argument("--workdir", type=Path, default=Path("var/serve"))
+    rec.add_argument("--video", type=Path, default=None)
+    rec.add_argument("--text", action="append", default=[], help="one turn's words; repeat for more turns")
+    rec.add_argument("--limit", type=int, default=5)
+    rec.add_argument("--json", action="store_true", dest="as_json")
+    rec.set_defaults(func=_cmd_recommend)
+
+
+def _cmd_serve(args: Any) -> int:
+    from musechat.errors import CliError
+
+    if not args.catalog.exists():
+        raise CliError(f"catalog {args.catalog} does not exist: pass a folder of audio files or a .jsonl manifest")
+    if args.checkpoint is not None and not args.checkpoint.is_dir():
+        raise CliError(f"checkpoint {args.checkpoint} is not a directory")
+    return serve(args.catalog, args.workdir, args.checkpoint, args.port, args.timeout)
+
+
+def _cmd_recommend(args: Any) -> int:
+    from musechat.errors import CliError
+
+    if args.limit < 1 or args.limit > 50:
+        raise CliError("--limit must be between 1 and 50")
+    try:
+        return recommend(args.workdir, args.text, args.video, args.as_json, args.limit)
+    except (FileNotFoundError, ValueError) as error:
+        raise CliError(str(error)) from error
