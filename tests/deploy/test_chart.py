@@ -154,9 +154,17 @@ def test_monitoring_and_jobs_switch_on_by_values(rendered: dict[str, list[dict[s
     assert not {"PrometheusRule", "ServiceMonitor"} & kinds_default
     cpu = rendered["cpu"]
     rule = next(doc for doc in cpu if doc["kind"] == "PrometheusRule")
-    alerts = {r["alert"] for group in rule["spec"]["groups"] for r in group["rules"]}
+    alerts = {r["alert"] for group in rule["spec"]["groups"] for r in group["rules"] if "alert" in r}
+    # Absent targets, crash loops and the turn SLO's multi-window burn rates were added for issue #14.
     assert alerts == {"MuseChatHighP99Latency", "MuseChatHighErrorRatio", "MuseChatDeadLetterGrowth",
-                      "MuseChatConsumerLag"}
+                      "MuseChatConsumerLag", "MuseChatTargetAbsent", "MuseChatCrashLooping",
+                      "MuseChatTurnSloFastBurn", "MuseChatTurnSloSlowBurn"}
+    records = {r["record"] for group in rule["spec"]["groups"] for r in group["rules"] if "record" in r}
+    assert records == {f"musechat:turn_bad_ratio:rate{w}" for w in ("5m", "30m", "1h", "6h")}
+    absent = {r["labels"]["component"] for group in rule["spec"]["groups"] for r in group["rules"]
+              if r.get("alert") == "MuseChatTargetAbsent"}
+    assert absent == {d["metadata"]["labels"]["app.kubernetes.io/component"]
+                      for d in cpu if d["kind"] == "Deployment" and d["metadata"]["name"] != "mc-musechat-qdrant"}
     dashboards = by_kind(cpu, "ConfigMap")["mc-musechat-dashboards"]
     assert dashboards["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert yaml.safe_load(dashboards["data"]["musechat-overview.json"])["uid"] == "musechat-overview"
@@ -206,3 +214,23 @@ def test_schema_rejects_broken_values(helm: Path, tmp_path: Path, case: str) -> 
     result = render(helm, "-f", str(values))
     assert result.returncode != 0, f"schema accepted: {case}"
     assert "values don't meet the specifications of the schema" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("name", list(VALUES_FILES))
+def test_alert_and_recording_rules_are_valid_promql(rendered: dict[str, list[dict[str, Any]]], name: str) -> None:
+    """Every rule expression parses with a real PromQL parser (promql-parser, the Rust crate's bindings):
+    Prometheus rejects a whole PrometheusRule for one bad expression (e.g. `\\{` is no valid escape)."""
+    import promql_parser
+
+    parsed = 0
+    for doc in rendered[name]:
+        if doc["kind"] != "PrometheusRule":
+            continue
+        for group in doc["spec"]["groups"]:
+            for rule in group["rules"]:
+                try:
+                    promql_parser.parse(rule["expr"])
+                except Exception as error:  # the parser raises plain exceptions with the position
+                    pytest.fail(f"{name}: {rule.get('alert') or rule.get('record')}: {error}\n{rule['expr']}")
+                parsed += 1
+    assert parsed >= (20 if name != "default" else 0)
