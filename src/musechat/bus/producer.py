@@ -27,6 +27,7 @@ class PublishError(MuseChatError, RuntimeError):
     """The broker did not acknowledge a record within `publish_timeout_s`."""
 
     status, code = 503, "publish_timeout"
+    acked = 0  # records of a batch acknowledged before this failure (`publish_raw_many`)
 
 
 def cloudevent_headers(event: EventEnvelope[Any]) -> Headers:
@@ -54,6 +55,8 @@ class EventProducer:
             acks="all",
             enable_idempotence=True,
             request_timeout_ms=settings.request_timeout_ms,
+            max_block_ms=settings.max_block_ms,
+            bootstrap_timeout_ms=min(30000, settings.max_block_ms),
         )
 
     def publish(self, topic: str, event: EventEnvelope[Any]) -> None:
@@ -108,6 +111,20 @@ class EventProducer:
         """Publish bytes as they are (the DLQ forwards records it could not even parse) and wait."""
         self._wait(topic, "<raw>", self._send(topic, key, value, list(headers)))
         EVENTS_PUBLISHED.labels(topic=topic).inc()
+
+    def publish_raw_many(self, records: Sequence[tuple[str, bytes | None, bytes | None, Headers]]) -> int:
+        """Send (topic, key, value, headers) records in order, then wait for every ack. Returns how many
+        were acknowledged; on the first failure raises `PublishError` with `acked` = the records before
+        it that were acknowledged (the outbox deletes exactly those)."""
+        futures = [self._send(topic, key, value, headers) for topic, key, value, headers in records]
+        for acked, ((topic, *_), future) in enumerate(zip(records, futures, strict=True)):
+            try:
+                self._wait(topic, "<raw>", future)
+            except PublishError as error:
+                error.acked = acked
+                raise
+            EVENTS_PUBLISHED.labels(topic=topic).inc()
+        return len(futures)
 
     def _send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> Any:
         try:

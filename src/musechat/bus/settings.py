@@ -30,6 +30,8 @@ class BusSettings(BaseSettings):
     poll_timeout_ms: int = Field(default=500, gt=0, description="Longest poll wait; bounds stop latency.")
     request_timeout_ms: int = Field(default=30000, gt=0)
     publish_timeout_s: float = Field(default=30.0, gt=0.0, description="Wait for broker acks in publish().")
+    max_block_ms: int = Field(default=60000, gt=0, description="Longest a send blocks for topic metadata "
+                              "(while the broker is away); the outbox relay uses a few seconds.")
 
     @model_validator(mode="after")
     def _check_timeouts(self) -> BusSettings:

@@ -112,6 +112,7 @@ def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | 
            "MUSECHAT_EXPLAINER_BASE_MODEL": str(base_model),
            "MUSECHAT_EXPLAINER_ADAPTER_ROOT": str(adapter_root),
            "MUSECHAT_GATEWAY_UPLOAD_DIR": str(workdir / "uploads"),
+           "MUSECHAT_GATEWAY_OUTBOX_PATH": str(workdir / "outbox" / "gateway.db"),
            "MUSECHAT_BUS_BOOTSTRAP_SERVERS": bootstrap,
            "MUSECHAT_STORE_BACKEND": "edge",
            "MUSECHAT_STORE_PATH": str(workdir / "qdrant-edge"),

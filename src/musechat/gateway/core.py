@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from musechat.bus import EventProducer
 from musechat.contracts.api import (
     Explanation,
     Feedback,
@@ -46,6 +46,16 @@ log = logging.getLogger(__name__)
 SOURCE = "musechat/gateway"
 
 
+class EventSink(Protocol):
+    """Where the core's events go: the durable outbox (the gateway's runtime) or a producer itself."""
+
+    def publish(self, topic: str, event: EventEnvelope[Any]) -> None: ...
+
+    def publish_many(self, topic: str, events: Iterable[EventEnvelope[Any]]) -> int: ...
+
+    async def publish_async(self, topic: str, event: EventEnvelope[Any]) -> None: ...
+
+
 class ExplainerPort(Protocol):
     def explain(self, track: RecommendedTrack, words: str | None, history: list[str], others: list[str],
                 previous: str | None = None, video_id: str | None = None, tenant: str | None = None) -> Explanation: ...
@@ -64,7 +74,7 @@ def _event(topic: Topic, subject: str, data: Any, event_id: str | None = None) -
 
 
 class GatewayCore:
-    def __init__(self, producer: EventProducer, videos: VideoRegistry, text: TextEncoderPort,
+    def __init__(self, producer: EventSink, videos: VideoRegistry, text: TextEncoderPort,
                  ranker: RankerPort, signer: StateSigner, explainer: ExplainerPort | None = None) -> None:
         self._producer = producer
         self._videos = videos

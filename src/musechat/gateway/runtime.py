@@ -19,6 +19,7 @@ from musechat.bus import EventProducer
 from musechat.gateway.app import GatewayContext
 from musechat.gateway.auth import ApiKeyRing
 from musechat.gateway.core import ExplainerPort, GatewayCore
+from musechat.gateway.events import open_outbox
 from musechat.gateway.explanations import explainer_port
 from musechat.gateway.ports import (
     BatchRanker,
@@ -172,14 +173,13 @@ def _start_embedded_workers(
 def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     resources = ExitStack()
     store, ranker = _open_engine(settings, resources)
-    producer = EventProducer(settings.bus)
-    resources.callback(producer.close)
+    events = open_outbox(settings, resources)  # the turn path's: never waits on Kafka
     from musechat.encoders.clip_video import load_spec
 
     videos = VideoRegistry(store, load_spec(settings.video_encoder_spec).feature_dim)
     videos.ensure_collection()
     core = GatewayCore(
-        producer,
+        events,
         videos,
         _text_port(settings, resources),
         _ranker_port(settings, ranker, resources),
@@ -189,5 +189,7 @@ def build_runtime(settings: GatewaySettings) -> GatewayRuntime:
     context = GatewayContext(core=core, keys=ApiKeyRing.from_file(settings.api_keys_file), settings=settings)
     runtime = GatewayRuntime(context=context, resources=resources)
     if settings.embedded_workers:
+        producer = EventProducer(settings.bus)  # the workers' own: they publish before committing
+        resources.callback(producer.close)
         _start_embedded_workers(settings, store, producer, runtime)
     return runtime

@@ -48,6 +48,10 @@ class GatewaySettings(BaseSettings):
     max_video_pixels: int = Field(default=1920 * 1080, gt=0, description="Largest frame (width x height) "
                                   "of a submitted video, read from the stream header before any decoding.")
     max_video_fps: float = Field(default=60.0, gt=0, description="Highest frame rate of a submitted video.")
+    outbox_path: Path = Field(default=Path("var/outbox/gateway.db"), description="The durable event outbox "
+                              "(SQLite): turns never wait on Kafka; a relay publishes (a per-pod volume).")
+    outbox_drain_s: float = Field(default=5.0, ge=0, description="At shutdown, how long to wait for the "
+                                  "outbox to empty; what is left goes out after the next start.")
     upload_retention_s: float = Field(default=7 * 24 * 3600.0, gt=0, description="Uploaded files older "
                                       "than this are deleted (the video's features stay until DELETE).")
     text_encoder_url: str | None = Field(default=None, description="text-encoder service; unset = in-process.")

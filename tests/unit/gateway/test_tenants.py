@@ -159,3 +159,35 @@ def test_delete_forgets_the_video_and_its_upload_and_a_late_encoding_cannot_revi
     core._videos.record(VideoEncoded(video_id=video_id, status=VideoStatus.FAILED, reason="late"))
     assert client.get(f"/v1/videos/{video_id}", headers=alice).status_code == 404
     assert started["conversation_id"].startswith("conv-")
+
+
+def test_turns_answer_at_once_while_no_broker_is_reachable(tmp_path: Path) -> None:
+    """The core writes its events to the outbox; the relay's producer points at a closed port."""
+    import time
+
+    from musechat.bus import BusSettings
+    from musechat.bus.broker import free_port
+    from musechat.bus.outbox import Outbox
+
+    dead = BusSettings(bootstrap_servers=f"127.0.0.1:{free_port()}", publish_timeout_s=1.0, max_block_ms=1000)
+    outbox = Outbox(tmp_path / "outbox.db", lambda: EventProducer(dead), backoff_initial_s=0.5).start()
+    store = EdgeStore(tmp_path / "edge")
+    try:
+        videos = VideoRegistry(store, 8)
+        videos.ensure_collection()
+        videos.mark_pending("vid-1", "default")
+        core = GatewayCore(outbox, videos, NoText(), FixedRanker(), StateSigner(b"k" * 32))
+        key = mint_key()
+        keys_file = tmp_path / "keys.jsonl"
+        keys_file.write_text(key_record("k", key, [SCOPE_READ]) + "\n")
+        settings = GatewaySettings(api_keys_file=keys_file, state_secret="s" * 32, ranker_url="http://127.0.0.1:9")
+        client = TestClient(create_app(GatewayContext(core=core, keys=ApiKeyRing.from_file(keys_file),
+                                                      settings=settings)))
+        for _ in range(5):
+            started = time.perf_counter()
+            response = client.post("/v1/conversations", json={"video_id": "vid-1"}, headers=_as(key))
+            assert response.status_code == 201 and time.perf_counter() - started < 0.5, response.text
+        assert outbox.pending() == 5  # kept for the broker's return, none lost
+    finally:
+        outbox.close()
+        store.close()
