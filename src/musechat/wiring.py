@@ -602,7 +602,8 @@ def _check_vllm(docs: list[dict[str, Any]], present: list[tuple[Deployable, Cont
     for d, c in present:
         if d.kind != "vllm":
             continue
-        tag = c.image.rsplit(":", 1)[-1].split("@", 1)[0] if ":" in c.image else ""
+        name = c.image.split("@", 1)[0]  # a digest pins the image; the tag still names the release
+        tag = name.rsplit(":", 1)[-1] if ":" in name.rsplit("/", 1)[-1] else ""
         if re.sub(r"^v", "", tag) != TESTED_VLLM_VERSION:
             problems.append(f"vllm: image {c.image} is not the tested vLLM release {TESTED_VLLM_VERSION} "
                             f"(tag v{TESTED_VLLM_VERSION})")

@@ -204,6 +204,8 @@ BROKEN_VALUES = {
     "unknown network caller": {"fusionRanker": {"networkPolicy": {"allowFrom": ["everyone"]}}},
     "bento service without class": {"explainer": {"bentoService": "service"}},
     "unknown top-level key": {"replicaCount": 3},
+    "bad image digest": {"gateway": {"image": {"digest": "sha256:abc"}}},
+    "unknown strimzi api": {"kafka": {"strimzi": {"apiVersion": "kafka.strimzi.io/v1alpha1"}}},
 }
 
 
@@ -234,3 +236,20 @@ def test_alert_and_recording_rules_are_valid_promql(rendered: dict[str, list[dic
                     pytest.fail(f"{name}: {rule.get('alert') or rule.get('record')}: {error}\n{rule['expr']}")
                 parsed += 1
     assert parsed >= (20 if name != "default" else 0)
+
+
+def test_existing_secret_replaces_the_generated_one(helm: Path) -> None:
+    """GitOps renders (no `lookup`) would rotate generated secrets on every sync: with existingSecret the
+    chart renders none and every reference points at the managed Secret."""
+    result = render(helm, "-f", str(VALUES_FILES["gpu"]), "--set", "existingSecret=managed")
+    assert result.returncode == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    assert "mc-musechat-secrets" not in by_kind(docs, "Secret")
+    refs = set()
+    for _, spec in pod_specs(docs):
+        for container in spec["containers"]:
+            for entry in container.get("env", []):
+                ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                if ref and ref["key"] in ("state-secret", "qdrant-api-key"):
+                    refs.add(ref["name"])
+    assert refs == {"managed"}

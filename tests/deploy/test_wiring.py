@@ -44,6 +44,14 @@ def test_defect_1_vllm_image_older_than_the_tested_release(helm: Path, tmp_path:
     assert_flags(problems, "vllm: image docker.io/vllm/vllm-openai:v0.8.5", TESTED_VLLM_VERSION)
 
 
+def test_vllm_pinned_by_digest_is_still_the_tested_release(helm: Path, tmp_path: Path) -> None:
+    digest = "sha256:" + "a" * 64
+    problems = problems_for(helm, tmp_path, "gpu", {"vllm": {"image": {"digest": digest}}})
+    assert problems == []
+    problems = problems_for(helm, tmp_path, "gpu", {"vllm": {"image": {"tag": "v0.8.5", "digest": digest}}})
+    assert_flags(problems, "vllm: image docker.io/vllm/vllm-openai:v0.8.5@" + digest)
+
+
 def test_defect_2_explainer_without_its_base_model(helm: Path, tmp_path: Path) -> None:
     # Nothing sets MUSECHAT_EXPLAINER_BASE_MODEL: the code's default is relative (under the read-only workdir).
     problems = problems_for(helm, tmp_path, "cpu", {"explainer": {"config": []}})

@@ -49,20 +49,33 @@ app.kubernetes.io/managed-by: {{ $root.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace "+" "_" }}
 {{- end -}}
 
-{{/* (list $ imageBlock) -> registry/repository:tag; repositories with a registry host stay as they are. */}}
+{{/*
+(list $ imageBlock) -> registry/repository:tag[@digest]; repositories with a registry host stay as they
+are. With `digest` set the runtime pulls exactly that image (the tag only documents it).
+*/}}
 {{- define "musechat.image" -}}
 {{- $root := index . 0 -}}
 {{- $img := index . 1 -}}
 {{- $tag := $img.tag | default $root.Values.image.tag | default $root.Chart.AppVersion -}}
+{{- $ref := printf "%s:%s" $img.repository $tag -}}
 {{- if and $root.Values.image.registry (not (contains "/" $img.repository)) -}}
-{{- printf "%s/%s:%s" $root.Values.image.registry $img.repository $tag -}}
-{{- else -}}
-{{- printf "%s:%s" $img.repository $tag -}}
+{{- $ref = printf "%s/%s:%s" $root.Values.image.registry $img.repository $tag -}}
 {{- end -}}
+{{- if $img.digest -}}
+{{- $ref = printf "%s@%s" $ref $img.digest -}}
+{{- end -}}
+{{- $ref -}}
+{{- end -}}
+
+{{/* (list repository tag digest) -> an upstream image reference (vLLM, Qdrant, the adapters image). */}}
+{{- define "musechat.upstreamImage" -}}
+{{- $ref := printf "%s:%s" (index . 0) (index . 1) -}}
+{{- if index . 2 }}{{ $ref = printf "%s@%s" $ref (index . 2) }}{{ end -}}
+{{- $ref -}}
 {{- end -}}
 
 {{- define "musechat.secretName" -}}
-{{- include "musechat.resourceName" (list . "secrets") -}}
+{{- .Values.existingSecret | default (include "musechat.resourceName" (list . "secrets")) -}}
 {{- end -}}
 
 {{- define "musechat.apiKeysSecretName" -}}
@@ -311,7 +324,7 @@ emptyDir then); used by vLLM and the explainer so both see the same files. Empty
 {{- if and $v.enabled $v.adaptersInitImage.repository -}}
 initContainers:
   - name: copy-adapters
-    image: {{ printf "%s:%s" $v.adaptersInitImage.repository ($v.adaptersInitImage.tag | default .Chart.AppVersion) }}
+    image: {{ include "musechat.upstreamImage" (list $v.adaptersInitImage.repository ($v.adaptersInitImage.tag | default .Chart.AppVersion) $v.adaptersInitImage.digest) }}
     imagePullPolicy: {{ .Values.image.pullPolicy }}
     command: [cp, -R, {{ printf "%s/." $v.adaptersInitImage.copyFrom }}, {{ .Values.sharedVolumes.adapters.mountPath }}]
     securityContext:
