@@ -324,8 +324,9 @@ def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     from musechat.explain.cli import register as register_explainer
     from musechat.fusion.cli import register as register_fusion
     from musechat.registry.cli import register as register_model
+    from musechat.understanding.cli import register as register_request
 
-    return [register_fusion, register_explainer, register_model, register_serve]
+    return [register_fusion, register_explainer, register_model, register_serve, register_request]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

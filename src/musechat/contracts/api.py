@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from musechat.contracts.catalog import TrackId, TrackMetadata
+from musechat.contracts.request import UnderstoodRequest
 
 MAX_TURN_TEXT = 500
 # Checked at the door (422): an empty id or one the engine cannot encode (a lone surrogate) must never
@@ -135,6 +136,9 @@ class TurnResponse(BaseModel):
     turn: int = Field(ge=1)
     tracks: list[RecommendedTrack]
     applied_filters: TrackFilters = Field(description="Request filters merged with those parsed from the words.")
+    understood: UnderstoodRequest | None = Field(
+        default=None, description="How the words were read: the conversation's standing request after this turn "
+        "(hard parts are `applied_filters`, the rest steers the ranking); `replaces`/`lifted` say what changed.")
     explanation: Explanation | None = None
     state: str = Field(description="Opaque signed conversation state: send it with the next turn or feedback.")
     model_version: str = Field(description="Fusion model that ranked this turn (its query tower "

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from musechat.contracts.api import RecommendedTrack, TrackFilters
 from musechat.contracts.features import FeatureMatrix
+from musechat.contracts.request import UnderstoodRequest
 
 
 class RankRequest(BaseModel):
-    """Turn 1: video only. Turn N: video + the previous top track (candidate) + the user's words."""
+    """Turn 1: video only. Turn N: video + the previous top track (candidate) + the user's words. Words
+    without a candidate (turn 1 found nothing, or a client that starts with words) are ranked too: the
+    model reads an absent candidate as an all-False mask row, exactly as on turn 1."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -19,12 +22,9 @@ class RankRequest(BaseModel):
     exclude_track_ids: list[str] = Field(default_factory=list, description="Never return these (rejected, shown).")
     filters: TrackFilters = Field(default_factory=TrackFilters)
     limit: int = Field(default=5, ge=1, le=50)
-
-    @model_validator(mode="after")
-    def _turn_shape(self) -> RankRequest:
-        if self.text_tokens is not None and self.candidate_track_id is None:
-            raise ValueError("words refine a previous suggestion: give candidate_track_id with text_tokens")
-        return self
+    understood: UnderstoodRequest | None = Field(
+        default=None, description="The typed request: its soft part re-ranks the nearest tracks "
+        "(directions, vocals wanted, more/less of an instrument, genre or mood); its hard part is `filters`.")
 
 
 class RankResponse(BaseModel):

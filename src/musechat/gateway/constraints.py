@@ -1,73 +1,48 @@
-"""Hard constraints stated in words become filters; soft preferences stay with the learned fusion model.
+"""Hard constraints stated in words, as store filters: a thin view of request understanding.
 
-"no vocals", "instrumental", "without singing" → instrumental tracks only (`vocals=False`: no vocal
-tag, matched on the flag the indexer derives from the tags); "under a minute" /
-"shorter than 90 seconds" / "at most 2 minutes" → max duration; "longer than 30 s" → min duration;
-"no drums" / "without piano" → exclude that instrument's tags. Negations of vocals win over mentions.
+The gateway reads a turn with `musechat.understanding.understand` (the typed `UnderstoodRequest`, merged
+into the conversation's standing request with replace semantics) and filters with `to_filters` of it.
+These two helpers remain for callers that want filters only (benchmarks, older tests):
+
+- `parse_constraints(text)`: the hard part of one utterance: "no vocals" / "instrumental" → vocals=False
+  (the indexed flag), "no drums" → every drum tag excluded, durations and licences. Vocals asked for
+  ("more vocals", "a male voice") are soft and give no filter; a contradiction gives no filter either
+  (the gateway answers it with a 422 naming the conflict).
+- `merge_filters(base, extra)`: filters accumulate; the tighter bound wins while both can hold, and a
+  newer bound replaces an older one that contradicts it (the old merge made min > max: an HTTP 500).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-
 from musechat.contracts.api import TrackFilters
-
-INSTRUMENT_TAGS = {
-    "drums": ("drums", "drum", "beats", "techno"),
-    "piano": ("piano",),
-    "guitar": ("guitar", "guitars"),
-    "violin": ("violin", "strings"),
-    "strings": ("strings", "violin", "cello"),
-    "synth": ("synth", "electronic", "electronica"),
-}
-_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10,
-                 "half a": 0.5, "thirty": 30, "twenty": 20, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90}
-_NO_VOCALS = re.compile(
-    r"\b(no|without|zero|drop the|lose the|remove the|get rid of the|less)\s+"
-    r"(vocals?|voices?|singing|singers?|lyrics)\b"
-    r"|\binstrumental\b|\bno one singing\b|\bnobody singing\b", re.I)
-_NO_INSTRUMENT = re.compile(
-    r"\b(?:no|without|drop the|lose the|remove the)\s+(drums|piano|guitar|violin|strings|synth)\b", re.I)
-_AMOUNT = r"(\d+(?:\.\d+)?|a|an|one|two|three|four|five|ten|twenty|thirty|forty|fifty|sixty|ninety|half a)"
-_UNIT = r"(seconds?|secs?|s|minutes?|mins?|m)\b"
-_MAX = re.compile(rf"\b(?:under|below|less than|shorter than|at most|no longer than|max(?:imum)?(?: of)?|within)\s+"
-                  rf"{_AMOUNT}\s*{_UNIT}", re.I)
-_MIN = re.compile(
-    rf"(?<!no )\b(?:over|above|more than|longer than|at least|min(?:imum)?(?: of)?)\s+{_AMOUNT}\s*{_UNIT}", re.I)
-
-
-def _seconds(amount: str, unit: str) -> float:
-    value = _NUMBER_WORDS.get(amount.lower())
-    number = float(amount) if value is None else float(value)
-    return number * 60 if unit.lower().startswith("m") else number
+from musechat.understanding import RequestConflictError, parse_utterance, to_filters
 
 
 def parse_constraints(text: str) -> TrackFilters:
-    exclude: list[str] = []
-    for match in _NO_INSTRUMENT.finditer(text):
-        exclude.extend(INSTRUMENT_TAGS[match.group(1).lower()])
-    max_match, min_match = _MAX.search(text), _MIN.search(text)
-    return TrackFilters(
-        exclude_tags=list(dict.fromkeys(exclude)),
-        vocals=False if _NO_VOCALS.search(text) else None,
-        max_duration_s=_seconds(*max_match.groups()) if max_match else None,
-        min_duration_s=_seconds(*min_match.groups()) if min_match else None,
-    )
+    try:
+        return to_filters(parse_utterance(text))
+    except RequestConflictError:
+        return TrackFilters()
+
+
+def _bounds(base: TrackFilters, extra: TrackFilters) -> tuple[float | None, float | None]:
+    lows = [v for v in (base.min_duration_s, extra.min_duration_s) if v is not None]
+    highs = [v for v in (base.max_duration_s, extra.max_duration_s) if v is not None]
+    low, high = (max(lows) if lows else None), (min(highs) if highs else None)
+    if low is not None and high is not None and low > high:  # they cannot both hold: the newer one wins
+        if extra.max_duration_s is not None and extra.min_duration_s is None:
+            return None, extra.max_duration_s
+        return extra.min_duration_s, extra.max_duration_s
+    return low, high
 
 
 def merge_filters(base: TrackFilters, extra: TrackFilters) -> TrackFilters:
-    """Constraints accumulate over a conversation; the tighter duration bound wins."""
-
-    def tighter(a: float | None, b: float | None, pick: Callable[[list[float]], float]) -> float | None:
-        values = [v for v in (a, b) if v is not None]
-        return pick(values) if values else None
-
+    low, high = _bounds(base, extra)
     return TrackFilters(
         include_tags=list(dict.fromkeys([*base.include_tags, *extra.include_tags])),
         exclude_tags=list(dict.fromkeys([*base.exclude_tags, *extra.exclude_tags])),
         vocals=base.vocals if extra.vocals is None else extra.vocals,
         licences=base.licences or extra.licences,
-        min_duration_s=tighter(base.min_duration_s, extra.min_duration_s, max),
-        max_duration_s=tighter(base.max_duration_s, extra.max_duration_s, min),
+        min_duration_s=low,
+        max_duration_s=high,
     )

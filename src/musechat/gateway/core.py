@@ -36,10 +36,10 @@ from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.ranking import RankRequest, RankResponse
 from musechat.contracts.topics import Topic
 from musechat.errors import MuseChatError
-from musechat.gateway.constraints import merge_filters, parse_constraints
 from musechat.gateway.ports import RankerPort, TextEncoderPort
 from musechat.gateway.state import ConversationState, StateSigner
 from musechat.registry.metrics import observe_served
+from musechat.understanding import from_filters, to_filters, understand
 from musechat.video.registry import VideoRegistry
 
 log = logging.getLogger(__name__)
@@ -126,25 +126,25 @@ class GatewayCore:
                                                limit=request.limit))
         state = ConversationState(conversation_id=conversation_id, video_id=request.video_id, turn=1,
                                   candidate_track_id=ranked.tracks[0].track_id if ranked.tracks else None,
-                                  filters=request.filters, tenant=tenant or DEFAULT_TENANT)
+                                  filters=request.filters, understood=from_filters(request.filters),
+                                  tenant=tenant or DEFAULT_TENANT)
         return await self._respond(state, ranked, text=None, candidate=None, explain=request.explain, history=[])
 
     async def turn(self, conversation_id: str, request: TurnRequest, tenant: str | None = None) -> TurnResponse:
         previous = self._signer.verify(request.state, conversation_id, tenant)
-        filters = merge_filters(previous.filters, parse_constraints(request.text))
+        # The words, read into the standing request (replace semantics; a self-contradiction is a 422),
+        # give the hard filters and the ranker's soft signals; the fusion model reads them as tokens too.
+        understood = understand(request.text, previous.understood or from_filters(previous.filters))
+        filters = to_filters(understood)
         [encoding] = await self._text.encode([request.text])
         excluded = previous.remember(*([previous.candidate_track_id] if previous.candidate_track_id else []))
-        if previous.candidate_track_id is None:  # nothing was suggested yet (filters emptied turn 1)
-            ranked = await self._ranker.rank(RankRequest(video_id=previous.video_id, filters=filters,
-                                                   exclude_track_ids=excluded, limit=request.limit))
-        else:
-            ranked = await self._ranker.rank(RankRequest(
-                video_id=previous.video_id, candidate_track_id=previous.candidate_track_id,
-                text_tokens=encoding.tokens, exclude_track_ids=excluded, filters=filters, limit=request.limit))
+        ranked = await self._ranker.rank(RankRequest(  # no candidate when filters emptied turn 1: words alone
+            video_id=previous.video_id, candidate_track_id=previous.candidate_track_id, text_tokens=encoding.tokens,
+            exclude_track_ids=excluded, filters=filters, limit=request.limit, understood=understood))
         state = ConversationState(
             conversation_id=conversation_id, video_id=previous.video_id, turn=previous.turn + 1,
             candidate_track_id=ranked.tracks[0].track_id if ranked.tracks else previous.candidate_track_id,
-            excluded_track_ids=excluded, filters=filters, tenant=previous.tenant)
+            excluded_track_ids=excluded, filters=filters, understood=understood, tenant=previous.tenant)
         return await self._respond(state, ranked, text=request.text, candidate=previous.candidate_track_id,
                                    explain=request.explain, history=[request.text])
 
@@ -174,7 +174,8 @@ class GatewayCore:
         observe_served(ranked)
         state = state.model_copy(update={"recommended_track_ids": [t.track_id for t in ranked.tracks]})
         return TurnResponse(conversation_id=state.conversation_id, turn=state.turn, tracks=ranked.tracks,
-                            applied_filters=state.filters, explanation=explanation, state=self._signer.sign(state),
+                            applied_filters=state.filters, understood=state.understood, explanation=explanation,
+                            state=self._signer.sign(state),
                             model_version=ranked.model_version)
 
     def _explain(self, tracks: list[RecommendedTrack], words: str | None, history: list[str],

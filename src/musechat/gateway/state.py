@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from musechat.contracts.api import TrackFilters
 from musechat.contracts.conversation import DEFAULT_TENANT
+from musechat.contracts.request import UnderstoodRequest
 from musechat.errors import MuseChatError
 
 TOKEN_VERSION = "s1"
@@ -41,6 +42,8 @@ class ConversationState(BaseModel):
     excluded_track_ids: list[str] = Field(default_factory=list,
                                           description="Rejected or already suggested-and-answered tracks.")
     filters: TrackFilters = Field(default_factory=TrackFilters)
+    understood: UnderstoodRequest | None = Field(
+        default=None, description="The standing request the next turn's words merge into (None: from `filters`).")
     issued_at: float = Field(default_factory=time.time)
     tenant: str = Field(default=DEFAULT_TENANT, description="The tenant of the key that started it.")
     recommended_track_ids: list[str] = Field(default_factory=list,

@@ -15,6 +15,7 @@ from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, TrackPay
 from musechat.contracts.conversation import VIDEOS_COLLECTION, VideoPayload
 from musechat.contracts.ranking import RankRequest, RankResponse
 from musechat.lru import ExpiringLru
+from musechat.ranker.attributes import RERANK_FIELDS, needs_rerank, pool_size, rerank
 from musechat.ranker.errors import (
     RankingError,
     TrackNotFoundError,
@@ -141,6 +142,8 @@ class FusionRanker:
         self._videos: ExpiringLru[str, np.ndarray] = ExpiringLru(feature_cache_entries, FEATURE_CACHE_AGE_S)
         self._tracks: ExpiringLru[tuple[str, str], np.ndarray] = ExpiringLru(
             feature_cache_entries, FEATURE_CACHE_AGE_S)
+        self._candidate_views: ExpiringLru[tuple[str, str], dict[str, Any]] = ExpiringLru(
+            feature_cache_entries, FEATURE_CACHE_AGE_S)
 
     @classmethod
     def load(cls, store: VectorStore, checkpoint: Path, feature_cache_entries: int = FEATURE_CACHE_ENTRIES,
@@ -262,14 +265,42 @@ class FusionRanker:
         queries = self._query_vectors(requests, index_collection, model)
         searchable = [(request, query) for request, query in zip(requests, queries, strict=True)
                       if not isinstance(query, RankingError)]
+        # A request with soft asks (the understood request) searches a wider pool and re-ranks it.
+        steered = [needs_rerank(request.understood) for request, _ in searchable]
+        fields = (*RESPONSE_FIELDS, *RERANK_FIELDS) if any(steered) else RESPONSE_FIELDS
         hits = self._store.search_many(index_collection, MUSIC_VECTOR, [
-            NearestQuery(vector=query.tolist(), limit=request.limit, filter=search_filter(request.filters),
-                         exclude_ids=_excluded(request))
-            for request, query in searchable], with_payload=RESPONSE_FIELDS) if searchable else []
-        answers = iter(hits)
+            NearestQuery(vector=query.tolist(), limit=pool_size(request.limit) if steer else request.limit,
+                         filter=search_filter(request.filters), exclude_ids=_excluded(request))
+            for (request, query), steer in zip(searchable, steered, strict=True)],
+            with_payload=fields) if searchable else []
+        candidates = self._candidate_payloads(index_collection, [
+            request.candidate_track_id for (request, _), steer in zip(searchable, steered, strict=True)
+            if steer and request.candidate_track_id is not None])
+        answers = iter([
+            rerank(found, request.understood, candidates.get(request.candidate_track_id or ""), request.limit)
+            if steer and request.understood is not None else found
+            for (request, _), steer, found in zip(searchable, steered, hits, strict=True)])
         return [query if isinstance(query, RankingError) else RankResponse(
             tracks=[_recommended(hit) for hit in next(answers)], model_version=version,
             index_collection=index_collection) for query in queries]
+
+    def _candidate_payloads(self, collection: str, track_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """What re-ranking compares against: each candidate's tags, vocals flag and facts (one engine call
+        for the batch's misses; a conversation's candidate comes back turn after turn, so it is cached)."""
+        found: dict[str, dict[str, Any]] = {}
+        missing = []
+        for track_id in dict.fromkeys(track_ids):
+            cached = self._candidate_views.get((collection, track_id))
+            if cached is None:
+                missing.append(track_id)
+            else:
+                found[track_id] = cached
+        if missing:
+            for record in self._store.retrieve(collection, missing):
+                view = {key: record.payload.get(key) for key in ("tags", "vocals", "facts")}
+                self._candidate_views.put((collection, record.id), view)
+                found[record.id] = view
+        return found
 
 
 def _or_error(read: Callable[[str, Any], np.ndarray], key: str, payload: Any) -> np.ndarray | RankingError:
