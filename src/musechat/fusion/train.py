@@ -16,7 +16,7 @@ from musechat.fusion.data import QuartetDataset
 if TYPE_CHECKING:
     import torch
 
-    from musechat.fusion.model import FusionConfig
+    from musechat.fusion.model import FusionConfig, FusionModel, TrainConfig
 
 STATE_FILE = "train_state.pt"
 
@@ -123,6 +123,22 @@ def apply_modality_dropout(
         batch["text_mask"] = tm & keep
 
 
+@dataclass(frozen=True)
+class StepPlan:
+    """How many optimizer steps a run takes: whole batches per epoch, the total, the warm-up."""
+
+    steps_per_epoch: int
+    total: int
+    warmup: int
+
+    @classmethod
+    def of(cls, n_quartets: int, tc: TrainConfig, steps: int | None) -> StepPlan:
+        """``steps`` overrides ``tc.epochs``; warm-up is ``tc.warmup_frac`` of the total (at least one step)."""
+        steps_per_epoch = n_quartets // tc.batch_size
+        total = steps if steps is not None else max(1, round(tc.epochs * steps_per_epoch))
+        return cls(steps_per_epoch, total, max(1, round(tc.warmup_frac * total)))
+
+
 def train_variant(
     cfg: FusionConfig,
     data_dir: str | Path,
@@ -147,97 +163,34 @@ def train_variant(
     import torch
     from tqdm import tqdm
 
-    from musechat.fusion.losses import info_nce
-    from musechat.fusion.model import FusionModel, InputDims, save_checkpoint
-
     if threads:
         torch.set_num_threads(threads)
     run = Path(run_dir)
     ds = QuartetDataset(data_dir)
-    cfg = cfg.model_copy(
-        update={
-            "dims": InputDims(
-                video=ds.dims.video, music=ds.dims.music, text=ds.dims.text, max_segments=ds.dims.max_segments
-            )
-        }
-    )
+    cfg = with_dataset_dims(cfg, ds)
     tc = cfg.train
     if len(ds) < tc.batch_size:
         raise ValueError(f"{data_dir} holds {len(ds)} quartets, fewer than batch_size {tc.batch_size}")
     data = TensorSet(ds)
     dev = pick_device(device)
-    steps_per_epoch = len(ds) // tc.batch_size
-    total = steps if steps is not None else max(1, round(tc.epochs * steps_per_epoch))
-    warmup = max(1, round(tc.warmup_frac * total))
-
-    torch.manual_seed(tc.seed)
-    model = FusionModel(cfg).to(dev)
-    if init_checkpoint is not None:  # a resumed state below overrides it
-        from safetensors.torch import load_model
-
-        load_model(model, str(Path(init_checkpoint) / "model.safetensors"), device=str(dev))
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total, warmup))
-    start = 0
+    plan = StepPlan.of(len(ds), tc, steps)
+    model, opt, sched = _build_model(cfg, plan, dev, init_checkpoint)
     state_path = run / STATE_FILE
+    start = 0
     if resume and state_path.is_file():
-        state = torch.load(state_path, map_location=dev, weights_only=True)
-        if state["variant"] != cfg.variant or state["total"] != total:
-            raise ValueError(f"{state_path} belongs to another run ({state['variant']}, {state['total']} steps)")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        start = int(state["step"])
+        start = _resume(state_path, model, opt, sched, cfg.variant, plan.total, dev)
 
     def save(step: int, loss: float) -> None:
-        run.mkdir(parents=True, exist_ok=True)
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(),
-                "step": step,
-                "total": total,
-                "variant": cfg.variant,
-            },
-            state_path,
-        )
-        save_checkpoint(
-            model, run, extra={"step": step, "total_steps": total, "loss": loss, "data": str(Path(data_dir).resolve())}
-        )
+        _save_run(run, model, opt, sched, step=step, total=plan.total, variant=cfg.variant, loss=loss,
+                  data_dir=Path(data_dir))
 
     model.train()
     loss_value = float("nan")
     t0, c0 = time.perf_counter(), time.process_time()
-    end = total if stop_after is None else min(total, start + stop_after)
-    bar = tqdm(total=total, initial=start, desc=f"train {cfg.variant}", unit="step", disable=not progress)
+    end = plan.total if stop_after is None else min(plan.total, start + stop_after)
+    bar = tqdm(total=plan.total, initial=start, desc=f"train {cfg.variant}", unit="step", disable=not progress)
     for step in range(start, end):
-        epoch, pos = divmod(step, steps_per_epoch)
-        # The order of an epoch and the dropout draws of a step depend only on (seed, step): resuming
-        # from a checkpoint replays exactly the batches an uninterrupted run would have seen.
-        order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(tc.seed * 100_003 + epoch))
-        idx = order[pos * tc.batch_size : (pos + 1) * tc.batch_size]
-        gen = torch.Generator().manual_seed(tc.seed * 1_000_003 + step)
-        torch.manual_seed(tc.seed * 1_000_033 + step)
-        batch = data.batch(idx, dev)
-        apply_modality_dropout(batch, tc.p_turn1, tc.text_token_dropout, gen)
-        q = model.encode_query(
-            batch["video"],
-            batch["video_mask"],
-            batch["candidate"],
-            batch["candidate_mask"],
-            batch["text"],
-            batch["text_mask"],
-        )
-        t_emb = model.encode_music(batch["target"], batch["target_mask"])
-        c_emb = model.encode_music(batch["candidate"], batch["candidate_track_mask"])
-        loss = info_nce(q, t_emb, c_emb, model.logit_scale, batch["target_keys"], batch["candidate_keys"])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-        opt.step()
-        sched.step()
-        loss_value = float(loss.detach())
+        loss_value = _train_step(model, opt, sched, data, step, plan, tc, dev)
         done = step + 1 - start
         bar.set_postfix(loss=f"{loss_value:.3f}", sps=f"{done * tc.batch_size / (time.perf_counter() - t0):.0f}")
         bar.update(1)
@@ -252,3 +205,104 @@ def train_variant(
     result = TrainResult(run, cfg.variant, end, samples, seconds, cpu_seconds, samples / max(seconds, 1e-9), loss_value)
     (run / "train_result.json").write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
     return result
+
+
+def with_dataset_dims(cfg: FusionConfig, ds: QuartetDataset) -> FusionConfig:
+    """The config with the input widths of the dataset's manifest (the encoders' specs), never constants."""
+    from musechat.fusion.model import InputDims
+
+    dims = InputDims(video=ds.dims.video, music=ds.dims.music, text=ds.dims.text, max_segments=ds.dims.max_segments)
+    return cfg.model_copy(update={"dims": dims})
+
+
+def _build_model(cfg: FusionConfig, plan: StepPlan, dev: torch.device, init_checkpoint: str | Path | None
+                 ) -> tuple[FusionModel, torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """Seeded model (from ``init_checkpoint``'s weights when given), AdamW, warm-up + cosine schedule."""
+    import torch
+
+    from musechat.fusion.model import FusionModel
+
+    tc = cfg.train
+    torch.manual_seed(tc.seed)
+    model = FusionModel(cfg).to(dev)
+    if init_checkpoint is not None:  # a resumed state overrides it
+        from safetensors.torch import load_model
+
+        load_model(model, str(Path(init_checkpoint) / "model.safetensors"), device=str(dev))
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, plan.total, plan.warmup))
+    return model, opt, sched
+
+
+def _resume(state_path: Path, model: FusionModel, opt: torch.optim.Optimizer,
+            sched: torch.optim.lr_scheduler.LambdaLR, variant: str, total: int, dev: torch.device) -> int:
+    """Load a saved training state into model, optimizer and schedule; the step to continue from."""
+    import torch
+
+    state = torch.load(state_path, map_location=dev, weights_only=True)
+    if state["variant"] != variant or state["total"] != total:
+        raise ValueError(f"{state_path} belongs to another run ({state['variant']}, {state['total']} steps)")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    return int(state["step"])
+
+
+def _save_run(run: Path, model: FusionModel, opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.LambdaLR,
+              *, step: int, total: int, variant: str, loss: float, data_dir: Path) -> None:
+    """The resumable state (train_state.pt) and the servable checkpoint (model.safetensors + config.json)."""
+    import torch
+
+    from musechat.fusion.model import save_checkpoint
+
+    run.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "step": step,
+            "total": total,
+            "variant": variant,
+        },
+        run / STATE_FILE,
+    )
+    extra = {"step": step, "total_steps": total, "loss": loss, "data": str(data_dir.resolve())}
+    save_checkpoint(model, run, extra=extra)
+
+
+def _train_step(model: FusionModel, opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.LambdaLR,
+                data: TensorSet, step: int, plan: StepPlan, tc: TrainConfig, dev: torch.device) -> float:
+    """One optimizer step on the batch of ``step``; its loss.
+
+    The order of an epoch and the dropout draws of a step depend only on (seed, step): resuming from a
+    checkpoint replays exactly the batches an uninterrupted run would have seen.
+    """
+    import torch
+
+    from musechat.fusion.losses import info_nce
+
+    epoch, pos = divmod(step, plan.steps_per_epoch)
+    order = torch.randperm(data.n, generator=torch.Generator().manual_seed(tc.seed * 100_003 + epoch))
+    idx = order[pos * tc.batch_size : (pos + 1) * tc.batch_size]
+    gen = torch.Generator().manual_seed(tc.seed * 1_000_003 + step)
+    torch.manual_seed(tc.seed * 1_000_033 + step)
+    batch = data.batch(idx, dev)
+    apply_modality_dropout(batch, tc.p_turn1, tc.text_token_dropout, gen)
+    q = model.encode_query(
+        batch["video"],
+        batch["video_mask"],
+        batch["candidate"],
+        batch["candidate_mask"],
+        batch["text"],
+        batch["text_mask"],
+    )
+    t_emb = model.encode_music(batch["target"], batch["target_mask"])
+    c_emb = model.encode_music(batch["candidate"], batch["candidate_track_mask"])
+    loss = info_nce(q, t_emb, c_emb, model.logit_scale, batch["target_keys"], batch["candidate_keys"])
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+    opt.step()
+    sched.step()
+    return float(loss.detach())
