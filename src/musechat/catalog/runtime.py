@@ -123,9 +123,9 @@ def _model_published_handler(store: VectorStore, tracks: Indexer) -> Handler:
     settings = RegistrySettings()
     registry = open_registry(settings)
     if registry is not None:
-        from musechat.registry.metrics import track_live_age
+        from musechat.registry.metrics import track_registry
 
-        track_live_age(registry)
+        track_registry(registry)
     return ModelPublishedHandler(store, tracks, registry, settings.retention).handle
 
 

@@ -8,6 +8,7 @@ retrain period (the loop stopped closing)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -26,8 +27,11 @@ TURNS_SERVED = Counter(
 _MATCHED, _MISMATCHED = TURNS_SERVED.labels(towers="matched"), TURNS_SERVED.labels(towers="mismatched")
 LIVE_MODEL_AGE = Gauge("musechat_model_live_age_seconds",
                        "Seconds since the registry's live fusion model went live (NaN without one).")
-GATE_VERDICTS = Counter("musechat_model_gate_verdicts", "Evaluation-gate verdicts on candidate models.",
+GATE_VERDICTS = Counter("musechat_model_gate_verdicts", "Evaluation-gate verdicts given by this process "
+                        "(the trainer job; push it, or read musechat_model_versions from a long-lived one).",
                         ["verdict"])  # passed, refused
+MODEL_VERSIONS = Gauge("musechat_model_versions", "Registered fusion model versions by gate verdict.",
+                       ["gate"])  # passed, refused, none
 
 _collections: dict[str, str] = {}
 
@@ -46,10 +50,20 @@ def observe_served(ranked: RankResponse) -> None:
     (_MATCHED if index_of(ranked.model_version) == ranked.index_collection else _MISMATCHED).inc()
 
 
-def track_live_age(registry: ModelRegistry) -> None:
-    """Let the live-age gauge read the registry at each scrape (a file read, ~50 µs)."""
+def track_registry(registry: ModelRegistry) -> None:
+    """Let the registry gauges read the registry at each scrape (a few small file reads): the live model's
+    age, and the versions by gate verdict (the trainer job that gave them is gone by scrape time)."""
     def age() -> float:
         since = registry.state().live_since
         return time.time() - datetime.fromisoformat(since).timestamp() if since else float("nan")
 
+    def versions(verdict: str) -> Callable[[], float]:
+        def count() -> float:
+            gates = [m.gate for m in registry.versions()]
+            return float(sum(1 for g in gates if ("none" if g is None else "passed" if g.passed else "refused")
+                             == verdict))
+        return count
+
     LIVE_MODEL_AGE.set_function(age)
+    for verdict in ("passed", "refused", "none"):
+        MODEL_VERSIONS.labels(gate=verdict).set_function(versions(verdict))
