@@ -1,7 +1,8 @@
 """gateway: the public REST API (/v1) as a BentoML service mounting the FastAPI app.
 
 Run: `bentoml serve service:GatewayService --working-dir services/gateway --port 3000`. Settings: env
-MUSECHAT_GATEWAY_* (see musechat.gateway.settings). BentoML serves /livez, /readyz and /metrics beside it.
+MUSECHAT_GATEWAY_* (see musechat.gateway.settings). BentoML serves /livez and /readyz beside it
+(readiness per dependency: /readyz/dependencies); /metrics needs a key or `MUSECHAT_GATEWAY_METRICS_PORT`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ app = create_app()
 server = GatewayServerSettings()
 
 
-@bentoml.service(name="gateway", workers=1, traffic={"timeout": 60},
+# BentoML's own /metrics is off: it was public and labelled requests by raw path (every id a series); the
+# app serves /metrics behind a key, or on `metrics_port` (musechat.gateway.metrics_route).
+@bentoml.service(name="gateway", workers=1, traffic={"timeout": 60}, metrics={"enabled": False},
                  logging={"access": {"enabled": server.access_log}},
                  tracing=server.tracing())
 @bentoml.asgi_app(app, path="/")
@@ -25,12 +28,23 @@ class GatewayService:
     def __init__(self) -> None:
         from musechat.gateway.runtime import build_runtime
 
-        self.runtime = build_runtime(GatewaySettings())
+        settings = GatewaySettings()
+        self.runtime = build_runtime(settings)
         app.state.context = self.runtime.context
+        if settings.metrics_port is not None:
+            from musechat.observability import start_metrics_server
+
+            start_metrics_server(settings.metrics_port)
         # What start-up loaded (~450k objects: torch, transformers, the models) is never garbage again; a
         # full collection scanning it would stall every in-flight request for ~0.3 s.
         gc.collect()
         gc.freeze()
+
+    def __is_ready__(self) -> bool:
+        """BentoML's /readyz: the store answers and the outbox takes writes (details: /readyz/dependencies)."""
+        from musechat.gateway.health import is_ready
+
+        return is_ready(self.runtime.context)
 
     @bentoml.on_shutdown
     def close(self) -> None:

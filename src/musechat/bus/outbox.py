@@ -79,7 +79,8 @@ class Outbox:
 
     def __init__(self, path: Path, producer_factory: Callable[[], RawPublisher], *,
                  batch_size: int = 100, backoff_initial_s: float = 0.2, backoff_max_s: float = 5.0,
-                 reset_after_failures: int = 3, recover: Callable[[list[str]], None] | None = None) -> None:
+                 reset_after_failures: int = 3, recover: Callable[[list[str]], None] | None = None,
+                 headers: Callable[[], Headers] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._factory = producer_factory
@@ -88,6 +89,7 @@ class Outbox:
         self._backoff = (backoff_initial_s, backoff_max_s)
         self._reset_after = reset_after_failures
         self._recover = recover
+        self._headers = headers  # extra record headers taken at write time (the request id)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash (kill -9)
@@ -106,9 +108,10 @@ class Outbox:
         self.publish_many(topic, [event])
 
     def publish_many(self, topic: str, events: Iterable[EventEnvelope[Any]]) -> int:
+        extra = self._headers() if self._headers is not None else []
         rows = [(event.id, str(topic), event.key(), event.to_bytes(),
-                 json.dumps([(name, value.decode()) for name, value in cloudevent_headers(event)]), time.time())
-                for event in events]
+                 json.dumps([(name, value.decode()) for name, value in [*cloudevent_headers(event), *extra]]),
+                 time.time()) for event in events]
         with self._lock:
             # An id already waiting is the same event submitted twice (a retried request): kept once.
             self._db.executemany("INSERT OR IGNORE INTO outbox (event_id, topic, key, value, headers, created) "

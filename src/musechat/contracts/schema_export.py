@@ -69,8 +69,19 @@ def _service_definitions(services_dir: Path) -> Iterator[tuple[str, Any]]:
 
 
 def openapi_documents(services_dir: Path = SERVICES_DIR) -> dict[str, dict[str, Any]]:
-    return {f"openapi/{name}.json": service.openapi_spec.asdict()
-            for name, service in _service_definitions(services_dir)}
+    return {f"openapi/{name}.json": _document(name, service) for name, service in _service_definitions(services_dir)}
+
+
+def _document(name: str, service: Any) -> dict[str, Any]:
+    """A service whose module mounts an API of its own (`app`, e.g. the gateway's FastAPI app) publishes
+    that API's document (its clients' contract: versioned, with security schemes and links); the others
+    publish BentoML's."""
+    app = getattr(sys.modules.get(f"musechat_service_{name.replace('-', '_')}"), "app", None)
+    if app is not None and callable(getattr(app, "openapi", None)):
+        document: dict[str, Any] = app.openapi()
+        return document
+    spec: dict[str, Any] = service.openapi_spec.asdict()
+    return spec
 
 
 def render_all(services_dir: Path = SERVICES_DIR) -> dict[str, str]:

@@ -30,7 +30,8 @@ from musechat.errors import MuseChatError
 
 SCOPE_READ = "read"
 SCOPE_CATALOG_WRITE = "catalog:write"
-KNOWN_SCOPES = frozenset({SCOPE_READ, SCOPE_CATALOG_WRITE})
+SCOPE_METRICS = "metrics"  # /metrics only: what a Prometheus scrape key needs
+KNOWN_SCOPES = frozenset({SCOPE_READ, SCOPE_CATALOG_WRITE, SCOPE_METRICS})
 KEY_PREFIX = "mck_"
 TENANT_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 RELOAD_CHECK_S = 1.0

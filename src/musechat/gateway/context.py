@@ -7,15 +7,17 @@ function would cost every request a hop through the thread pool.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from musechat.gateway.auth import SCOPE_CATALOG_WRITE, SCOPE_READ, ApiKey, ApiKeyRing
 from musechat.gateway.core import GatewayCore
+from musechat.gateway.ratelimit import STATE_KEY as RATE_STATE
+from musechat.gateway.ratelimit import RateLimitedError, RateLimiter
 from musechat.gateway.settings import GatewaySettings
 
 
@@ -24,6 +26,11 @@ class GatewayContext:
     core: GatewayCore
     keys: ApiKeyRing
     settings: GatewaySettings
+    limiter: RateLimiter | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.limiter is None and self.settings.rate_limit_per_s > 0:
+            self.limiter = RateLimiter(self.settings.rate_limit_per_s, self.settings.rate_limit_burst)
 
 
 @dataclass(frozen=True)
@@ -47,10 +54,16 @@ class Caller:
 
 
 def authenticated(required: str) -> Any:
-    async def check(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    async def check(request: Request) -> Caller:
         context: GatewayContext = request.app.state.context
-        key = context.keys.authenticate(authorization, required)
-        request.state.api_key = key  # for what runs after the route (rate limits, logs)
+        key = context.keys.authenticate(request.headers.get("authorization"), required)
+        if context.limiter is not None:  # after authentication: an anonymous flood cannot drain a key's quota
+            try:
+                quota = context.limiter.take(key.sha256)
+            except RateLimitedError as error:
+                request.scope.setdefault("state", {})[RATE_STATE] = error.quota
+                raise
+            request.scope.setdefault("state", {})[RATE_STATE] = quota
         return Caller(context, key)
 
     return Depends(check)

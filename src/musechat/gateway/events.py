@@ -11,6 +11,7 @@ from contextlib import ExitStack
 
 from musechat.bus import EventProducer, ensure_topics
 from musechat.bus.outbox import Outbox
+from musechat.gateway.request_id import event_headers
 from musechat.gateway.settings import GatewaySettings
 
 # The relay's producer fails fast while the broker is away, so its backoff and reset loop runs often.
@@ -27,6 +28,6 @@ def open_outbox(settings: GatewaySettings, resources: ExitStack) -> Outbox:
 
     outbox = Outbox(settings.outbox_path, lambda: EventProducer(bus),
                     backoff_initial_s=settings.bus.backoff_initial_s, backoff_max_s=settings.bus.backoff_max_s,
-                    recover=recreate_topics if settings.embedded_workers else None)
+                    recover=recreate_topics if settings.embedded_workers else None, headers=event_headers)
     resources.callback(outbox.close, settings.outbox_drain_s)
     return outbox.start()

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from musechat.contracts.api import ErrorBody
 from musechat.errors import MuseChatError
+from musechat.gateway.request_id import current_request_id
 from musechat.media.errors import MediaError
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ async def _typed(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, MuseChatError)
     status = _MEDIA_STATUS.get(error.code, error.status) if isinstance(error, MediaError) else error.status
     if status >= 500:
-        log.error("%s on %s %s: %s", error.code, request.method, request.url.path, error.message)
+        log.error("%s on %s %s (request %s): %s", error.code, request.method, request.url.path,
+                  current_request_id.get(), error.message)
     return error_response(status, error.code, error.message)
 
 
@@ -83,7 +85,8 @@ async def _http(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    log.error("unhandled error on %s %s (request %s)", request.method, request.url.path,
+              current_request_id.get(), exc_info=error)
     return error_response(500, "internal_error", "the gateway failed to answer; retry, or report it if it persists")
 
 

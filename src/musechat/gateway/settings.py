@@ -48,6 +48,13 @@ class GatewaySettings(BaseSettings):
     max_video_pixels: int = Field(default=1920 * 1080, gt=0, description="Largest frame (width x height) "
                                   "of a submitted video, read from the stream header before any decoding.")
     max_video_fps: float = Field(default=60.0, gt=0, description="Highest frame rate of a submitted video.")
+    rate_limit_per_s: float = Field(default=1000.0, ge=0, description="Requests per second per API key (per "
+                                    "replica); 0 = no limit. Over it: 429 with Retry-After.")
+    rate_limit_burst: int = Field(default=1000, ge=1, description="Requests a key may make at once.")
+    cors_origins: list[str] = Field(default_factory=list, description="Browser origins allowed to call the API "
+                                    "(CORS); empty = no CORS headers.")
+    metrics_port: int | None = Field(default=None, gt=0, lt=65536, description="Serve /metrics unauthenticated "
+                                     "on this port (cluster-internal); unset: /metrics on the API port needs a key.")
     outbox_path: Path = Field(default=Path("var/outbox/gateway.db"), description="The durable event outbox "
                               "(SQLite): turns never wait on Kafka; a relay publishes (a per-pod volume).")
     outbox_drain_s: float = Field(default=5.0, ge=0, description="At shutdown, how long to wait for the "
