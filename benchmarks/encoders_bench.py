@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -25,6 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import report as bench_report
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "docs" / "benchmarks"
@@ -42,22 +42,13 @@ UTTERANCES = [
 ]
 
 
-def _cpu_s() -> float:
-    t = os.times()
-    return t.user + t.system
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
 def _timed(fn: Callable[[], Any], repeats: int) -> tuple[list[float], list[float]]:
     walls, cpus = [], []
     for _ in range(repeats):
-        w0, c0 = time.perf_counter(), _cpu_s()
+        w0, c0 = time.perf_counter(), bench_report.cpu_s()
         fn()
         walls.append(time.perf_counter() - w0)
-        cpus.append(_cpu_s() - c0)
+        cpus.append(bench_report.cpu_s() - c0)
     return walls, cpus
 
 
@@ -101,7 +92,7 @@ def bench_video(spec_name: str, repeats: int) -> dict[str, Any]:
         "total_wall_s": round(statistics.median(all_wall), 3),
         "total_cpu_s": round(statistics.median(all_cpu), 3),
         "repeats": repeats,
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb": round(bench_report.peak_rss_mb(), 1),
     }
 
 
@@ -119,10 +110,10 @@ def bench_text(iters_1: int, iters_32: int) -> dict[str, Any]:
         cpu: list[float] = []
         for i in range(iters):
             texts = batch or [UTTERANCES[i % len(UTTERANCES)]]
-            t0, c0 = time.perf_counter(), _cpu_s()
+            t0, c0 = time.perf_counter(), bench_report.cpu_s()
             encoder.encode(texts)
             lat.append((time.perf_counter() - t0) * 1000)
-            cpu.append((_cpu_s() - c0) * 1000)
+            cpu.append((bench_report.cpu_s() - c0) * 1000)
         out[name] = {
             "iterations": iters,
             "median_ms": round(statistics.median(lat), 2),
@@ -130,7 +121,7 @@ def bench_text(iters_1: int, iters_32: int) -> dict[str, Any]:
             "per_text_median_ms": round(statistics.median(lat) / len(batch or [0]), 2),
             "median_cpu_ms": round(statistics.median(cpu), 2),
         }
-    out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    out["peak_rss_mb"] = round(bench_report.peak_rss_mb(), 1)
     return out
 
 
@@ -151,6 +142,7 @@ def run_part(part: str, args: argparse.Namespace) -> dict[str, Any]:
 def machine() -> dict[str, Any]:
     import torch
 
+    env = bench_report.environment()
     cpu = "unknown"
     with open("/proc/cpuinfo") as fh:
         for line in fh:
@@ -159,10 +151,10 @@ def machine() -> dict[str, Any]:
                 break
     return {
         "cpu": cpu,
-        "cores": os.cpu_count(),
+        "cores": env.cpus,
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
+        "python": env.python,
     }
 
 
@@ -183,18 +175,15 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "",
         "Medians of the repeats; CPU = user + system seconds of the process (both cores count).",
         "",
-        "| model | params | frame size | decode wall / CPU s | CLIP wall / CPU s | total wall / CPU s "
-        "| peak RSS MB | load | UTC |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *bench_report.table(
+            ["model", "params", "frame size", "decode wall / CPU s", "CLIP wall / CPU s", "total wall / CPU s",
+             "peak RSS MB", "load", "UTC"],
+            [[f"{v['spec']} (random init)", f"{v['params_m']}M", v["frame_size"],
+              f"{v['decode_wall_s']} / {v['decode_cpu_s']}", f"{v['clip_wall_s']} / {v['clip_cpu_s']}",
+              f"{v['total_wall_s']} / {v['total_cpu_s']}", v["peak_rss_mb"],
+              f"{v['load_avg_1m'][0]} / {v['load_avg_1m'][1]}", v["date_utc"]]
+             for v in (report["video-tiny"], report["video-vitb32"])]),
     ]
-    for key in ("video-tiny", "video-vitb32"):
-        v = report[key]
-        lines.append(
-            f"| {v['spec']} (random init) | {v['params_m']}M | {v['frame_size']} | "
-            f"{v['decode_wall_s']} / {v['decode_cpu_s']} | {v['clip_wall_s']} / {v['clip_cpu_s']} | "
-            f"{v['total_wall_s']} / {v['total_cpu_s']} | {v['peak_rss_mb']} | "
-            f"{v['load_avg_1m'][0]} / {v['load_avg_1m'][1]} | {v['date_utc']} |"
-        )
     t = report["text"]
     lines += [
         "",
@@ -202,16 +191,10 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "",
         f"Load {t['load_avg_1m'][0]} / {t['load_avg_1m'][1]}, {t['date_utc']} UTC.",
         "",
-        "| batch | iterations | median ms | p99 ms | per text (median) ms | median CPU ms |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, label in (("batch1", "1"), ("batch32", "32")):
-        b = t[name]
-        lines.append(
-            f"| {label} | {b['iterations']} | {b['median_ms']} | {b['p99_ms']} | {b['per_text_median_ms']} "
-            f"| {b['median_cpu_ms']} |"
-        )
-    lines += [
+        *bench_report.table(
+            ["batch", "iterations", "median ms", "p99 ms", "per text (median) ms", "median CPU ms"],
+            [[label, b["iterations"], b["median_ms"], b["p99_ms"], b["per_text_median_ms"], b["median_cpu_ms"]]
+             for label, b in (("1", t["batch1"]), ("32", t["batch32"]))]),
         "",
         f"Text encoder peak RSS: {t['peak_rss_mb']} MB (model load {t['load_s']} s).",
         "",
@@ -220,7 +203,7 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         "cost to plan for, which is why videos are encoded once, asynchronously, at upload.",
         "",
     ]
-    path.write_text("\n".join(lines))
+    bench_report.write_markdown(path, lines)
 
 
 def main() -> None:
@@ -254,7 +237,7 @@ def main() -> None:
         report[part] = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"[encoders_bench] {part}: {report[part]}", file=sys.stderr, flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "encoders.json").write_text(json.dumps(report, indent=2) + "\n")
+    bench_report.write_json(args.out / "encoders.json", report)
     write_markdown(report, args.out / "encoders.md")
     print(f"wrote {args.out / 'encoders.json'} and {args.out / 'encoders.md'}")
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import report as bench_report
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPT_WORDS = "I'd like more guitar and a male voice, a bit faster."
@@ -96,7 +96,12 @@ def bench_concurrency(
 
 
 def write_report(payload: dict[str, Any], out: Path) -> None:
-    out.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n")
+    bench_report.write_json(out.with_suffix(".json"), payload)
+    bench_report.write_markdown(out.with_suffix(".md"), markdown(payload))
+
+
+def markdown(payload: dict[str, Any]) -> str:
+    """The page from the JSON alone; `notes` (the reading of a run, added after it) under their heading."""
     lines = [
         "# Explainer latency on CPU",
         "",
@@ -106,20 +111,21 @@ def write_report(payload: dict[str, Any], out: Path) -> None:
         "(time to first token includes the HTTP round trip and, for the music token, building and sending "
         "the prompt embeddings).",
         "",
-        "| backend | case | time to first token (s) | tokens/s (decode) | tokens |",
-        "|---|---|---|---|---|",
+        *bench_report.table(
+            ["backend", "case", "time to first token (s)", "tokens/s (decode)", "tokens"],
+            [[r["backend"], r["case"], f"{r['ttft_s']:.3f}", f"{r['tok_per_s']:.1f}", f"{r['tokens']:.0f}"]
+             for r in payload["single_stream"]]),
     ]
-    for r in payload["single_stream"]:
-        lines.append(f"| {r['backend']} | {r['case']} | {r['ttft_s']:.3f} | {r['tok_per_s']:.1f} | {r['tokens']:.0f} |")
     if payload.get("concurrent"):
         lines += ["", "vLLM aggregate throughput with concurrent requests (text prompts):", "",
-                  "| case | concurrency | tokens | wall s | aggregate tokens/s |", "|---|---|---|---|---|"]  # fmt: skip
-        for r in payload["concurrent"]:
-            lines.append(
-                f"| {r['case']} | {r['concurrency']} | {r['tokens']} | {r['wall_s']} | {r['aggregate_tok_per_s']} |"
-            )
-    lines += ["", *payload.get("notes", [])]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+                  *bench_report.table(["case", "concurrency", "tokens", "wall s", "aggregate tokens/s"],
+                                      [[r["case"], r["concurrency"], r["tokens"], r["wall_s"], r["aggregate_tok_per_s"]]
+                                       for r in payload["concurrent"]])]
+    if payload.get("notes"):
+        lines += ["", "## Reading these numbers", "", *payload["notes"]]
+    else:
+        lines += [""]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
@@ -161,8 +167,7 @@ def main() -> int:
             concurrent = bench_concurrency(vllm, tokenizer, "explainer", args.concurrency, args.max_tokens)
             vllm.close()
     payload = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs, "
-        f"Python {platform.python_version()}",
+        "machine": bench_report.environment().summary(cores="cores", note="shared with other jobs"),
         "max_tokens": args.max_tokens, "repeats": args.repeats,
         "single_stream": single, "concurrent": concurrent,
     }  # fmt: skip

@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
-import platform
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import report as bench_report
 
 from musechat.fusion.model import VARIANTS
 
@@ -154,12 +154,13 @@ def main() -> int:
     m_para = evaluate_model(model, es_para)[0]
     drop = 100.0 * (r1_default - m_para["R@1"]) / max(r1_default, 1e-9)
 
+    env = bench_report.environment()
     notes = {
         "benchmark": f"synthetic, {args.quartets} quartets (seed {args.seed}); test split "
         f"{len(es_default.ds)} queries; docs/synthetic-benchmark.md",
         "training": f"{len(VARIANTS)} variants, {args.jobs} at a time, 1 torch thread each; wall "
         f"{train_wall / 60:.1f} min, CPU {train_cpu / 60:.1f} min in total on a shared machine "
-        f"({os.cpu_count()} cores, {platform.processor() or platform.machine()})",
+        f"({env.cpus} cores, {env.processor})",
         "paraphrases": f"musechat on the same test videos worded with phrasebooks/paraphrase_test.json: "
         f"R@1 {m_para['R@1']} vs {r1_default} ({drop:+.1f}% relative drop), MR {m_para['MR']}",
         "SR": "success if the target is ranked first at turn 1 (video only) or at turn 2",
@@ -188,7 +189,7 @@ def main() -> int:
     report["checks"] = checks
     report["paraphrase_test"] = m_para
     report["seeds"] = seeds
-    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    bench_report.write_json(args.out / "report.json", report)
     with (args.out / "report.md").open("a", encoding="utf-8") as fh:
         fh.write(_seed_table(seeds, args.seeds))
         fh.write("## Checks\n\n" + "\n".join(f"- {k}: {val}" for k, val in checks.items()) + "\n")
@@ -204,32 +205,30 @@ def main() -> int:
             f"batch_{b}": _query_throughput(runs / "musechat", bench / "test", b) for b in (1, 256)
         },
     }
-    (args.out / "throughput.json").write_text(json.dumps(throughput, indent=2) + "\n", encoding="utf-8")
-    lines = [
+    bench_report.write_json(args.out / "throughput.json", throughput)
+    bench_report.write_markdown(args.out / "throughput.md", throughput_markdown(throughput))
+    print(json.dumps(checks, indent=2))
+    return 0
+
+
+def throughput_markdown(throughput: dict[str, Any]) -> str:
+    """The throughput page from its JSON alone."""
+    rows = [[n, r["samples_per_s"], f"{r['samples'] / max(r['cpu_seconds'], 1e-9):.0f}", r["seconds"],
+             r["cpu_seconds"]] for n, r in throughput["training"].items()]
+    q = throughput["query_tower_queries_per_s"]
+    return "\n".join([
         "# MVT-Fusion throughput (CPU, 1 torch thread, shared 2-core machine)",
         "",
         "Wall time is inflated by the other jobs sharing the cores; samples per CPU-second is what one",
         "dedicated core sustains.",
         "",
-        "| variant | train samples/s (wall) | samples per CPU-s | wall s | CPU s |",
-        "|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {n} | {r['samples_per_s']} | {r['samples'] / max(r['cpu_seconds'], 1e-9):.0f} | {r['seconds']} | "
-        f"{r['cpu_seconds']} |"
-        for n, r in throughput["training"].items()
-    ]
-    q = throughput["query_tower_queries_per_s"]
-    lines += [
+        *bench_report.table(["variant", "train samples/s (wall)", "samples per CPU-s", "wall s", "CPU s"], rows),
         "",
         "Query tower (musechat, turn-2 inputs), queries/s: batch 1 "
         f"{q['batch_1']['per_wall_s']} per wall s ({q['batch_1']['per_cpu_s']} per CPU s); batch 256 "
         f"{q['batch_256']['per_wall_s']} per wall s ({q['batch_256']['per_cpu_s']} per CPU s).",
         "",
-    ]
-    (args.out / "throughput.md").write_text("\n".join(lines), encoding="utf-8")
-    print(json.dumps(checks, indent=2))
-    return 0
+    ])
 
 
 if __name__ == "__main__":

@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -37,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import report as bench_report
 
 from musechat.contracts.music import MusicEncoding
 from musechat.encoders.ast import AstFeaturizer
@@ -99,7 +97,7 @@ def mb(n_bytes: float) -> float:
 
 
 def ru_maxrss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
+    return round(bench_report.peak_rss_mb(), 1)
 
 
 @dataclass
@@ -360,11 +358,7 @@ def e2e_numbers(child: dict[str, Any]) -> dict[str, Any]:
 
 
 def plot(report: dict[str, Any], out_dir: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = bench_report.pyplot()
     palette = plt.get_cmap("tab10")
     colors = {name: palette(i) for i, name in enumerate([*STAGES, "kafka"])}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
@@ -389,9 +383,7 @@ def plot(report: dict[str, Any], out_dir: Path) -> list[str]:
     axes[0].margins(y=0.12)
     fig.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.suptitle("Catalog ingestion on CPU (no GPU), tiny vs full-size AST")
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    fig.savefig(out_dir / "ingest_stages.png", dpi=110)
-    plt.close(fig)
+    bench_report.save_figure(fig, out_dir / "ingest_stages.png", dpi=110, rect=(0, 0.1, 1, 1))
 
     rows = report["lengths"]["rows"]
     lengths = [r["duration_s"] for r in rows]
@@ -413,14 +405,12 @@ def plot(report: dict[str, Any], out_dir: Path) -> list[str]:
     right.set_ylabel("MiB")
     right.set_title("tiny AST: memory vs track length")
     right.legend(fontsize=7, loc="center right")
-    fig.tight_layout()
-    fig.savefig(out_dir / "ingest_length.png", dpi=110)
-    plt.close(fig)
+    bench_report.save_figure(fig, out_dir / "ingest_length.png", dpi=110)
     return ["ingest_stages.png", "ingest_length.png"]
 
 
 def fmt(x: float, digits: int = 2) -> str:
-    return f"{x:,.{digits}f}"
+    return bench_report.fmt(float(x), digits)
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -593,14 +583,15 @@ def build_report(args: argparse.Namespace, children: dict[str, dict[str, Any]], 
 
     from musechat.catalog.demo_catalog import FORMATS
 
+    env = bench_report.environment()
     e2e = {config: e2e_numbers(children[config]) for config in CONFIGS}
     tiny, full = e2e["tiny"], e2e["full"]
     report: dict[str, Any] = {
         "issue": 2,
         "environment": {
-            "machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "niceness": os.nice(0),
-            "gpu": "none", "load_avg_start": load_start, "load_avg_end": [round(x, 2) for x in os.getloadavg()],
+            "machine": env.machine, "cpus": env.cpus, "python": env.python,
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "niceness": env.niceness,
+            "gpu": "none", "load_avg_start": load_start, "load_avg_end": list(env.loadavg),
         },
         "wall_s": round(wall_s, 1),
         "tracks": args.tracks, "seed": args.seed, "min_seconds": args.min_seconds, "max_seconds": args.max_seconds,
@@ -623,14 +614,14 @@ def build_report(args: argparse.Namespace, children: dict[str, dict[str, Any]], 
 def write_outputs(report: dict[str, Any], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     report["plots"] = plot(report, out_dir)
-    (out_dir / "ingest.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out_dir / "ingest.md").write_text(markdown(report))
+    bench_report.write_json(out_dir / "ingest.json", report)
+    bench_report.write_markdown(out_dir / "ingest.md", markdown(report))
 
 
 def parent(args: argparse.Namespace) -> None:
     from musechat.catalog.demo_catalog import generate_catalog
 
-    load_start = [round(x, 2) for x in os.getloadavg()]
+    load_start = list(bench_report.loadavg())
     started = time.perf_counter()
     print(f"load average at start: {load_start}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
