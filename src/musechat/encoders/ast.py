@@ -9,15 +9,14 @@ use a tiny randomly initialised checkpoint written by `make_tiny_ast`. Its versi
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from musechat.encoders.checkpoints import MODEL_ID_FILE, write_random_checkpoint
 
 if TYPE_CHECKING:
     import torch
@@ -57,32 +56,10 @@ def make_tiny_ast(path: str | Path, seed: int = 0) -> Path:
     Same seed, same torch version -> bit-identical weights. The directory is written next to `path`
     and renamed into place, so concurrent workers never read a half-written checkpoint.
     """
-    import torch
     from transformers import ASTConfig, ASTModel
 
-    path = Path(path)
-    if (path / "config.json").is_file():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = ASTModel(ASTConfig(**TINY_AST_CONFIG))
-        model.config.name_or_path = tiny_ast_id(seed)
-        model.save_pretrained(tmp)
-        ast_feature_extractor().save_pretrained(tmp)
-        (tmp / "MUSECHAT_MODEL_ID").write_text(tiny_ast_id(seed) + "\n")
-        try:
-            os.rename(tmp, path)
-        except OSError:
-            # another process won the race; its checkpoint is identical
-            if not (path / "config.json").is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return path
+    return write_random_checkpoint(path, seed, tiny_ast_id(seed), lambda: ASTModel(ASTConfig(**TINY_AST_CONFIG)),
+                                   lambda tmp: ast_feature_extractor().save_pretrained(tmp))
 
 
 def state_dict_sha8(model: torch.nn.Module) -> str:
@@ -119,7 +96,7 @@ class AstFeaturizer:
         extractor = ast_feature_extractor(source)
         cls._check_compatible(ast.config, extractor, source)
         ast.to(device).eval()
-        marker = Path(source) / "MUSECHAT_MODEL_ID"
+        marker = Path(source) / MODEL_ID_FILE
         model_id = marker.read_text().strip() if marker.is_file() else source
         return cls(ast, extractor, model_id, state_dict_sha8(ast), batch_size)
 

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +37,7 @@ from musechat.contracts.video import (
     VideoEncoding,
 )
 from musechat.encoders.ast import state_dict_sha8
+from musechat.encoders.checkpoints import MODEL_ID_FILE, write_random_checkpoint
 from musechat.encoders.sources import RequestError, resolve_source
 from musechat.media.errors import MediaError
 from musechat.media.video import DEFAULT_MAX_BYTES, DEFAULT_MAX_DURATION_S, DecodedVideo, decode_video
@@ -110,20 +109,9 @@ def make_random_clip(path: str | Path, config: dict[str, Any], seed: int, model_
     Same seed, same torch version -> bit-identical weights. Written next to `path` and renamed into
     place, so concurrent workers never read a half-written checkpoint.
     """
-    import torch
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    path = Path(path)
-    if (path / "config.json").is_file():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = CLIPVisionModelWithProjection(CLIPVisionConfig(**config))
-        model.config.name_or_path = model_id
-        model.save_pretrained(tmp)
+    def save_processor(tmp: Path) -> None:
         size = int(config.get("image_size", 224))
         _processor_class()(
             size={"shortest_edge": size},
@@ -131,17 +119,9 @@ def make_random_clip(path: str | Path, config: dict[str, Any], seed: int, model_
             image_mean=list(CLIP_MEAN),
             image_std=list(CLIP_STD),
         ).save_pretrained(tmp)
-        (tmp / "MUSECHAT_MODEL_ID").write_text(model_id + "\n")
-        try:
-            os.rename(tmp, path)
-        except OSError:
-            # another process won the race; its checkpoint is identical
-            if not (path / "config.json").is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return path
+
+    return write_random_checkpoint(path, seed, model_id,
+                                   lambda: CLIPVisionModelWithProjection(CLIPVisionConfig(**config)), save_processor)
 
 
 def make_tiny_clip(path: str | Path, seed: int = 0) -> Path:
@@ -188,7 +168,7 @@ class ClipFrameEncoder:
         except OSError as exc:
             raise ValueError(f"{source!r} has no image processor config (preprocessor_config.json)") from exc
         clip.to(device).eval()
-        marker = Path(source) / "MUSECHAT_MODEL_ID"
+        marker = Path(source) / MODEL_ID_FILE
         model_id = marker.read_text().strip() if marker.is_file() else source
         return cls(clip, processor, model_id, state_dict_sha8(clip), batch_size)
 
