@@ -72,6 +72,12 @@ def _since(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def published_event_id(version: str) -> str:
+    """Unique per announcement: consumers dedupe on event ids, so an id that were the bare version would
+    make a second publish of it (a rollback A→B→A) a silent no-op."""
+    return f"model-published:{version}:{uuid.uuid4().hex}"
+
+
 def announce(version: str, checkpoint: Path) -> str:
     """Publish `model.published` for `version`; returns the event id (unique per announcement)."""
     from musechat.bus import EventProducer
@@ -81,7 +87,7 @@ def announce(version: str, checkpoint: Path) -> str:
     from musechat.contracts.topics import Topic
 
     event = EventEnvelope[ModelPublished](
-        id=f"model-published:{version}:{uuid.uuid4().hex}", type=Topic.MODEL_PUBLISHED.event_type,
+        id=published_event_id(version), type=Topic.MODEL_PUBLISHED.event_type,
         source=SOURCE, subject="fusion", data=ModelPublished(checkpoint=str(checkpoint), version=version))
     with EventProducer(BusSettings()) as producer:
         producer.publish(Topic.MODEL_PUBLISHED, event)
@@ -263,7 +269,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rollback.set_defaults(func=_readable(cmd_rollback))
 
     gc = sub.add_parser("gc", parents=[common], help="drop track collections of old versions (needs the store)")
-    gc.add_argument("--retention", type=int, default=None,
+    gc.add_argument("--retention", type=_positive, default=None,
                     help="earlier live versions whose collections stay (default MUSECHAT_MODEL_REGISTRY_RETENTION)")
     gc.set_defaults(func=_readable(cmd_gc))
 

@@ -22,7 +22,8 @@ class RegistrySettings(BaseSettings):
 
     dir: Path | None = Field(default=None, description="Shared registry directory; unset = no registry "
                              "(each deployable serves the checkpoint of its own settings, as before).")
-    retention: int = Field(default=2, ge=0, description="Collections of earlier live versions kept for a fast "
+    # At least 1: a batch that resolved the alias just before a flip still searches the previous collection.
+    retention: int = Field(default=2, ge=1, description="Collections of earlier live versions kept for a fast "
                            "rollback besides the live one; older ones are dropped after each publish (gc).")
     gate_margin: float = Field(default=0.02, ge=0.0, le=1.0,
                                description="A candidate whose rank score is lower than the live model's by more "
