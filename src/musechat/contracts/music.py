@@ -7,26 +7,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from musechat.contracts.features import FeatureMatrix
+from musechat.media.errors import MediaErrorCode
 
 TagVocabulary = Literal["MTT", "MSD"]
 
-# Stable error codes: the media codes (musechat.media.errors) plus request-level ones.
-EncodeErrorCode = Literal[
-    "not_found",
-    "empty_file",
-    "unsupported_format",
-    "corrupt",
-    "no_audio_stream",
-    "no_video_stream",
-    "too_long",
-    "too_short",
-    "silent",
-    "not_music",
-    "invalid_request",
-    "path_not_allowed",
-    "too_large",
-    "internal",
-]
+# Stable error codes: the media codes (one list, in musechat.media.errors) plus request-level ones.
+EncodeErrorCode = Literal[MediaErrorCode, "invalid_request", "path_not_allowed", "internal"]
 
 
 class TagScore(BaseModel):
