@@ -1,0 +1,120 @@
+"""Wording banks, one per split, disjoint by sentence: `train` (generated from templates below, the
+development set of the rule reader), `val` (written by hand; the set rules were tuned on) and `test`
+(written by hand before the reader existed, never tuned on: docs/benchmarks/understanding.md).
+
+A bank row: {"text", "kind", "expect"}; `expect` is `flatten(UnderstoodRequest)` of this utterance alone,
+or {"conflict": attribute} when the words contradict themselves. `kind` is negation | direction | target
+| lift | vague | conflict ("negations and direction changes" = negation + direction).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from importlib import resources
+from typing import Any
+
+from musechat.understanding.errors import RequestConflictError
+from musechat.understanding.merge import flatten
+from musechat.understanding.rules import normalise, parse_utterance
+
+SPLITS = ("train", "val", "test")
+
+
+def load_bank(split: str) -> list[dict[str, Any]]:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; one of {', '.join(SPLITS)}")
+    text = resources.files("musechat.understanding").joinpath(f"banks/{split}.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def reading(text: str) -> dict[str, Any]:
+    """What the reader makes of `text`, in the banks' label format."""
+    try:
+        return flatten(parse_utterance(text))
+    except RequestConflictError as error:
+        return {"conflict": error.conflict.attribute}
+
+
+def accuracy(rows: list[dict[str, Any]]) -> tuple[float, list[dict[str, Any]]]:
+    """Exact-match intent accuracy (every attribute, direction, intensity and bound right) and the misses."""
+    misses = [row | {"got": got} for row in rows if (got := reading(row["text"])) != row["expect"]]
+    return 1.0 - len(misses) / max(1, len(rows)), misses
+
+
+def sentence_overlap(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> float:
+    """Share of `b`'s sentences that occur in `a` (after normalisation)."""
+    seen = {normalise(row["text"]) for row in a}
+    return sum(normalise(row["text"]) in seen for row in b) / max(1, len(b))
+
+
+# ------------------------------------------------------------------ the generated train bank
+_TEMPO = {"faster": ["faster", "quicker", "speed it up", "pick up the pace", "more uptempo", "higher tempo"],
+          "slower": ["slower", "slow it down", "lower tempo", "more slowly paced", "less fast"]}
+_INTENSITY = {"slight": ["a little", "slightly", "a tad"], "strong": ["a lot", "way", "much"]}
+_INSTRUMENT_WORDS = {"piano": "piano", "strings": "violin", "guitar": "guitar", "drums": "drums",
+                     "synth": "synthesizer", "flute": "flute", "choir": "choir"}
+_GENRE_WORDS = {"jazz": "jazz", "rock": "rock", "electronic": "electronic", "folk": "folk", "classical": "classical",
+                "metal": "metal", "pop": "pop", "blues": "blues", "hiphop": "hip hop", "country": "country"}
+_MOOD_WORDS = {"calm": "calm", "happy": "cheerful", "sad": "melancholic", "energetic": "energetic"}
+_POLITE = ["", " please", ", thanks", " if you can"]
+
+
+def generate_train(seed: int = 7, size: int = 400) -> list[dict[str, Any]]:
+    """Template sentences with their labels (never the hand-written val/test sentences)."""
+    rng = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+
+    def add(text: str, kind: str, expect: dict[str, Any]) -> None:
+        rows.append({"text": text + rng.choice(_POLITE), "kind": kind, "expect": expect})
+
+    while len(rows) < size:
+        pick = rng.randrange(9)
+        if pick == 0:
+            direction = rng.choice(list(_TEMPO))
+            level = rng.choice(["normal", "slight", "strong"])
+            words = rng.choice(_TEMPO[direction])
+            if level != "normal" and words in ("faster", "quicker", "slower"):
+                add(f"{rng.choice(_INTENSITY[level])} {words}", "direction",
+                    {"tempo": direction, "tempo.intensity": level})
+            else:
+                add(f"make it {words}", "direction", {"tempo": direction})
+        elif pick == 1:
+            name, word = rng.choice(list(_INSTRUMENT_WORDS.items()))
+            verb, direction = rng.choice([("no", "none"), ("without", "none"), ("remove the", "none"),
+                                          ("more", "more"), ("add some", "more"), ("less", "less")])
+            add(f"{verb} {word}", "negation" if direction == "none" else "direction", {f"instrument.{name}": direction})
+        elif pick == 2:
+            name, word = rng.choice(list(_GENRE_WORDS.items()))
+            verb, direction = rng.choice([("not", "none"), ("avoid", "none"), ("more", "more"), ("less", "less")])
+            add(f"{verb} {word}", "negation" if direction == "none" else "direction", {f"genre.{name}": direction})
+        elif pick == 3:
+            name, word = rng.choice(list(_MOOD_WORDS.items()))
+            verb, direction = rng.choice([("something", "more"), ("a little less", "less"), ("nothing", "none")])
+            expect: dict[str, Any] = {f"mood.{name}": direction}
+            if verb == "a little less":
+                expect[f"mood.{name}.intensity"] = "slight"
+            add(f"{verb} {word}", "negation" if direction == "none" else "direction", expect)
+        elif pick == 4:
+            phrase, value = rng.choice([("no singing", "off"), ("no lyrics", "off"), ("an instrumental", "off"),
+                                        ("with a singer", "on"), ("a female vocalist", "female"),
+                                        ("a male voice", "male"), ("without vocals", "off")])
+            add(phrase, "negation" if value == "off" else "target", {"vocals": value})
+        elif pick == 5:
+            seconds = rng.choice([30, 45, 60, 90, 120, 180])
+            amount = f"{seconds} seconds" if seconds < 60 or seconds % 60 else f"{seconds // 60} minutes"
+            word, key = rng.choice([("under", "duration.max_s"), ("at most", "duration.max_s"),
+                                    ("at least", "duration.min_s"), ("longer than", "duration.min_s")])
+            add(f"{word} {amount}", "target", {key: seconds})
+        elif pick == 6:
+            bpm = rng.choice([80, 100, 120, 140])
+            add(f"about {bpm} bpm", "target", {"tempo.min_bpm": bpm - 10, "tempo.max_bpm": bpm + 10})
+        elif pick == 7:
+            name, word = rng.choice(list(_INSTRUMENT_WORDS.items()))
+            add(f"{word} is fine again", "lift", {"lifted": [f"instrument.{name}"]})
+        else:
+            direction = rng.choice(list(_TEMPO))
+            name, word = rng.choice(list(_INSTRUMENT_WORDS.items()))
+            add(f"{rng.choice(_TEMPO[direction])}, and no {word}", "negation",
+                {"tempo": direction, f"instrument.{name}": "none"})
+    return rows

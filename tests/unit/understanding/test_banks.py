@@ -1,0 +1,32 @@
+"""The wording banks: disjoint splits, the share of negations and direction changes the issue asks for,
+and the reader's intent accuracy on each (the committed figure: docs/benchmarks/understanding.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from musechat.understanding.banks import SPLITS, accuracy, generate_train, load_bank, sentence_overlap
+
+pytestmark = pytest.mark.unit
+
+
+def test_splits_share_no_sentence() -> None:
+    banks = {split: load_bank(split) for split in SPLITS}
+    for a in SPLITS:
+        for b in SPLITS:
+            if a != b:
+                assert sentence_overlap(banks[a], banks[b]) == 0.0, (a, b)
+
+
+def test_the_train_bank_is_the_generator_output_without_held_out_sentences() -> None:
+    generated = {row["text"] for row in generate_train()}
+    assert {row["text"] for row in load_bank("train")} <= generated
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_intent_accuracy_is_at_least_95_percent(split: str) -> None:
+    rows = load_bank(split)
+    negations_and_directions = sum(row["kind"] in ("negation", "direction") for row in rows)
+    assert negations_and_directions >= len(rows) / 4
+    acc, misses = accuracy(rows)
+    assert acc >= 0.95, misses
