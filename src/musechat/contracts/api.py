@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from musechat.contracts.catalog import TrackId, TrackMetadata
+from musechat.contracts.catalog import TrackCard, TrackId, TrackMetadata
 from musechat.contracts.request import UnderstoodRequest
 
 MAX_TURN_TEXT = 500
@@ -84,13 +84,7 @@ class TrackFilters(BaseModel):
         return self
 
 
-class RecommendedTrack(BaseModel):
-    track_id: TrackId
-    title: str
-    artist: str
-    album: str | None = None
-    licence: str | None = None
-    duration_s: float
+class RecommendedTrack(TrackCard):
     tags: list[str]
     score: float = Field(description="Cosine similarity of the fused query and the track vector.")
 

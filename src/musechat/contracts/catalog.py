@@ -93,10 +93,9 @@ class ModelPublished(BaseModel):
     version: str
 
 
-class TrackPayload(BaseModel):
-    """The payload stored with each point of the `tracks` collection."""
-
-    model_config = ConfigDict(extra="forbid")
+class TrackCard(BaseModel):
+    """What a listener is shown of a track: the fields the stored payload and a turn's answer share (one
+    definition, so the answer can never drift from what the store holds)."""
 
     track_id: TrackId
     title: str
@@ -104,6 +103,13 @@ class TrackPayload(BaseModel):
     album: str | None = None
     licence: str | None = None
     duration_s: float
+
+
+class TrackPayload(TrackCard):
+    """The payload stored with each point of the `tracks` collection."""
+
+    model_config = ConfigDict(extra="forbid")
+
     tags: list[str] = Field(description="Tag names (MTT + MSD vocabularies), for filters and explanations.")
     # Derived from `tags` at index time and indexed: the "no vocals" filter is one bool check per point,
     # where excluding 18 vocal tags cost the engine 5x the search (docs/benchmarks/turn_latency.md).
