@@ -93,9 +93,9 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     workdir = tmp_path_factory.mktemp("learning-loop")
     with EmbeddedBroker() as broker:
         world, checkpoint = prepare(workdir, broker.bootstrap_servers, LOOP_WORLD, progress=False)
-        registry = ModelRegistry(workdir / "registry")
-        live = registry.register(checkpoint).version
-        registry.mark_live(live, collection_for(live), "demo-prepare")  # prepare() re-indexed with it
+        registry = ModelRegistry(workdir / "registry")  # prepare() registered its model and marked it live
+        live = registry.live()
+        assert live is not None and registry.state().collection == collection_for(live)
         yield {"workdir": workdir, "world": world, "checkpoint": checkpoint, "registry": registry,
                "bootstrap": broker.bootstrap_servers, "first": live}
 
@@ -106,9 +106,8 @@ def test_feedback_trains_a_gated_model_that_is_served_without_mixed_towers(
     registry: ModelRegistry = loop["registry"]
     a = loop["first"]
     quartets = workdir / "quartets"
-    env = {"MUSECHAT_MODEL_REGISTRY_DIR": str(registry.root), "MUSECHAT_DATASET_WRITER_EMBEDDED": "true",
-           "MUSECHAT_DATASET_WRITER_OUTPUT_DIR": str(quartets), "MUSECHAT_DATASET_WRITER_FLUSH_EVERY_S": "2",
-           "MUSECHAT_GATEWAY_EXPLAINER": "none"}
+    # The demo's gateway embeds the dataset writer and follows the registry (demo/run.py); seal fast here.
+    env = {"MUSECHAT_DATASET_WRITER_FLUSH_EVERY_S": "2", "MUSECHAT_GATEWAY_EXPLAINER": "none"}
     clock = [time.monotonic()]
     phases: dict[str, float] = {}
 
@@ -116,7 +115,8 @@ def test_feedback_trains_a_gated_model_that_is_served_without_mixed_towers(
         phases[name] = round(time.monotonic() - clock[0], 1)
         clock[0] = time.monotonic()
 
-    for key, value in {**env, "MUSECHAT_BUS_BOOTSTRAP_SERVERS": loop["bootstrap"]}.items():
+    for key, value in {"MUSECHAT_MODEL_REGISTRY_DIR": str(registry.root),
+                       "MUSECHAT_BUS_BOOTSTRAP_SERVERS": loop["bootstrap"]}.items():
         monkeypatch.setenv(key, value)  # for the CLI commands run in this process
     with gateway_server(workdir, loop["bootstrap"], loop["checkpoint"], extra_env=env) as server:
         headers = {"Authorization": f"Bearer {server.api_key}"}

@@ -59,7 +59,8 @@ def prepare(workdir: Path, bootstrap: str, size: WorldSize = WorldSize(),
     from musechat.catalog.reindex import reindex
     from musechat.catalog.runtime import await_outcomes, publish_ingest
     from musechat.contracts.catalog import TRACKS_COLLECTION
-    from musechat.ranker.core import FusionVectorizer
+    from musechat.ranker.core import FusionVectorizer, checkpoint_version
+    from musechat.registry.registry import ModelRegistry
 
     world = build_world(workdir / "world", size.track_variants, size.video_variants, progress=progress)
     with embedded_catalog_stack(workdir, bootstrap=bootstrap) as stack:
@@ -69,7 +70,13 @@ def prepare(workdir: Path, bootstrap: str, size: WorldSize = WorldSize(),
         if summary.failed or summary.missing:
             raise RuntimeError("the demo catalog did not ingest cleanly: " + "; ".join(summary.lines()))
         checkpoint = train_demo_model(world, stack.store, workdir, steps=size.train_steps, progress=progress)
+        # The model registry decides what is served: the first run registers the demo model as live; later
+        # runs keep whatever was published since (`musechat model publish|rollback`, docs/learning-loop.md).
+        registry = ModelRegistry(workdir / "registry")
+        first = registry.register(checkpoint).version
+        checkpoint = registry.checkpoint(registry.live() or first)
         live = reindex(stack.store, FusionVectorizer.load(checkpoint), progress=progress)
+        registry.mark_live(checkpoint_version(checkpoint), live, "demo-prepare")
         print(f"tracks alias → {live} ({stack.store.count(TRACKS_COLLECTION)} tracks, fusion music tower)",
               flush=True)
     return world, checkpoint
@@ -116,6 +123,11 @@ def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | 
            "MUSECHAT_BUS_BOOTSTRAP_SERVERS": bootstrap,
            "MUSECHAT_STORE_BACKEND": "edge",
            "MUSECHAT_STORE_PATH": str(workdir / "qdrant-edge"),
+           # The learning loop on one machine: the registry the ranker and indexer follow, and the dataset
+           # writer embedded (feedback → quartets under var/demo/quartets for `musechat model train`).
+           "MUSECHAT_MODEL_REGISTRY_DIR": str(workdir / "registry"),
+           "MUSECHAT_DATASET_WRITER_EMBEDDED": "true",
+           "MUSECHAT_DATASET_WRITER_OUTPUT_DIR": str(workdir / "quartets"),
            **(extra_env or {})}
     log_path = workdir / "gateway.log"
     with log_path.open("ab") as log:
