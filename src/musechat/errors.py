@@ -11,7 +11,7 @@ This module imports nothing from the package, so any module may import it withou
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 __all__ = ["EXIT_USAGE", "CliError", "MuseChatError"]
 
@@ -42,6 +42,19 @@ class MuseChatError(Exception):
     def to_dict(self) -> dict[str, str]:
         """The JSON error body's fields (`ErrorBody` {error, message}) without importing the contracts."""
         return {"error": self.code, "message": self.message}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by state, not by constructor: errors cross process pipes (`hosting.ProcessHost` returns a
+        ranker's per-request errors), and subclasses with other `__init__` signatures, e.g.
+        `(status, code, message)`, could not be rebuilt from `args` alone."""
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[MuseChatError], args: tuple[Any, ...], state: dict[str, Any]) -> MuseChatError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class CliError(MuseChatError):
