@@ -97,36 +97,48 @@ def _run_until_signal(run: Callable[[threading.Event], object]) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from musechat.bus import EventProducer
-
     if args.metrics_port is not None:
-        # Before anything slow: the chart's probes hit /metrics on this port from the start.
-        from musechat.observability import start_metrics_server
+        _start_metrics(args.metrics_port)  # before anything slow: the chart's probes hit it from the start
+    runners: dict[str, Callable[[], int]] = {"video-worker": _run_video_worker, "catalog-worker": _run_catalog_worker,
+                                             "indexer": _run_indexer, "dataset-writer": _run_dataset_writer}
+    return runners[args.name]()
 
-        try:
-            start_metrics_server(args.metrics_port)
-        except OSError as error:
-            raise CliError(error.strerror or str(error)) from error
-        except ValueError as error:
-            raise CliError(str(error)) from error
-    if args.name == "video-worker":
-        from musechat.video.runtime import video_worker_consumer
-        from musechat.video.settings import VideoWorkerSettings
 
-        video_settings = VideoWorkerSettings()
-        with EventProducer(video_settings.bus) as producer:
-            consumer = video_worker_consumer(video_settings, producer)
-            return _run_until_signal(lambda stop: consumer.run(stop=stop))
-    if args.name == "catalog-worker":
-        from musechat.catalog.runtime import catalog_worker_consumer
-        from musechat.catalog.settings import CatalogWorkerSettings
+def _start_metrics(port: int) -> None:
+    from musechat.observability import start_metrics_server
 
-        worker_settings = CatalogWorkerSettings()
-        with EventProducer(worker_settings.bus) as producer:
-            consumer = catalog_worker_consumer(worker_settings, producer)
-            return _run_until_signal(lambda stop: consumer.run(stop=stop))
-    if args.name == "dataset-writer":
-        return _run_dataset_writer()
+    try:
+        start_metrics_server(port)
+    except OSError as error:
+        raise CliError(error.strerror or str(error)) from error
+    except ValueError as error:
+        raise CliError(str(error)) from error
+
+
+def _run_video_worker() -> int:
+    from musechat.bus import EventProducer
+    from musechat.video.runtime import video_worker_consumer
+    from musechat.video.settings import VideoWorkerSettings
+
+    video_settings = VideoWorkerSettings()
+    with EventProducer(video_settings.bus) as producer:
+        consumer = video_worker_consumer(video_settings, producer)
+        return _run_until_signal(lambda stop: consumer.run(stop=stop))
+
+
+def _run_catalog_worker() -> int:
+    from musechat.bus import EventProducer
+    from musechat.catalog.runtime import catalog_worker_consumer
+    from musechat.catalog.settings import CatalogWorkerSettings
+
+    worker_settings = CatalogWorkerSettings()
+    with EventProducer(worker_settings.bus) as producer:
+        consumer = catalog_worker_consumer(worker_settings, producer)
+        return _run_until_signal(lambda stop: consumer.run(stop=stop))
+
+
+def _run_indexer() -> int:
+    from musechat.bus import EventProducer
     from musechat.catalog.runtime import default_vectorizer, indexer_consumer
     from musechat.catalog.settings import IndexerSettings
     from musechat.contracts.catalog import TRACKS_COLLECTION
