@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,11 +139,13 @@ class IngestReceipt:
         return {s.subject for s in self.submissions}
 
 
-def publish_ingest(path: Path, producer: EventProducer, batch_id: str | None = None) -> IngestReceipt:
+def publish_ingest(path: Path, producer: EventProducer, batch_id: str | None = None,
+                   skip: Callable[[Submission], bool] | None = None) -> IngestReceipt:
     """Publish one track-submitted event per manifest line / file. Bad lines are published too, so their
-    failure is recorded in the worker's DLQ rather than only on this terminal."""
+    failure is recorded in the worker's DLQ rather than only on this terminal. `skip` drops submissions
+    the caller knows are already indexed (a resumed `serve`)."""
     batch_id = batch_id or f"ingest-{uuid.uuid4().hex[:12]}"
-    submissions = list(discover(path, batch_id))
+    submissions = [s for s in discover(path, batch_id) if skip is None or not skip(s)]
     for submission in submissions:
         data = dict(submission.data)
         if submission.problem and "raw_line" in data:

@@ -67,6 +67,26 @@ def _find_key(tree: Any, names: tuple[str, ...]) -> Any:
     return None
 
 
+def already_indexed(store: Any) -> dict[str, str | None]:
+    """track id -> content hash of the tracks indexed with the current facts (what a resumed serve skips)."""
+    from musechat.contracts.catalog import TRACKS_COLLECTION
+    from musechat.contracts.music import FACTS_VERSION
+
+    if not store.collection_exists(TRACKS_COLLECTION):
+        return {}
+    found: dict[str, str | None] = {}
+    for record in store.scroll(TRACKS_COLLECTION, fields=["track_id", "content_sha256", "facts"]):
+        facts = record.payload.get("facts") or {}
+        if facts.get("version") == FACTS_VERSION:
+            found[str(record.payload["track_id"])] = record.payload.get("content_sha256")
+    return found
+
+
+def _is_indexed(submission: Any, indexed: dict[str, str | None]) -> bool:
+    sha = submission.data.get("content_sha256")
+    return sha is not None and submission.problem is None and indexed.get(submission.subject) == sha
+
+
 def serve(catalog: Path, workdir: Path, checkpoint: Path | None = None, port: int | None = None,
           timeout_s: float = 3600.0, keep_serving: bool = True) -> int:
     """Ingest `catalog` into `workdir` through Kafka, report the ranking path, serve /v1 when it can."""
@@ -84,8 +104,10 @@ def serve(catalog: Path, workdir: Path, checkpoint: Path | None = None, port: in
     with EmbeddedBroker() as broker:
         print(f"[1/3] broker on {broker.bootstrap_servers}; store {workdir / 'qdrant-edge'}", flush=True)
         with embedded_catalog_stack(workdir, encoder=encoder, bootstrap=broker.bootstrap_servers) as stack:
-            receipt = publish_ingest(catalog, stack.producer)
-            print(f"[2/3] ingesting {len(receipt.submissions)} files from {catalog} through Kafka", flush=True)
+            indexed = already_indexed(stack.store)
+            receipt = publish_ingest(catalog, stack.producer, skip=lambda s: _is_indexed(s, indexed))
+            print(f"[2/3] ingesting {len(receipt.submissions)} new or changed files from {catalog} through Kafka "
+                  f"({len(indexed)} tracks already indexed)", flush=True)
             summary = await_outcomes(stack.bus, receipt, timeout_s=timeout_s)
             print("\n".join(summary.lines()), flush=True)
             stats = catalog_stats(stack.store, None)

@@ -343,9 +343,12 @@ class MusicEncoder:
         musicnn_features, tags, every = self._musicnn(prepared)
         facts = self._facts(prepared.decoded, every)
         if self.limits.refuse_not_music:
-            from musechat.encoders.music_facts import not_music_reason
+            from musechat.encoders import music_facts
 
-            reason = not_music_reason(facts)
+            salience = None
+            if music_facts.ALWAYS_EFFECT_BELOW_S <= facts.duration_s < music_facts.NOT_MUSIC_MAX_S:
+                salience = music_facts.pitch_salience(prepared.decoded.samples, prepared.decoded.sample_rate)
+            reason = music_facts.not_music_reason(facts, salience)
             if reason is not None:
                 raise NotMusicError(f"{prepared.decoded_label} {reason}")
         features = np.concatenate([ast_features, musicnn_features], axis=1)

@@ -317,23 +317,43 @@ def build_facts(
 
 
 # ------------------------------------------------------------------ not music
-# Sound effects are short, and MusiCNN tags them weakly: on the freedesktop sound theme (27 real effects,
-# 1-6 s) and a thunder rumble the strongest tag averaged 0.4 (0.15-0.62; 'electronic' fires on beeps),
-# on recorded songs 0.65-0.76. Duration decides first, tag evidence second, and nothing as long as a
-# real cue (>= NOT_MUSIC_MAX_S) is ever refused: a refused valid track costs more than an indexed effect.
+# Sound effects are short and have no pitch structure; MusiCNN's tags alone do not tell them apart: on
+# the freedesktop sound theme (real effects, 1-6 s) the strongest tag reached 0.62 ('electronic' fires on
+# beeps) while Wesnoth's real orchestral stingers (5-14 s) stay at 0.27-0.39. So: under ALWAYS_EFFECT_BELOW_S
+# a clip is an effect; under NOT_MUSIC_MAX_S it is one only when the tags are weak AND no pitch class
+# stands out (median chroma peak share < PITCH_SALIENCE_MIN; measured: thunder-like rumble 0.101, rain
+# 0.107, the stingers 0.15-0.39, a metal song 0.149). Nothing as long as a real cue (>= NOT_MUSIC_MAX_S)
+# is refused: a refused valid track costs more than an indexed effect.
 NOT_MUSIC_MAX_S = 30.0
 ALWAYS_EFFECT_BELOW_S = 3.0
 MUSIC_EVIDENCE_MIN = 0.45
+PITCH_SALIENCE_MIN = 0.125
 
 
-def not_music_reason(facts: TrackFacts) -> str | None:
-    """Why a decoded clip is a sound effect rather than music, or None when it may be music."""
+def pitch_salience(samples: np.ndarray, sample_rate: int) -> float:
+    """Median over frames of the strongest pitch class's share of the chroma energy (1/12 = no pitch
+    structure, 1 = one pitch class)."""
+    import librosa
+
+    power = np.abs(librosa.stft(samples[: int(NOT_MUSIC_MAX_S * sample_rate)], n_fft=1024, hop_length=512)) ** 2
+    chroma = librosa.feature.chroma_stft(S=power, sr=sample_rate)
+    total = chroma.sum(axis=0)
+    voiced = total > 1e-9
+    if not np.any(voiced):
+        return 0.0
+    return float(np.median(chroma.max(axis=0)[voiced] / total[voiced]))
+
+
+def not_music_reason(facts: TrackFacts, salience: float | None = None) -> str | None:
+    """Why a decoded clip is a sound effect rather than music, or None when it may be music. `salience`
+    (`pitch_salience`) is needed for clips between ALWAYS_EFFECT_BELOW_S and NOT_MUSIC_MAX_S."""
     if facts.duration_s >= NOT_MUSIC_MAX_S:
         return None
     if facts.duration_s < ALWAYS_EFFECT_BELOW_S:
         return f"lasts {facts.duration_s:.1f} s: a sound effect or a blip, not a music track"
     evidence = max(facts.tag_scores.values(), default=0.0)
-    if evidence < MUSIC_EVIDENCE_MIN:
-        return (f"lasts {facts.duration_s:.1f} s and the music tagger finds no style in it (strongest tag "
-                f"{evidence:.2f} < {MUSIC_EVIDENCE_MIN}): a sound effect, not music")
+    if evidence < MUSIC_EVIDENCE_MIN and salience is not None and salience < PITCH_SALIENCE_MIN:
+        return (f"lasts {facts.duration_s:.1f} s, the music tagger finds no style in it (strongest tag "
+                f"{evidence:.2f} < {MUSIC_EVIDENCE_MIN}) and no pitch stands out (salience {salience:.3f} < "
+                f"{PITCH_SALIENCE_MIN}): a sound effect, not music")
     return None
