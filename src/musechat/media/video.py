@@ -242,6 +242,24 @@ def decode_video(
 
     label = name or str(path)
     p = Path(path)
+    head = _check_file(p, label, max_bytes)
+    with _open_container(p, head, label) as container:
+        fmt, stream, codec_name = _video_stream(container, label)
+        _check_frame_limits(stream, label, max_pixels, max_fps)
+        declared = _duration(container, stream, label, fmt, max_duration_s)
+        windows = plan_segments(declared, segment_s, max_segments)
+        try:
+            frames = _sample(container, stream, windows, fps, frame_size, declared, label)
+        except av.error.FFmpegError as exc:
+            raise TruncatedVideoError(f"{label} is damaged: decoding failed ({exc.strerror})") from exc
+
+    return DecodedVideo(
+        segments=frames, windows=windows, duration_s=declared, fps=fps, source_format=fmt, codec=codec_name
+    )
+
+
+def _check_file(p: Path, label: str, max_bytes: int) -> bytes:
+    """A regular, non-empty file within `max_bytes` that is not a known non-video; its first bytes."""
     if not p.is_file():
         raise MediaNotFoundError(f"{label} does not exist or is not a regular file")
     size = p.stat().st_size
@@ -254,9 +272,15 @@ def decode_video(
     what = _sniff(head, _NON_VIDEO_MAGIC) or ("a text file" if _looks_like_text(head) else None)
     if what is not None:
         raise NotAVideoError(f"{label} is {what}, not a video (expected {ALLOWED_LABEL})")
+    return head
+
+
+def _open_container(p: Path, head: bytes, label: str) -> Any:
+    """The opened container; a file FFmpeg refuses is truncated when its magic says video, else not one."""
+    import av
 
     try:
-        container = av.open(str(p), mode="r")
+        return av.open(str(p), mode="r")
     except av.error.FFmpegError as exc:
         kind = _sniff(head, _VIDEO_MAGIC)
         if kind is not None:
@@ -265,47 +289,46 @@ def decode_video(
             ) from exc
         raise NotAVideoError(f"{label} is not a video FFmpeg recognises (expected {ALLOWED_LABEL})") from exc
 
-    with container:
-        fmt = container.format.name
-        if not container.streams.video:
-            if fmt.endswith("_pipe") or fmt in {"image2", "tty"}:
-                raise NotAVideoError(f"{label} was read as '{fmt}', which is not a video")
-            kinds = ", ".join(s.type for s in container.streams) or "none"
-            if not container.streams.audio:
-                # Neither picture nor sound: what FFmpeg salvaged from a cut file is index debris.
-                raise TruncatedVideoError(
-                    f"{label} ({fmt}) holds no audio or video stream (streams: {kinds}): truncated or damaged"
-                )
-            raise NoVideoStreamError(f"{label} ({fmt}) has no video stream (streams: {kinds})")
+
+def _video_stream(container: Any, label: str) -> tuple[str, Any, str]:
+    """(demuxer name, first video stream, codec name) of an accepted container, or why it is refused."""
+    fmt = container.format.name
+    if not container.streams.video:
         if fmt.endswith("_pipe") or fmt in {"image2", "tty"}:
-            raise NotAVideoError(f"{label} is a still image ('{fmt}'), not a video")
-        if fmt not in ALLOWED_DEMUXERS:
-            raise UnsupportedVideoError(f"{label} is a '{fmt}' file; accepted containers: {ALLOWED_LABEL}")
-        stream = container.streams.video[0]
-        codec_name = stream.codec_context.name if stream.codec_context is not None else None
-        if codec_name is None:
-            raise UnsupportedVideoError(f"{label} uses a video codec this FFmpeg build cannot decode")
-        _check_frame_limits(stream, label, max_pixels, max_fps)
+            raise NotAVideoError(f"{label} was read as '{fmt}', which is not a video")
+        kinds = ", ".join(s.type for s in container.streams) or "none"
+        if not container.streams.audio:
+            # Neither picture nor sound: what FFmpeg salvaged from a cut file is index debris.
+            raise TruncatedVideoError(
+                f"{label} ({fmt}) holds no audio or video stream (streams: {kinds}): truncated or damaged"
+            )
+        raise NoVideoStreamError(f"{label} ({fmt}) has no video stream (streams: {kinds})")
+    if fmt.endswith("_pipe") or fmt in {"image2", "tty"}:
+        raise NotAVideoError(f"{label} is a still image ('{fmt}'), not a video")
+    if fmt not in ALLOWED_DEMUXERS:
+        raise UnsupportedVideoError(f"{label} is a '{fmt}' file; accepted containers: {ALLOWED_LABEL}")
+    stream = container.streams.video[0]
+    codec_name = stream.codec_context.name if stream.codec_context is not None else None
+    if codec_name is None:
+        raise UnsupportedVideoError(f"{label} uses a video codec this FFmpeg build cannot decode")
+    return fmt, stream, codec_name
 
-        declared = _declared_duration(container, stream)
-        if declared is None:
-            try:
-                declared = _demuxed_duration(container, stream)
-            except av.error.FFmpegError as exc:
-                raise TruncatedVideoError(f"{label} could not be demuxed: {exc.strerror}") from exc
-        if declared is None or declared <= 0:
-            raise CorruptMediaError(f"{label} ({fmt}) has a video stream but no timed video packets")
-        if declared > max_duration_s:
-            raise MediaTooLongError(f"{label} lasts {declared:.1f} s, longer than the {max_duration_s:.0f} s limit")
-        windows = plan_segments(declared, segment_s, max_segments)
+
+def _duration(container: Any, stream: Any, label: str, fmt: str, max_duration_s: float) -> float:
+    """The declared duration (or, without one, the demuxed packets' span), within `max_duration_s`."""
+    import av
+
+    declared = _declared_duration(container, stream)
+    if declared is None:
         try:
-            frames = _sample(container, stream, windows, fps, frame_size, declared, label)
+            declared = _demuxed_duration(container, stream)
         except av.error.FFmpegError as exc:
-            raise TruncatedVideoError(f"{label} is damaged: decoding failed ({exc.strerror})") from exc
-
-    return DecodedVideo(
-        segments=frames, windows=windows, duration_s=declared, fps=fps, source_format=fmt, codec=codec_name
-    )
+            raise TruncatedVideoError(f"{label} could not be demuxed: {exc.strerror}") from exc
+    if declared is None or declared <= 0:
+        raise CorruptMediaError(f"{label} ({fmt}) has a video stream but no timed video packets")
+    if declared > max_duration_s:
+        raise MediaTooLongError(f"{label} lasts {declared:.1f} s, longer than the {max_duration_s:.0f} s limit")
+    return declared
 
 
 def _sample(
