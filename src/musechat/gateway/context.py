@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from musechat.gateway.auth import SCOPE_CATALOG_WRITE, SCOPE_READ, ApiKey, ApiKeyRing
 from musechat.gateway.core import GatewayCore
+from musechat.gateway.idempotency import IdempotencyCache
 from musechat.gateway.ratelimit import STATE_KEY as RATE_STATE
 from musechat.gateway.ratelimit import RateLimitedError, RateLimiter
 from musechat.gateway.settings import GatewaySettings
@@ -27,6 +28,7 @@ class GatewayContext:
     keys: ApiKeyRing
     settings: GatewaySettings
     limiter: RateLimiter | None = field(default=None)
+    idempotency: IdempotencyCache = field(default_factory=IdempotencyCache)
 
     def __post_init__(self) -> None:
         if self.limiter is None and self.settings.rate_limit_per_s > 0:

@@ -34,7 +34,8 @@ def gateway(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Outbox
     keys_file.write_text(key_record("reader", keys["reader"], [SCOPE_READ]) + "\n"
                          + key_record("admin", keys["admin"], [SCOPE_READ, SCOPE_CATALOG_WRITE]) + "\n")
     settings = GatewaySettings(api_keys_file=keys_file, state_secret="s" * 32, ranker_url="http://127.0.0.1:9",
-                               rate_limit_per_s=1.0, rate_limit_burst=5, cors_origins=["https://app.example"])
+                               rate_limit_per_s=1.0, rate_limit_burst=5, cors_origins=["https://app.example"],
+                               upload_dir=tmp_path / "uploads")
     store = EdgeStore(tmp_path / "edge")
     outbox = Outbox(tmp_path / "outbox.db", lambda: None, headers=event_headers)  # type: ignore[arg-type,return-value]
     try:
@@ -127,3 +128,36 @@ def test_the_openapi_document_has_a_version_security_and_conversation_links(
     assert links["Feedback"]["requestBody"]["state"] == "$response.body#/state"
     operation_ids = {op["operationId"] for ops in document["paths"].values() for op in ops.values()}
     assert {"conversation_turn", "conversation_feedback", "get_video"} <= operation_ids
+
+
+def test_idempotency_key_replays_a_track_submission_and_refuses_a_different_body(
+        gateway: tuple[TestClient, dict[str, str], Outbox]) -> None:
+    client, keys, outbox = gateway
+    track = {"track": {"track_id": "t-1", "title": "T", "artist": "A"}, "audio_path": "/catalog/t1.wav"}
+    headers = _as(keys["admin"], **{"Idempotency-Key": "submit-42"})
+    first = client.post("/v1/tracks", json=track, headers=headers)
+    again = client.post("/v1/tracks", json=track, headers=headers)
+    assert first.status_code == again.status_code == 202, first.text
+    assert again.json()["batch_id"] == first.json()["batch_id"] and again.headers["idempotent-replayed"] == "true"
+    assert outbox.pending() == 1  # one event, not two
+    other = client.post("/v1/tracks", json={**track, "audio_path": "/catalog/other.wav"}, headers=headers)
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
+    fresh = client.post("/v1/tracks", json=track, headers=_as(keys["admin"]))  # no key: a new batch
+    assert fresh.json()["batch_id"] != first.json()["batch_id"]
+
+
+def test_idempotency_key_on_an_upload_returns_the_first_video(
+        gateway: tuple[TestClient, dict[str, str], Outbox], tmp_path: Path) -> None:
+    from tests.fixtures_video import make_video
+
+    client, keys, _ = gateway
+    clip = make_video(tmp_path / "clip.mp4", duration_s=1, fps=5, size=(32, 32))
+    answers = []
+    for _ in range(2):
+        with clip.open("rb") as handle:
+            answers.append(client.post("/v1/videos", files={"file": ("clip.mp4", handle, "video/mp4")},
+                                       headers=_as(keys["reader"], **{"Idempotency-Key": "upload-1"})))
+    assert [a.status_code for a in answers] == [202, 202], answers[0].text
+    assert answers[0].json()["video_id"] == answers[1].json()["video_id"]
+    settings = client.app.state.context.settings  # type: ignore[attr-defined]
+    assert len(list(settings.upload_dir.glob("upload-*"))) == 1

@@ -9,9 +9,10 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from musechat.contracts.api import VideoFromPath, VideoState
-from musechat.gateway.context import Reader
+from musechat.gateway.context import Caller, Reader, json_response
 from musechat.gateway.core import NotFoundError
 from musechat.gateway.http_errors import ERROR_RESPONSES, ApiError
+from musechat.gateway.idempotency import fingerprint
 from musechat.gateway.uploads import (
     is_upload,
     json_body,
@@ -31,8 +32,19 @@ _UPLOAD_BODY = {"requestBody": {"content": {
 
 
 @router.post("/v1/videos", status_code=202, response_model=VideoState, openapi_extra=_UPLOAD_BODY)
-async def submit_video(request: Request, ctx: Reader) -> VideoState:
+async def submit_video(request: Request, ctx: Reader) -> Response:
+    """Honours `Idempotency-Key`: a retried upload answers the first video id (the retry's bytes are not
+    read again; a JSON path must be the same path)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    digest = fingerprint(content_type, await request.body() if content_type == "application/json" else b"")
+
+    async def submit() -> Response:
+        return json_response(await _submit_video(request, ctx, content_type), status_code=202)
+
+    return await ctx.context.idempotency.run(request, ctx.key.sha256, digest, submit)
+
+
+async def _submit_video(request: Request, ctx: Caller, content_type: str) -> VideoState:
     if content_type == "multipart/form-data":
         await run_in_threadpool(sweep_uploads, ctx.settings)
         path, name = await spool_upload(request, ctx.settings)
