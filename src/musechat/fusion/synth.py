@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -347,15 +347,8 @@ def generate_benchmark(
 
     cfg = config or SynthConfig()
     book = phrasebook or load_phrasebook()
-    if n_quartets < 10:
-        raise SynthError(f"need at least 10 quartets, got {n_quartets}")
-    unknown = sorted(set(splits) - set(SPLITS))
-    if unknown or not splits:
-        raise SynthError(f"splits must be a non-empty subset of {SPLITS}, got {list(splits)}")
     out = Path(out_dir)
-    for split in splits:
-        if (out / split).exists():
-            raise SynthError(f"{out / split} already exists; choose an empty --out directory")
+    _check_request(n_quartets, splits, out)
     counts = _split_counts(n_quartets, cfg)
     rng = np.random.default_rng([seed, 0])
     text_rng = np.random.default_rng([seed, 1])
@@ -380,25 +373,46 @@ def generate_benchmark(
         if not set(splits) - set(summary["splits"]):
             break
         n = counts[split]
+        # A skipped split is still drawn (not written): the next split's quartets must not depend on it.
         write = split in splits
         writer = QuartetWriter(out / split, dims, shard_size, info={**info, "split": split}) if write else None
-        unique: set[str] = set()
         bar = tqdm(total=n, desc=f"{'write' if write else 'skip'} {split}", disable=not progress)
-        for start in range(0, n, 1024):
-            rows = [_draw_quartet(world, cfg, rng, index + i) for i in range(start, min(n, start + 1024))]
-            sentences = [bank.sentence(r["changes"], text_rng) for r in rows]
-            if writer is not None:
-                unique.update(sentences)
-                for row, sentence, tok in zip(rows, sentences, enc.encode(sentences), strict=True):
-                    writer.add(_to_quartet(row, sentence, tok))
-            bar.update(len(rows))
+        unique = _draw_split(n, index, writer, world, cfg, bank, enc, rng, text_rng, bar.update)
         bar.close()
         index += n
         if writer is not None:
             writer.close()
-            summary["splits"][split] = {"count": n, "unique_sentences": len(unique)}
+            summary["splits"][split] = {"count": n, "unique_sentences": unique}
     (out / "benchmark.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def _check_request(n_quartets: int, splits: Sequence[str], out: Path) -> None:
+    if n_quartets < 10:
+        raise SynthError(f"need at least 10 quartets, got {n_quartets}")
+    unknown = sorted(set(splits) - set(SPLITS))
+    if unknown or not splits:
+        raise SynthError(f"splits must be a non-empty subset of {SPLITS}, got {list(splits)}")
+    for split in splits:
+        if (out / split).exists():
+            raise SynthError(f"{out / split} already exists; choose an empty --out directory")
+
+
+def _draw_split(n: int, first: int, writer: QuartetWriter | None, world: _World, cfg: SynthConfig,
+                bank: SentenceBank, enc: TextTokenEncoder, rng: np.random.Generator, text_rng: np.random.Generator,
+                advance: Callable[[int], object]) -> int:
+    """Draw quartets `first` .. `first + n - 1` (1,024 at a time) and their sentences, and write them when
+    `writer` is given; the number of distinct sentences written."""
+    unique: set[str] = set()
+    for start in range(0, n, 1024):
+        rows = [_draw_quartet(world, cfg, rng, first + i) for i in range(start, min(n, start + 1024))]
+        sentences = [bank.sentence(r["changes"], text_rng) for r in rows]
+        if writer is not None:
+            unique.update(sentences)
+            for row, sentence, tok in zip(rows, sentences, enc.encode(sentences), strict=True):
+                writer.add(_to_quartet(row, sentence, tok))
+        advance(len(rows))
+    return len(unique)
 
 
 def _draw_quartet(world: _World, cfg: SynthConfig, rng: np.random.Generator, index: int) -> dict[str, Any]:
