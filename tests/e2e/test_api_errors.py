@@ -110,3 +110,58 @@ def test_missing_or_invalid_key_and_missing_scope(system: System, good_video: Pa
     with system.client() as admin:
         accepted = admin.post("/v1/tracks", json=track)
     assert accepted.status_code == 202 and accepted.json()["track_ids"] == ["t-1"]
+
+
+def test_unknown_routes_and_wrong_methods_answer_json_through_bentoml(system: System) -> None:
+    with system.client() as client:
+        _error(client.get("/v1/no-such-thing"), 404, "not_found", "/v1/no-such-thing")
+        _error(client.get("/nothing-here"), 404, "not_found")
+        wrong = client.get("/v1/conversations")
+        _error(wrong, 405, "method_not_allowed")
+        assert wrong.headers["allow"] == "POST"
+        assert client.get("/v1/videos/vid-nope").headers["x-request-id"]
+
+
+def test_a_key_of_another_tenant_added_at_runtime_sees_none_of_this_tenants_objects(
+        system: System, good_video: Path) -> None:
+    """The key file is re-read on change: a tenant-B key works without a restart, and gets 404 for A's
+    video, conversation and feedback; A's own answers are unchanged."""
+    import time
+
+    from musechat.demo.run import submit_and_wait
+    from musechat.gateway.auth import SCOPE_READ, key_record, mint_key
+
+    with system.client() as client:
+        video_id = submit_and_wait(client, good_video)
+        started = client.post("/v1/conversations", json={"video_id": video_id}).json()
+    other = mint_key()
+    keys_file = system.workdir / "secrets" / "api-keys.jsonl"
+    with keys_file.open("a") as handle:
+        handle.write(key_record("tenant-b", other, [SCOPE_READ], tenant="tenant-b") + "\n")
+    conversation, state = started["conversation_id"], started["state"]
+    with system.client(other) as bob:
+        deadline = time.monotonic() + 10
+        while bob.get(f"/v1/videos/{video_id}").status_code == 401 and time.monotonic() < deadline:
+            time.sleep(0.3)  # the ring looks at the file at most once a second
+        _error(bob.get(f"/v1/videos/{video_id}"), 404, "video_not_found")
+        _error(bob.post("/v1/conversations", json={"video_id": video_id}), 404, "video_not_found")
+        _error(bob.post(f"/v1/conversations/{conversation}/turns", json={"text": "faster", "state": state}),
+               404, "conversation_not_found")
+        _error(bob.post(f"/v1/conversations/{conversation}/feedback", json={
+            "track_id": started["tracks"][0]["track_id"], "verdict": "accept", "state": state}),
+            404, "conversation_not_found")
+        _error(bob.delete(f"/v1/videos/{video_id}"), 404, "video_not_found")
+    with system.client() as client:
+        assert client.get(f"/v1/videos/{video_id}").json()["status"] == "ready"
+        assert client.post(f"/v1/conversations/{conversation}/turns",
+                           json={"text": "faster", "state": state}).status_code == 200
+
+
+def test_metrics_need_a_key_and_name_no_ids(system: System) -> None:
+    with system.client() as client:
+        client.get("/v1/videos/vid-metrics-probe-1")
+        scraped = client.get("/metrics")
+    assert scraped.status_code == 200 and "musechat_http_request_duration_seconds" in scraped.text
+    assert "vid-metrics-probe" not in scraped.text
+    with httpx.Client(base_url=system.server.url) as anonymous:
+        _error(anonymous.get("/metrics"), 401, "missing_api_key")

@@ -37,7 +37,7 @@ from musechat.contracts.ranking import RankRequest, RankResponse
 from musechat.contracts.topics import Topic
 from musechat.errors import MuseChatError
 from musechat.gateway.ports import RankerPort, TextEncoderPort
-from musechat.gateway.state import ConversationState, StateSigner
+from musechat.gateway.state import ConversationState, StateSigner, VersionBook
 from musechat.registry.metrics import observe_served
 from musechat.understanding import from_filters, to_filters, understand
 from musechat.video.registry import VideoRegistry
@@ -82,6 +82,7 @@ class GatewayCore:
         self._ranker = ranker
         self._signer = signer
         self._explainer = explainer
+        self._versions = VersionBook()
 
     # ------------------------------------------------------------------ catalog
     def submit_tracks(self, submissions: list[TrackSubmission]) -> SubmissionAccepted:
@@ -144,7 +145,8 @@ class GatewayCore:
         state = ConversationState(
             conversation_id=conversation_id, video_id=previous.video_id, turn=previous.turn + 1,
             candidate_track_id=ranked.tracks[0].track_id if ranked.tracks else previous.candidate_track_id,
-            excluded_track_ids=excluded, filters=filters, understood=understood, tenant=previous.tenant)
+            excluded_track_ids=excluded, filters=filters, understood=understood, tenant=previous.tenant,
+            version=self._versions.advance(conversation_id, previous.version))
         return await self._respond(state, ranked, text=request.text, candidate=previous.candidate_track_id,
                                    explain=request.explain, history=[request.text])
 
@@ -153,8 +155,10 @@ class GatewayCore:
         if feedback.track_id not in (*state.recommended_track_ids, *state.excluded_track_ids):
             raise MuseChatError(f"track {feedback.track_id!r} was not recommended in this conversation; give "
                                 "feedback on a track of the last turn", status=422, code="track_not_recommended")
+        update: dict[str, Any] = {"version": self._versions.advance(conversation_id, state.version)}
         if feedback.verdict == "reject":
-            state = state.model_copy(update={"excluded_track_ids": state.remember(feedback.track_id)})
+            update["excluded_track_ids"] = state.remember(feedback.track_id)
+        state = state.model_copy(update=update)
         await self._producer.publish_async(Topic.FEEDBACK, _event(Topic.FEEDBACK, conversation_id, FeedbackGiven(
             conversation_id=conversation_id, turn=state.turn, video_id=state.video_id,
             track_id=feedback.track_id, verdict=feedback.verdict)))

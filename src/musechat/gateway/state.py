@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,6 +18,7 @@ from musechat.contracts.api import TrackFilters
 from musechat.contracts.conversation import DEFAULT_TENANT
 from musechat.contracts.request import UnderstoodRequest
 from musechat.errors import MuseChatError
+from musechat.lru import ExpiringLru
 
 TOKEN_VERSION = "s1"
 MAX_REMEMBERED = 200  # excluded tracks kept per conversation; bounds the token size
@@ -46,12 +48,42 @@ class ConversationState(BaseModel):
         default=None, description="The standing request the next turn's words merge into (None: from `filters`).")
     issued_at: float = Field(default_factory=time.time)
     tenant: str = Field(default=DEFAULT_TENANT, description="The tenant of the key that started it.")
+    version: int = Field(default=0, ge=0, description="Bumped by every turn and feedback: an older token is stale.")
     recommended_track_ids: list[str] = Field(default_factory=list,
                                              description="The last turn's tracks: what feedback may name.")
 
     def remember(self, *track_ids: str) -> list[str]:
         merged = list(dict.fromkeys([*self.excluded_track_ids, *track_ids]))
         return merged[-MAX_REMEMBERED:]
+
+
+class StaleStateError(MuseChatError):
+    status, code = 409, "stale_state"
+
+
+class VersionBook:
+    """The latest state version of each recent conversation: optimistic concurrency for state tokens.
+
+    A turn or feedback advances the conversation from the version its token carries; when another request
+    advanced it first (two tabs, a retried request, concurrent feedback) the later one is a 409
+    `stale_state` instead of silently forking the conversation and losing the other's update. The check
+    runs when the answer is ready, so a failed request never consumes a version. Kept in this process for
+    `max_age_s` (an LRU): across replicas, or after a restart, an older token is not detected — the
+    signed token alone stays the source of truth (no sticky sessions).
+    """
+
+    def __init__(self, max_entries: int = 100_000, max_age_s: float = 24 * 3600.0) -> None:
+        self._latest: ExpiringLru[str, int] = ExpiringLru(max_entries, max_age_s)
+        self._lock = threading.Lock()
+
+    def advance(self, conversation_id: str, from_version: int) -> int:
+        with self._lock:
+            latest = self._latest.get(conversation_id)
+            if latest is not None and latest != from_version:
+                raise StaleStateError(f"the conversation moved on (version {latest}, this state is {from_version}): "
+                                      "send the `state` of the latest response")
+            self._latest.put(conversation_id, from_version + 1)
+        return from_version + 1
 
 
 def _b64(data: bytes) -> str:

@@ -191,3 +191,42 @@ def test_turns_answer_at_once_while_no_broker_is_reachable(tmp_path: Path) -> No
     finally:
         outbox.close()
         store.close()
+
+
+def test_a_stale_state_is_a_409_and_loses_no_update(
+        world: tuple[TestClient, dict[str, str], FixedRanker, GatewaySettings]) -> None:
+    """Two feedbacks sent with the same token (two tabs): the second is refused, not silently forked."""
+    client, keys, _, _ = world
+    alice = _as(keys["a"])
+    core = cast(GatewayCore, client.app.state.context.core)  # type: ignore[attr-defined]
+    core._videos.mark_pending("vid-x", "acme")
+    started = client.post("/v1/conversations", json={"video_id": "vid-x"}, headers=alice).json()
+    url = f"/v1/conversations/{started['conversation_id']}/feedback"
+    first = client.post(url, json={"track_id": "t-1", "verdict": "reject", "state": started["state"]}, headers=alice)
+    assert first.status_code == 200, first.text
+    second = client.post(url, json={"track_id": "t-2", "verdict": "reject", "state": started["state"]},
+                         headers=alice)
+    assert second.status_code == 409 and second.json()["error"] == "stale_state", second.text
+    third = client.post(url, json={"track_id": "t-2", "verdict": "reject", "state": first.json()["state"]},
+                        headers=alice)
+    assert third.status_code == 200, third.text
+    state = core._signer.verify(third.json()["state"], started["conversation_id"])
+    assert {"t-1", "t-2"} <= set(state.excluded_track_ids) and state.version == 2  # both rejections kept
+
+
+def test_concurrent_advances_from_one_version_let_exactly_one_through() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from musechat.gateway.state import StaleStateError, VersionBook
+
+    book = VersionBook()
+
+    def attempt(_: int) -> bool:
+        try:
+            book.advance("conv-1", 0)
+            return True
+        except StaleStateError:
+            return False
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(attempt, range(32))) == 1
