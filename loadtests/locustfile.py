@@ -30,6 +30,7 @@ from loadtests.journeys import (
 )
 from loadtests.settings import LoadtestSettings
 from musechat.contracts.api import (
+    Explanation,
     FeedbackAccepted,
     SubmissionAccepted,
     TurnResponse,
@@ -112,11 +113,13 @@ class PlatformClient(HttpUser):
                 response = self._call("POST", "/v1/conversations", "/v1/conversations", TurnResponse,
                                       json=start_body(self.video_id, explain).model_dump(mode="json"),
                                       expect=(201,))
+                self._read_explanation(response)
                 for _ in range(TURNS_PER_CONVERSATION - 1):
                     turn = turn_body(self.rng, response.state, explain)
                     response = self._call(
                         "POST", f"/v1/conversations/{response.conversation_id}/turns",
                         "/v1/conversations/{id}/turns", TurnResponse, json=turn.model_dump(mode="json"))
+                    self._read_explanation(response)
                 if response.tracks:
                     feedback = feedback_body(response.tracks[0].track_id, response.state,
                                              accept=self.rng.random() < 0.7)
@@ -125,6 +128,12 @@ class PlatformClient(HttpUser):
                                json=feedback.model_dump(mode="json"), expect=(200, 202))
         except JourneyFailed:
             pass
+
+    def _read_explanation(self, response: TurnResponse) -> None:
+        """An explained turn returns at once; the client then reads the explanation (JSON: the final event)."""
+        if response.explanation is not None and response.explanation.stream:
+            self._call("GET", response.explanation.stream, "/v1/explanations/{ticket}", Explanation,
+                       headers={"Accept": "application/json"})
 
     def _submit_video_and_wait(self) -> str:
         path = SETTINGS.video_dir / "loadtest.mp4"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from musechat.errors import CliError
@@ -67,31 +66,54 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    import os
+    import platform
+    import sys
+    import time
+
+    from musechat.explain.datasets import contradiction_examples, facts_examples
     from musechat.explain.evaluate import default_setups, evaluate, write_report
     from musechat.explain.grounding import CatalogTitleIndex
 
+    started = time.monotonic()
     base = _base_model(args.base_model)
-    if not (args.adapter / "adapter_config.json").is_file():
-        raise _usage_error(f"--adapter {args.adapter} has no adapter_config.json; run `musechat explainer train`")
-    examples, titles, source = _examples(args, args.split)
+    adapter_dir = args.adapter
+    if adapter_dir is None:
+        from musechat.explain.train import default_adapter_dir
+
+        adapter_dir = default_adapter_dir(args.adapter_root)
+    if not (adapter_dir / "adapter_config.json").is_file():
+        raise _usage_error(f"--adapter {adapter_dir} has no adapter_config.json; run `musechat explainer train`")
+    if args.data is not None:
+        examples, titles, source = _examples(args, args.split)
+    else:  # held out: the default adapter trains on seed 0
+        examples = facts_examples(args.synthetic, seed=args.seed + 10_000)
+        titles, source = [], f"facts-format synthetic examples (seed {args.seed + 10_000}, held out)"
+    contradictions = contradiction_examples(args.contradictions, seed=args.seed + 20_000)
+    names = sorted({*titles, *(n for e in [*examples, *contradictions] for n in (e.title, e.artist))})
     if args.vllm_url:
         from musechat.explain.backends.vllm import VllmBackend
 
         backend: object = VllmBackend(args.vllm_url, base, served_model_name=args.served_model_name,
-                                      adapter_dirs={args.adapter_name: args.adapter})  # fmt: skip
+                                      adapter_dirs={args.adapter_name: adapter_dir})  # fmt: skip
         backend_name = f"vllm at {args.vllm_url}"
     else:
         from musechat.explain.backends.local import LocalBackend
 
-        backend = LocalBackend(base, adapters={args.adapter_name: args.adapter}, threads=args.threads)
-        backend_name = "local (transformers + peft, CPU)"
-    scores = evaluate(backend, examples, default_setups(args.adapter_name), CatalogTitleIndex(titles),  # type: ignore[arg-type]
-                      max_tokens=args.max_tokens)  # fmt: skip
-    meta = {"base_model": str(base), "adapter": str(args.adapter), "backend": backend_name,
-            "data": source, "n": len(examples), "max_tokens": args.max_tokens}  # fmt: skip
+        backend = LocalBackend(base, adapters={args.adapter_name: adapter_dir}, threads=args.threads)
+        backend_name = "local (transformers + peft, CPU, batched greedy decoding)"
+    wanted = set(args.setups.split(","))
+    setups = [s for key, s in zip(("base", "lora", "music"), default_setups(args.adapter_name), strict=True)
+              if key in wanted]  # fmt: skip
+    scores = evaluate(backend, examples, setups, CatalogTitleIndex(names), contradiction_set=contradictions,  # type: ignore[arg-type]
+                      max_tokens=args.max_tokens, latency_n=args.latency_n)  # fmt: skip
+    meta = {"base_model": str(base), "adapter": str(adapter_dir), "backend": backend_name, "data": source,
+            "n": len(examples), "n_contradiction": len(contradictions), "max_tokens": args.max_tokens,
+            "command": "musechat explainer eval " + " ".join(sys.argv[3:]),
+            "seconds": round(time.monotonic() - started),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
+            "catalog_names": len(names)}  # fmt: skip
     write_report(scores, meta, args.out.with_suffix(".json"), args.out.with_suffix(".md"))
-    for s in scores:
-        print(json.dumps(s.__dict__))
     print(f"report: {args.out.with_suffix('.md')}")
     return 0
 
@@ -123,9 +145,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     train.set_defaults(func=_cmd_train)
 
-    ev = actions.add_parser("eval", help="BERTScore, correctness, tag faithfulness, hallucinated tracks")
-    _data_args(ev, "test", 40)
-    ev.add_argument("--adapter", type=Path, default=DEFAULT_ADAPTER_DIR)
+    ev = actions.add_parser("eval", help="pass rate, contradictions, hallucinations, distinct-2, BERTScore, latency")
+    _data_args(ev, "test", 200)
+    ev.add_argument("--adapter", type=Path, help="adapter dir (default: the project's default adapter)")
+    ev.add_argument("--adapter-root", type=Path, default=Path("var/explainer"), help="where the default adapter is")
+    ev.add_argument("--setups", default="base,lora,music", help="comma list of base, lora, music")
+    ev.add_argument("--contradictions", type=int, default=60, help="size of the contradiction test set")
+    ev.add_argument("--latency-n", type=int, default=20, help="explanations timed one at a time per setup")
     ev.add_argument("--adapter-name", default="explainer")
     ev.add_argument("--vllm-url", help="evaluate through a vLLM server instead of in-process")
     ev.add_argument("--served-model-name", default="smollm2")

@@ -241,3 +241,18 @@ def facts_examples(n: int, seed: int = 0, *, feature_dim: int = 64, segments: in
             previous=prev, video=video,
         ))  # fmt: skip
     return out
+
+
+def contradiction_examples(n: int, seed: int = 0) -> list[ExplanationExample]:
+    """Examples whose request the track does not meet ("Faster" for a slower track, "No vocals" for a
+    sung one, "More piano" without piano): saying "as you asked" or echoing the request contradicts."""
+    from musechat.explain.facts import RequestFacts, request_met
+
+    out: list[ExplanationExample] = []
+    batch = 0
+    while len(out) < n:
+        for ex in facts_examples(4 * n, seed=seed + batch):
+            if ex.user_words and request_met(RequestFacts.from_words(ex.user_words), ex.track, ex.previous) is False:
+                out.append(ex)
+        batch += 1
+    return out[:n]
