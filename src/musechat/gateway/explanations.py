@@ -18,7 +18,9 @@ import base64
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
@@ -89,14 +91,35 @@ class ExplanationEngine(Protocol):
 
 
 class InProcessEngine:
-    """The explainer core in this process: generation runs on the caller's (a worker) thread."""
+    """The explainer core in this process: generation runs on the caller's (a worker) thread. `names`
+    (every catalog title and artist) is reloaded into the grounding check every `names_ttl_s`."""
 
-    def __init__(self, explainer: Explainer) -> None:
+    def __init__(self, explainer: Explainer, names: Callable[[], Iterable[str]] | None = None,
+                 names_ttl_s: float = 300.0) -> None:
         self._explainer = explainer
+        self._names = names
+        self._names_ttl_s = names_ttl_s
+        self._names_at = -float("inf")
+        self._lock = threading.Lock()
+
+    def _refresh_names(self) -> None:
+        if self._names is None or time.monotonic() - self._names_at < self._names_ttl_s:
+            return
+        with self._lock:
+            if time.monotonic() - self._names_at < self._names_ttl_s:
+                return
+            from musechat.explain.grounding import CatalogTitleIndex
+
+            try:
+                self._explainer.catalog = CatalogTitleIndex(self._names())
+            except Exception as error:  # a store hiccup keeps the names loaded before
+                log.warning("catalog names not reloaded: %s", error)
+            self._names_at = time.monotonic()
 
     def stream(self, body: ExplainBody) -> Iterator[ExplanationStreamEvent]:
         from musechat.explain.schema import to_event, to_request
 
+        self._refresh_names()
         for event in self._explainer.stream(to_request(body)):
             yield to_event(event)
 
@@ -255,7 +278,11 @@ def explainer_port(settings: GatewaySettings, store: VectorStore) -> StreamingEx
 
         explainer_settings = ExplainerSettings()
         use_music = explainer_settings.use_music
-        engine = InProcessEngine(build_explainer(explainer_settings))
+        def names() -> Iterator[str]:
+            for record in store.scroll(TRACKS_COLLECTION, fields=["title", "artist"]):
+                yield from (str(record.payload.get("title", "")), str(record.payload.get("artist", "")))
+
+        engine = InProcessEngine(build_explainer(explainer_settings), names)
     signer = TicketSigner(settings.state_secret_bytes())
     return StreamingExplainer(engine, signer, payload, VideoFactsCache(store), use_music=use_music)
 

@@ -136,3 +136,14 @@ def test_an_unreachable_explainer_service_yields_the_template() -> None:
     got = list(port.engine.stream(body))
     assert got[-1].kind == "final" and got[-1].result is not None and got[-1].result.fallback
     assert got[-1].text.startswith('I suggest "Golden Harbor" by Mara Okafor.') and "150 bpm" in got[-1].text
+
+
+def test_the_in_process_engine_loads_every_catalog_title_and_artist() -> None:
+    backend = ScriptedBackend("Golden Harbor by Mara Okafor sounds like Lena Ito.", " has piano.")
+    explainer = Explainer(backend, CatalogTitleIndex())
+    port = StreamingExplainer(InProcessEngine(explainer, lambda: ["Golden Harbor", "Mara Okafor", "Lena Ito"]),
+                              TicketSigner(b"k" * 32), PAYLOADS.get)  # fmt: skip
+    got = list(port.engine.stream(port.body(link(port).rsplit("/", 1)[1], None)))
+    final = got[-1].result
+    assert final is not None and final.attempts == 2 and final.text == '"Golden Harbor" by Mara Okafor has piano.'
+    assert "Lena Ito" in backend.prompts[1].user  # the problem fed back: another catalog artist was named
