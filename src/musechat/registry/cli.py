@@ -13,7 +13,7 @@ import argparse
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,9 @@ def _registry(args: argparse.Namespace, required: bool = True) -> ModelRegistry 
     return ModelRegistry(root)
 
 
-def _since(text: str) -> datetime:
+def _since(text: str) -> datetime | str:
+    if text == "live":
+        return text
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as error:
@@ -211,7 +213,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()):
         raise CliError(f"--out {out} is not empty")
     try:
-        found = sealed_datasets(args.quartets, args.since)
+        found = sealed_datasets(args.quartets, _resolve_since(registry, args.since))
         try:
             data = merge_and_split(found, args.base, out / "data", holdout=args.holdout,
                                    min_quartets=args.min_quartets or settings.min_quartets)
@@ -240,6 +242,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         event_id = announce(result.candidate.version, registry.checkpoint(result.candidate.version))
         print(f"published {result.candidate.version} (event {event_id})")
     return EXIT_OK
+
+
+def _resolve_since(registry: ModelRegistry, since: datetime | str | None) -> datetime | None:
+    """`live`: only feedback newer than what trained the live model (a scheduled retrain's default period);
+    all sealed datasets when the live model was trained on none (or nothing is live)."""
+    if since != "live":
+        return since if isinstance(since, datetime) else None
+    live = registry.live()
+    seen = [d.created_at for d in (registry.get(live).datasets if live else []) if d.kind == "feedback"
+            and d.created_at]
+    return max(datetime.fromisoformat(c) for c in seen) + timedelta(microseconds=1) if seen else None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -276,7 +289,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", parents=[common],
                            help="retrain on new feedback quartets, gate against live, register (and --publish)")
     train.add_argument("--quartets", type=Path, required=True, help="the dataset writer's output dir")
-    train.add_argument("--since", type=_since, default=None, help="only datasets opened at or after (ISO)")
+    train.add_argument("--since", type=_since, default=None,
+                       help="only datasets opened at or after this ISO time; `live`: newer than those that "
+                            "trained the live model (for a scheduled run); default: all")
     train.add_argument("--base", type=Path, default=None, help="base quartet dataset (e.g. the synthetic one)")
     train.add_argument("--out", type=Path, default=None, help="run dir (default: REGISTRY/runs/<time>)")
     train.add_argument("--steps", type=_positive, default=200)

@@ -82,3 +82,24 @@ def test_train_with_too_little_feedback_is_skipped(registry: ModelRegistry, tmp_
     assert main(["model", "train", "--quartets", str(tmp_path / "quartets"), "--min-quartets", "4"]) == 0
     assert "skipped: 0 new feedback quartets" in capsys.readouterr().out
     assert main(["model", "train", "--quartets", str(tmp_path / "missing")]) == 2
+
+
+def test_since_live_takes_only_feedback_newer_than_what_trained_the_live_model(
+        registry: ModelRegistry, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from musechat.registry.registry import DatasetRef
+
+    assert model_cli._resolve_since(registry, "live") is None  # nothing live: every sealed dataset
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.safetensors").write_bytes(b"w")
+    (run / "config.json").write_text("{}")
+    old, new = "2026-12-01T10:00:00+00:00", "2026-12-02T10:00:00+00:00"
+    version = registry.register(run, datasets=[
+        DatasetRef(dataset_id=name, path=f"/q/{name}", quartets=5, created_at=at) for name, at in (("1", old),
+                                                                                                  ("2", new))]).version
+    registry.mark_live(version, collection_for(version), "e1")
+    since = model_cli._resolve_since(registry, "live")
+    assert since is not None and since > datetime.fromisoformat(new)
+    assert model_cli._resolve_since(registry, None) is None
