@@ -88,7 +88,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         examples, titles, source = _examples(args, args.split)
     else:  # held out: the default adapter trains on seed 0
         examples = facts_examples(args.synthetic, seed=args.seed + 10_000)
-        titles, source = [], f"facts-format synthetic examples (seed {args.seed + 10_000}, held out)"
+        titles, source = [], f"{args.synthetic} facts-format synthetic examples (seed {args.seed + 10_000}, held out)"
+        if args.world:
+            examples += _world_examples(args.seed)
+            source += " + 72 demo-world examples (every world track, demo-shaped turns, a rendered demo video's facts)"
     contradictions = contradiction_examples(args.contradictions, seed=args.seed + 20_000)
     names = sorted({*titles, *(n for e in [*examples, *contradictions] for n in (e.title, e.artist))})
     if args.vllm_url:
@@ -116,6 +119,22 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     write_report(scores, meta, args.out.with_suffix(".json"), args.out.with_suffix(".md"))
     print(f"report: {args.out.with_suffix('.md')}")
     return 0
+
+
+def _world_examples(seed: int) -> list:
+    import tempfile
+
+    from musechat.demo.run import DEMO_VIDEO
+    from musechat.demo.world import render_video
+    from musechat.explain.datasets import world_examples
+    from musechat.explain.facts import VideoFacts
+    from musechat.gateway.explanations import measure_video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "demo-video.mp4"
+        render_video(DEMO_VIDEO, path)
+        video = VideoFacts(**measure_video(str(path)).model_dump())
+    return world_examples(video, seed=seed)
 
 
 def _data_args(p: argparse.ArgumentParser, split: str, n: int) -> None:
@@ -150,6 +169,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--adapter", type=Path, help="adapter dir (default: the project's default adapter)")
     ev.add_argument("--adapter-root", type=Path, default=Path("var/explainer"), help="where the default adapter is")
     ev.add_argument("--setups", default="base,lora,music", help="comma list of base, lora, music")
+    ev.add_argument("--no-world", dest="world", action="store_false", help="leave out the demo-world examples")
     ev.add_argument("--contradictions", type=int, default=60, help="size of the contradiction test set")
     ev.add_argument("--latency-n", type=int, default=20, help="explanations timed one at a time per setup")
     ev.add_argument("--adapter-name", default="explainer")

@@ -256,3 +256,33 @@ def contradiction_examples(n: int, seed: int = 0) -> list[ExplanationExample]:
                 out.append(ex)
         batch += 1
     return out[:n]
+
+
+def world_examples(video: VideoFacts | None = None, seed: int = 0) -> list[ExplanationExample]:
+    """One example per track of the demo world (`demo.world.track_recipes`: 4 instruments x 3 tempo bands x
+    vocals or not x 3 variants), shaped like the demo's turns: the first pick from the video alone, then
+    "Faster, please." / "No vocals, please." after another world track. Facts as the catalog measures them
+    (tempo, vocals, length, the instrument); `video`: facts measured on a rendered demo video."""
+    from musechat.demo.world import track_recipes
+    from musechat.explain.facts import RequestFacts, request_met
+
+    rng = random.Random(seed)
+    recipes = track_recipes()
+    metas = [TrackMeta(title=r.title, artist=r.artist, album=r.album, track_id=r.track_id,
+                       tags=(r.instrument, *(("drums",) if r.drums else ())), tempo_bpm=r.bpm, vocals=r.vocals,
+                       duration_s=r.seconds) for r in recipes]  # fmt: skip
+    out: list[ExplanationExample] = []
+    for i, t in enumerate(metas):
+        turn = i % 3
+        prev = None if turn == 0 else metas[rng.randrange(len(metas))]
+        if prev is not None and prev.title == t.title:
+            prev = metas[(i + 1) % len(metas)]
+        words = ("", "Faster, please.", "No vocals, please.")[turn]
+        met = request_met(RequestFacts.from_words(words), t, prev) if words else None
+        opener = rng.choice(_OPENERS).format(T=t.title, A=t.artist)
+        out.append(ExplanationExample(
+            music_features=np.zeros((1, 64), dtype=np.float32), title=t.title, artist=t.artist, album=t.album,
+            tags=t.tags, user_words=words, reference=f"{opener} {_fx_body(rng, t, prev, video, met)}".strip(),
+            tempo_bpm=t.tempo_bpm, vocals=t.vocals, duration_s=t.duration_s, previous=prev, video=video,
+        ))  # fmt: skip
+    return out
