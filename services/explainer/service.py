@@ -4,8 +4,8 @@ Run: `bentoml serve service:ExplainerService --working-dir services/explainer --
 APIs: POST /explain (JSON result), POST /explain_stream (NDJSON events: `delta`, `reset`, one `final`
 that carries the authoritative, grounded text), POST /load_adapter (internal: runtime LoRA loading).
 BentoML serves /livez, /readyz and /metrics. With MUSECHAT_EXPLAINER_VLLM_URL unset, the LLM runs
-in-process (SmolLM2-135M by default). An LLM that is down or slow yields `text: null` and a `reason`,
-never an error: the caller's turn still returns its tracks.
+in-process (SmolLM2-135M + the project's default adapter when it is built). An LLM that is down or slow
+yields the template built from the same facts (`fallback: true`) and a `reason`, never an error.
 """
 
 from __future__ import annotations
