@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
@@ -16,6 +18,7 @@ from musechat.contracts.envelope import EventEnvelope
 from musechat.errors import MuseChatError
 
 Headers = list[tuple[str, bytes]]
+log = logging.getLogger(__name__)
 
 # The record value is the whole envelope in CloudEvents *structured* mode, hence this content type.
 # The ce_* headers repeat the attributes (as binary mode would) so tools and routers can read them
@@ -49,7 +52,12 @@ class EventProducer:
 
     def __init__(self, settings: BusSettings) -> None:
         self.settings = settings
-        self._producer = KafkaProducer(
+        self._lock = threading.Lock()
+        self._producer = self._new_producer()
+
+    def _new_producer(self) -> KafkaProducer:
+        settings = self.settings
+        return KafkaProducer(
             bootstrap_servers=settings.bootstrap_list,
             client_id=settings.client_id,
             acks="all",
@@ -95,6 +103,7 @@ class EventProducer:
         try:
             await asyncio.wait_for(acked, self.settings.publish_timeout_s)
         except (TimeoutError, KafkaError) as exc:
+            self._reset(exc)
             raise PublishError(
                 f"broker did not acknowledge event {event.id} on topic {topic!r} "
                 f"within {self.settings.publish_timeout_s}s: {exc!r}"
@@ -130,12 +139,34 @@ class EventProducer:
         try:
             return self._producer.send(topic, value=value, key=key, headers=headers)
         except KafkaError as exc:
+            self._reset(exc)
             raise PublishError(f"could not enqueue a record for topic {topic!r}: {exc}") from exc
+
+    def _reset(self, cause: BaseException) -> None:
+        """Replace the Kafka producer after a failed publish. An idempotent producer whose broker restarted
+        stays wedged (UnknownProducerId, then InitProducerId errors on every send) until it is recreated:
+        without this a worker or the gateway published nothing more until it was restarted. The next
+        publish gets a fresh producer (a new producer id); records of the old one that did reach the
+        broker may come again, and consumers drop them by event id."""
+        with self._lock:
+            broken, self._producer = self._producer, self._new_producer_quietly()
+        log.warning("producer reset after a failed publish (%s: %s)", type(cause).__name__, cause)
+        try:
+            broken.close(timeout=0)
+        except Exception as error:  # a wedged producer may fail to close; it is dropped either way
+            log.debug("closing the failed producer: %s", error)
+
+    def _new_producer_quietly(self) -> KafkaProducer:
+        try:
+            return self._new_producer()
+        except KafkaError:  # the broker is still away: keep trying on the next publish
+            return _AbsentProducer(self)
 
     def _wait(self, topic: str, event_id: str, future: Any) -> None:
         try:
             future.get(timeout=self.settings.publish_timeout_s)
         except KafkaError as exc:
+            self._reset(exc)
             raise PublishError(
                 f"broker did not acknowledge event {event_id} on topic {topic!r} "
                 f"within {self.settings.publish_timeout_s}s: {exc}"
@@ -154,3 +185,22 @@ class EventProducer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class _AbsentProducer:
+    """Stands in while no producer could be built (the broker is away): every send retries the build."""
+
+    def __init__(self, owner: EventProducer) -> None:
+        self._owner = owner
+
+    def send(self, topic: str, **kwargs: Any) -> Any:
+        fresh = self._owner._new_producer()  # raises KafkaError while the broker is still away
+        with self._owner._lock:
+            self._owner._producer = fresh
+        return fresh.send(topic, **kwargs)
+
+    def flush(self, timeout: float | None = None) -> None:
+        return None
+
+    def close(self, timeout: float | None = None) -> None:
+        return None

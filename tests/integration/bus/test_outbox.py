@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from musechat.bus import BusSettings, EmbeddedBroker, EventProducer, ensure_topics, read_topic
+from musechat.bus import BusSettings, EmbeddedBroker, EventProducer, PublishError, ensure_topics, read_topic
 from musechat.bus.outbox import Outbox
 from musechat.contracts.envelope import EventEnvelope
 
@@ -92,3 +92,37 @@ def test_events_written_survive_a_crash_of_the_writer_and_go_out_after_restart(t
     with Outbox(tmp_path / "outbox.db", lambda: EventProducer(settings)) as second:
         assert second.wait_until_empty(30)
     assert sorted(_ids(kafka_bootstrap, topic).elements()) == [f"ping-{n}" for n in range(5)]
+
+
+def test_a_producer_publishes_again_after_its_broker_restarted_without_being_recreated(tmp_path: Path) -> None:
+    """Before: UnknownProducerId, then InitProducerId errors on every publish until the process restarted."""
+    topic = "producer-recovery-test.v1"
+    broker = EmbeddedBroker().start()
+    port = broker.port
+    assert port is not None
+    restarted: EmbeddedBroker | None = None
+    producer = EventProducer(BusSettings(bootstrap_servers=broker.bootstrap_servers, publish_timeout_s=3.0,
+                                         max_block_ms=3000))
+    try:
+        ensure_topics(broker.bootstrap_servers, [topic], partitions=1)
+        producer.publish(topic, _event(1))
+        broker._proc.kill()  # type: ignore[union-attr]
+        broker._proc.wait()  # type: ignore[union-attr]
+        with pytest.raises(PublishError):
+            producer.publish(topic, _event(2))
+        restarted = EmbeddedBroker(port=port).start()
+        ensure_topics(restarted.bootstrap_servers, [topic], partitions=1)
+        outcomes = []
+        for n in range(3, 6):  # the first publish after the restart may still meet the old session
+            try:
+                producer.publish(topic, _event(n))
+                outcomes.append("ok")
+            except PublishError:
+                outcomes.append("failed")
+        assert outcomes[-2:] == ["ok", "ok"], outcomes
+        assert {"ping-4", "ping-5"} <= set(_ids(restarted.bootstrap_servers, topic))
+    finally:
+        producer.close(timeout_s=1)
+        for running in (broker, restarted):
+            if running is not None:
+                running.stop()
