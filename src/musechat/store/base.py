@@ -78,6 +78,8 @@ class PayloadIndexKind(StrEnum):
 # many more candidates than asked for the int8 search finds before rescoring with the full vectors.
 QUANTILE = 0.99
 OVERSAMPLING = 2.0
+# HNSW search-time candidate list (the store settings' default).
+HNSW_EF = 128
 
 
 class CollectionSpec(BaseModel):

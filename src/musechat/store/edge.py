@@ -34,6 +34,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from musechat.store.aliases import AliasFile, write_atomic
 from musechat.store.base import (
     ENTITY_ID_KEY,
+    HNSW_EF,
     OVERSAMPLING,
     QUANTILE,
     CollectionBusyError,
@@ -78,9 +79,11 @@ class EdgeStore(EngineStore):
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 100,
         full_scan_threshold_kb: int = 10_000,
-        hnsw_ef: int | None = 128,
+        hnsw_ef: int | None = HNSW_EF,
+        oversampling: float = OVERSAMPLING,
         quantization: Literal["none", "int8"] = "int8",
         search_threads: int | None = 1,
+        max_segment_size_kb: int | None = None,
     ) -> None:
         self._root = Path(root)
         self._collections = self._root / "collections"
@@ -88,8 +91,10 @@ class EdgeStore(EngineStore):
         self._alias_file = AliasFile(self._root / "aliases.json")
         self._hnsw = (hnsw_m, hnsw_ef_construct, full_scan_threshold_kb)
         self._hnsw_ef = hnsw_ef
+        self._oversampling = oversampling
         self._quantization = quantization
         self._search_threads = search_threads
+        self._max_segment_size_kb = max_segment_size_kb
         self._open: dict[str, _Open] = {}
         self._seen_aliases: dict[str, str] = {}
         self._lock = threading.RLock()
@@ -134,6 +139,10 @@ class EdgeStore(EngineStore):
             hnsw_config=qe.HnswIndexConfig(m=m, ef_construct=ef, full_scan_threshold=threshold),
             quantization_config=quantization,
             max_search_threads=self._search_threads,
+            # Bounds what one HNSW build holds in memory (and so the build peak), at the price of more
+            # segments to search per query (docs/sizing.md).
+            optimizers=(qe.EdgeOptimizersConfig(max_segment_size=self._max_segment_size_kb)
+                        if self._max_segment_size_kb else None),
         )
 
     def _where(self) -> str:
@@ -263,7 +272,7 @@ class EdgeStore(EngineStore):
         selector = True if with_payload is True else qe.PayloadSelector.Include([*(keys or []), ENTITY_ID_KEY])
         # Rescoring is explicit: without it a quantized collection answers from int8 scores alone.
         approximate = qe.SearchParams(hnsw_ef=self._hnsw_ef, quantization=qe.QuantizationSearchParams(
-            rescore=True, oversampling=OVERSAMPLING))
+            rescore=True, oversampling=self._oversampling))
         exact = qe.SearchParams(exact=True, quantization=qe.QuantizationSearchParams(ignore=True))
         with self._using(collection) as c:
             requests = []

@@ -72,14 +72,18 @@ class QdrantServerStore(EngineStore):
         hnsw_ef_construct: int = 100,
         full_scan_threshold_kb: int = 10_000,
         hnsw_ef: int | None = None,
+        oversampling: float = OVERSAMPLING,
         quantization: Literal["none", "int8"] = "none",
         optimize_timeout_s: float = 600.0,
         layout: ServerLayout | None = None,
+        max_segment_size_kb: int | None = None,
     ) -> None:
         self._client = client
         self._layout = layout or ServerLayout()
+        self._max_segment_size_kb = max_segment_size_kb
         self._hnsw = (hnsw_m, hnsw_ef_construct, full_scan_threshold_kb)
         self._hnsw_ef = hnsw_ef
+        self._oversampling = oversampling
         self._quantization = quantization
         self._optimize_timeout_s = optimize_timeout_s
         self._dims: dict[str, tuple[float, dict[str, int]]] = {}
@@ -135,6 +139,8 @@ class QdrantServerStore(EngineStore):
             "quantization_config": m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
                 type=m.ScalarType.INT8, quantile=QUANTILE, always_ram=True)) if self._quantization == "int8" else None,
         }
+        if self._max_segment_size_kb:
+            request["optimizers_config"] = m.OptimizersConfigDiff(max_segment_size=self._max_segment_size_kb)
         for key in ("shard_number", "replication_factor", "write_consistency_factor", "on_disk_payload"):
             value = getattr(layout, key)
             if value is not None:
@@ -190,7 +196,7 @@ class QdrantServerStore(EngineStore):
         )
         # Local mode (no hnsw_ef) is exact already, and warns about any search params it is given.
         approximate = m.SearchParams(hnsw_ef=self._hnsw_ef, quantization=m.QuantizationSearchParams(
-            rescore=True, oversampling=OVERSAMPLING)) if self._hnsw_ef or self._quantization == "int8" else None
+            rescore=True, oversampling=self._oversampling)) if self._hnsw_ef or self._quantization == "int8" else None
         exact = (m.SearchParams(exact=True, quantization=m.QuantizationSearchParams(ignore=True))
                  if approximate is not None else None)
         requests = []

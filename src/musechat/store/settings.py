@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from musechat.store.base import VectorStore
+from musechat.store.base import HNSW_EF, OVERSAMPLING, VectorStore
 
 # `path` value that selects qdrant-client's in-memory local mode (tests, throwaway demos).
 IN_MEMORY = Path(":memory:")
@@ -40,11 +40,16 @@ class StoreSettings(BaseSettings):
         default=10_000, ge=0, description="Below this many KB of vectors a segment is searched exactly."
     )
     hnsw_ef: int | None = Field(
-        default=128,
+        default=HNSW_EF,
         ge=1,
         description="HNSW search-time candidate list; higher = better recall, slower (None = engine default). "
-        "At 100k music-tower vectors, int8 + rescoring: recall@10 0.999 at 128 (docs/benchmarks/turn_latency.md); "
-        "random 256-d unit vectors are far harder (docs/benchmarks/store.md).",
+        "Calibrated with `oversampling` on 100k clustered 256-d vectors (docs/benchmarks/store.md).",
+    )
+    oversampling: float = Field(
+        default=OVERSAMPLING,
+        ge=1.0,
+        description="With int8 quantization: how many times `limit` candidates the int8 search finds before "
+        "they are rescored with the full vectors (docs/benchmarks/store.md).",
     )
     quantization: Literal["none", "int8"] = Field(
         default="int8",
@@ -70,6 +75,11 @@ class StoreSettings(BaseSettings):
     )
     on_disk_payload: bool = Field(
         default=True, description="Qdrant server: payloads on disk, only indexed fields in RAM.",
+    )
+    max_segment_size_kb: int | None = Field(
+        default=None, ge=1, description="Largest segment the optimizer builds, in KB of vectors (None = the "
+        "engine's default). Bounds the memory one HNSW build holds (build peak vs final index, docs/sizing.md) "
+        "at the price of more segments per query. Set at creation.",
     )
     search_threads: int | None = Field(
         default=1, ge=1, description="Edge threads per query (None = number of CPUs). One: concurrency comes "
@@ -103,8 +113,10 @@ def open_store(settings: StoreSettings) -> VectorStore:
             hnsw_ef_construct=settings.hnsw_ef_construct,
             full_scan_threshold_kb=settings.full_scan_threshold_kb,
             hnsw_ef=settings.hnsw_ef,
+            oversampling=settings.oversampling,
             quantization=settings.quantization,
             search_threads=settings.search_threads,
+            max_segment_size_kb=settings.max_segment_size_kb,
         )
     from qdrant_client import QdrantClient
 
@@ -127,7 +139,9 @@ def open_store(settings: StoreSettings) -> VectorStore:
         hnsw_ef_construct=settings.hnsw_ef_construct,
         full_scan_threshold_kb=settings.full_scan_threshold_kb,
         hnsw_ef=settings.hnsw_ef if server else None,
+        oversampling=settings.oversampling,
         quantization=settings.quantization if server else "none",
+        max_segment_size_kb=settings.max_segment_size_kb if server else None,
         layout=ServerLayout(
             shard_number=settings.shard_number,
             replication_factor=settings.replication_factor,
