@@ -182,3 +182,20 @@ def test_frame_size_and_rate_are_refused_from_the_header_before_decoding(
     with ok.open("rb") as handle:
         accepted = client.post("/v1/videos", files={"file": ("ok.mp4", handle, "video/mp4")})
     assert accepted.status_code == 202 and len(core.submitted) == 1 and core.submitted[0].exists()
+
+
+def test_old_uploads_and_abandoned_spools_are_swept_and_fresh_ones_kept(settings: GatewaySettings) -> None:
+    import os
+
+    from musechat.gateway.uploads import sweep_uploads
+
+    settings.upload_dir.mkdir(parents=True)
+    now = time.time()
+    ages = {"upload-old.mp4": settings.upload_retention_s + 60, "upload-new.mp4": 60.0,
+            ".spool-dead": 7200.0, ".spool-live": 10.0, "unrelated.txt": 10 * settings.upload_retention_s}
+    for name, age in ages.items():
+        path = settings.upload_dir / name
+        path.write_bytes(b"x")
+        os.utime(path, (now - age, now - age))
+    assert sweep_uploads(settings, now=now) == 2
+    assert _leftovers(settings) == [".spool-live", "unrelated.txt", "upload-new.mp4"]
