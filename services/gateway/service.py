@@ -26,7 +26,13 @@ server = GatewayServerSettings()
 @bentoml.asgi_app(app, path="/")
 class GatewayService:
     def __init__(self) -> None:
+        from musechat.bus.broker import parent_death_signal
         from musechat.gateway.runtime import build_runtime
+
+        # This worker dies with the server process that spawned it: after a kill -9 of `bentoml serve` an
+        # orphaned worker kept serving and holding the port, so a restarted server could not bind it.
+        if (die_with_parent := parent_death_signal()) is not None:
+            die_with_parent()
 
         settings = GatewaySettings()
         self.runtime = build_runtime(settings)

@@ -42,7 +42,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def _parent_death_signal() -> Callable[[], None] | None:
+def parent_death_signal() -> Callable[[], None] | None:
     """A pre-exec hook asking Linux to SIGKILL the broker when the thread that started it dies, so a
     test run killed with SIGKILL leaves no orphan broker. The libc symbol is resolved here, before the
     fork, so the child only makes one system call."""
@@ -139,7 +139,7 @@ class EmbeddedBroker:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             # Safe despite client threads: the hook makes one prctl call resolved before the fork.
-            preexec_fn=_parent_death_signal(),
+            preexec_fn=parent_death_signal(),
         )
         self.port = port
         deadline = time.monotonic() + self.startup_timeout_s
