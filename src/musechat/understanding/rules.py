@@ -106,13 +106,16 @@ _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fi
 _AMOUNT = r"(\d+(?:\.\d+)?|forty five|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
 _UNIT = r"(seconds?|secs?|s|minutes?|mins?|m)\b"
 _NEG_WORDS = r"(?:no|not|nothing|never|nobody|none)"
+# What may stand between a negator and its bound ("can not BE longer than", "NOTHING over", "no TRACK over"),
+# never a clause of its own: "no singing and under a minute" is no vocals plus a maximum, not a minimum.
+_FILLER = r"(?:(?:be|is|are|it|its|that|this|a|any|one|track|tracks|song|songs|thing|music|way|go|run|last)\s+){0,3}"
 _MORE_WORDS = r"(?:over|above|more than|longer than|past|beyond|exceeding|greater than)"
 _LESS_WORDS = r"(?:under|below|less than|shorter than|fewer than)"
 _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("between", rf"\bbetween {_AMOUNT}\s*(?:{_UNIT})?\s*(?:and|to)\s*{_AMOUNT}\s*{_UNIT}"),
     ("between", rf"\b{_AMOUNT}\s*(?:{_UNIT})?\s*to\s*{_AMOUNT}\s*{_UNIT}(?:\s+long)?"),
-    ("max", rf"\b{_NEG_WORDS}\s+(?:\w+\s+){{0,3}}?{_MORE_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
-    ("min", rf"\b{_NEG_WORDS}\s+(?:\w+\s+){{0,3}}?{_LESS_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
+    ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}{_MORE_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
+    ("min", rf"\b{_NEG_WORDS}\s+{_FILLER}{_LESS_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
     ("max", rf"\b(?:{_LESS_WORDS}|at most|at the most|no longer than|no more than|max(?:imum)?(?: of)?|within"
             rf"|up to|inside|tops)\s+{_AMOUNT}\s*{_UNIT}"),
     ("max", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:max(?:imum)?|tops|or less|or shorter|at most|at the most|or under)\b"),
@@ -124,7 +127,7 @@ _BPM = r"\s*(?:bpm|beats per minute|beats a minute)\b"
 _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
     ("between", rf"\bbetween (\d+)\s*(?:bpm)?\s*(?:and|to)\s*(\d+){_BPM}"),
     ("between", rf"\b(\d+)\s*to\s*(\d+){_BPM}"),
-    ("max", rf"\b{_NEG_WORDS}\s+(?:\w+\s+){{0,3}}?(?:over|above|more than|faster than)\s+(\d+){_BPM}"),
+    ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}(?:over|above|more than|faster than)\s+(\d+){_BPM}"),
     ("max", rf"\b(?:under|below|less than|at most|max(?:imum)?|up to|slower than|no more than|no faster than)"
             rf"\s+(\d+){_BPM}"),
     ("max", rf"\b(\d+){_BPM}\s+(?:max(?:imum)?|tops|or less|or slower|at most)\b"),
@@ -414,6 +417,11 @@ def read(text: str) -> Readings:
 
 
 # ------------------------------------------------------------------ readings → request (or a conflict)
+def _said(reading: str, words: str) -> str:
+    """'faster' when the words were just that, else 'faster ("pick up the pace")'."""
+    return reading if words in reading else f'{reading} ("{words}")'
+
+
 def _conflict(attribute: str, first: str, second: str) -> RequestConflictError:
     return RequestConflictError(RequestConflict(attribute=attribute, first=first, second=second))
 
@@ -430,8 +438,10 @@ def _combine_change(key: str, readings: list[Reading]) -> Change:
     values = {r.value for r in readings}
     if len(values) > 1 and values not in _COMPATIBLE_AMOUNTS:
         first, second = readings[0], next(r for r in readings if r.value != readings[0].value)
-        raise _conflict(key, f"{first.value} {key.split('.', 1)[1]} ({first.words})",
-                        f"{second.value} {key.split('.', 1)[1]} ({second.words})")
+        name = key.split(".", 1)[1]
+        label = {"more": "more", "less": "less", "none": "no"}
+        raise _conflict(key, _said(f"{label[first.value]} {name}", first.words),
+                        _said(f"{label[second.value]} {name}", second.words))
     direction: Amount = "none" if "none" in values else readings[0].value  # type: ignore[assignment]
     return Change(direction=direction, intensity=_strongest(readings) if direction != "none" else "normal")
 
@@ -441,7 +451,7 @@ def _combine_vocals(readings: list[Reading]) -> VocalsChoice:
     if "off" in values and len(values) > 1:
         other = next(r for r in readings if r.value != "off")
         off = next(r for r in readings if r.value == "off")
-        raise _conflict("vocals", f"no vocals ({off.words})", f"{other.value} vocals ({other.words})")
+        raise _conflict("vocals", _said("no vocals", off.words), _said(f"{other.value} vocals", other.words))
     if {"male", "female"} <= values:
         return "on"
     for gendered in ("male", "female"):
@@ -462,10 +472,10 @@ def _tempo(readings: list[Reading], found: Readings) -> TempoRequest | None:
     if len(directions) > 1:
         faster = next(r for r in readings if r.value == "faster")
         slower = next(r for r in readings if r.value == "slower")
-        raise _conflict("tempo", f"faster ({faster.words})", f"slower ({slower.words})")
+        raise _conflict("tempo", _said("faster", faster.words), _said("slower", slower.words))
     low, high = _bound(found.min_bpm, True), _bound(found.max_bpm, False)
     if low is not None and high is not None and low[0] > high[0]:
-        raise _conflict("tempo", f"at least {low[0]:g} BPM ({low[1]})", f"at most {high[0]:g} BPM ({high[1]})")
+        raise _conflict("tempo", _said(f"at least {low[0]:g} BPM", low[1]), _said(f"at most {high[0]:g} BPM", high[1]))
     if not readings and low is None and high is None:
         return None
     return TempoRequest(direction=readings[0].value if readings else None,
@@ -485,7 +495,7 @@ def parse_utterance(text: str) -> UnderstoodRequest:
             by_key.setdefault(reading.key, []).append(reading)
     low, high = _bound(found.min_s, True), _bound(found.max_s, False)
     if low is not None and high is not None and low[0] > high[0]:
-        raise _conflict("duration", f"longer than {low[0]:g} s ({low[1]})", f"shorter than {high[0]:g} s ({high[1]})")
+        raise _conflict("duration", _said(f"at least {low[0]:g} s", low[1]), _said(f"at most {high[0]:g} s", high[1]))
     changes: dict[str, dict[str, Change]] = {"instrument": {}, "genre": {}, "mood": {}}
     for key, readings in by_key.items():
         if "." in key:
