@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from musechat.errors import EXIT_USAGE, CliError
+from musechat.errors import EXIT_USAGE, CliError, MuseChatError
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
 
@@ -360,6 +360,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except MuseChatError as error:
+        if error.status >= 500:
+            raise
+        # A situation the user can change (e.g. the embedded store is held by a running gateway): one line.
+        print(f"musechat: error: {error.code}: {error.message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

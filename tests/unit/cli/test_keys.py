@@ -94,3 +94,22 @@ def test_unwritable_file_duplicate_name_and_broken_file_exit_2(
     assert code == EXIT_USAGE and "cannot read key file" in err
     assert main(["keys", "list", "--file", str(tmp_path / "absent.jsonl")]) == EXIT_USAGE
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_catalog_stats_while_a_gateway_holds_the_embedded_store_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: a CollectionBusyError traceback. The store is held the way a running gateway holds it."""
+    from musechat.contracts.catalog import TRACKS_COLLECTION
+    from musechat.store import CollectionSpec
+    from musechat.store.edge import EdgeStore
+
+    holder = EdgeStore(tmp_path / "edge")
+    try:
+        holder.create_collection(CollectionSpec(name=TRACKS_COLLECTION, vectors={"music": 4}))
+        monkeypatch.setenv("MUSECHAT_STORE_BACKEND", "edge")
+        monkeypatch.setenv("MUSECHAT_STORE_PATH", str(tmp_path / "edge"))
+        assert main(["catalog", "stats"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("musechat: error: collection_busy:") and len(err.strip().splitlines()) == 1, err
+    finally:
+        holder.close()
