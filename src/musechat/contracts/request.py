@@ -67,6 +67,8 @@ class UnderstoodRequest(BaseModel):
 
     tempo: TempoRequest | None = None
     vocals: VocalsChoice | None = Field(default=None, description="on: any vocals; off: instrumental only.")
+    vocals_required: bool = Field(default=False, description="True when vocals 'on' is a filter (the API's "
+                                  "`filters.vocals`), not a preference; words about vocals replace it.")
     instruments: dict[str, Change] = Field(default_factory=dict, description=f"Keys: {', '.join(INSTRUMENTS)}.")
     genres: dict[str, Change] = Field(default_factory=dict, description=f"Keys: {', '.join(GENRES)}.")
     moods: dict[str, Change] = Field(default_factory=dict, description=f"Keys: {', '.join(MOODS)}.")

@@ -70,6 +70,7 @@ def merge(previous: UnderstoodRequest | None, current: UnderstoodRequest) -> Und
     lifted = set(current.lifted)
     replaced: list[str] = []
     vocals = previous.vocals if "vocals" not in lifted else None
+    required = previous.vocals_required and "vocals" not in lifted and current.vocals is None
     if current.vocals is not None:
         if vocals is not None and vocals != current.vocals:
             replaced.append("vocals")
@@ -83,7 +84,8 @@ def merge(previous: UnderstoodRequest | None, current: UnderstoodRequest) -> Und
             replaced.append("licence")
         licences = current.licences
     return UnderstoodRequest(
-        tempo=_merge_tempo(previous.tempo, current.tempo, lifted, replaced), vocals=vocals, **changes,
+        tempo=_merge_tempo(previous.tempo, current.tempo, lifted, replaced), vocals=vocals,
+        vocals_required=required, **changes,
         min_duration_s=low, max_duration_s=high, licences=licences, include_tags=previous.include_tags,
         exclude_tags=previous.exclude_tags, something_else=current.something_else,
         replaces=sorted(set(replaced)), lifted=sorted(lifted))
@@ -128,22 +130,25 @@ GROUP_TAGS: dict[str, tuple[str, ...]] = {
 def from_filters(filters: TrackFilters) -> UnderstoodRequest:
     """The API's own filters (StartConversation.filters) as the conversation's first standing request."""
     return UnderstoodRequest(vocals=None if filters.vocals is None else ("on" if filters.vocals else "off"),
-                             min_duration_s=filters.min_duration_s, max_duration_s=filters.max_duration_s,
+                             vocals_required=filters.vocals is True, min_duration_s=filters.min_duration_s,
+                             max_duration_s=filters.max_duration_s,
                              licences=list(filters.licences), include_tags=list(filters.include_tags),
                              exclude_tags=list(filters.exclude_tags))
 
 
 def to_filters(request: UnderstoodRequest) -> TrackFilters:
-    """Hard constraints only: instrumental-only (vocals off), removals ("no guitar" excludes every guitar
-    tag), duration bounds, licences, and the API's tag filters. Vocals on/male/female and every direction
-    stay soft: they steer the ranking (ranker.attributes) without emptying a small catalog."""
+    """Hard constraints only: instrumental-only (vocals off; vocals only when the API's filters asked),
+    removals ("no guitar" excludes every guitar tag), duration bounds, licences, and the API's tag filters.
+    Vocals on/male/female asked in words and every direction stay soft: they steer the ranking
+    (ranker.attributes) without emptying a small catalog."""
     exclude = list(request.exclude_tags)
     for kind, attr in _CHANGE_KINDS:
         for name, change in getattr(request, attr).items():
             if change.direction == "none":
                 exclude.extend(GROUP_TAGS[f"{kind}.{name}"])
     return TrackFilters(include_tags=list(request.include_tags), exclude_tags=list(dict.fromkeys(exclude)),
-                        vocals=False if request.vocals == "off" else None, licences=list(request.licences),
+                        vocals=False if request.vocals == "off" else (True if request.vocals_required else None),
+                        licences=list(request.licences),
                         min_duration_s=request.min_duration_s, max_duration_s=request.max_duration_s)
 
 

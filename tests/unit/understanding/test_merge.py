@@ -73,3 +73,20 @@ def test_bpm_range_persists_until_replaced_or_lifted() -> None:
     assert replaced.tempo is not None and (replaced.tempo.min_bpm, replaced.tempo.max_bpm) == (None, 90)
     assert replaced.replaces == ["tempo"]
     assert understand("any tempo is fine", replaced).tempo is None
+
+
+def test_an_api_vocals_filter_stays_a_filter_until_words_about_vocals_replace_it() -> None:
+    start = from_filters(TrackFilters(vocals=True))
+    assert to_filters(start).vocals is True
+    later = _converse("a bit faster", "no guitar", start=start)
+    assert to_filters(later).vocals is True
+    assert to_filters(understand("a female singer", later)).vocals is None  # now a preference for one voice
+    assert to_filters(understand("vocals are fine now", later)).vocals is None
+    assert to_filters(understand("no vocals", later)).vocals is False
+
+
+def test_merge_filters_never_makes_a_bound_pair_that_cannot_hold() -> None:
+    from musechat.gateway.constraints import merge_filters, parse_constraints
+
+    merged = merge_filters(parse_constraints("longer than 2 minutes"), parse_constraints("under a minute"))
+    assert (merged.min_duration_s, merged.max_duration_s) == (None, 60)
