@@ -79,7 +79,7 @@ class PayloadIndexKind(StrEnum):
 QUANTILE = 0.99
 OVERSAMPLING = 2.0
 # HNSW search-time candidate list (the store settings' default).
-HNSW_EF = 128
+HNSW_EF = 384
 
 
 class CollectionSpec(BaseModel):
