@@ -13,7 +13,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "musechat"
-VALUES_FILES = {"default": None, "cpu": CHART / "values-cpu.yaml", "gpu": CHART / "values-gpu.yaml"}
+VALUES_FILES = {"default": None, "cpu": CHART / "values-cpu.yaml", "gpu": CHART / "values-gpu.yaml",
+                "ci": CHART / "values-ci.yaml"}
 RELEASE = "mc"
 
 if str(ROOT) not in sys.path:  # the loadtests package lives at the repository root
