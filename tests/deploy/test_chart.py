@@ -253,3 +253,54 @@ def test_existing_secret_replaces_the_generated_one(helm: Path) -> None:
                 if ref and ref["key"] in ("state-secret", "qdrant-api-key"):
                     refs.add(ref["name"])
     assert refs == {"managed"}
+
+
+def _selected(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        present = expr["key"] in labels
+        if (expr["operator"] == "DoesNotExist" and present) or (expr["operator"] == "Exists" and not present):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("name", ["cpu", "gpu"])
+def test_every_scrape_target_is_admitted_by_the_network_policies(rendered: dict[str, list[dict[str, Any]]],
+                                                                  name: str) -> None:
+    """A ServiceMonitor endpoint whose pods' NetworkPolicies keep the metrics namespace out is an absent
+    target (vLLM's was, issue #14): each scraped Service port must be open to that namespace."""
+    docs = rendered[name]
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    namespace_selector = values["networkPolicy"]["metricsNamespaceSelector"]
+    policies = list(by_kind(docs, "NetworkPolicy").values())
+    scraped = 0
+    for monitor in by_kind(docs, "ServiceMonitor").values():
+        for service in by_kind(docs, "Service").values():
+            if not _selected(monitor["spec"]["selector"], service["metadata"].get("labels", {})):
+                continue
+            pod_labels = service["spec"]["selector"]
+            ports = {p["name"] for p in service["spec"]["ports"]}
+            for endpoint in monitor["spec"]["endpoints"]:
+                if endpoint["port"] not in ports:
+                    continue
+                scraped += 1
+                admitted = any(
+                    _selected(policy["spec"]["podSelector"], pod_labels)
+                    and any(peer.get("namespaceSelector") == namespace_selector for peer in rule.get("from", []))
+                    and any(p["port"] == endpoint["port"] for p in rule.get("ports", [{"port": endpoint["port"]}]))
+                    for policy in policies for rule in policy["spec"].get("ingress", []))
+                assert admitted, f"{name}: {service['metadata']['name']}:{endpoint['port']} is scraped but not admitted"
+    assert scraped >= 10
+    qdrant = by_kind(docs, "ServiceMonitor")["mc-musechat-qdrant"]["spec"]["endpoints"][0]
+    assert qdrant["authorization"]["credentials"] == {"name": "mc-musechat-secrets", "key": "qdrant-api-key"}
+
+
+def test_vllm_scraping_opens_its_port_to_the_metrics_namespace_only_when_asked(helm: Path) -> None:
+    result = render(helm, "-f", str(VALUES_FILES["gpu"]), "--set", "vllm.metrics.scrape=true")
+    assert result.returncode == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    service = by_kind(docs, "Service")["mc-musechat-vllm"]
+    assert "musechat.io/metrics" not in service["metadata"]["labels"]
+    rules = by_kind(docs, "NetworkPolicy")["mc-musechat-vllm"]["spec"]["ingress"]
+    assert any("namespaceSelector" in peer for rule in rules for peer in rule["from"])
