@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from musechat.errors import CliError
@@ -116,7 +117,31 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             "seconds": round(time.monotonic() - started),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
             "catalog_names": len(names)}  # fmt: skip
-    write_report(scores, meta, args.out.with_suffix(".json"), args.out.with_suffix(".md"))
+    samples = []
+    for ex in examples[:: max(1, len(examples) // 6)][:6]:  # a few first attempts, for the reader
+        from musechat.explain.explainer import Explainer, ExplainRequest
+        from musechat.explain.prompt import build_prompt
+
+        setup = scores[-1].name
+        adapter = None if setup == "base" else args.adapter_name
+        explainer = Explainer(backend, CatalogTitleIndex(names), default_adapter=adapter,  # type: ignore[arg-type]
+                              max_tokens=args.max_tokens)  # fmt: skip
+        req = ExplainRequest(track=ex.track, user_words=ex.user_words, previous=ex.previous, video=ex.video)
+        res = explainer.explain(req)
+        prompt = build_prompt(ex.track, ex.user_words, previous=ex.previous, video=ex.video)
+        samples.append({"setup": setup, "facts": " | ".join(prompt.user.splitlines()), "text": res.raw[0] if res.raw
+                        else "", "check": "; ".join(explainer.check(res.raw[0], req).problems) or "passes"
+                        if res.raw else "no text", "served": res.text or ""})  # fmt: skip
+    json_path = args.out.with_suffix(".json")
+    if args.append and json_path.is_file():  # setups measured in an earlier run of this command
+        earlier = json.loads(json_path.read_text())
+        from musechat.explain.evaluate import SetupScores
+
+        scores = [SetupScores(**r) for r in earlier["results"] if r["name"] not in {s.name for s in scores}] + scores
+        meta["earlier_runs"] = [*earlier["meta"].get("earlier_runs", []),
+                                {k: v for k, v in earlier["meta"].items() if k != "earlier_runs"}]
+        samples = [*earlier.get("samples", []), *samples]
+    write_report(scores, meta, json_path, args.out.with_suffix(".md"), samples)
     print(f"report: {args.out.with_suffix('.md')}")
     return 0
 
@@ -169,6 +194,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--adapter", type=Path, help="adapter dir (default: the project's default adapter)")
     ev.add_argument("--adapter-root", type=Path, default=Path("var/explainer"), help="where the default adapter is")
     ev.add_argument("--setups", default="base,lora,music", help="comma list of base, lora, music")
+    ev.add_argument("--append", action="store_true", help="keep the setups of an earlier report at --out")
     ev.add_argument("--no-world", dest="world", action="store_false", help="leave out the demo-world examples")
     ev.add_argument("--contradictions", type=int, default=60, help="size of the contradiction test set")
     ev.add_argument("--latency-n", type=int, default=20, help="explanations timed one at a time per setup")

@@ -207,8 +207,12 @@ def write_report(scores: Sequence[SetupScores], meta: dict[str, Any], json_path:
               f"| paper Table 3 | {t3[1]['system']} | {t3[1]['bertscore_f1']} |"]
     lines += [f"| ours | {s.name} | {s.bertscore_f1:.4f} (raw) |" for s in scores]
     if samples:
-        lines += ["", "## Samples (first attempts, adapter setup)", ""]
-        lines += [f"- prompt facts: `{x['facts']}`  \n  model: {x['text']}  \n  check: {x['check']}" for x in samples]
+        lines += ["", "## Samples (first attempts; the check's verdict)", ""]
+        lines += [f"- {x.get('setup', '')}: `{x['facts']}`  \n  model: {x['text']}  \n  check: {x['check']}"
+                  for x in samples]
+    for run in meta.get("earlier_runs", []):
+        lines += ["", f"Earlier run kept in this report (`--append`): `{run.get('command')}` ({run.get('seconds')} s, "
+                  f"backend {run.get('backend')}, {run.get('n')} examples)."]
     lines += ["", *meta.get("notes", [])]
     md_path.parent.mkdir(parents=True, exist_ok=True)
     md_path.write_text("\n".join(lines) + "\n")

@@ -52,6 +52,7 @@ class LocalBackend:
         self._lock = threading.Lock()  # one generation at a time: the model holds the active adapter
         for name, path in (adapters or {}).items():
             self.load_adapter(name, path)
+        self._max_batch = max_batch
         self._batcher = _Batcher(self._run_batch, max_batch, batch_wait_s)
 
     def adapters(self) -> list[str]:
@@ -117,20 +118,22 @@ class LocalBackend:
 
     def generate_batch(self, prompts: list[ExplainPrompt], music: list[np.ndarray | None], adapter: str | None,
                        max_tokens: int, timeout: float) -> list[str]:
-        """Many prompts at once (evaluation): submitted together, decoded in batches of `max_batch`."""
-        jobs = [_Job(p, m, adapter, max_tokens, time.monotonic() + timeout, timeout) for p, m in zip(prompts, music,
-                                                                                                  strict=True)]
-        for job in jobs:
-            check_music_args(job.prompt, job.music)
-            self._batcher.submit(job)
+        """Many prompts (evaluation), decoded `max_batch` at a time; `timeout` applies to each batch."""
         out: list[str] = []
-        for job in jobs:
-            pieces: list[str] = []
-            while (item := job.out.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                pieces.append(item)
-            out.append("".join(pieces))
+        for start in range(0, len(prompts), self._max_batch):
+            jobs = [_Job(p, m, adapter, max_tokens, time.monotonic() + timeout, timeout)
+                    for p, m in zip(prompts[start : start + self._max_batch], music[start : start + self._max_batch],
+                                    strict=True)]  # fmt: skip
+            for job in jobs:
+                check_music_args(job.prompt, job.music)
+                self._batcher.submit(job)
+            for job in jobs:
+                pieces: list[str] = []
+                while (item := job.out.get()) is not None:
+                    if isinstance(item, BaseException):
+                        raise item
+                    pieces.append(item)
+                out.append("".join(pieces))
         return out
 
     # ---------------------------------------------------------------- batched greedy decoding
