@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 KUBERNETES_VERSIONS = ("1.30.0", "1.33.0")
 # Custom resources: the operators' CRDs are not in kubernetes-validate's schemas (they warn, not fail).
-CUSTOM_GROUPS = ("kafka.strimzi.io/", "monitoring.coreos.com/")
+CUSTOM_GROUPS = ("kafka.strimzi.io/", "monitoring.coreos.com/", "keda.sh/")
 GPU_COMPONENTS = ("text-encoder", "video-encoder", "music-encoder", "fusion-ranker", "vllm")
 
 
@@ -304,3 +304,19 @@ def test_vllm_scraping_opens_its_port_to_the_metrics_namespace_only_when_asked(h
     assert "musechat.io/metrics" not in service["metadata"]["labels"]
     rules = by_kind(docs, "NetworkPolicy")["mc-musechat-vllm"]["spec"]["ingress"]
     assert any("namespaceSelector" in peer for rule in rules for peer in rule["from"])
+
+
+def test_workers_scale_on_consumer_lag_with_keda_when_asked(helm: Path) -> None:
+    keda = "catalogWorker.autoscaling.keda.enabled=true,catalogWorker.autoscaling.keda.lagThreshold=20"
+    result = render(helm, "-f", str(VALUES_FILES["cpu"]), "--set", keda)
+    assert result.returncode == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    scaled = by_kind(docs, "ScaledObject")["mc-musechat-catalog-worker"]["spec"]
+    assert scaled["scaleTargetRef"] == {"name": "mc-musechat-catalog-worker"}
+    [trigger] = scaled["triggers"]
+    assert trigger["type"] == "kafka" and trigger["metadata"]["consumerGroup"] == "catalog-worker"
+    assert trigger["metadata"]["topic"] == "musechat.catalog.track-submitted.v1"
+    assert trigger["metadata"]["lagThreshold"] == "20"
+    assert trigger["metadata"]["bootstrapServers"] == "mc-musechat-kafka-kafka-bootstrap:9092"
+    assert "mc-musechat-catalog-worker" not in by_kind(docs, "HorizontalPodAutoscaler")
+    assert "replicas" not in by_kind(docs, "Deployment")["mc-musechat-catalog-worker"]["spec"]

@@ -10,6 +10,7 @@ Call: include "musechat.workload" (list $ "textEncoder")
 {{- $name := kebabcase $key -}}
 {{- $full := include "musechat.resourceName" (list $root $name) -}}
 {{- $env := include "musechat.componentEnv" (list $root $c) -}}
+{{- $keda := and $c.kafka.group (dig "keda" "enabled" false $c.autoscaling) -}}
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -26,7 +27,7 @@ metadata:
   labels:
     {{- include "musechat.labels" (list $root $name) | nindent 4 }}
 spec:
-  {{- if not $c.autoscaling.enabled }}
+  {{- if not (or $c.autoscaling.enabled $keda) }}
   replicas: {{ $c.replicas }}
   {{- end }}
   revisionHistoryLimit: 5
@@ -170,7 +171,36 @@ spec:
       targetPort: metrics
       protocol: TCP
     {{- end }}
-{{- if $c.autoscaling.enabled }}
+{{- if $keda }}
+{{- $k := $c.autoscaling.keda }}
+---
+# Kafka workers scale on consumer lag, not CPU (an encoder-bound worker idles on CPU while its topic grows).
+# KEDA owns the HorizontalPodAutoscaler it creates; the CPU one below is not rendered. Replicas beyond a
+# topic's partition count sit idle.
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata:
+  name: {{ $full }}
+  labels:
+    {{- include "musechat.labels" (list $root $name) | nindent 4 }}
+spec:
+  scaleTargetRef:
+    name: {{ $full }}
+  minReplicaCount: {{ $c.autoscaling.minReplicas }}
+  maxReplicaCount: {{ $c.autoscaling.maxReplicas }}
+  pollingInterval: {{ $k.pollingInterval | default 15 }}
+  cooldownPeriod: {{ $k.cooldownPeriod | default 300 }}
+  triggers:
+    {{- range $topic := $c.kafka.consumes }}
+    - type: kafka
+      metadata:
+        bootstrapServers: {{ include "musechat.kafkaBootstrap" $root }}
+        consumerGroup: {{ $c.kafka.group }}
+        topic: {{ $topic }}
+        lagThreshold: {{ $k.lagThreshold | default 50 | quote }}
+        offsetResetPolicy: earliest
+    {{- end }}
+{{- else if $c.autoscaling.enabled }}
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
@@ -197,7 +227,7 @@ spec:
       # Replicas that load models are slow to come back: scale down gently.
       stabilizationWindowSeconds: 300
 {{- end }}
-{{- if and $c.pdb.enabled (or $c.autoscaling.enabled (gt (int $c.replicas) 1)) }}
+{{- if and $c.pdb.enabled (or $c.autoscaling.enabled $keda (gt (int $c.replicas) 1)) }}
 ---
 apiVersion: policy/v1
 kind: PodDisruptionBudget
