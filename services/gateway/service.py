@@ -26,13 +26,12 @@ server = GatewayServerSettings()
 @bentoml.asgi_app(app, path="/")
 class GatewayService:
     def __init__(self) -> None:
-        from musechat.bus.broker import parent_death_signal
         from musechat.gateway.runtime import build_runtime
+        from musechat.hosting import exit_with_parent
 
         # This worker dies with the server process that spawned it: after a kill -9 of `bentoml serve` an
-        # orphaned worker kept serving and holding the port, so a restarted server could not bind it.
-        if (die_with_parent := parent_death_signal()) is not None:
-            die_with_parent()
+        # orphaned worker kept serving and holding the port (and its engine process the store's locks).
+        exit_with_parent()
 
         settings = GatewaySettings()
         self.runtime = build_runtime(settings)

@@ -20,9 +20,11 @@ import gc
 import itertools
 import logging
 import multiprocessing
+import os
 import pickle
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
@@ -165,9 +167,29 @@ def _portable(error: BaseException) -> BaseException:
     return error
 
 
+def exit_with_parent(poll_s: float = 1.0) -> threading.Thread:
+    """Exit this process when its parent dies (is reparented away). After a kill -9 of a server the
+    children it spawned lived on: the gateway's worker kept its port and its engine process kept the
+    store's shard locks, so a restarted server could neither bind nor open the store. A polling thread,
+    not the kernel's parent-death signal: that fires when the *thread* that spawned the child exits, and
+    the spawning thread here may be a short-lived one."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os._exit(70)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 def _serve(conn: Connection, build: Callable[..., Objects], args: tuple[Any, ...]) -> None:
     # Ctrl-C reaches the whole process group: the parent decides when the child stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
     try:
         objects = build(*args)
     except BaseException as error:

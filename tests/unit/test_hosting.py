@@ -111,3 +111,40 @@ def test_a_dead_child_gives_a_clear_error(host: ProcessHost) -> None:
     os.kill(host.pid, signal.SIGKILL)
     with pytest.raises(HostError, match="exited"):
         host.call("counter", "add", 1)
+
+
+def test_the_child_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """A parent killed with SIGKILL cannot close its host: the child must notice and exit by itself (it
+    used to live on, holding the store's shard locks a restarted server needed)."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        "sys.path.insert(0, '.')\n"
+        "from musechat.hosting import ProcessHost\n"
+        "from tests.unit.test_hosting import _build\n"
+        "if __name__ == '__main__':\n"
+        "    host = ProcessHost('orphan-test', _build, 0)\n"
+        "    print(host.call('counter', 'pid'), flush=True)\n"
+        "    time.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        os.kill(child, 0)  # alive
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+        os.kill(child, signal.SIGKILL)
+        pytest.fail(f"child {child} outlived its killed parent")
+    finally:
+        parent.kill()
