@@ -320,3 +320,23 @@ def test_workers_scale_on_consumer_lag_with_keda_when_asked(helm: Path) -> None:
     assert trigger["metadata"]["bootstrapServers"] == "mc-musechat-kafka-kafka-bootstrap:9092"
     assert "mc-musechat-catalog-worker" not in by_kind(docs, "HorizontalPodAutoscaler")
     assert "replicas" not in by_kind(docs, "Deployment")["mc-musechat-catalog-worker"]["spec"]
+
+
+def test_qdrant_backup_cronjob_snapshots_every_replica(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    import ast
+
+    docs = rendered["gpu"]
+    cron = by_kind(docs, "CronJob")["mc-musechat-qdrant-backup"]
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["args"] == ["3", "7", "/backups"]  # qdrant.replicas, backup.keep
+    claims = {v["name"]: v.get("persistentVolumeClaim", {}).get("claimName") for v in pod["volumes"]}
+    assert claims["backups"] == "mc-musechat-qdrant-backups" and "mc-musechat-qdrant-backups" in by_kind(
+        docs, "PersistentVolumeClaim")
+    script = by_kind(docs, "ConfigMap")["mc-musechat-qdrant-backup"]["data"]["backup.py"]
+    ast.parse(script)
+    assert "mc-musechat-qdrant-{i}.mc-musechat-qdrant-headless:6333" in script
+    sources = by_kind(docs, "NetworkPolicy")["mc-musechat-qdrant"]["spec"]["ingress"][0]["from"]
+    assert any(peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "qdrant-backup" for peer in sources)
+    statefulset = by_kind(docs, "StatefulSet")["mc-musechat-qdrant"]["spec"]
+    assert [t["metadata"]["name"] for t in statefulset["volumeClaimTemplates"]] == ["storage", "snapshots"]
+    assert "mc-musechat-qdrant-backup" not in by_kind(rendered["default"], "CronJob")
