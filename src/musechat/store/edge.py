@@ -259,14 +259,8 @@ class EdgeStore(EngineStore):
                 chunk = engine_points[start : start + _UPSERT_CHUNK]
                 c.shard.update(qe.UpdateOperation.upsert_points(chunk))
 
-    def _search_batch(
-        self,
-        collection: str,
-        vector_name: str,
-        queries: Sequence[NearestQuery],
-        with_payload: bool | Sequence[str],
-        keys: list[str] | None,
-    ) -> list[list[Hit]]:
+    def _search_batch(self, collection: str, vector_name: str, queries: Sequence[NearestQuery],
+                      with_payload: bool | Sequence[str], keys: list[str] | None) -> list[list[Hit]]:
         import qdrant_edge as qe
 
         selector = True if with_payload is True else qe.PayloadSelector.Include([*(keys or []), ENTITY_ID_KEY])
@@ -299,14 +293,8 @@ class EdgeStore(EngineStore):
             bool_keys = c.bool_keys
         return [_record(r, bool_keys) for r in records]
 
-    def _scroll(
-        self,
-        collection: str,
-        filter: SearchFilter | None,
-        fields: Sequence[str] | None,
-        with_vectors: bool,
-        batch_size: int,
-    ) -> Iterator[PointRecord]:
+    def _scroll(self, collection: str, filter: SearchFilter | None, fields: Sequence[str] | None,
+                with_vectors: bool, batch_size: int) -> Iterator[PointRecord]:
         import qdrant_edge as qe
 
         selector = True if fields is None else qe.PayloadSelector.Include([*fields, ENTITY_ID_KEY])

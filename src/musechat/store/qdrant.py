@@ -180,14 +180,8 @@ class QdrantServerStore(EngineStore):
         for start in range(0, len(structs), _UPSERT_CHUNK):
             self._client.upsert(collection, points=structs[start : start + _UPSERT_CHUNK], wait=True)
 
-    def _search_batch(
-        self,
-        collection: str,
-        vector_name: str,
-        queries: Sequence[NearestQuery],
-        with_payload: bool | Sequence[str],
-        keys: list[str] | None,
-    ) -> list[list[Hit]]:
+    def _search_batch(self, collection: str, vector_name: str, queries: Sequence[NearestQuery],
+                      with_payload: bool | Sequence[str], keys: list[str] | None) -> list[list[Hit]]:
         from qdrant_client import models as m
 
         dims = self._vector_dims(collection)
@@ -220,14 +214,8 @@ class QdrantServerStore(EngineStore):
         records = self._client.retrieve(collection, ids=point_ids, with_payload=True, with_vectors=True)
         return [to_point_record(r.id, r.vector, r.payload) for r in records]
 
-    def _scroll(
-        self,
-        collection: str,
-        filter: SearchFilter | None,
-        fields: Sequence[str] | None,
-        with_vectors: bool,
-        batch_size: int,
-    ) -> Iterator[PointRecord]:
+    def _scroll(self, collection: str, filter: SearchFilter | None, fields: Sequence[str] | None,
+                with_vectors: bool, batch_size: int) -> Iterator[PointRecord]:
         from qdrant_client import models as m
 
         self._vector_dims(collection)
