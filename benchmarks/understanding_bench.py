@@ -69,6 +69,18 @@ def hard_view(flat: dict[str, Any]) -> dict[str, Any]:
             "min_s": flat.get("duration.min_s"), "max_s": flat.get("duration.max_s")}
 
 
+HISTORY = (
+    "the same engineer wrote the test bank (committed first, before any parser code: 64abc92) and the lexicon, "
+    "so the lexicon's author had read the test sentences. Measurements on `test`: 142/149 = 95.3 % before any "
+    "tuning on `val`; 148/149 = 99.3 % after it (three of those fixes also touched test constructions: "
+    "apostrophe-less contractions, \"anything but\", \"nobody\"). That run's one miss, \"no singing and under a "
+    "minute\" read as a minimum duration without the vocals removal, was a real bug (it also made 16 of the serving "
+    "run's hard-negative violations); it was fixed after being seen on `test`, so the figure above is no longer a "
+    "clean held-out one: 99.3 % is. No model was trained: the classifier route of issue #12 was not built, so "
+    "`train` serves as a regression set."
+)
+
+
 def _median_us(fn: Any, texts: list[str], repeats: int) -> float:
     per_pass = []
     for _ in range(repeats):
@@ -82,6 +94,142 @@ def _median_us(fn: Any, texts: list[str], repeats: int) -> float:
 def _safe_parse(text: str) -> None:
     with contextlib.suppress(RequestConflictError):  # a normal outcome: the words contradict themselves
         parse_utterance(text)
+
+
+# ------------------------------------------------------------------ the serving path: direction followed
+CANDIDATES = [f"trk-{i}" for i in (0, 1, 3, 10, 22, 40, 57, 88)]
+ROOT = Path(__file__).resolve().parents[1]  # the serving world is the tests' facts world (tests/ on the path)
+MODES = ("fusion_only", "previous_rules", "understanding")
+
+
+def _truth(track_id: str) -> dict[str, Any]:
+    from tests.fixtures_understanding import track_spec
+
+    instrument, voice, genre, bpm = track_spec(int(track_id.split("-")[1]))
+    return {"instrument": instrument, "voice": voice, "genre": genre, "bpm": bpm}
+
+
+def _asks(expect: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(class, name, value) of each label the facts world can judge (its instruments, voices, genres, BPM)."""
+    from tests.fixtures_understanding import GENRES, INSTRUMENTS
+
+    out = []
+    for key, value in expect.items():
+        parts = key.split(".")
+        if key == "tempo":
+            out.append(("tempo", "tempo", value))
+        elif key == "vocals":
+            out.append(("vocals", "vocals", value))
+        elif len(parts) == 2 and parts[0] == "instrument" and parts[1] in INSTRUMENTS:
+            out.append(("instrument", parts[1], value))
+        elif len(parts) == 2 and parts[0] == "genre" and parts[1] in GENRES:
+            out.append(("genre", parts[1], value))
+    return out
+
+
+def _has(truth: dict[str, Any], kind: str, name: str) -> bool:
+    if kind == "vocals":
+        return truth["voice"] != "none" if name == "vocals" else truth["voice"] == name
+    return bool(truth[kind] == name)
+
+
+def _followed(kind: str, name: str, value: str, top: dict[str, Any], before: dict[str, Any]) -> bool:
+    if kind == "tempo":
+        return (top["bpm"] - before["bpm"]) * (1 if value == "faster" else -1) > 0
+    if kind == "vocals":
+        return _has(top, "vocals", "vocals") == (value != "off") if value in ("on", "off") else top["voice"] == value
+    if value == "more":
+        return _has(top, kind, name)
+    if value == "none":
+        return not _has(top, kind, name)
+    return not _has(top, kind, name) or not _has(before, kind, name)  # less: it must not stay when it was there
+
+
+def _violation(kind: str, name: str, value: str, tracks: list[dict[str, Any]]) -> bool:
+    if value == "off":
+        return any(_has(t, "vocals", "vocals") for t in tracks)
+    if value == "none":
+        return any(_has(t, kind, name) for t in tracks)
+    return False
+
+
+def serving(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every judgeable ask of the test bank × 8 candidates × 2 videos, three ways in one run: the fusion
+    model alone, the previous rules' filters, and understanding (filters + re-ranking). The world is the
+    tests' facts world (90 tracks, random-weight fusion checkpoint): it measures the steering, not a
+    trained model."""
+    import tempfile
+
+    from musechat.contracts.api import TrackFilters
+    from musechat.contracts.ranking import RankRequest
+    from musechat.gateway.constraints import merge_filters
+    from musechat.ranker.core import FusionRanker
+    from musechat.store.edge import EdgeStore
+    from musechat.understanding import RequestConflictError, to_filters, understand
+    from tests.fixtures_understanding import TRACKS, build_facts_world, words
+
+    def legacy_filters(text: str) -> TrackFilters:
+        view = legacy_hard_view(text)
+        tags = [tag for name in view["removed"] for tag in (name, "violin") if tag == name or name == "strings"]
+        low, high = view["min_s"], view["max_s"]
+        if low is not None and high is not None and low > high:
+            low = None
+        return merge_filters(TrackFilters(), TrackFilters(exclude_tags=tags, vocals=False if view["vocals_off"]
+                                                          else None, min_duration_s=low, max_duration_s=high))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        world = build_facts_world(Path(tmp))
+        store = EdgeStore(world.store_path)
+        ranker = FusionRanker.load(store, world.checkpoint)
+        trials: list[tuple[str, str, str, str, str, str]] = []  # class, name, value, text, candidate, video
+        for row in rows:
+            for kind, name, value in _asks(row["expect"]):
+                trials.extend((kind, name, value, row["text"], c, v) for c in CANDIDATES for v in ("vid-a", "vid-b"))
+        tally: dict[str, dict[str, list[int]]] = {mode: {} for mode in MODES}
+        violations = dict.fromkeys(MODES, 0)
+        removal_trials, impossible = 0, 0
+        empty = dict.fromkeys(MODES, 0)
+        tempi = [_truth(f"trk-{i}")["bpm"] for i in range(TRACKS)]
+        t0 = time.perf_counter()
+        for kind, name, value, text, candidate, video in trials:
+            try:
+                understood = understand(text)
+            except RequestConflictError:
+                continue
+            before = _truth(candidate)
+            if kind == "tempo" and before["bpm"] == (max(tempi) if value == "faster" else min(tempi)):
+                impossible += 1  # nothing in the world is faster (slower) than this candidate
+                continue
+            if kind == "tempo":  # a tag-only candidate has no measured tempo to move from
+                kind = "tempo (measured BPM)" if int(candidate.split("-")[1]) % 2 == 0 else "tempo (tags only)"
+            removal_trials += value in ("none", "off")
+            requests = {
+                "fusion_only": RankRequest(video_id=video, candidate_track_id=candidate, text_tokens=words(6)),
+                "previous_rules": RankRequest(video_id=video, candidate_track_id=candidate, text_tokens=words(6),
+                                              filters=legacy_filters(text)),
+                "understanding": RankRequest(video_id=video, candidate_track_id=candidate, text_tokens=words(6),
+                                             filters=to_filters(understood), understood=understood)}
+            answers = ranker.rank_many(list(requests.values()))
+            for mode, answer in zip(requests, answers, strict=True):
+                tracks = [_truth(t.track_id) for t in answer.tracks] if not isinstance(answer, Exception) else []
+                if not tracks:  # the hard filters left nothing (e.g. "under a minute": no track is that short)
+                    empty[mode] += 1
+                    continue
+                tally[mode].setdefault(kind, []).append(int(_followed(kind.split(" ")[0], name, value, tracks[0],
+                                                                      before)))
+                violations[mode] += _violation(kind, name, value, tracks)
+        seconds = time.perf_counter() - t0
+        store.close()
+    return {
+        "world": "tests/fixtures_understanding.py: 90 tracks (even ids with facts, odd with tags only), "
+                 "random-weight fusion checkpoint, qdrant-edge",
+        "trials": len(trials), "removal_trials": removal_trials, "seconds": seconds,
+        "skipped_impossible_tempo": impossible, "empty_answers": empty,
+        "direction_followed": {mode: {kind: sum(v) / len(v) for kind, v in sorted(per.items())}
+                               for mode, per in tally.items()},
+        "trials_per_class": {kind: len(v) for kind, v in sorted(tally["understanding"].items())},
+        "hard_negative_violations_top5": violations,
+    }
 
 
 def run(repeats: int) -> dict[str, Any]:
@@ -112,6 +260,8 @@ def run(repeats: int) -> dict[str, Any]:
                              "val_in_test": sentence_overlap(banks["val"], banks["test"])},
         "latency_us_per_utterance": {"understanding": ours_us, "legacy_rules": legacy_us,
                                      "ratio": ours_us / legacy_us, "sentences": len(texts), "repeats": repeats},
+        "serving": serving(banks["test"]),
+        "history": HISTORY,
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -151,16 +301,34 @@ def markdown(result: dict[str, Any]) -> list[str]:
         f"{fmt(lat['understanding'])} µs, previous rules {fmt(lat['legacy_rules'])} µs "
         f"(×{fmt(lat['ratio'])}); both far below the text model's ~4-5 ms per new sentence.",
         "",
+        "## Direction followed on the serving path (test-bank wording)",
+        "",
+        f"Each judgeable ask of the test bank (tempo, vocals, the world's 5 instruments and 3 genres; moods have no "
+        f"ground truth there) × 8 candidates × 2 videos = {result['serving']['trials']} trials, three ways in one run: "
+        "the fusion model alone, the previous rules' filters, and understanding (filters + attribute re-ranking). "
+        "Followed = the top pick moves the asked way from the candidate (ground truth from the world's spec). "
+        f"World: {result['serving']['world']}, so this measures the steering, not a trained model "
+        f"({fmt(result['serving']['seconds'])} s).",
+        "",
+        *table(["class", "trials", *MODES],
+               [[kind, n, *(f"{100 * result['serving']['direction_followed'][m].get(kind, 0):.1f} %" for m in MODES)]
+                for kind, n in result["serving"]["trials_per_class"].items()]),
+        "",
+        f"Not judged: {result['serving']['skipped_impossible_tempo']} tempo trials whose candidate is already the "
+        "world's fastest (slowest), and empty answers (the hard filters left no track: "
+        + ", ".join(f"{m} {result['serving']['empty_answers'][m]}" for m in MODES) + "). A tag-only candidate "
+        "has no measured tempo, so the re-ranker cannot tell which way is faster from it (that row is the model's).",
+        "",
+        f"Hard-negative violations (a removed attribute in the top 5) over {result['serving']['removal_trials']} "
+        "removal trials: " + ", ".join(f"{m} {result['serving']['hard_negative_violations_top5'][m]}" for m in MODES)
+        + ".",
+        "",
         "Misses on `test`:",
         "",
         *([f"- `{m['text']}`: expected `{m['expect']}`, read `{m['got']}`" for m in splits["test"]["misses"]]
           or ["- none"]),
         "",
-        "Honesty note: the same engineer wrote the test bank (first, committed before any parser code) and the "
-        "lexicon, so the lexicon author had read the test sentences; the first measurement on `test`, before any "
-        "tuning on `val`, was 142/149 = 95.3 %. The rules were then tuned on `val` only; three fixes also "
-        "touched test constructions (apostrophe-less contractions, \"anything but\", \"nobody\"). No model was "
-        "trained: the classifier route of issue #12 was not built, so `train` serves as a regression set.",
+        "Honesty note: " + result["history"],
     ]
     return lines
 
@@ -170,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
     result = run(args.repeats)
     write_json(args.out / "understanding.json", result)
     write_markdown(args.out / "understanding.md", markdown(result))
