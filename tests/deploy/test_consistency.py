@@ -131,19 +131,43 @@ def bento_service_class(name: str) -> str:
     raise AssertionError(f"services/{name}/service.py has no @bentoml.service class")
 
 
+SERVICE_DOCKERFILE = "docker/service/Dockerfile"
+
+
 def test_every_service_folder_is_a_chart_component_with_an_image() -> None:
+    """Every service is built from the one parametrised Dockerfile with itself as build args (issue #14
+    replaced six near-identical Dockerfiles), and serves the class its chart block names."""
     artifacts = {a["image"]: a for a in skaffold_configs()["app"]["build"]["artifacts"]}
     assert SERVICES, "no services/*/service.py found"
+    assert not list((ROOT / "services").glob("*/Dockerfile")), f"services build from {SERVICE_DOCKERFILE} only"
     for name in SERVICES:
         key = camel(name)
         assert key in COMPONENT_KEYS, f"services/{name} has no `{key}` block in charts/musechat/values.yaml"
         block = VALUES[key]
         assert block["type"] == "bentoml"
-        dockerfile = f"services/{name}/Dockerfile"
-        assert (ROOT / dockerfile).is_file(), f"{dockerfile} is missing"
         image = block["image"]["repository"]
-        assert artifacts.get(image, {}).get("docker", {}).get("dockerfile") == dockerfile, \
-            f"skaffold.yaml builds no {image} from {dockerfile}"
+        docker = artifacts.get(image, {}).get("docker", {})
+        assert docker.get("dockerfile") == SERVICE_DOCKERFILE, f"skaffold.yaml builds {image} elsewhere"
+        assert docker["buildArgs"]["SERVICE"] == name, f"{image}: SERVICE build arg"
+        assert docker["buildArgs"]["BENTO_SERVICE"] == block["bentoService"], f"{image}: BENTO_SERVICE build arg"
+        extra = docker["buildArgs"].get("EXTRA_NODEPS", "")
+        lock = (ROOT / "docker" / "requirements.lock").read_text()
+        for package in extra.split():
+            assert f"# nodeps: {package}==" in lock, f"{image}: {package} is not pinned in docker/requirements.lock"
+
+
+def test_image_dependencies_are_locked_to_the_tested_environment() -> None:
+    """docker/requirements.lock pins the runtime closure of pyproject's dependencies to the versions the
+    tests run with (docker/lock_deps.py); images install it before the project (--no-deps)."""
+    spec = importlib.util.spec_from_file_location("lock_deps", ROOT / "docker" / "lock_deps.py")
+    assert spec and spec.loader
+    lock_deps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lock_deps)
+    assert (ROOT / "docker" / "requirements.lock").read_text() == lock_deps.render(), (
+        "docker/requirements.lock is stale: .venv/bin/python docker/lock_deps.py > docker/requirements.lock")
+    for dockerfile in (SERVICE_DOCKERFILE, "docker/worker/Dockerfile"):
+        text = (ROOT / dockerfile).read_text()
+        assert "pip install -r /build/requirements.lock" in text and "pip install --no-deps /build" in text
 
 
 def test_every_bentoml_component_has_its_service_code() -> None:
@@ -176,8 +200,10 @@ def test_skaffold_wires_every_image_into_the_chart() -> None:
             node: Any = app
             for part in parts[:-1]:
                 node = node[int(part)] if isinstance(node, list) else node[part]
-            if parts[-1] == "buildArgs":
-                assert "TORCH_VARIANT" in (ROOT / node["dockerfile"]).read_text(), patch
+            if parts[-1] == "TORCH_VARIANT":  # a replace needs the key in the artifact's own buildArgs
+                docker = app["build"]["artifacts"][int(parts[2])]["docker"]
+                assert "TORCH_VARIANT" in docker["buildArgs"], patch
+                assert "ARG TORCH_VARIANT" in (ROOT / docker["dockerfile"]).read_text(), patch
             if parts[-1] == "valuesFiles":
                 assert all((ROOT / f).is_file() for f in patch["value"]), patch
     loadtest = configs["loadtest"]
