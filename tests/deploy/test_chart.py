@@ -340,3 +340,25 @@ def test_qdrant_backup_cronjob_snapshots_every_replica(rendered: dict[str, list[
     statefulset = by_kind(docs, "StatefulSet")["mc-musechat-qdrant"]["spec"]
     assert [t["metadata"]["name"] for t in statefulset["volumeClaimTemplates"]] == ["storage", "snapshots"]
     assert "mc-musechat-qdrant-backup" not in by_kind(rendered["default"], "CronJob")
+
+
+def test_gpu_encoders_do_not_scale_on_cpu_and_can_scale_on_request_rate(
+        rendered: dict[str, list[dict[str, Any]]], helm: Path) -> None:
+    hpas = by_kind(rendered["gpu"], "HorizontalPodAutoscaler")
+    deployments = by_kind(rendered["gpu"], "Deployment")
+    for name, deployment in deployments.items():
+        if "nvidia.com/gpu" in deployment["spec"]["template"]["spec"]["containers"][0]["resources"].get("limits", {}):
+            assert name not in hpas, f"{name} runs on a GPU but scales on CPU"
+    keda = ("textEncoder.autoscaling.enabled=true,textEncoder.autoscaling.keda.enabled=true,"
+            "textEncoder.autoscaling.keda.requestsPerReplica=50,monitoring.prometheusUrl=http://prometheus:9090")
+    result = render(helm, "-f", str(VALUES_FILES["gpu"]), "--set", keda)
+    assert result.returncode == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    [trigger] = by_kind(docs, "ScaledObject")["mc-musechat-text-encoder"]["spec"]["triggers"]
+    assert trigger["type"] == "prometheus" and trigger["metadata"]["threshold"] == "50"
+    assert 'service="text-encoder"' in trigger["metadata"]["query"]
+    import promql_parser
+
+    promql_parser.parse(trigger["metadata"]["query"])
+    missing = render(helm, "-f", str(VALUES_FILES["gpu"]), "--set", keda.rsplit(",", 1)[0])
+    assert missing.returncode != 0 and "monitoring.prometheusUrl is required" in missing.stderr

@@ -10,7 +10,7 @@ Call: include "musechat.workload" (list $ "textEncoder")
 {{- $name := kebabcase $key -}}
 {{- $full := include "musechat.resourceName" (list $root $name) -}}
 {{- $env := include "musechat.componentEnv" (list $root $c) -}}
-{{- $keda := and $c.kafka.group (dig "keda" "enabled" false $c.autoscaling) -}}
+{{- $keda := dig "keda" "enabled" false $c.autoscaling -}}
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -174,9 +174,9 @@ spec:
 {{- if $keda }}
 {{- $k := $c.autoscaling.keda }}
 ---
-# Kafka workers scale on consumer lag, not CPU (an encoder-bound worker idles on CPU while its topic grows).
-# KEDA owns the HorizontalPodAutoscaler it creates; the CPU one below is not rendered. Replicas beyond a
-# topic's partition count sit idle.
+# Kafka workers scale on consumer lag, services on request rate, not CPU (an encoder-bound worker idles on
+# CPU while its topic grows; a GPU encoder's CPU says nothing). KEDA owns the HorizontalPodAutoscaler it
+# creates; the CPU one below is not rendered. Worker replicas beyond a topic's partition count sit idle.
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
 metadata:
@@ -191,6 +191,7 @@ spec:
   pollingInterval: {{ $k.pollingInterval | default 15 }}
   cooldownPeriod: {{ $k.cooldownPeriod | default 300 }}
   triggers:
+    {{- if $c.kafka.group }}
     {{- range $topic := $c.kafka.consumes }}
     - type: kafka
       metadata:
@@ -199,6 +200,14 @@ spec:
         topic: {{ $topic }}
         lagThreshold: {{ $k.lagThreshold | default 50 | quote }}
         offsetResetPolicy: earliest
+    {{- end }}
+    {{- else }}
+    # Services (GPU-bound encoders above all: their CPU says nothing about load) scale on request rate.
+    - type: prometheus
+      metadata:
+        serverAddress: {{ $root.Values.monitoring.prometheusUrl | required "monitoring.prometheusUrl is required for KEDA request-rate scaling" }}
+        query: sum(rate(musechat_http_request_duration_seconds_count{service="{{ $name }}"}[2m]))
+        threshold: {{ $k.requestsPerReplica | default 20 | quote }}
     {{- end }}
 {{- else if $c.autoscaling.enabled }}
 ---
