@@ -26,7 +26,10 @@ LEXICON: dict[str, str] = {
     "strings": "strings", "string": "strings", "violin": "strings", "violins": "strings", "cello": "strings",
     "orchestral": "orchestral", "orchestra": "orchestral", "symphonic": "orchestral", "film music": "orchestral",
     "classical": "classical", "piano": "piano", "guitar": "guitar", "guitars": "guitar",
-    "distorted guitars": "metal", "distorted guitar": "metal", "metal": "metal", "heavy metal": "metal",
+    # MTT's 'guitar' tag is mostly the clean/acoustic guitar; electric and distorted guitars are what its
+    # 'rock'/'metal' tags (and MSD's) fire on, so these phrases ask for those styles
+    "electric guitar": "rock", "electric guitars": "rock", "distorted guitars": "metal", "distorted guitar": "metal",
+    "metal": "metal", "heavy metal": "metal",
     "rock": "rock", "drums": "drums", "drum": "drums", "percussion": "drums", "synth": "synth",
     "synths": "synth", "synthesizer": "synth", "electronic": "electronic", "techno": "techno",
     "dance": "dance", "ambient": "ambient", "calm": "calm", "relaxed": "calm", "peaceful": "calm",
