@@ -177,10 +177,13 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         # It reads each turn's video and track features back from the store.
         cluster_env=("MUSECHAT_BUS_BOOTSTRAP_SERVERS", *_STORE_CLUSTER),
     ),
+    # `musechat model train --quartets DIR ... --publish`: one step that trains, gates, registers, publishes.
     Deployable(
-        "train-and-reindex", "job", (BUS,), container="train",
-        paths=(PathUse(Artifact.DATASETS, "read", arg="--data"),
-               PathUse(Artifact.FUSION_MODEL, "write", arg="--out")),
+        "train-and-reindex", "job", (BUS, REGISTRY), container="train",
+        produces=(Topic.MODEL_PUBLISHED,),
+        paths=(PathUse(Artifact.DATASETS, "read", arg="--quartets"),
+               PathUse(Artifact.MODEL_REGISTRY, "write", env="MUSECHAT_MODEL_REGISTRY_DIR")),
+        cluster_env=("MUSECHAT_BUS_BOOTSTRAP_SERVERS", "MUSECHAT_MODEL_REGISTRY_DIR"),
     ),
     Deployable(
         "train-and-reindex", "job", (BUS, REGISTRY), container="publish",

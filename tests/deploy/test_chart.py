@@ -173,7 +173,9 @@ def test_monitoring_and_jobs_switch_on_by_values(rendered: dict[str, list[dict[s
     assert not [name for name in jobs if name.startswith("mc-musechat-train-")]
     train = by_kind(cpu, "CronJob")["mc-musechat-train-and-reindex"]
     pod = train["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    assert [c["name"] for c in pod["initContainers"]] == ["train"]
+    # One step: the registry's `model train ... --publish` trains, gates and publishes (docs/learning-loop.md).
+    assert [c["name"] for c in pod["containers"]] == ["train"] and "initContainers" not in pod
+    assert pod["containers"][0]["args"][:3] == ["musechat", "model", "train"]
     assert train["spec"]["concurrencyPolicy"] == "Forbid"
     smoke = jobs["mc-musechat-smoke-test"]
     assert smoke["metadata"]["annotations"]["helm.sh/hook"] == "test"

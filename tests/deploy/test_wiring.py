@@ -112,9 +112,10 @@ def test_defect_6_shared_volumes_as_per_pod_empty_dirs(helm: Path, tmp_path: Pat
 
 
 def test_defect_7_training_reads_and_publishes_where_nobody_writes_or_reads(helm: Path, tmp_path: Path) -> None:
+    # As it was: training reads /data/media/datasets (the writer writes elsewhere) and publishes a
+    # checkpoint from a path neither the ranker nor the indexer reads.
     problems = problems_for(helm, tmp_path, "cpu", {"jobs": {"trainAndReindex": {
-        "trainArgs": ["musechat", "fusion", "train", "--data", "/data/media/datasets",
-                      "--out", "/data/media/models/fusion"],
+        "trainArgs": ["musechat", "model", "train", "--quartets", "/data/media/datasets", "--since", "live"],
         "publishArgs": ["musechat", "model", "publish", "--checkpoint", "/data/media/models/fusion"],
         "volumes": ["models", "media", "registry:rw"]}}})
     assert_flags(problems, "train-and-reindex) reads training datasets at /data/media/datasets",
