@@ -32,7 +32,8 @@ def test_the_engine_runs_in_its_own_process_and_serves_the_gateway(
     keys = tmp_path / "keys.jsonl"
     keys.write_text("")
     settings = GatewaySettings(api_keys_file=keys, state_secret="s" * 32, fusion_checkpoint=world.checkpoint,
-                               store=StoreSettings(backend="edge", path=world.store_path), bus=bus_settings)
+                               store=StoreSettings(backend="edge", path=world.store_path), bus=bus_settings,
+                               outbox_path=tmp_path / "outbox.db")
     assert settings.engine_process and settings.text_process  # the defaults
     before = {p.pid for p in _engine_children()}
     runtime = build_runtime(settings)
@@ -61,7 +62,7 @@ def test_the_engine_and_the_text_model_stay_in_the_worker_when_told(tmp_path: Pa
     before = {p.pid for p in _engine_children()}
     runtime = build_runtime(GatewaySettings(
         api_keys_file=keys, state_secret="s" * 32, fusion_checkpoint=world.checkpoint, engine_process=False,
-        text_process=False,
+        text_process=False, outbox_path=tmp_path / "outbox.db",
         store=StoreSettings(backend="edge", path=world.store_path), bus=bus_settings))
     try:
         assert {p.pid for p in _engine_children()} == before
