@@ -34,7 +34,8 @@ def test_a_metal_song_is_metal_with_guitar_and_a_tempo(debian_package: Callable[
     assert attribute_present(facts, "strings") < 0.5 and attribute_present(facts, "orchestral") < 0.5
     assert facts.vocals_probability < 0.5  # an instrumental guitar song
     # the song's own note chart (notes.mid) is at 150 BPM
-    assert facts.tempo_bpm is not None and abs(facts.tempo_bpm / 150 - 1) < 0.04
+    assert facts.tempo_bpm is not None
+    assert min(abs(facts.tempo_bpm / (150 * m) - 1) for m in (0.5, 1, 2)) < 0.04  # or an exact half/double
     assert len(facts.tag_scores) == 100
 
 
