@@ -348,7 +348,11 @@ def markdown(report: dict[str, Any]) -> str:
         f"Written by `benchmarks/real_catalog.py` in one run: {run['tracks']} tracks "
         f"({run['per_package']} per package at most, picked: {run['pick']}, of {', '.join(run['packages'])}), "
         f"{run['machine']}, "
-        f"{run['wall_s']} s. Ranking path: {run['ranking_path']}. Labels come from the packages "
+        f"{run['wall_s']} s"
+        + (" (tag scores and ingestion figures reused from the preceding full run of the same encoder with "
+           "--reuse-encodings; ranking, calibration, tempo and the non-music verdicts measured in this one)"
+           if run.get("reused_encodings") else "")
+        + f". Ranking path: {run['ranking_path']}. Labels come from the packages "
         "(table at the end); the baseline of every lift is the catalog's own base rate of the label.",
         "",
         "| request | wanted | refused | top-5 share | base rate | lift | violations |",
