@@ -104,6 +104,9 @@ class StartConversation(BaseModel):
 
     video_id: VideoId
     filters: TrackFilters = Field(default_factory=TrackFilters)
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TURN_TEXT,
+                             description="Optional words with the video (\"calm piano, no vocals\"), read like a "
+                             "turn's: the first pick follows them too.")
     limit: int = Field(default=5, ge=1, le=50)
     explain: bool = False
 

@@ -123,13 +123,21 @@ class GatewayCore:
         if tenant is not None and await asyncio.to_thread(self._videos.owned, request.video_id, tenant) is None:
             raise _unknown_video(request.video_id)  # another tenant's video is as unknown as a missing one
         conversation_id = f"conv-{uuid.uuid4().hex}"
-        ranked = await self._ranker.rank(RankRequest(video_id=request.video_id, filters=request.filters,
-                                               limit=request.limit))
+        understood, filters, tokens = from_filters(request.filters), request.filters, None
+        if request.text is not None:  # video + words, no previous pick: read like a turn's words
+            understood = understand(request.text, understood)
+            filters = to_filters(understood)
+            [encoding] = await self._text.encode([request.text])
+            tokens = encoding.tokens
+        ranked = await self._ranker.rank(RankRequest(
+            video_id=request.video_id, filters=filters, limit=request.limit, text_tokens=tokens,
+            understood=understood if request.text is not None else None))
         state = ConversationState(conversation_id=conversation_id, video_id=request.video_id, turn=1,
                                   candidate_track_id=ranked.tracks[0].track_id if ranked.tracks else None,
-                                  filters=request.filters, understood=from_filters(request.filters),
-                                  tenant=tenant or DEFAULT_TENANT)
-        return await self._respond(state, ranked, text=None, candidate=None, explain=request.explain, history=[])
+                                  filters=filters, understood=understood, tenant=tenant or DEFAULT_TENANT)
+        history = [request.text] if request.text is not None else []
+        return await self._respond(state, ranked, text=request.text, candidate=None, explain=request.explain,
+                                   history=history)
 
     async def turn(self, conversation_id: str, request: TurnRequest, tenant: str | None = None) -> TurnResponse:
         previous = self._signer.verify(request.state, conversation_id, tenant)
