@@ -302,8 +302,14 @@ class MusicEncoder:
             silence_peak=self.limits.silence_peak,
             name=item.name,
         )
-        segments = plan_segments(decoded.duration_s, seg.seconds, seg.max_segments, seg.min_tail_s)
         label = item.name or (str(item.source) if not isinstance(item.source, bytes) else "the uploaded audio")
+        if self.limits.refuse_not_music:
+            from musechat.encoders import music_facts
+
+            if decoded.duration_s < music_facts.ALWAYS_EFFECT_BELOW_S:  # decided before any model runs
+                raise NotMusicError(f"{label} lasts {decoded.duration_s:.1f} s: a sound effect or a blip, "
+                                    "not a music track")
+        segments = plan_segments(decoded.duration_s, seg.seconds, seg.max_segments, seg.min_tail_s)
         return _Prepared(decoded, segments, cut_segments(decoded.samples, decoded.sample_rate, segments), label)
 
     def _musicnn(
