@@ -148,7 +148,7 @@ _ANY_LICENCE = r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the 
 _SOMETHING_ELSE = re.compile(
     r"\b(?:something|anything|someone|somebody) (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
     r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short))"
-    r"|\bdifferent (?:one|track|song|pick|direction|option)\b|\bnope\b|\btry again\b|\bnext one\b"
+    r"|\bdifferent (?:one|track|song|pick|direction|option)\b|\bnope\b|\btry again\b|\bnext one,? please\b"
     r"|\bskip (?:this|that)(?: one)?\b|\bshow me (?:another|more)\b|\belse entirely\b|\bnot quite it\b"
     r"|\bsomething different\b|\bchange it up\b|\bnot feeling (?:it|this|that)\b")
 
