@@ -26,6 +26,7 @@ class FuzzStats:
     server_errors: list[str] = field(default_factory=list)
     schema_violations: list[str] = field(default_factory=list)
     other_findings: Counter[str] = field(default_factory=Counter)
+    other_examples: dict[str, list[str]] = field(default_factory=dict)
     chained: int = 0  # calls on an existing conversation (turns, feedback): reached through the links
     seconds: float = 0.0
 
@@ -34,11 +35,16 @@ class FuzzStats:
                 "responses_5xx": len(self.server_errors), "schema_violations": len(self.schema_violations),
                 "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
                 "operations": dict(sorted(self.operations.items())),
-                "other_check_findings": dict(self.other_findings), "seconds": round(self.seconds, 1),
+                "other_check_findings": dict(self.other_findings), "other_check_examples": self.other_examples,
+                "seconds": round(self.seconds, 1),
                 "examples_5xx": self.server_errors[:5], "examples_schema": self.schema_violations[:5]}
 
 
 def _check_name(failure: Any) -> str:
+    """The check a schemathesis failure comes from (`checks` on 4.x failures), else its code or type."""
+    checks = getattr(failure, "checks", None)
+    if isinstance(checks, tuple) and checks:
+        return str(checks[0])
     for attribute in ("check_name", "check", "code"):
         value = getattr(failure, attribute, None)
         if isinstance(value, str):
@@ -89,9 +95,14 @@ def run_stateful_fuzz(schema: Any, api_key: str, scenarios: int, steps: int = 6,
                 for failure in group.exceptions:
                     name = _check_name(failure)
                     if name in SCHEMA_CHECKS:
-                        stats.schema_violations.append(f"{label} [{name}] {str(failure)[:300]}")
+                        stats.schema_violations.append(
+                            f"{label} -> {response.status_code} [{name}] {str(failure)[:240]} | body: "
+                            f"{response.text[:120]!r}")
                     else:
                         stats.other_findings[name] += 1
+                        examples = stats.other_examples.setdefault(name, [])
+                        if len(examples) < 3:
+                            examples.append(f"{label} -> {response.status_code}: {str(failure)[:240]}")
             except AssertionError as failure:
                 stats.other_findings[type(failure).__name__] += 1
 
@@ -99,5 +110,49 @@ def run_stateful_fuzz(schema: Any, api_key: str, scenarios: int, steps: int = 6,
     Machine.run(settings=hypothesis.settings(
         max_examples=scenarios, stateful_step_count=steps, deadline=None, database=None,
         suppress_health_check=list(hypothesis.HealthCheck), phases=[hypothesis.Phase.generate]))
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def run_stateless_fuzz(schema: Any, api_key: str, examples: int) -> FuzzStats:
+    """Each operation of `schema` alone (routes without links, e.g. catalog submission): `examples` each."""
+    import hypothesis
+    from schemathesis.core.failures import FailureGroup
+
+    stats = FuzzStats()
+    started = time.perf_counter()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @hypothesis.settings(max_examples=examples, deadline=None, database=None,
+                             suppress_health_check=list(hypothesis.HealthCheck), phases=[hypothesis.Phase.generate])
+        @hypothesis.given(case=operation.as_strategy())
+        def one(case: Any) -> None:
+            stats.scenarios += 1
+            response = case.call(headers={"Authorization": f"Bearer {api_key}"}, timeout=120)
+            label = f"{case.method} {case.path}"
+            stats.requests += 1
+            stats.statuses[response.status_code] += 1
+            stats.operations[label] += 1
+            if response.status_code >= 500:
+                stats.server_errors.append(f"{label} -> {response.status_code}: {response.text[:300]}")
+            try:
+                case.validate_response(response)
+            except FailureGroup as group:
+                for failure in group.exceptions:
+                    name = _check_name(failure)
+                    if name in SCHEMA_CHECKS:
+                        stats.schema_violations.append(
+                            f"{label} -> {response.status_code} [{name}] {str(failure)[:240]} | body: "
+                            f"{response.text[:120]!r}")
+                    else:
+                        stats.other_findings[name] += 1
+                        examples = stats.other_examples.setdefault(name, [])
+                        if len(examples) < 3:
+                            examples.append(f"{label} -> {response.status_code}: {str(failure)[:240]}")
+            except AssertionError as failure:
+                stats.other_findings[type(failure).__name__] += 1
+
+        one()
     stats.seconds = time.perf_counter() - started
     return stats
