@@ -7,6 +7,8 @@ router, whose 404 is `text/plain`. This route matches every path except those Be
 
 from __future__ import annotations
 
+import re
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +24,9 @@ class FallbackRoute(Route):
     def __init__(self, routes: list[BaseRoute]) -> None:
         self._routes = routes
         super().__init__("/{path:path}", self._answer, methods=_METHODS, include_in_schema=False)
+        # `.` must match a newline too: a path with an encoded %0A (and a `/` inside an id) matched no route
+        # of the app, fell through to BentoML, and got its text/plain 404 (found by the stateful fuzz run).
+        self.path_regex = re.compile(r"^/(?P<path>.*)$", re.DOTALL)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = scope.get("path", "")

@@ -89,3 +89,17 @@ def test_ids_the_engine_cannot_use_are_refused_at_the_door(client: TestClient, v
 def test_a_malformed_video_id_in_the_path_is_an_unknown_video(client: TestClient) -> None:
     _error(client.get("/v1/videos/vid%00x"), 404, "video_not_found")
     _error(client.get("/v1/videos/" + "a" * 200), 404, "video_not_found")
+
+
+@pytest.mark.parametrize("path", ["/v1/conversations/a/b\n/turns", "/v1/x\ny", "/\n"])
+def test_the_fallback_route_claims_paths_with_newlines(path: str) -> None:
+    """Under BentoML's passive mount a path no route of the app claims is answered by BentoML in text/plain;
+    an encoded %0A used to slip past the fallback (43 text/plain answers in the fuzz run)."""
+    from starlette.routing import Match
+
+    from musechat.gateway.fallback import FallbackRoute
+
+    app = create_app()
+    [fallback] = [r for r in app.router.routes if isinstance(r, FallbackRoute)]
+    scope = {"type": "http", "path": path, "method": "POST", "root_path": ""}
+    assert fallback.matches(scope)[0] == Match.FULL
