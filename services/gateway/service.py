@@ -12,6 +12,7 @@ import gc
 import bentoml
 
 from musechat.gateway.app import create_app
+from musechat.gateway.fallback import PlainErrorsAsJson
 from musechat.gateway.settings import GatewayServerSettings, GatewaySettings
 
 app = create_app()
@@ -54,3 +55,7 @@ class GatewayService:
     @bentoml.on_shutdown
     def close(self) -> None:
         self.runtime.close()
+
+
+# Plain-text 404/405s from BentoML's own router (paths it never hands to the app) leave as JSON errors.
+GatewayService.add_asgi_middleware(PlainErrorsAsJson)

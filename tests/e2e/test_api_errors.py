@@ -116,6 +116,7 @@ def test_unknown_routes_and_wrong_methods_answer_json_through_bentoml(system: Sy
     with system.client() as client:
         _error(client.get("/v1/no-such-thing"), 404, "not_found", "/v1/no-such-thing")
         _error(client.get("/nothing-here"), 404, "not_found")
+        _error(client.post("/v1/conversations/a%2Fb%0A/turns", json={}), 404, "not_found")  # BentoML's own 404
         wrong = client.get("/v1/conversations")
         _error(wrong, 405, "method_not_allowed")
         assert wrong.headers["allow"] == "POST"

@@ -7,13 +7,14 @@ router, whose 404 is `text/plain`. This route matches every path except those Be
 
 from __future__ import annotations
 
+import json
 import re
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _BENTOML_PATHS = frozenset({"/", "/docs.json", "/schema.json", "/livez", "/readyz", "/healthz", "/metrics"})
 _BENTOML_PREFIXES = ("/static_content/", "/assets/")
@@ -43,3 +44,40 @@ class FallbackRoute(Route):
     def _matched_by_another(self, scope: Scope, method: str) -> bool:
         probe = {**scope, "method": method}
         return any(route is not self and route.matches(probe)[0] == Match.FULL for route in self._routes)
+
+
+class PlainErrorsAsJson:
+    """Around BentoML's whole app (`GatewayService.add_asgi_middleware`): a plain-text 404/405 that BentoML's
+    own router produced — a path its mount of the app never offered to the app, e.g. one with an encoded
+    newline — leaves as the API's JSON error body instead."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: dict[str, Message] = {}
+
+        async def rewrite(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = {k.lower(): v for k, v in message.get("headers", [])}
+                if message["status"] in (404, 405) and headers.get(b"content-type", b"").startswith(b"text/plain"):
+                    held["start"] = message
+                    return
+            elif message["type"] == "http.response.body" and "start" in held:
+                if message.get("more_body"):
+                    return
+                status = held["start"]["status"]
+                body = json.dumps({"error": "not_found" if status == 404 else "method_not_allowed",
+                                   "message": f"no route {scope.get('path', '')!r}: see /docs.json for the API"
+                                   if status == 404 else "this method is not allowed here"}).encode()
+                await send({"type": "http.response.start", "status": status,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, rewrite)

@@ -103,3 +103,21 @@ def test_the_fallback_route_claims_paths_with_newlines(path: str) -> None:
     [fallback] = [r for r in app.router.routes if isinstance(r, FallbackRoute)]
     scope = {"type": "http", "path": path, "method": "POST", "root_path": ""}
     assert fallback.matches(scope)[0] == Match.FULL
+
+
+def test_plain_text_404s_from_the_server_around_the_app_leave_as_json() -> None:
+    """BentoML's own router answers paths its mount never offers the app (an encoded newline) in text/plain."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from musechat.gateway.fallback import PlainErrorsAsJson
+
+    async def ok(_: Any) -> PlainTextResponse:
+        return PlainTextResponse("fine")
+
+    outer = TestClient(PlainErrorsAsJson(Starlette(routes=[Route("/ok", ok)])))
+    missing = outer.get("/v1/a%0Ab")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/json"
+    assert missing.json()["error"] == "not_found"
+    assert outer.get("/ok").text == "fine"  # other plain-text answers pass unchanged
