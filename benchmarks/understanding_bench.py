@@ -283,6 +283,7 @@ def run(repeats: int) -> dict[str, Any]:
         }
     texts = [row["text"] for rows in banks.values() for row in rows]
     ours_us, legacy_us = _median_us(_safe_parse, texts, repeats), _median_us(legacy_hard_view, texts, repeats)
+    served = serving(banks["test"])
     return {
         "environment": env.__dict__ | {"loadavg_end": loadavg()},
         "method": "rules (lexicon + negation scope + copula predicates + unit patterns), no model call",
@@ -292,7 +293,7 @@ def run(repeats: int) -> dict[str, Any]:
                              "val_in_test": sentence_overlap(banks["val"], banks["test"])},
         "latency_us_per_utterance": {"understanding": ours_us, "legacy_rules": legacy_us,
                                      "ratio": ours_us / legacy_us, "sentences": len(texts), "repeats": repeats},
-        "serving": serving(banks["test"]),
+        "serving": served,
         "history": HISTORY,
         "peak_rss_mb": peak_rss_mb(),
     }
