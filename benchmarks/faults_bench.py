@@ -418,6 +418,8 @@ def render(result: dict[str, Any]) -> list[str]:
                     "recovery"], rows)
     if failed:
         lines += ["", "Parts that failed in this run: " + "; ".join(f"{k}: {v}" for k, v in failed.items())]
+    if result.get("notes"):
+        lines += ["", "## Notes", "", *[f"- {note}" for note in result["notes"]]]
     lines += ["", "Lost = turn events of answered turns that never reached the broker (read back from the topic "
               "after the outbox emptied); duplicated = event ids seen more than once. Broker kill: only turns "
               "answered after the kill are expected (the in-memory broker forgets what it held).", "",
