@@ -189,13 +189,14 @@ def write_report(scores: Sequence[SetupScores], meta: dict[str, Any], json_path:
         "Raw = the model's first attempt, checked against the facts (tempo, vocals, tags, video), the request, "
         "every catalog title and artist, names and numbers. Served = after the differing retry and the template.",
         "",
-        "| setup | raw pass | contradictions | contradiction set | hallucinations | distinct-2 | BERTScore raw | "
-        "BERTScore served | fallback | latency p50 s | p95 s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| setup | n | raw pass | contradictions | contradiction set (n) | hallucinations | distinct-2 | "
+        "BERTScore raw | BERTScore served | fallback | latency p50 s | p95 s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in scores:
         lines.append(
-            f"| {s.name} | {s.raw_pass_rate:.1%} | {s.contradiction_rate:.1%} | {s.contradiction_set_rate:.1%} | "
+            f"| {s.name} | {s.n} | {s.raw_pass_rate:.1%} | {s.contradiction_rate:.1%} | "
+            f"{s.contradiction_set_rate:.1%} ({s.contradiction_set_n}) | "
             f"{s.hallucination_rate:.1%} | {s.distinct2:.3f} | {s.bertscore_f1:.4f} | {s.served_bertscore_f1:.4f} | "
             f"{s.fallback_rate:.1%} | {s.latency_p50_s:.2f} | {s.latency_p95_s:.2f} |"
         )
