@@ -11,6 +11,7 @@ video submission are plain calls, which the API runs in its thread pool.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 from collections.abc import Iterable
@@ -150,36 +151,41 @@ class GatewayCore:
         ranked = await self._ranker.rank(RankRequest(  # no candidate when filters emptied turn 1: words alone
             video_id=previous.video_id, candidate_track_id=previous.candidate_track_id, text_tokens=encoding.tokens,
             exclude_track_ids=excluded, filters=filters, limit=request.limit, understood=understood))
+        version, replay = self._versions.advance(conversation_id, previous.version, _request_key(request))
         state = ConversationState(
             conversation_id=conversation_id, video_id=previous.video_id, turn=previous.turn + 1,
             candidate_track_id=ranked.tracks[0].track_id if ranked.tracks else previous.candidate_track_id,
             excluded_track_ids=excluded, filters=filters, understood=understood, tenant=previous.tenant,
-            version=self._versions.advance(conversation_id, previous.version))
+            version=version)
         return await self._respond(state, ranked, text=request.text, candidate=previous.candidate_track_id,
-                                   explain=request.explain, history=[request.text])
+                                   explain=request.explain, history=[request.text], publish=not replay)
 
     async def feedback(self, conversation_id: str, feedback: Feedback, tenant: str | None = None) -> FeedbackAccepted:
         state = self._signer.verify(feedback.state, conversation_id, tenant)
         if feedback.track_id not in (*state.recommended_track_ids, *state.excluded_track_ids):
             raise MuseChatError(f"track {feedback.track_id!r} was not recommended in this conversation; give "
                                 "feedback on a track of the last turn", status=422, code="track_not_recommended")
-        update: dict[str, Any] = {"version": self._versions.advance(conversation_id, state.version)}
+        version, replay = self._versions.advance(conversation_id, state.version, _request_key(feedback))
+        update: dict[str, Any] = {"version": version}
         if feedback.verdict == "reject":
             update["excluded_track_ids"] = state.remember(feedback.track_id)
         state = state.model_copy(update=update)
-        await self._producer.publish_async(Topic.FEEDBACK, _event(Topic.FEEDBACK, conversation_id, FeedbackGiven(
-            conversation_id=conversation_id, turn=state.turn, video_id=state.video_id,
-            track_id=feedback.track_id, verdict=feedback.verdict)))
+        if not replay:  # a retried request is answered again; its event is not published twice
+            await self._producer.publish_async(Topic.FEEDBACK, _event(Topic.FEEDBACK, conversation_id, FeedbackGiven(
+                conversation_id=conversation_id, turn=state.turn, video_id=state.video_id,
+                track_id=feedback.track_id, verdict=feedback.verdict)))
         return FeedbackAccepted(conversation_id=conversation_id, state=self._signer.sign(state))
 
     async def _respond(self, state: ConversationState, ranked: RankResponse, text: str | None,
-                       candidate: str | None, explain: bool, history: list[str]) -> TurnResponse:
-        await self._producer.publish_async(Topic.CONVERSATION_TURN, _event(
-            Topic.CONVERSATION_TURN, state.conversation_id, ConversationTurn(
-                conversation_id=state.conversation_id, turn=state.turn, video_id=state.video_id, text=text,
-                candidate_track_id=candidate, excluded_track_ids=state.excluded_track_ids,
-                filters=state.filters, recommended_track_ids=[t.track_id for t in ranked.tracks],
-                scores=[t.score for t in ranked.tracks], model_version=ranked.model_version)))
+                       candidate: str | None, explain: bool, history: list[str],
+                       publish: bool = True) -> TurnResponse:
+        if publish:  # False for a retried turn: its event is already on the log
+            await self._producer.publish_async(Topic.CONVERSATION_TURN, _event(
+                Topic.CONVERSATION_TURN, state.conversation_id, ConversationTurn(
+                    conversation_id=state.conversation_id, turn=state.turn, video_id=state.video_id, text=text,
+                    candidate_track_id=candidate, excluded_track_ids=state.excluded_track_ids,
+                    filters=state.filters, recommended_track_ids=[t.track_id for t in ranked.tracks],
+                    scores=[t.score for t in ranked.tracks], model_version=ranked.model_version)))
         explanation = None
         if explain:  # seconds of LLM work (or a blocking call to the explainer service): off the loop
             explanation = await asyncio.to_thread(self._explain, ranked.tracks, text, history, candidate, state)
@@ -203,6 +209,11 @@ class GatewayCore:
     def explainer(self) -> ExplainerPort | None:
         """The explanation port (routers/explanations.py serves its streams)."""
         return self._explainer
+
+
+def _request_key(request: TurnRequest | Feedback) -> str:
+    """What makes a request a replay of another: the same body, its state token included."""
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
 
 
 def _unknown_video(video_id: str) -> NotFoundError:

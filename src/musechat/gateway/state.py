@@ -65,25 +65,33 @@ class VersionBook:
     """The latest state version of each recent conversation: optimistic concurrency for state tokens.
 
     A turn or feedback advances the conversation from the version its token carries; when another request
-    advanced it first (two tabs, a retried request, concurrent feedback) the later one is a 409
-    `stale_state` instead of silently forking the conversation and losing the other's update. The check
-    runs when the answer is ready, so a failed request never consumes a version. Kept in this process for
+    advanced it first (two tabs, concurrent feedback) the later one is a 409 `stale_state` instead of
+    silently forking the conversation and losing the other's update. An exact replay of the request that
+    made the last advance (a client retrying after a lost response) is not stale: it gets the same version
+    again and is flagged, so the caller answers it without publishing its event twice. The check runs when
+    the answer is ready, so a failed request never consumes a version. Kept in this process for
     `max_age_s` (an LRU): across replicas, or after a restart, an older token is not detected — the
     signed token alone stays the source of truth (no sticky sessions).
     """
 
     def __init__(self, max_entries: int = 100_000, max_age_s: float = 24 * 3600.0) -> None:
-        self._latest: ExpiringLru[str, int] = ExpiringLru(max_entries, max_age_s)
+        # conversation id -> (latest version, the request key that advanced it there)
+        self._latest: ExpiringLru[str, tuple[int, str | None]] = ExpiringLru(max_entries, max_age_s)
         self._lock = threading.Lock()
 
-    def advance(self, conversation_id: str, from_version: int) -> int:
+    def advance(self, conversation_id: str, from_version: int, request_key: str | None = None) -> tuple[int, bool]:
+        """(the new version, whether this request replays the one that made the last advance)."""
         with self._lock:
-            latest = self._latest.get(conversation_id)
-            if latest is not None and latest != from_version:
-                raise StaleStateError(f"the conversation moved on (version {latest}, this state is {from_version}): "
-                                      "send the `state` of the latest response")
-            self._latest.put(conversation_id, from_version + 1)
-        return from_version + 1
+            entry = self._latest.get(conversation_id)
+            if entry is not None:
+                latest, last_key = entry
+                if request_key is not None and latest == from_version + 1 and last_key == request_key:
+                    return latest, True
+                if latest != from_version:
+                    raise StaleStateError(f"the conversation moved on (version {latest}, this state is "
+                                          f"{from_version}): send the `state` of the latest response")
+            self._latest.put(conversation_id, (from_version + 1, request_key))
+        return from_version + 1, False
 
 
 def _b64(data: bytes) -> str:

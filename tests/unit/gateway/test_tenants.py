@@ -230,3 +230,20 @@ def test_concurrent_advances_from_one_version_let_exactly_one_through() -> None:
 
     with ThreadPoolExecutor(8) as pool:
         assert sum(pool.map(attempt, range(32))) == 1
+
+
+def test_an_exact_replay_is_answered_again_and_a_different_request_is_stale() -> None:
+    """A client retrying after a lost response gets the same version back, flagged as a replay (its event is
+    not published twice); another request from the same old version is a 409."""
+    from musechat.gateway.state import StaleStateError, VersionBook
+
+    book = VersionBook()
+    assert book.advance("conv-1", 0, "request-a") == (1, False)
+    assert book.advance("conv-1", 0, "request-a") == (1, True)
+    with pytest.raises(StaleStateError):
+        book.advance("conv-1", 0, "request-b")
+    with pytest.raises(StaleStateError):
+        book.advance("conv-1", 0)  # no key: never a replay
+    assert book.advance("conv-1", 1, "request-b") == (2, False)
+    with pytest.raises(StaleStateError):
+        book.advance("conv-1", 0, "request-a")  # the conversation moved on past that replay
