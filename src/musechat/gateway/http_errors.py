@@ -57,10 +57,15 @@ async def _typed(request: Request, error: Exception) -> JSONResponse:
     """Every `MuseChatError` (auth, state, media, ranking, store, ...): its own status, code and message."""
     assert isinstance(error, MuseChatError)
     status = _MEDIA_STATUS.get(error.code, error.status) if isinstance(error, MediaError) else error.status
-    if status >= 500:
-        log.error("%s on %s %s (request %s): %s", error.code, request.method, request.url.path,
-                  current_request_id.get(), error.message)
-    return error_response(status, error.code, error.message)
+    if status < 500:
+        return error_response(status, error.code, error.message)
+    # A server-side failure's message names internals (store paths, broker addresses): it goes to the log,
+    # the client gets the code and the request id to report.
+    request_id = current_request_id.get()
+    log.error("%s on %s %s (request %s): %s", error.code, request.method, request.url.path, request_id,
+              error.message)
+    return error_response(status, error.code, f"the gateway could not answer ({error.code}, request {request_id}); "
+                                              "retry, or report the request id if it persists")
 
 
 async def _invalid(_: Request, error: Exception) -> JSONResponse:
