@@ -245,7 +245,10 @@ def test_probes_and_metrics_are_on_routes_bentoml_serves(rendered: dict[str, lis
             assert http["port"] == "http" and http["path"] in BENTOML_HEALTH_ROUTES, f"{name} {probe}: {http}"
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
         annotations = pod["metadata"]["annotations"]
-        assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == (str(port), "/metrics")
+        metrics_port = VALUES[camel(name)]["metricsPort"]
+        assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == (str(metrics_port), "/metrics")
+        if metrics_port != port:  # the gateway: its API port needs a key for /metrics, the exporter is apart
+            assert VALUES[camel(name)]["env"]["MUSECHAT_GATEWAY_METRICS_PORT"] == str(metrics_port), name
 
 
 @pytest.mark.parametrize("name", SERVICES)
