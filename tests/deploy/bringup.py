@@ -132,15 +132,16 @@ def sandbox_argv(w: Workload, hosts: Path) -> list[str]:
             args += ["--ro-bind", f"/{d}", f"/{d}"]
     # /sys read-only as in a container (vLLM's CPU build reads the topology through lscpu).
     args += ["--ro-bind", str(hosts), "/etc/hosts", "--dev", "/dev", "--proc", "/proc", "--ro-bind", "/sys", "/sys"]
+    for m in sorted(w.mounts, key=lambda m: m.path.count("/")):
+        args += ["--ro-bind" if m.read_only else "--bind", str(m.host), m.path]
     # The image's files: the checkout (its .venv stands for the image's /opt/venv, and the interpreter it
-    # was made from for the image's Python) and /app/service.
+    # was made from for the image's Python) and /app/service. Bound after the volumes, so that a pod's
+    # emptyDir at /tmp does not hide a checkout that lives under /tmp (as CI's fresh clone may).
     args += ["--ro-bind", str(ROOT), str(ROOT)]
     if not sys.base_prefix.startswith(("/usr/", f"{ROOT}/")):
         args += ["--ro-bind", sys.base_prefix, sys.base_prefix]
     if w.workdir == "/app/service":
         args += ["--ro-bind", str(ROOT / "services" / w.name), "/app/service"]
-    for m in sorted(w.mounts, key=lambda m: m.path.count("/")):
-        args += ["--ro-bind" if m.read_only else "--bind", str(m.host), m.path]
     args += ["--remount-ro", "/", "--chdir", w.workdir]
     argv = list(w.argv)
     if argv[:1] == ["python3"]:  # the vLLM image's interpreter: here the CPU build's venv

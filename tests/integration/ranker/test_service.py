@@ -44,7 +44,8 @@ def test_served_ranker_answers_concurrent_callers_like_the_in_process_one(tmp_pa
     finally:
         store.close()
 
-    env = {"MUSECHAT_RANKER_CHECKPOINT": str(world.checkpoint), "MUSECHAT_RANKER_MAX_LATENCY_MS": "500",
+    # A generous latency budget: this checks the answers, not the batcher's shedding on a busy CI machine.
+    env = {"MUSECHAT_RANKER_CHECKPOINT": str(world.checkpoint), "MUSECHAT_RANKER_MAX_LATENCY_MS": "60000",
            "MUSECHAT_STORE_BACKEND": "edge", "MUSECHAT_STORE_PATH": str(world.store_path)}
     with serve_bento(SERVICE_DIR, "service:FusionRankerService", env, tmp_path / "serve.log") as url:
         got = asyncio.run(_concurrently(url, turns))
