@@ -14,7 +14,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from musechat.gateway.middleware import HttpMiddleware
 
 _BENTOML_PATHS = frozenset({"/", "/docs.json", "/schema.json", "/livez", "/readyz", "/healthz", "/metrics"})
 _BENTOML_PREFIXES = ("/static_content/", "/assets/")
@@ -46,18 +48,12 @@ class FallbackRoute(Route):
         return any(route is not self and route.matches(probe)[0] == Match.FULL for route in self._routes)
 
 
-class PlainErrorsAsJson:
+class PlainErrorsAsJson(HttpMiddleware):
     """Around BentoML's whole app (`GatewayService.add_asgi_middleware`): a plain-text 404/405 that BentoML's
     own router produced — a path its mount of the app never offered to the app, e.g. one with an encoded
     newline — leaves as the API's JSON error body instead."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         held: dict[str, Message] = {}
 
         async def rewrite(message: Message) -> None:

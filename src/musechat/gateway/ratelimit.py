@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from musechat.errors import MuseChatError
+from musechat.gateway.middleware import HttpMiddleware
 
 STATE_KEY = "musechat_ratelimit"
 
@@ -63,17 +64,10 @@ class RateLimiter:
         return quota
 
 
-class RateLimitHeadersMiddleware:
+class RateLimitHeadersMiddleware(HttpMiddleware):
     """Copies the quota the auth dependency left in the request's state onto the response headers."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def with_quota(message: Message) -> None:
             if message["type"] == "http.response.start":
                 quota = scope.get("state", {}).get(STATE_KEY)

@@ -10,7 +10,9 @@ import re
 import uuid
 from contextvars import ContextVar
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from musechat.gateway.middleware import HttpMiddleware
 
 HEADER = "x-request-id"
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -31,14 +33,8 @@ class RequestIdLogFilter(logging.Filter):
         return True
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestIdMiddleware(HttpMiddleware):
+    async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         offered = next((value.decode("latin-1") for name, value in scope.get("headers", ())
                         if name == HEADER.encode()), "")
         request_id = offered if _SANE.fullmatch(offered) else uuid.uuid4().hex
