@@ -33,7 +33,7 @@ def _ingest_embedded(path: Path, workdir: Path, timeout_s: float) -> int:
     with embedded_catalog_stack(workdir) as stack:
         receipt = publish_ingest(path, stack.producer)
         print(f"published {len(receipt.submissions)} track-submitted events (batch {receipt.batch_id})")
-        summary = await_outcomes(stack.bus, receipt, timeout_s=timeout_s)
+        summary = await_outcomes(stack.bus, receipt, timeout_s=timeout_s, producer=stack.producer)
         print("\n".join(summary.lines()))
         print("[3/3] catalog stats")
         print(format_stats(catalog_stats(stack.store, stack.bus)))
@@ -61,10 +61,11 @@ def _cmd_catalog_ingest(args: argparse.Namespace) -> int:
     bus = BusSettings()
     with EventProducer(bus) as producer:
         receipt = publish_ingest(args.path, producer)
-    print(f"published {len(receipt.submissions)} track-submitted events (batch {receipt.batch_id})")
-    if not args.wait:
-        return EXIT_OK
-    summary = await_outcomes(bus, receipt, timeout_s=args.timeout)
+        print(f"published {len(receipt.submissions)} track-submitted events (batch {receipt.batch_id})")
+        if not args.wait:
+            return EXIT_OK
+        # the producer stays open to re-drive what a restarted broker lost
+        summary = await_outcomes(bus, receipt, timeout_s=args.timeout, producer=producer)
     print("\n".join(summary.lines()))
     return EXIT_PARTIAL if summary.failed or summary.missing else EXIT_OK
 

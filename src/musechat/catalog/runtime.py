@@ -133,10 +133,23 @@ def _model_published_handler(store: VectorStore, tracks: Indexer) -> Handler:
 class IngestReceipt:
     batch_id: str
     submissions: list[Submission]
+    envelopes: dict[str, EventEnvelope[Any]] = field(default_factory=dict)  # subject -> published event
 
     @property
     def expected(self) -> set[str]:
         return {s.subject for s in self.submissions}
+
+
+def redrive_ingest(receipt: IngestReceipt, producer: EventProducer, pending: set[str], attempt: int) -> int:
+    """Publish the submissions still pending again, e.g. after a broker restart lost them (the bundled
+    broker keeps everything in memory). Each re-drive gets a fresh event id: a worker that had already
+    handled the first copy (and whose output the broker then lost) would dedupe the same id away. The
+    indexer upserts by track id, so a track that did make it is rewritten in place, never doubled."""
+    envelopes = [receipt.envelopes[subject] for subject in sorted(pending) if subject in receipt.envelopes]
+    for envelope in envelopes:
+        producer.publish(Topic.TRACK_SUBMITTED, envelope.model_copy(update={"id": f"{envelope.id}:redrive-{attempt}"}))
+    producer.flush()
+    return len(envelopes)
 
 
 def publish_ingest(path: Path, producer: EventProducer, batch_id: str | None = None,
@@ -146,6 +159,7 @@ def publish_ingest(path: Path, producer: EventProducer, batch_id: str | None = N
     the caller knows are already indexed (a resumed `serve`)."""
     batch_id = batch_id or f"ingest-{uuid.uuid4().hex[:12]}"
     submissions = [s for s in discover(path, batch_id) if skip is None or not skip(s)]
+    receipt = IngestReceipt(batch_id, submissions)
     for submission in submissions:
         data = dict(submission.data)
         if submission.problem and "raw_line" in data:
@@ -157,8 +171,9 @@ def publish_ingest(path: Path, producer: EventProducer, batch_id: str | None = N
             subject=submission.subject, data=data,
         )
         producer.publish(Topic.TRACK_SUBMITTED, envelope)
+        receipt.envelopes[submission.subject] = envelope
     producer.flush()
-    return IngestReceipt(batch_id, submissions)
+    return receipt
 
 
 @dataclass
@@ -167,6 +182,7 @@ class IngestSummary:
     indexed: dict[str, str] = field(default_factory=dict)  # track id -> created / updated / unchanged
     failed: dict[str, str] = field(default_factory=dict)  # subject -> reason
     missing: set[str] = field(default_factory=set)
+    redrives: int = 0  # how many times the still-pending submissions were published again
 
     def lines(self) -> list[str]:
         counts: dict[str, int] = {}
@@ -194,8 +210,11 @@ def _header(headers: Iterable[tuple[str, bytes]], name: str) -> str:
 
 
 def await_outcomes(bus: BusSettings, receipt: IngestReceipt, timeout_s: float = 600.0,
-                   progress: bool = True) -> IngestSummary:
-    """Follow track-indexed and the pipeline's DLQs until every submission of the run is accounted for."""
+                   progress: bool = True, producer: EventProducer | None = None,
+                   redrive_after_s: float = 60.0) -> IngestSummary:
+    """Follow track-indexed and the pipeline's DLQs until every submission of the run is accounted for.
+    With a `producer`, submissions still pending after `redrive_after_s` without any outcome are published
+    again (`redrive_ingest`): a broker that died mid-run drops what it held, and nothing else resends it."""
     from tqdm import tqdm
 
     summary = IngestSummary(receipt.batch_id)
@@ -204,9 +223,20 @@ def await_outcomes(bus: BusSettings, receipt: IngestReceipt, timeout_s: float = 
                              auto_offset_reset="earliest", enable_auto_commit=False,
                              consumer_timeout_ms=1000)
     deadline = time.monotonic() + timeout_s
+    last_progress, attempt = time.monotonic(), 0
     bar = tqdm(total=len(pending), desc=f"ingest {receipt.batch_id}", unit="track", disable=not progress)
     try:
         while pending and time.monotonic() < deadline:
+            if producer is not None and time.monotonic() - last_progress > redrive_after_s:
+                attempt += 1
+                try:
+                    sent = redrive_ingest(receipt, producer, pending, attempt)
+                    log.warning("no outcome for %.0f s: re-drove %d pending submissions (attempt %d)",
+                                redrive_after_s, sent, attempt)
+                except Exception as exc:  # the broker may still be down: try again after the next wait
+                    log.warning("re-drive attempt %d failed: %s", attempt, exc)
+                summary.redrives = attempt
+                last_progress = time.monotonic()
             for record in consumer:
                 try:
                     event = parse_envelope(record.value)
@@ -220,6 +250,7 @@ def await_outcomes(bus: BusSettings, receipt: IngestReceipt, timeout_s: float = 
                 else:
                     summary.failed[event.subject] = _header(record.headers, "dlq_error_message")
                 pending.discard(event.subject)
+                last_progress = time.monotonic()
                 bar.update(1)
                 if not pending:
                     break
