@@ -213,6 +213,7 @@ class EventConsumer:
                 max_poll_interval_ms=s.max_poll_interval_ms,
                 max_poll_records=s.max_poll_records,
                 request_timeout_ms=s.request_timeout_ms,
+                **s.client_security_config(),
             )
             # autocommit=False: the only commits are the explicit per-record ones. Closing leaves the
             # group at once, so the partitions move to the other members without a session timeout.

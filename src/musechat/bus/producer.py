@@ -65,6 +65,7 @@ class EventProducer:
             request_timeout_ms=settings.request_timeout_ms,
             max_block_ms=settings.max_block_ms,
             bootstrap_timeout_ms=min(30000, settings.max_block_ms),
+            **settings.client_security_config(),
         )
 
     def publish(self, topic: str, event: EventEnvelope[Any]) -> None:

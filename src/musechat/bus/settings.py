@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Literal
+
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,6 +35,43 @@ class BusSettings(BaseSettings):
     publish_timeout_s: float = Field(default=30.0, gt=0.0, description="Wait for broker acks in publish().")
     max_block_ms: int = Field(default=60000, gt=0, description="Longest a send blocks for topic metadata "
                               "(while the broker is away); the outbox relay uses a few seconds.")
+
+    # Strimzi's TLS listener with SCRAM-SHA-512: the KafkaUser's Secret holds the password (mounted as
+    # a file, so it never sits in the pod spec) and the cluster CA Secret the certificate to trust.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] | None = None
+    sasl_username: str | None = None
+    sasl_password_file: Path | None = Field(default=None, description="File holding the SASL password.")
+    ssl_cafile: Path | None = Field(default=None, description="PEM CA bundle that signed the brokers.")
+
+    @model_validator(mode="after")
+    def _check_security(self) -> BusSettings:
+        uses_sasl = self.security_protocol.startswith("SASL_")
+        if uses_sasl and not (self.sasl_mechanism and self.sasl_username and self.sasl_password_file):
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs sasl_mechanism, sasl_username and "
+                "sasl_password_file"
+            )
+        if not uses_sasl and (self.sasl_mechanism or self.sasl_username or self.sasl_password_file):
+            raise ValueError(f"SASL settings given but security_protocol is {self.security_protocol}")
+        if self.ssl_cafile is not None and not self.security_protocol.endswith("SSL"):
+            raise ValueError(f"ssl_cafile given but security_protocol is {self.security_protocol}")
+        return self
+
+    def client_security_config(self) -> dict[str, Any]:
+        """kafka-python keyword arguments for the configured protocol; the password file is read here,
+        at client creation, so a rotated KafkaUser Secret is picked up by the next client."""
+        config: dict[str, Any] = {"security_protocol": self.security_protocol}
+        if self.ssl_cafile is not None:
+            config["ssl_cafile"] = str(self.ssl_cafile)
+        if self.sasl_password_file is not None:
+            try:
+                password = self.sasl_password_file.read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"cannot read sasl_password_file {self.sasl_password_file}: {exc}") from exc
+            config.update(sasl_mechanism=self.sasl_mechanism, sasl_plain_username=self.sasl_username,
+                          sasl_plain_password=password)
+        return config
 
     @model_validator(mode="after")
     def _check_timeouts(self) -> BusSettings:
