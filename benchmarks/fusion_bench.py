@@ -52,7 +52,7 @@ def _seed_summary(per_seed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for variant in per_seed[0]:
         out[variant] = {}
-        for metric in ("MR", "mean_rank", "R@1", "R@5", "R@10", "SR"):
+        for metric in ("MR", "mean_rank", "R@1", "R@5", "R@10", "turn1_R@1", "SR"):
             values = [float(report[variant][metric]) for report in per_seed]
             out[variant][metric] = {"mean": round(float(np.mean(values)), 2),
                                     "sd": round(float(np.std(values, ddof=1)), 2) if len(values) > 1 else 0.0,
@@ -181,6 +181,9 @@ def main() -> int:
         "no_video_hurts_most": v["no_video"]["R@1"] < v["no_candidate"]["R@1"],
         "R@1_ratio_vs_mvp": round(v["musechat"]["R@1"] / max(v["mvp"]["R@1"], 1e-9), 2),
         "R@1_ratio_vs_no_candidate": round(v["musechat"]["R@1"] / max(v["no_candidate"]["R@1"], 1e-9), 2),
+        # Issue #12: the triode serves turn 1 (video alone), so it must be no worse there than video-only.
+        "turn1_R@1_musechat_vs_mvp": [v["musechat"]["turn1_R@1"], v["mvp"]["turn1_R@1"]],
+        "turn1_musechat_no_worse_than_mvp": v["musechat"]["turn1_R@1"] >= v["mvp"]["turn1_R@1"],
         "paraphrase_relative_drop_pct": round(drop, 1),
         "train_wall_minutes": round(train_wall / 60, 2),
         "train_cpu_minutes": round(train_cpu / 60, 2),

@@ -113,7 +113,8 @@ def ranks_from_scores(scores: np.ndarray, pools: Pools) -> np.ndarray:
 
 
 def metrics(turn2_ranks: np.ndarray, turn1_ranks: np.ndarray) -> dict[str, float]:
-    """MR, mean rank, R@1/5/10 (turn 2, %) and SR (% of queries ranked first at turn 1 or turn 2)."""
+    """MR, mean rank, R@1/5/10 (turn 2, %), R@1 at turn 1 (video alone, %) and SR (% of queries ranked
+    first at turn 1 or turn 2)."""
     if turn2_ranks.shape != turn1_ranks.shape or turn2_ranks.size == 0:
         raise EvalError("need the same, non-zero number of turn-1 and turn-2 ranks")
     out: dict[str, float] = {
@@ -122,6 +123,8 @@ def metrics(turn2_ranks: np.ndarray, turn1_ranks: np.ndarray) -> dict[str, float
     }
     for k in RECALL_KS:
         out[f"R@{k}"] = round(100.0 * float((turn2_ranks <= k).mean()), 2)
+    # Turn 1 is served by the same model, so its own figure sits beside the turn-2 ones (issue #12).
+    out["turn1_R@1"] = round(100.0 * float((turn1_ranks == 1).mean()), 2)
     out["SR"] = round(100.0 * float(((turn1_ranks == 1) | (turn2_ranks == 1)).mean()), 2)
     return out
 
@@ -239,7 +242,7 @@ def write_report(
     if notes:
         report["notes"] = notes
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    cols1 = ("MR", "mean_rank", "R@1", "R@5", "R@10", "SR")
+    cols1 = ("MR", "mean_rank", "R@1", "R@5", "R@10", "turn1_R@1", "SR")
     md = [
         "# MVT-Fusion evaluation",
         "",

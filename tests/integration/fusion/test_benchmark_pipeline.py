@@ -45,9 +45,10 @@ def test_generate_train_evaluate(tmp_path: Path, encoder: TextTokenEncoder) -> N
     assert saved == json.loads(json.dumps(report))
     assert saved["pool_size"] == 20 and set(saved["variants"]) == {"mvp", "musechat", "random"}
     for row in saved["variants"].values():
-        assert set(row) == {"MR", "mean_rank", "R@1", "R@5", "R@10", "SR"}
+        assert set(row) == {"MR", "mean_rank", "R@1", "R@5", "R@10", "turn1_R@1", "SR"}
         assert 1 <= row["MR"] <= 20 and 0 <= row["R@1"] <= row["R@5"] <= row["R@10"] <= 100
     assert saved["variants"]["mvp"]["SR"] == saved["variants"]["mvp"]["R@1"]  # video-only: two equal tries
+    assert saved["variants"]["mvp"]["turn1_R@1"] == saved["variants"]["mvp"]["R@1"]
     md = (tmp_path / "report" / "report.md").read_text()
     assert "Table 1" in md and "32.79" in md  # the paper's MuseChat R@1 beside ours
     assert (tmp_path / "report" / "recall_at_k.png").stat().st_size > 1000

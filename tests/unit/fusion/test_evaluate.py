@@ -71,6 +71,7 @@ def test_metrics_hand_computed() -> None:
     assert m["MR"] == 3.0
     assert m["mean_rank"] == 123.2
     assert m["R@1"] == 20.0 and m["R@5"] == 60.0 and m["R@10"] == 80.0
+    assert m["turn1_R@1"] == 60.0  # queries 1, 2, 4
     assert m["SR"] == 80.0  # queries 0 (turn 2), 1, 2, 4 (turn 1)
 
 
