@@ -34,6 +34,10 @@ TIER = 1.0
 WEIGHTS: dict[Intensity, float] = {"slight": 0.6, "normal": 1.0, "strong": 1.4}
 TEMPO_SCALE_BPM = 20.0  # a 20 BPM step is a full "faster"
 MIN_TEMPO_STEP_BPM = 3.0  # closer than this is "the same tempo", not a move
+# A previous pick of unknown tempo (tags only, no "fast"/"slow" tag): the faster a track is itself, the
+# likelier it is faster than that pick, so its own tempo around a mid-range reference is the signal.
+REFERENCE_BPM = 120.0
+ABSOLUTE_TEMPO_SCALE_BPM = 50.0
 POOL_FACTOR, POOL_MIN, POOL_MAX = 8, 40, 120
 # What a re-ranked search reads of each hit besides the response fields.
 RERANK_FIELDS = ("vocals", "facts")
@@ -76,6 +80,23 @@ def tempo_position(payload: Mapping[str, Any], facts: TrackFacts | None = None) 
         return None
     tags = set(payload.get("tags") or ())
     return float(("fast" in tags) - ("slow" in tags))
+
+
+def tempo_known(payload: Mapping[str, Any], facts: TrackFacts | None = None) -> bool:
+    """Whether the payload says anything about tempo: a measured BPM, or an MTT "fast"/"slow" tag."""
+    facts = facts if facts is not None else facts_of(payload)
+    if facts is not None:
+        return facts.tempo_bpm is not None
+    return bool({"fast", "slow"} & set(payload.get("tags") or ()))
+
+
+def _own_tempo_signal(sign: int, payload: Mapping[str, Any], facts: TrackFacts | None) -> float:
+    """How far a track's own tempo goes the asked way (measured BPM around REFERENCE_BPM, else its tags)."""
+    mine = tempo_position(payload, facts)
+    if mine is None:
+        return 0.0
+    step = (mine - REFERENCE_BPM) / ABSOLUTE_TEMPO_SCALE_BPM if facts is not None else mine
+    return max(-1.0, min(1.0, sign * step))
 
 
 @dataclass(frozen=True)
@@ -137,6 +158,8 @@ def _signal(ask: Ask, payload: Mapping[str, Any], facts: TrackFacts | None,
             return 0.0
         return ask.sign * (2.0 * presence(payload, ask.key, facts) - 1.0)
     if ask.kind == "tempo":
+        if not tempo_known(candidate, candidate_facts):
+            return _own_tempo_signal(ask.sign, payload, facts)
         mine, theirs = tempo_position(payload, facts), tempo_position(candidate, candidate_facts)
         if mine is None or theirs is None or (facts is None) != (candidate_facts is None):
             return 0.0  # unknown, or a measured BPM against tempo tags: no comparable scale

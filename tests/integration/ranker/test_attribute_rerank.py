@@ -87,6 +87,20 @@ def test_tempo_directions_hold_by_measured_bpm(engine: tuple[FusionRanker, dict[
         assert sign * (track_spec(int(top.split("-")[1]))[3] - bpm) > 0, (text, candidate, top)
 
 
+@pytest.mark.parametrize(("text", "sign"), [("faster", 1), ("Slower, please.", -1)])
+def test_tempo_from_a_candidate_of_unknown_tempo_goes_to_the_extreme(
+        engine: tuple[FusionRanker, dict[str, dict[str, Any]]], text: str, sign: int) -> None:
+    """A tags-only candidate says nothing about its tempo: the top pick is among the fastest (slowest)
+    measured tracks, so it moves the asked way from all but the most extreme candidates."""
+    ranker, _ = engine
+    moved = 0
+    candidates = [f"trk-{i}" for i in range(1, TRACKS, 2)]  # the tags-only half of the world
+    for candidate in candidates:
+        top = _turn(ranker, text, candidate).tracks[0].track_id
+        moved += sign * (track_spec(int(top.split("-")[1]))[3] - track_spec(int(candidate.split("-")[1]))[3]) > 0
+    assert moved >= 0.8 * len(candidates), (text, moved, len(candidates))
+
+
 def test_words_without_a_candidate_are_ranked(engine: tuple[FusionRanker, dict[str, dict[str, Any]]]) -> None:
     ranker, payloads = engine
     tracks = _turn(ranker, "more piano, no vocals", None).tracks
