@@ -467,6 +467,7 @@ def check_manifests(docs: list[dict[str, Any]]) -> list[str]:
 
     problems += _check_env(present)
     problems += _check_topics(docs, present)
+    problems += _check_acls(docs, present)
     resolved = _resolve_paths(present, problems)
     problems += _check_paths(resolved)
     problems += _check_vectors(present)
@@ -510,6 +511,45 @@ def _check_topics(docs: list[dict[str, Any]], present: list[tuple[Deployable, Co
             if topic not in declared:
                 problems.append(f"topics: {d.name} {verb} {topic}, which the chart does not declare "
                                 "(and topic auto-creation is off)")
+    return sorted(set(problems))
+
+
+def _acl_grants(user: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(resource type, name, operation) a Strimzi KafkaUser's literal ACLs allow; All covers every operation."""
+    grants = set()
+    for acl in (user.get("spec", {}).get("authorization") or {}).get("acls", []):
+        resource = acl.get("resource", {})
+        if resource.get("patternType", "literal") != "literal" or acl.get("type", "allow") != "allow":
+            continue
+        for operation in acl.get("operations", []):
+            grants.add((resource.get("type", ""), str(resource.get("name", "")), operation))
+    return grants
+
+
+def _check_acls(docs: list[dict[str, Any]], present: list[tuple[Deployable, Container]]) -> list[str]:
+    """With SCRAM on the cluster, each bus client's KafkaUser must allow what its code consumes (topic and
+    group Read), produces and dead-letters (topic Write): a missing ACL is an authorization error at run time."""
+    secured = any(listener.get("authentication") for doc in docs if doc.get("kind") == "Kafka"
+                  for listener in doc["spec"]["kafka"].get("listeners", []))
+    if not secured:
+        return []
+    users = {doc["metadata"]["name"]: _acl_grants(doc) for doc in docs if doc.get("kind") == "KafkaUser"}
+    problems = []
+    for d, c in present:
+        if BUS not in d.settings_prefixes:
+            continue
+        name = c.env.get("MUSECHAT_BUS_SASL_USERNAME")
+        if name not in users:
+            problems.append(f"acls: {c.workload}/{c.name} ({d.name}) has no KafkaUser ({name or 'no username'}) "
+                            "on a cluster that requires SCRAM")
+            continue
+        grants = users[name]
+        needed = [("topic", t.value, "Read") for t in d.consumes] + [("topic", t.value, "Write") for t in d.produces]
+        if d.group_env:
+            needed += [("group", _group(d, c), "Read")] + [("topic", t, "Write") for t in d.dlqs(_group(d, c))]
+        for kind, resource, operation in needed:
+            if (kind, resource, operation) not in grants and (kind, resource, "All") not in grants:
+                problems.append(f"acls: KafkaUser {name} ({d.name}) lacks {operation} on {kind} {resource}")
     return sorted(set(problems))
 
 

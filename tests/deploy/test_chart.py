@@ -332,7 +332,14 @@ def test_workers_scale_on_consumer_lag_with_keda_when_asked(helm: Path) -> None:
     assert trigger["type"] == "kafka" and trigger["metadata"]["consumerGroup"] == "catalog-worker"
     assert trigger["metadata"]["topic"] == "musechat.catalog.track-submitted.v1"
     assert trigger["metadata"]["lagThreshold"] == "20"
-    assert trigger["metadata"]["bootstrapServers"] == "mc-musechat-kafka-kafka-bootstrap:9092"
+    # TLS + SCRAM as the worker's own KafkaUser (the chart's Strimzi default).
+    assert trigger["metadata"]["bootstrapServers"] == "mc-musechat-kafka-kafka-bootstrap:9093"
+    assert (trigger["metadata"]["sasl"], trigger["metadata"]["tls"]) == ("scram_sha512", "enable")
+    auth = by_kind(docs, "TriggerAuthentication")[trigger["authenticationRef"]["name"]]["spec"]
+    assert {r["parameter"]: r["name"] for r in auth["secretTargetRef"]} == {
+        "password": "mc-musechat-catalog-worker", "ca": "mc-musechat-kafka-cluster-ca-cert"}
+    assert auth["env"] == [{"parameter": "username", "name": "MUSECHAT_BUS_SASL_USERNAME",
+                            "containerName": "catalog-worker"}]
     assert "mc-musechat-catalog-worker" not in by_kind(docs, "HorizontalPodAutoscaler")
     assert "replicas" not in by_kind(docs, "Deployment")["mc-musechat-catalog-worker"]["spec"]
 

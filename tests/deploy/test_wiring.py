@@ -204,3 +204,32 @@ def test_declared_consumers_are_the_code_consumers(monkeypatch: pytest.MonkeyPat
             call()
     declared = {d.name: [t.value for t in d.consumes] for d in DEPLOYABLES if d.kind == "worker"}
     assert seen == declared
+
+
+def test_strimzi_clients_use_tls_scram_with_their_own_kafka_user(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["cpu"]
+    [kafka] = [d for d in docs if d["kind"] == "Kafka"]
+    assert [(lst["port"], lst["tls"], lst["authentication"]["type"]) for lst in kafka["spec"]["kafka"]["listeners"]] \
+        == [(9093, True, "scram-sha-512")]
+    env = {d["metadata"]["name"]: d["data"] for d in docs if d["kind"] == "ConfigMap"
+           and d["metadata"]["name"].endswith("-env")}
+    indexer = env["mc-musechat-indexer-env"]
+    assert indexer["MUSECHAT_BUS_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert indexer["MUSECHAT_BUS_SASL_USERNAME"] == "mc-musechat-indexer"
+    assert indexer["MUSECHAT_BUS_BOOTSTRAP_SERVERS"].endswith(":9093")
+
+
+def test_defect_kafka_user_missing_an_acl_its_code_needs(helm: Path, tmp_path: Path) -> None:
+    # The catalog worker's values forget the topic it produces: its KafkaUser may not write it.
+    problems = problems_for(helm, tmp_path, "cpu", {"catalogWorker": {"kafka": {"produces": []}}})
+    assert problems == ["acls: KafkaUser mc-musechat-catalog-worker (catalog-worker) lacks Write on topic "
+                        "musechat.catalog.track-encoded.v1"]
+    # A wrong group name: Read on the group the code joins and Write on its DLQ are both missing.
+    problems = problems_for(helm, tmp_path, "cpu", {"videoWorker": {"kafka": {"group": "video"}}})
+    assert_flags(problems, "lacks Read on group video-worker",
+                 "lacks Write on topic musechat.video.submitted.v1.video-worker.dlq")
+
+
+def test_defect_bus_client_without_kafka_user(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = [d for d in rendered["cpu"] if not (d["kind"] == "KafkaUser" and d["metadata"]["name"].endswith("indexer"))]
+    assert_flags(check_manifests(docs), "(indexer) has no KafkaUser (mc-musechat-indexer)")

@@ -84,7 +84,7 @@ are. With `digest` set the runtime pulls exactly that image (the tag only docume
 
 {{- define "musechat.kafkaBootstrap" -}}
 {{- if eq .Values.kafka.mode "strimzi" -}}
-{{- printf "%s-kafka-bootstrap:9092" (include "musechat.resourceName" (list . "kafka")) -}}
+{{- printf "%s-kafka-bootstrap:%s" (include "musechat.resourceName" (list . "kafka")) (ternary "9093" "9092" .Values.kafka.strimzi.auth) -}}
 {{- else -}}
 {{- .Values.kafka.external.bootstrapServers -}}
 {{- end -}}
@@ -137,10 +137,14 @@ The environment of one component: the shared groups it lists, then its own env (
 {{- define "musechat.componentEnv" -}}
 {{- $root := index . 0 -}}
 {{- $c := index . 1 -}}
+{{- $user := index . 2 -}}
 {{- $env := dict -}}
 {{- range $group := $c.config -}}
 {{- if eq $group "bus" -}}
 {{- $env = merge $env (dict "MUSECHAT_BUS_BOOTSTRAP_SERVERS" (include "musechat.kafkaBootstrap" $root)) $root.Values.sharedConfig.bus -}}
+{{- if include "musechat.kafkaAuth" $root -}}
+{{- $env = merge $env (dict "MUSECHAT_BUS_SECURITY_PROTOCOL" "SASL_SSL" "MUSECHAT_BUS_SASL_MECHANISM" "SCRAM-SHA-512" "MUSECHAT_BUS_SASL_USERNAME" (include "musechat.resourceName" (list $root $user)) "MUSECHAT_BUS_SASL_PASSWORD_FILE" "/etc/kafka-user/password" "MUSECHAT_BUS_SSL_CAFILE" "/etc/kafka-ca/ca.crt") -}}
+{{- end -}}
 {{- else if eq $group "store" -}}
 {{- $env = merge $env (dict "MUSECHAT_STORE_URL" (include "musechat.qdrantUrl" $root)) $root.Values.sharedConfig.store (include "musechat.storeLayoutEnv" $root | fromJson) -}}
 {{- else if eq $group "vllm" -}}
@@ -166,6 +170,40 @@ explainer tokenizes with (and reads the embedding rows of) exactly the model vLL
 {{- end -}}
 
 {{/* Env entries read from Secrets: the chart's own secrets plus the component's secretEnv. */}}
+{{/* "true" when the chart's Strimzi cluster takes only TLS + SCRAM-SHA-512 clients (KafkaUsers). */}}
+{{- define "musechat.kafkaAuth" -}}
+{{- if and (eq .Values.kafka.mode "strimzi") .Values.kafka.strimzi.auth -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The KafkaUser's password and the cluster CA, mounted as files for a workload that uses the bus.
+(list $ config user) -> volume mounts; musechat.kafkaAuthVolumes takes the same list.
+*/}}
+{{- define "musechat.kafkaAuthMounts" -}}
+{{- if and (include "musechat.kafkaAuth" (index . 0)) (has "bus" (index . 1)) }}
+- name: kafka-user
+  mountPath: /etc/kafka-user
+  readOnly: true
+- name: kafka-ca
+  mountPath: /etc/kafka-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "musechat.kafkaAuthVolumes" -}}
+{{- $root := index . 0 -}}
+{{- if and (include "musechat.kafkaAuth" $root) (has "bus" (index . 1)) }}
+- name: kafka-user
+  secret:
+    secretName: {{ include "musechat.resourceName" (list $root (index . 2)) }}
+    items: [{key: password, path: password}]
+- name: kafka-ca
+  secret:
+    secretName: {{ include "musechat.resourceName" (list $root "kafka") }}-cluster-ca-cert
+    items: [{key: ca.crt, path: ca.crt}]
+{{- end }}
+{{- end -}}
+
 {{- define "musechat.secretEnv" -}}
 {{- $root := index . 0 -}}
 {{- $c := index . 1 -}}

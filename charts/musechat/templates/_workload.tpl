@@ -9,7 +9,7 @@ Call: include "musechat.workload" (list $ "textEncoder")
 {{- $c := index $root.Values $key -}}
 {{- $name := kebabcase $key -}}
 {{- $full := include "musechat.resourceName" (list $root $name) -}}
-{{- $env := include "musechat.componentEnv" (list $root $c) -}}
+{{- $env := include "musechat.componentEnv" (list $root $c $name) -}}
 {{- $keda := dig "keda" "enabled" false $c.autoscaling -}}
 apiVersion: v1
 kind: ConfigMap
@@ -133,6 +133,7 @@ spec:
             {{- toYaml $root.Values.containerSecurityContext | nindent 12 }}
           volumeMounts:
             {{- include "musechat.volumeMounts" (list $root $c.volumes) | nindent 12 }}
+            {{- include "musechat.kafkaAuthMounts" (list $root $c.config) | nindent 12 }}
             {{- if eq $key "gateway" }}
             - name: api-keys
               mountPath: /etc/musechat/api-keys
@@ -140,6 +141,7 @@ spec:
             {{- end }}
       volumes:
         {{- include "musechat.volumes" (list $root $c.volumes) | nindent 8 }}
+        {{- include "musechat.kafkaAuthVolumes" (list $root $c.config $name) | nindent 8 }}
         {{- if eq $key "gateway" }}
         - name: api-keys
           secret:
@@ -200,6 +202,12 @@ spec:
         topic: {{ $topic }}
         lagThreshold: {{ $k.lagThreshold | default 50 | quote }}
         offsetResetPolicy: earliest
+        {{- if include "musechat.kafkaAuth" $root }}
+        sasl: scram_sha512
+        tls: enable
+      authenticationRef:
+        name: {{ $full }}-kafka
+        {{- end }}
     {{- end }}
     {{- else }}
     # Services (GPU-bound encoders above all: their CPU says nothing about load) scale on request rate.
@@ -209,6 +217,22 @@ spec:
         query: sum(rate(musechat_http_request_duration_seconds_count{service="{{ $name }}"}[2m]))
         threshold: {{ $k.requestsPerReplica | default 20 | quote }}
     {{- end }}
+{{- if and $c.kafka.group (include "musechat.kafkaAuth" $root) }}
+---
+# The lag scaler reads offsets as the workload's own KafkaUser (its Read on the group covers offset fetches).
+apiVersion: keda.sh/v1alpha1
+kind: TriggerAuthentication
+metadata:
+  name: {{ $full }}-kafka
+  labels:
+    {{- include "musechat.labels" (list $root $name) | nindent 4 }}
+spec:
+  env:
+    - {parameter: username, name: MUSECHAT_BUS_SASL_USERNAME, containerName: {{ $name }}}
+  secretTargetRef:
+    - {parameter: password, name: {{ $full }}, key: password}
+    - {parameter: ca, name: {{ include "musechat.resourceName" (list $root "kafka") }}-cluster-ca-cert, key: ca.crt}
+{{- end }}
 {{- else if $c.autoscaling.enabled }}
 ---
 apiVersion: autoscaling/v2
