@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Protocol, Self, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, Self, TypedDict, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -80,6 +80,31 @@ QUANTILE = 0.99
 OVERSAMPLING = 2.0
 # HNSW search-time candidate list (the store settings' default).
 HNSW_EF = 384
+
+
+class IndexTuningArgs(TypedDict, total=False):
+    """The keyword arguments both engine stores take for their HNSW index (see `IndexTuning`)."""
+
+    hnsw_m: int
+    hnsw_ef_construct: int
+    full_scan_threshold_kb: int
+    hnsw_ef: int | None
+    oversampling: float
+    quantization: Literal["none", "int8"]
+
+
+@dataclass(frozen=True)
+class IndexTuning:
+    """HNSW build (`hnsw_m`, `hnsw_ef_construct`, `full_scan_threshold_kb`) and search (`hnsw_ef`,
+    `oversampling` of the int8 search) settings, one set per store. `hnsw_ef` None searches with the
+    engine's default candidate list."""
+
+    hnsw_m: int = 16
+    hnsw_ef_construct: int = 100
+    full_scan_threshold_kb: int = 10_000
+    hnsw_ef: int | None = HNSW_EF
+    oversampling: float = OVERSAMPLING
+    quantization: Literal["none", "int8"] = "int8"
 
 
 class CollectionSpec(BaseModel):

@@ -29,19 +29,19 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Unpack
 
 from musechat.store.aliases import AliasFile, write_atomic
 from musechat.store.base import (
     ENTITY_ID_KEY,
-    HNSW_EF,
-    OVERSAMPLING,
     QUANTILE,
     CollectionBusyError,
     CollectionNotFoundError,
     CollectionSpec,
     EngineStore,
     Hit,
+    IndexTuning,
+    IndexTuningArgs,
     NearestQuery,
     PayloadIndexKind,
     PointRecord,
@@ -76,23 +76,15 @@ class EdgeStore(EngineStore):
         self,
         root: Path,
         *,
-        hnsw_m: int = 16,
-        hnsw_ef_construct: int = 100,
-        full_scan_threshold_kb: int = 10_000,
-        hnsw_ef: int | None = HNSW_EF,
-        oversampling: float = OVERSAMPLING,
-        quantization: Literal["none", "int8"] = "int8",
         search_threads: int | None = 1,
         max_segment_size_kb: int | None = None,
+        **tuning: Unpack[IndexTuningArgs],
     ) -> None:
         self._root = Path(root)
         self._collections = self._root / "collections"
         self._collections.mkdir(parents=True, exist_ok=True)
         self._alias_file = AliasFile(self._root / "aliases.json")
-        self._hnsw = (hnsw_m, hnsw_ef_construct, full_scan_threshold_kb)
-        self._hnsw_ef = hnsw_ef
-        self._oversampling = oversampling
-        self._quantization = quantization
+        self._tuning = IndexTuning(**tuning)
         self._search_threads = search_threads
         self._max_segment_size_kb = max_segment_size_kb
         self._open: dict[str, _Open] = {}
@@ -129,14 +121,15 @@ class EdgeStore(EngineStore):
     def _engine_config(self, spec: CollectionSpec, creating: bool = False) -> qdrant_edge.EdgeConfig:
         import qdrant_edge as qe
 
-        m, ef, threshold = self._hnsw
+        tuning = self._tuning
         cosine = qe.Distance.Cosine
         # Quantization is chosen at creation and persisted with the shard; loading keeps what it has.
         quantization = (qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=QUANTILE, always_ram=True)
-                        if creating and self._quantization == "int8" else None)
+                        if creating and tuning.quantization == "int8" else None)
         return qe.EdgeConfig(
             vectors={n: qe.EdgeVectorParams(size=d, distance=cosine) for n, d in spec.vectors.items()},
-            hnsw_config=qe.HnswIndexConfig(m=m, ef_construct=ef, full_scan_threshold=threshold),
+            hnsw_config=qe.HnswIndexConfig(m=tuning.hnsw_m, ef_construct=tuning.hnsw_ef_construct,
+                                           full_scan_threshold=tuning.full_scan_threshold_kb),
             quantization_config=quantization,
             max_search_threads=self._search_threads,
             # Bounds what one HNSW build holds in memory (and so the build peak), at the price of more
@@ -265,8 +258,8 @@ class EdgeStore(EngineStore):
 
         selector = True if with_payload is True else qe.PayloadSelector.Include([*(keys or []), ENTITY_ID_KEY])
         # Rescoring is explicit: without it a quantized collection answers from int8 scores alone.
-        approximate = qe.SearchParams(hnsw_ef=self._hnsw_ef, quantization=qe.QuantizationSearchParams(
-            rescore=True, oversampling=self._oversampling))
+        approximate = qe.SearchParams(hnsw_ef=self._tuning.hnsw_ef, quantization=qe.QuantizationSearchParams(
+            rescore=True, oversampling=self._tuning.oversampling))
         exact = qe.SearchParams(exact=True, quantization=qe.QuantizationSearchParams(ignore=True))
         with self._using(collection) as c:
             requests = []

@@ -12,16 +12,17 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Unpack
 
 from musechat.store.base import (
     ENTITY_ID_KEY,
-    OVERSAMPLING,
     QUANTILE,
     CollectionNotFoundError,
     CollectionSpec,
     EngineStore,
     Hit,
+    IndexTuning,
+    IndexTuningArgs,
     NearestQuery,
     PayloadIndexKind,
     PointRecord,
@@ -68,23 +69,16 @@ class QdrantServerStore(EngineStore):
         self,
         client: QdrantClient,
         *,
-        hnsw_m: int = 16,
-        hnsw_ef_construct: int = 100,
-        full_scan_threshold_kb: int = 10_000,
-        hnsw_ef: int | None = None,
-        oversampling: float = OVERSAMPLING,
-        quantization: Literal["none", "int8"] = "none",
         optimize_timeout_s: float = 600.0,
         layout: ServerLayout | None = None,
         max_segment_size_kb: int | None = None,
+        **tuning: Unpack[IndexTuningArgs],
     ) -> None:
         self._client = client
         self._layout = layout or ServerLayout()
         self._max_segment_size_kb = max_segment_size_kb
-        self._hnsw = (hnsw_m, hnsw_ef_construct, full_scan_threshold_kb)
-        self._hnsw_ef = hnsw_ef
-        self._oversampling = oversampling
-        self._quantization = quantization
+        # Unlike the edge store, exact search unless asked: local mode (the default client) has no HNSW.
+        self._tuning = IndexTuning(**(IndexTuningArgs(hnsw_ef=None, quantization="none") | tuning))
         self._optimize_timeout_s = optimize_timeout_s
         self._dims: dict[str, tuple[float, dict[str, int]]] = {}
 
@@ -128,16 +122,17 @@ class QdrantServerStore(EngineStore):
         HNSW, quantization and the cluster layout. Public so tests and docs can show what is sent."""
         from qdrant_client import models as m
 
-        hnsw_m, ef, threshold = self._hnsw
+        tuning = self._tuning
         layout = self._layout
         request: dict[str, Any] = {
             "vectors_config": {
                 n: m.VectorParams(size=d, distance=m.Distance.COSINE, on_disk=layout.on_disk)
                 for n, d in spec.vectors.items()
             },
-            "hnsw_config": m.HnswConfigDiff(m=hnsw_m, ef_construct=ef, full_scan_threshold=threshold),
+            "hnsw_config": m.HnswConfigDiff(m=tuning.hnsw_m, ef_construct=tuning.hnsw_ef_construct,
+                                            full_scan_threshold=tuning.full_scan_threshold_kb),
             "quantization_config": m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
-                type=m.ScalarType.INT8, quantile=QUANTILE, always_ram=True)) if self._quantization == "int8" else None,
+                type=m.ScalarType.INT8, quantile=QUANTILE, always_ram=True)) if tuning.quantization == "int8" else None,
         }
         if self._max_segment_size_kb:
             request["optimizers_config"] = m.OptimizersConfigDiff(max_segment_size=self._max_segment_size_kb)
@@ -189,8 +184,10 @@ class QdrantServerStore(EngineStore):
             True if with_payload is True else m.PayloadSelectorInclude(include=[*(keys or []), ENTITY_ID_KEY])
         )
         # Local mode (no hnsw_ef) is exact already, and warns about any search params it is given.
-        approximate = m.SearchParams(hnsw_ef=self._hnsw_ef, quantization=m.QuantizationSearchParams(
-            rescore=True, oversampling=self._oversampling)) if self._hnsw_ef or self._quantization == "int8" else None
+        tuning = self._tuning
+        approximate = (m.SearchParams(hnsw_ef=tuning.hnsw_ef, quantization=m.QuantizationSearchParams(
+            rescore=True, oversampling=tuning.oversampling)) if tuning.hnsw_ef or tuning.quantization == "int8"
+            else None)
         exact = (m.SearchParams(exact=True, quantization=m.QuantizationSearchParams(ignore=True))
                  if approximate is not None else None)
         requests = []
