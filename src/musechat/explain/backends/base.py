@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -44,27 +46,45 @@ class ExplanationBackend(Protocol):
 
     name: str
 
-    def generate(
-        self,
-        prompt: ExplainPrompt,
-        music_features: np.ndarray | None,
-        adapter: str | None,
-        max_tokens: int,
-        timeout: float,
-    ) -> str: ...
+    def generate(self, prompt: ExplainPrompt, music_features: np.ndarray | None, adapter: str | None,
+                 max_tokens: int, timeout: float) -> str: ...
 
-    def stream(
-        self,
-        prompt: ExplainPrompt,
-        music_features: np.ndarray | None,
-        adapter: str | None,
-        max_tokens: int,
-        timeout: float,
-    ) -> Iterator[str]: ...
+    def stream(self, prompt: ExplainPrompt, music_features: np.ndarray | None, adapter: str | None,
+               max_tokens: int, timeout: float) -> Iterator[str]: ...
 
     def load_adapter(self, name: str, path: Path) -> None: ...
 
     def adapters(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One call's arguments, checked: music features come only with a prompt that has the music slot."""
+
+    prompt: ExplainPrompt
+    music_features: np.ndarray | None
+    adapter: str | None
+    max_tokens: int
+    timeout: float
+
+
+class GeneratingBackend(ABC):
+    """What the real backends share: the argument check, and `generate` as the joined stream unless a
+    backend has a cheaper one-shot path (`_generate`)."""
+
+    def generate(self, prompt: ExplainPrompt, music_features: np.ndarray | None, adapter: str | None,
+                 max_tokens: int, timeout: float) -> str:
+        return self._generate(checked_request(prompt, music_features, adapter, max_tokens, timeout))
+
+    def stream(self, prompt: ExplainPrompt, music_features: np.ndarray | None, adapter: str | None,
+               max_tokens: int, timeout: float) -> Iterator[str]:
+        return self._stream(checked_request(prompt, music_features, adapter, max_tokens, timeout))
+
+    def _generate(self, request: GenerationRequest) -> str:
+        return "".join(self._stream(request))
+
+    @abstractmethod
+    def _stream(self, request: GenerationRequest) -> Iterator[str]: ...
 
 
 class ProjectorRegistry:
@@ -94,12 +114,14 @@ class ProjectorRegistry:
             return project(projector, cfg, features)
 
 
-def check_music_args(prompt: ExplainPrompt, music_features: np.ndarray | None) -> None:
+def checked_request(prompt: ExplainPrompt, music_features: np.ndarray | None, adapter: str | None,
+                    max_tokens: int, timeout: float) -> GenerationRequest:
     if (music_features is not None) != prompt.has_music_slot:
         raise ValueError(
             "music_features and the prompt's music slot go together: build the prompt with "
             f"music={music_features is not None}"
         )
+    return GenerationRequest(prompt, music_features, adapter, max_tokens, timeout)
 
 
 def tidy_completion(text: str) -> str:

@@ -22,14 +22,16 @@ import numpy as np
 from musechat.explain.backends.base import (
     BackendError,
     BackendTimeout,
+    GeneratingBackend,
+    GenerationRequest,
     ProjectorRegistry,
-    check_music_args,
+    checked_request,
 )
 from musechat.explain.embeddings import embed_prompt
 from musechat.explain.prompt import ExplainPrompt
 
 
-class LocalBackend:
+class LocalBackend(GeneratingBackend):
     name = "local"
 
     def __init__(self, base_model: Path, *, adapters: dict[str, Path] | None = None, threads: int | None = None,
@@ -84,19 +86,11 @@ class LocalBackend:
         self._model.set_adapter(adapter)
         return nullcontext()
 
-    def stream(
-        self,
-        prompt: ExplainPrompt,
-        music_features: np.ndarray | None,
-        adapter: str | None,
-        max_tokens: int,
-        timeout: float,
-    ) -> Iterator[str]:
+    def _stream(self, request: GenerationRequest) -> Iterator[str]:
         """One request; concurrent requests for the same adapter are decoded together (see `_Batcher`)."""
-        check_music_args(prompt, music_features)
-        if adapter is not None and adapter not in self._adapters:
-            raise BackendError(f"unknown adapter {adapter!r}; loaded: {self._adapters or 'none'}")
-        job = _Job(prompt, music_features, adapter, max_tokens, time.monotonic() + timeout, timeout)
+        if request.adapter is not None and request.adapter not in self._adapters:
+            raise BackendError(f"unknown adapter {request.adapter!r}; loaded: {self._adapters or 'none'}")
+        job = _Job(request, time.monotonic() + request.timeout)
         self._batcher.submit(job)
         while True:
             item = job.out.get()
@@ -106,26 +100,15 @@ class LocalBackend:
                 raise item
             yield item
 
-    def generate(
-        self,
-        prompt: ExplainPrompt,
-        music_features: np.ndarray | None,
-        adapter: str | None,
-        max_tokens: int,
-        timeout: float,
-    ) -> str:
-        return "".join(self.stream(prompt, music_features, adapter, max_tokens, timeout))
-
     def generate_batch(self, prompts: list[ExplainPrompt], music: list[np.ndarray | None], adapter: str | None,
                        max_tokens: int, timeout: float) -> list[str]:
         """Many prompts (evaluation), decoded `max_batch` at a time; `timeout` applies to each batch."""
         out: list[str] = []
         for start in range(0, len(prompts), self._max_batch):
-            jobs = [_Job(p, m, adapter, max_tokens, time.monotonic() + timeout, timeout)
+            jobs = [_Job(checked_request(p, m, adapter, max_tokens, timeout), time.monotonic() + timeout)
                     for p, m in zip(prompts[start : start + self._max_batch], music[start : start + self._max_batch],
                                     strict=True)]  # fmt: skip
             for job in jobs:
-                check_music_args(job.prompt, job.music)
                 self._batcher.submit(job)
             for job in jobs:
                 pieces: list[str] = []
@@ -143,14 +126,15 @@ class LocalBackend:
         the weights, so 4 rows cost little more per step than 1."""
         import torch
 
-        adapter = jobs[0].adapter
+        adapter = jobs[0].request.adapter
         embed = self._base.get_input_embeddings()
         eos = self.tokenizer.eos_token_id
         with self._lock, torch.inference_mode(), self._adapter_context(adapter):
             rows = []
             for job in jobs:
-                music = None if job.music is None else self._projectors.soft_tokens(adapter, job.music)
-                rows.append(embed_prompt(self.tokenizer, embed, job.prompt, music))
+                features = job.request.music_features
+                music = None if features is None else self._projectors.soft_tokens(adapter, features)
+                rows.append(embed_prompt(self.tokenizer, embed, job.request.prompt, music))
             width = max(r.shape[0] for r in rows)
             hidden = rows[0].shape[1]
             x = torch.zeros(len(rows), width, hidden, dtype=rows[0].dtype)
@@ -163,14 +147,14 @@ class LocalBackend:
             generated: list[list[int]] = [[] for _ in jobs]
             emitted = ["" for _ in jobs]
             live = [True] * len(jobs)
-            steps = max(j.max_tokens for j in jobs)
+            steps = max(j.request.max_tokens for j in jobs)
             for step in range(steps):
                 next_ids = out.logits[:, -1].argmax(dim=-1).tolist()
                 now = time.monotonic()
                 for i, job in enumerate(jobs):
                     if not live[i]:
                         continue
-                    if next_ids[i] == eos or len(generated[i]) >= job.max_tokens:
+                    if next_ids[i] == eos or len(generated[i]) >= job.request.max_tokens:
                         live[i] = False
                         job.out.put(None)
                         continue
@@ -182,7 +166,7 @@ class LocalBackend:
                         emitted[i] = text
                     if now > job.deadline:
                         live[i] = False
-                        job.out.put(BackendTimeout(f"local generation exceeded {job.timeout:.1f}s"))
+                        job.out.put(BackendTimeout(f"local generation exceeded {job.request.timeout:.1f}s"))
                 if not any(live) or step == steps - 1:
                     break
                 mask = torch.cat([mask, torch.ones(len(jobs), 1, dtype=torch.long)], dim=1)
@@ -196,12 +180,8 @@ class LocalBackend:
 
 @dataclass
 class _Job:
-    prompt: ExplainPrompt
-    music: np.ndarray | None
-    adapter: str | None
-    max_tokens: int
+    request: GenerationRequest
     deadline: float
-    timeout: float
     out: queue.SimpleQueue[str | BaseException | None] = field(default_factory=queue.SimpleQueue)
 
 
@@ -231,7 +211,7 @@ class _Batcher:
                     job = self._jobs.get(timeout=max(0.0, until - time.monotonic()))
                 except queue.Empty:
                     break
-                (batch if job.adapter == first.adapter else self._held).append(job)
+                (batch if job.request.adapter == first.request.adapter else self._held).append(job)
             try:
                 self._run(batch)
             except BaseException as exc:  # a failed batch fails its jobs, never the worker

@@ -18,17 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 
 from musechat.explain.backends.base import (
     BackendError,
     BackendTimeout,
     BackendUnavailable,
+    GeneratingBackend,
+    GenerationRequest,
     ProjectorRegistry,
-    check_music_args,
 )
 from musechat.explain.embeddings import embed_prompt, load_input_embeddings, render_prompt
-from musechat.explain.prompt import ExplainPrompt
 
 
 def encode_prompt_embeds(embeds: Any) -> str:
@@ -40,7 +39,7 @@ def encode_prompt_embeds(embeds: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-class VllmBackend:
+class VllmBackend(GeneratingBackend):
     name = "vllm"
 
     def __init__(
@@ -105,20 +104,18 @@ class VllmBackend:
                 self._embed_matrix = load_input_embeddings(self.base_model)
         return self._embed_matrix[ids]
 
-    def _body(
-        self, prompt: ExplainPrompt, music_features: np.ndarray | None, adapter: str | None, max_tokens: int
-    ) -> dict[str, Any]:
-        check_music_args(prompt, music_features)
+    def _body(self, request: GenerationRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "model": adapter or self.served_model_name,
-            "max_tokens": max_tokens,
+            "model": request.adapter or self.served_model_name,
+            "max_tokens": request.max_tokens,
             "temperature": 0.0,
         }
-        if music_features is None:
-            body["prompt"] = render_prompt(self.tokenizer, prompt)
+        if request.music_features is None:
+            body["prompt"] = render_prompt(self.tokenizer, request.prompt)
         else:
-            music = self._projectors.soft_tokens(adapter, music_features)
-            body["prompt_embeds"] = encode_prompt_embeds(embed_prompt(self.tokenizer, self._embed, prompt, music))
+            music = self._projectors.soft_tokens(request.adapter, request.music_features)
+            embeds = embed_prompt(self.tokenizer, self._embed, request.prompt, music)
+            body["prompt_embeds"] = encode_prompt_embeds(embeds)
         return body
 
     def _post_error(self, resp: httpx.Response) -> BackendError:
@@ -127,17 +124,11 @@ class VllmBackend:
             return BackendUnavailable(f"vLLM error {resp.status_code}: {detail}")
         return BackendError(f"vLLM rejected the request ({resp.status_code}): {detail}")
 
-    def generate(
-        self,
-        prompt: ExplainPrompt,
-        music_features: np.ndarray | None,
-        adapter: str | None,
-        max_tokens: int,
-        timeout: float,
-    ) -> str:
-        body = self._body(prompt, music_features, adapter, max_tokens)
+    def _generate(self, request: GenerationRequest) -> str:
+        """One non-streamed completion: no per-chunk overhead when the caller wants the whole text."""
+        timeout = request.timeout
         try:
-            resp = self._client.post("/v1/completions", json=body, timeout=self._timeout(timeout))
+            resp = self._client.post("/v1/completions", json=self._body(request), timeout=self._timeout(timeout))
         except httpx.TimeoutException as exc:
             raise BackendTimeout(f"vLLM did not answer within {timeout:.1f}s") from exc
         except httpx.HTTPError as exc:
@@ -146,15 +137,9 @@ class VllmBackend:
             raise self._post_error(resp)
         return str(resp.json()["choices"][0]["text"])
 
-    def stream(
-        self,
-        prompt: ExplainPrompt,
-        music_features: np.ndarray | None,
-        adapter: str | None,
-        max_tokens: int,
-        timeout: float,
-    ) -> Iterator[str]:
-        body = {**self._body(prompt, music_features, adapter, max_tokens), "stream": True}
+    def _stream(self, request: GenerationRequest) -> Iterator[str]:
+        body = {**self._body(request), "stream": True}
+        timeout = request.timeout
         deadline = time.monotonic() + timeout
         try:
             with self._client.stream(
