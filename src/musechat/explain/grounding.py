@@ -111,7 +111,8 @@ class GroundingResult:
 
 # ----------------------------------------------------------------------------- claim lexicon
 # Each surface form maps to (kind, key). Kinds: tempo (fast/slow/faster/slower), vocals (yes/no),
-# video (a VideoFacts label), ask (a claim that the request was met), tag (a tag or an alias of tags).
+# video (a VideoFacts label), ask (a claim that the request was met), match (praise that implies it),
+# tag (a tag or an alias of tags).
 _TEMPO_WORDS = {
     "fast": "fast", "faster": "faster", "upbeat": "fast", "up tempo": "fast", "uptempo": "fast",
     "energetic": "fast", "more energetic": "faster", "quick": "fast", "quicker": "faster", "lively": "fast",
@@ -148,6 +149,13 @@ _ASK_PHRASES = (
     "just what you", "exactly what you", "like you asked", "as you wanted", "your preferences",
     "your wish", "what you want", "you want", "you were looking for", "you requested",
 )  # fmt: skip
+# Praise that presents the pick as meeting the request: a contradiction when the facts say it does not
+# (the default adapter says "is a good match" on unmet requests too). Neutral with no verdict.
+_MATCH_PHRASES = (
+    "a good match", "a great match", "a perfect match", "the right match", "a good fit", "a great fit",
+    "a perfect fit", "fits well", "fits the bill", "a good pick", "a great pick", "a perfect pick",
+    "a good choice", "a great choice", "the perfect choice",
+)  # fmt: skip
 # Instruments and genres outside the MusiCNN vocabularies that models like to invent, each with the tags
 # that would make it true (empty: no tag can support it, so it is never a grounded claim).
 _EXTRA_ALIASES: dict[str, frozenset[str]] = {
@@ -181,6 +189,8 @@ def _lexicon(vocabulary: frozenset[str]) -> tuple[re.Pattern[str], dict[str, tup
         table[surface] = ("video", label)
     for phrase in _ASK_PHRASES:
         table[phrase] = ("ask", phrase)
+    for phrase in _MATCH_PHRASES:
+        table[phrase] = ("match", phrase)
     for word in NOT_CLAIMS:
         table.pop(word, None)
     alternatives = sorted(table, key=len, reverse=True)
@@ -304,6 +314,8 @@ def check_grounding(
         elif kind == "ask" and context.request is not None and context.met is not True:
             verdict = "not met" if context.met is False else "not known to be met"
             wrong.append(f"{surface!r} (the request {verdict})")
+        elif kind == "match" and context.met is False:
+            wrong.append(f"{surface!r} (the request not met)")
     cited_t = tuple(dict.fromkeys(cited))
     unfaithful_t = tuple(dict.fromkeys(unfaithful))
     if unfaithful_t:

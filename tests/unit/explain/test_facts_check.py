@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -42,6 +44,15 @@ def test_as_you_asked_only_when_the_request_was_met() -> None:
     assert check(text, "Faster, please.").ok
     calmer = check(text, "Something calmer.")
     assert not calmer.ok and "the request not met" in calmer.problems[0]
+
+
+def test_praise_as_a_match_contradicts_an_unmet_request() -> None:
+    # The eval's case: "is a good match" after a request the facts say the track does not meet.
+    text = "Golden Harbor by Mara Okafor is a good match with piano."
+    assert check(text, "Faster, please.").ok
+    assert check(text).ok  # no request: praise claims nothing
+    calmer = check(text, "Something calmer.")
+    assert not calmer.ok and any("'a good match' (the request not met)" in c for c in calmer.contradictions)
 
 
 def test_vocals_against_the_measured_verdict() -> None:
@@ -90,7 +101,7 @@ def test_request_parser_and_verdicts() -> None:
 
 
 def test_facts_from_the_measured_payload() -> None:
-    payload = {"title": "T", "artist": "A", "duration_s": 31.0, "tags": ["slow"], "vocals": True,
+    payload: dict[str, Any] = {"title": "T", "artist": "A", "duration_s": 31.0, "tags": ["slow"], "vocals": True,
                "facts": {"tempo_bpm": 151.2, "tempo_confidence": 0.8, "duration_s": 30.5, "vocals_probability": 0.1,
                          "tag_scores": {"mtt:piano": 0.7, "mtt:slow": 0.128, "msd:male vocalists": 0.6,
                                         "msd:electronic": 0.35},
