@@ -8,11 +8,11 @@ its in-process ranker next to the store, so ranking never crosses the pipe for f
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from musechat.hosting import Objects, ProcessHost
-from musechat.store.base import CollectionSpec, Hit, NearestQuery, PointRecord, SearchFilter, StoreBase
+from musechat.store.base import StoreBase, VectorStore
 from musechat.store.settings import StoreSettings, open_store
 
 STORE = "store"
@@ -21,6 +21,22 @@ STORE = "store"
 def build_store(settings: StoreSettings) -> Objects:
     """The host's objects for a store alone (a `ProcessHost` builder)."""
     return {STORE: open_store(settings)}
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _forwarded(method: _Method) -> _Method:
+    """`method`, run on the store in the host's child: one pipe call with the arguments as given (the
+    child's store applies the defaults and checks them)."""
+    name = method.__name__
+
+    def call(self: HostedStore, *args: Any, **kwargs: Any) -> Any:
+        return self._call(name, *args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = method.__doc__
+    return cast(_Method, call)
 
 
 class HostedStore(StoreBase):
@@ -37,57 +53,20 @@ class HostedStore(StoreBase):
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return self._host.call(self._target, method, *args, **kwargs)
 
-    def create_collection(self, spec: CollectionSpec) -> None:
-        self._call("create_collection", spec)
-
-    def collection_exists(self, name: str) -> bool:
-        return cast(bool, self._call("collection_exists", name))
-
-    def drop_collection(self, name: str) -> None:
-        self._call("drop_collection", name)
-
-    def list_collections(self) -> list[str]:
-        return cast(list[str], self._call("list_collections"))
-
-    def upsert(self, collection: str, points: Sequence[PointRecord]) -> None:
-        self._call("upsert", collection, list(points))
-
-    def search_many(
-        self,
-        collection: str,
-        vector_name: str,
-        queries: Sequence[NearestQuery],
-        with_payload: bool | Sequence[str] = True,
-    ) -> list[list[Hit]]:
-        return cast(list[list[Hit]], self._call("search_many", collection, vector_name, list(queries), with_payload))
-
-    def retrieve(self, collection: str, ids: Sequence[str]) -> list[PointRecord]:
-        return cast(list[PointRecord], self._call("retrieve", collection, list(ids)))
-
-    def scroll(
-        self,
-        collection: str,
-        filter: SearchFilter | None = None,
-        fields: Sequence[str] | None = None,
-        with_vectors: bool = False,
-        batch_size: int = 512,
-    ) -> Iterator[PointRecord]:
-        return cast(Iterator[PointRecord], self._call("scroll", collection, filter, fields, with_vectors, batch_size))
-
-    def count(self, collection: str, filter: SearchFilter | None = None) -> int:
-        return cast(int, self._call("count", collection, filter))
-
-    def delete(self, collection: str, ids: Sequence[str]) -> None:
-        self._call("delete", collection, list(ids))
-
-    def set_alias(self, alias: str, collection: str) -> None:
-        self._call("set_alias", alias, collection)
-
-    def resolve(self, name_or_alias: str) -> str:
-        return cast(str, self._call("resolve", name_or_alias))
-
-    def optimize(self, collection: str) -> None:
-        self._call("optimize", collection)
+    # Every call but `search` (from StoreBase) and `close` goes to the child's store as it was made.
+    create_collection = _forwarded(VectorStore.create_collection)
+    collection_exists = _forwarded(VectorStore.collection_exists)
+    drop_collection = _forwarded(VectorStore.drop_collection)
+    list_collections = _forwarded(VectorStore.list_collections)
+    upsert = _forwarded(VectorStore.upsert)
+    search_many = _forwarded(VectorStore.search_many)
+    retrieve = _forwarded(VectorStore.retrieve)
+    scroll = _forwarded(VectorStore.scroll)
+    count = _forwarded(VectorStore.count)
+    delete = _forwarded(VectorStore.delete)
+    set_alias = _forwarded(VectorStore.set_alias)
+    resolve = _forwarded(VectorStore.resolve)
+    optimize = _forwarded(VectorStore.optimize)
 
     def close(self) -> None:
         """Stops the host: the engine closes its collections and the child exits."""
