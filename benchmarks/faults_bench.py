@@ -14,6 +14,8 @@ server with workers embedded, a small demo world and a trained fusion model), in
    same workdir serves the old conversations' state tokens, and the outbox file's events go out.
 5. broker kill -9 during catalog ingestion (`--only ingest`, no gateway): every track indexed exactly once
    after the ingest re-drives what the restarted, empty broker lost.
+6. worker kill -9 during catalog ingestion (`--only workers`): the catalog worker, then the indexer, as
+   their own processes, each killed once and started again; tracks lost / duplicated in the store.
 
 Run: `.venv/bin/python benchmarks/faults_bench.py [--scenarios 1000] [--quick]`.
 """
@@ -367,6 +369,89 @@ def ingest_broker_kill(workdir: Path, tracks: int, redrive_after_s: float = 10.0
             "failed": len(summary.failed), "still_pending": len(summary.missing)}
 
 
+# ---------------------------------------------------------------------------------------------- 6. worker kill
+def _worker(name: str, bootstrap: str, store_path: Path, log: Path) -> Any:
+    import os
+    import subprocess
+
+    env = {**os.environ, "MUSECHAT_BUS_BOOTSTRAP_SERVERS": bootstrap, "MUSECHAT_STORE_BACKEND": "edge",
+           "MUSECHAT_STORE_PATH": str(store_path), "MUSECHAT_BUS_MAX_POLL_RECORDS": "5"}
+    return subprocess.Popen([sys.executable, "-m", "musechat.cli", "--verbose", "worker", name], env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def worker_kill(workdir: Path, tracks: int, redrive_after_s: float = 30.0) -> dict[str, Any]:
+    """The catalog worker (music encoder) and the indexer as their own processes (`musechat worker ...`,
+    as the chart runs them); each is SIGKILLed once during one ingestion and started again by this bench
+    (in the chart: the Deployment's restart of the pod); `catalog ingest`'s await + re-drive runs alongside."""
+    import shutil
+    import signal
+
+    from musechat.bus import EventProducer
+    from musechat.bus.broker import EmbeddedBroker, ensure_topics
+    from musechat.bus.settings import BusSettings
+    from musechat.catalog.demo_catalog import generate_catalog
+    from musechat.catalog.runtime import PIPELINE_OUTCOME_TOPICS, await_outcomes, publish_ingest
+    from musechat.contracts.catalog import TRACKS_COLLECTION
+    from musechat.contracts.topics import Topic
+    from musechat.store.settings import StoreSettings, open_store
+
+    root = workdir / "worker-kill"
+    shutil.rmtree(root, ignore_errors=True)
+    catalog = generate_catalog(root / "catalog", tracks, seed=4, min_seconds=3.0, max_seconds=5.0,
+                               progress=False).parent
+    ids = [json.loads(line)["id"] for line in (catalog / "manifest.jsonl").read_text().splitlines()]
+    store_path, log = root / "edge", root / "workers.log"
+    broker = EmbeddedBroker().start()
+    processes: dict[str, Any] = {}
+    kills: list[dict[str, Any]] = []
+    try:
+        bus = BusSettings(bootstrap_servers=broker.bootstrap_servers)
+        ensure_topics(bus.bootstrap_servers, [Topic.TRACK_SUBMITTED, Topic.TRACK_ENCODED, *PIPELINE_OUTCOME_TOPICS])
+        for name in ("catalog-worker", "indexer"):
+            processes[name] = _worker(name, bus.bootstrap_servers, store_path, log)
+        with EventProducer(bus) as producer:
+            started = time.monotonic()
+            receipt = publish_ingest(catalog, producer)
+            box: dict[str, Any] = {}
+            waiter = threading.Thread(target=lambda: box.setdefault("summary", await_outcomes(
+                bus, receipt, timeout_s=900, progress=False, producer=producer, redrive_after_s=redrive_after_s)))
+            waiter.start()
+            for name in ("catalog-worker", "indexer"):  # the indexer's log is the progress signal for both
+                target = len(_indexed(log)) + max(2, tracks // 8)
+                while len(_indexed(log)) < target and waiter.is_alive():
+                    time.sleep(0.1)
+                processes[name].send_signal(signal.SIGKILL)
+                processes[name].wait()
+                kills.append({"process": name, "pending_at_kill": tracks - len(_indexed(log)),
+                              "at_s": round(time.monotonic() - started, 1)})
+                processes[name] = _worker(name, bus.bootstrap_servers, store_path, log)
+            waiter.join()
+            summary = box["summary"]
+            ingest_s = time.monotonic() - started
+    finally:
+        for process in processes.values():
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+        broker.stop()
+    store = open_store(StoreSettings(backend="edge", path=store_path))
+    try:
+        found = {point.id for point in store.retrieve(TRACKS_COLLECTION, ids)}
+        stored = store.count(TRACKS_COLLECTION)
+    finally:
+        store.close()
+    return {"tracks": tracks, "kills": kills, "redrives": summary.redrives, "ingest_s": round(ingest_s, 1),
+            "tracks_lost": len(set(ids) - found), "tracks_duplicated": stored - len(found),
+            "failed": len(summary.failed), "still_pending": len(summary.missing),
+            "restarted_by": "this bench (a new process on the same broker and store; in the chart the "
+                            "Deployment restarts the pod)"}
+
+
+def _indexed(log: Path) -> set[str]:
+    return {line.split("indexed ", 1)[1].split(":")[0] for line in log.read_text(errors="replace").splitlines()
+            if "indexed " in line}
+
+
 # ---------------------------------------------------------------------------------------------- 4. gateway kill
 def gateway_kill(state: dict[str, Any], video_id: str, clients: int) -> dict[str, Any]:
     from musechat.demo.run import gateway_server
@@ -486,6 +571,16 @@ def render(result: dict[str, Any]) -> list[str]:
                   f"{ik['redrive_after_s']:.0f} s without an outcome); the broker is restarted empty on the same port "
                   "by the bench (as a supervisor would); lost = manifest tracks absent from qdrant-edge, duplicated "
                   "= points beyond the distinct track ids."]
+    wk = result.get("worker_kill", {})
+    if wk and "error" not in wk:
+        lines += ["", "## Worker kill -9 during catalog ingestion", ""]
+        lines += table(["tracks", "killed (pending then, at s)", "re-drives", "lost", "duplicated", "failed",
+                        "pending", "ingest s"],
+                       [[wk["tracks"], "; ".join(f"{k['process']} ({k['pending_at_kill']}, {k['at_s']})"
+                                                 for k in wk["kills"]), wk["redrives"], wk["tracks_lost"],
+                         wk["tracks_duplicated"], wk["failed"], wk["still_pending"], fmt(wk["ingest_s"])]])
+        lines += ["", f"`musechat worker catalog-worker` and `musechat worker indexer` as processes, each SIGKILLed "
+                  f"once mid-ingestion; restarted by {wk['restarted_by']}. Nothing else was restarted."]
     if failed:
         lines += ["", "Parts that failed in this run: " + "; ".join(f"{k}: {v}" for k, v in failed.items())]
     if result.get("notes"):
@@ -501,10 +596,11 @@ def main() -> int:
     parser.add_argument("--scenarios", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--window-s", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=3, help="isolation: quiet + attacked window pairs")
     parser.add_argument("--outage-s", type=float, default=15.0)
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "faults")
     parser.add_argument("--ingest-tracks", type=int, default=40)
-    parser.add_argument("--only", default="fuzz,isolation,broker,gateway,ingest")
+    parser.add_argument("--only", default="fuzz,isolation,broker,gateway,ingest,workers")
     parser.add_argument("--render-only", action="store_true", help="rewrite faults.md from faults.json")
     args = parser.parse_args()
     if args.render_only:
@@ -513,12 +609,14 @@ def main() -> int:
     parts = set(args.only.split(","))
     args.workdir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {}
-    if parts != {"fuzz", "isolation", "broker", "gateway", "ingest"} and (OUT / "faults.json").exists():
+    if parts != {"fuzz", "isolation", "broker", "gateway", "ingest", "workers"} and (OUT / "faults.json").exists():
         result = json.loads((OUT / "faults.json").read_text())  # a partial re-run updates its parts only
         result.setdefault("earlier_commands", []).append(result.get("command"))
     result["command"] = " ".join(["benchmarks/faults_bench.py", *sys.argv[1:]])
     if "ingest" in parts:
         _run_part(result, "ingest_broker_kill", lambda: ingest_broker_kill(args.workdir, args.ingest_tracks))
+    if "workers" in parts:
+        _run_part(result, "worker_kill", lambda: worker_kill(args.workdir, args.ingest_tracks))
     if parts & {"fuzz", "isolation", "broker", "gateway"}:
         _gateway_parts(args, parts, result)
     result["environment"] = environment().summary(note="shared with other jobs")
@@ -545,7 +643,7 @@ def _gateway_parts(args: argparse.Namespace, parts: set[str], result: dict[str, 
         steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("fuzz", lambda: fuzz(server.url, state["reader"], server.api_key, video_id, args.scenarios)),
             ("isolation", lambda: isolation(server.url, state["reader"], video_id, args.workdir, args.window_s,
-                                            args.clients)),
+                                            args.clients, args.rounds)),
             ("broker_kill", lambda: broker_kill(state, video_id, args.outage_s, args.clients)),
             ("gateway_kill", lambda: gateway_kill(state, video_id, args.clients))]
         for name, step in steps:
