@@ -39,6 +39,11 @@ LEXICON: dict[str, str] = {
     "instrumental": "instrumental", "choir": "choir", "flute": "flute", "jazz": "jazz", "pop": "pop",
     "folk": "folk", "happy": "happy", "sad": "sad", "fast": "fast", "slow": "slow",
 }
+# MusiCNN's 'electronic'/'ambient' tags also fire on orchestral and metal recordings (docs/benchmarks/
+# real_catalog.md, precision table), so a request for a synthesized style also asks for the absence of
+# the strongest recorded-instrument style: without it, calm orchestral pieces outrank ambient synth music.
+SYNTHESIZED = frozenset({"electronic", "ambient", "synth", "techno"})
+ACOUSTIC = ("strings", "orchestral", "metal", "rock")
 NEGATIONS = ("no", "without", "not", "less", "fewer", "drop the", "lose the", "get rid of the")
 FASTER = ("faster", "quicker", "more upbeat", "speed it up", "higher tempo")
 SLOWER = ("slower", "more slowly", "slow it down", "lower tempo")
@@ -111,6 +116,9 @@ def score_track(facts: TrackFacts, request: MusicRequest, reference_bpm: float |
         if attribute_present(facts, attribute) >= PRESENT:
             return None
     score = sum(math.log(max(1e-6, attribute_present(facts, a))) for a in request.wanted)
+    if SYNTHESIZED.intersection(request.wanted):
+        acoustic = max(attribute_present(facts, a) for a in ACOUSTIC)
+        score += math.log(max(1e-6, 1.0 - acoustic))
     return score + _tempo_affinity(facts, reference_bpm, request.tempo)
 
 

@@ -41,6 +41,15 @@ CATALOG = [
 ]
 
 
+def test_a_synthesized_style_outranks_an_orchestral_piece_its_tag_also_fires_on() -> None:
+    # the shape of the real-music suite: MusiCNN's 'ambient' fires on calm orchestral recordings too
+    calm_orchestra = payload("calm-orch", {"strings": 0.7, "classical": 0.6, "ambient": 0.6, "quiet": 0.5},
+                             {"ambient": 0.6}, 80.0)
+    synth_pad = payload("synth-pad", {"ambient": 0.4, "electronic": 0.3, "synth": 0.4}, {"ambient": 0.4}, 80.0)
+    assert [p.track_id for p in rank([calm_orchestra, synth_pad], parse_words("calm ambient music"))] == [
+        "synth-pad", "calm-orch"]
+
+
 def test_rank_puts_the_asked_attribute_first_and_refusals_never() -> None:
     assert rank(CATALOG, parse_words("More strings"), limit=1)[0].track_id == "orch"
     assert rank(CATALOG, parse_words("heavy metal"), limit=1)[0].track_id == "metal"
