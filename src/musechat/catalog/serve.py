@@ -122,7 +122,8 @@ def serve(catalog: Path, workdir: Path, checkpoint: Path | None = None, port: in
             return 1 if summary.failed or summary.missing else 0
         from musechat.demo.run import gateway_server
 
-        with gateway_server(workdir, broker.bootstrap_servers, checkpoint, port) as server:
+        # the same explainer as the demo's gateway: the project's default adapter, built once if not cached
+        with gateway_server(workdir, broker.bootstrap_servers, checkpoint, port, explainer_adapter=True) as server:
             print(f"API: {server.url}/v1  (OpenAPI: {server.url}/docs)\nAPI key: {server.api_key}", flush=True)
             try:
                 while keep_serving and server.process.poll() is None:
