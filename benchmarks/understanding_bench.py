@@ -351,16 +351,18 @@ def markdown(result: dict[str, Any]) -> list[str]:
         f"Not judged: {result['serving']['skipped_impossible_tempo']} tempo trials whose candidate is already the "
         "world's fastest (slowest), and empty answers (the hard filters left no track: "
         + ", ".join(f"{m} {result['serving']['empty_answers'][m]}" for m in MODES) + "). A tag-only candidate "
-        "has no measured tempo, so the re-ranker cannot tell which way is faster from it (that row is the model's).",
+        "carries no tempo at all in this world (no measured BPM, no \"fast\"/\"slow\" tag), so before the fix it "
+        "gave the re-ranker no signal and that row was the model's (46 %); now a track's own tempo around "
+        "120 BPM is the signal there (the faster a track, the likelier it is faster than an unknown pick).",
         "",
         f"One ranking ({result['serving']['rank_latency_ms']['rounds']} rounds, interleaved, same world): filters "
         f"only median {fmt(result['serving']['rank_latency_ms']['filters_only']['median'], 2)} ms "
         f"(p90 {fmt(result['serving']['rank_latency_ms']['filters_only']['p90'], 2)}), with the re-ranked pool "
         f"{fmt(result['serving']['rank_latency_ms']['filters_and_rerank']['median'], 2)} ms "
         f"(p90 {fmt(result['serving']['rank_latency_ms']['filters_and_rerank']['p90'], 2)}), "
-        f"×{fmt(result['serving']['rank_latency_ms']['median_ratio'], 2)}. These times are dominated by waiting "
-        "for a core on the shared host (see the load average above): the two rows are indistinguishable in this "
-        "run, which bounds the re-ranking's cost only loosely. At 90 tracks the pool (40) is half the catalog; the "
+        f"×{fmt(result['serving']['rank_latency_ms']['median_ratio'], 2)}. On the shared host these times "
+        "include waiting for a core (see the load average above), which bounds the re-ranking's cost only "
+        "loosely. At 90 tracks the pool (40) is half the catalog; the "
         "100k-track turn benchmark (docs/benchmarks/turn_latency.md) was not re-run with it.",
         "",
         f"Hard-negative violations (a removed attribute in the top 5) over {result['serving']['removal_trials']} "
