@@ -462,7 +462,10 @@ def markdown(report: dict[str, Any]) -> str:
         "- The shipped thresholds were fitted on these same tracks (in-sample), so the first table's lifts are"
         " an upper bound; the held-out table is the honest figure for unseen tracks of these styles, on about"
         " ten tracks, and says nothing about other styles.",
-        "- No vocals class: none of the packages found ships labelled songs with vocals.",
+        "- No vocals class: `apt-cache search` for music|songs|soundtrack and for vocal|singer|sung|lyrics"
+        " finds game music packages (singularity-, hyperrogue-, ufoai-, warzone2100-, nexuiz-, drascula-,"
+        " asc-, xblast-tnt-, planetblupi-music, fb-music-high) whose package descriptions name no vocals or"
+        " songs, so no package documents a vocals label to measure against.",
         "- Hard filters trade recall for safety: 'no electronic' keeps only tracks whose electronic"
         " probability is below 0.5 (see the precision table: electronic and ambient fire on orchestral and"
         " metal tracks too, so they remove more than the label would).",
