@@ -92,7 +92,8 @@ def track_payload(encoded: TrackEncoded, index_model: str) -> TrackPayload:
         vocals=vocals,
         attributes=attributes,
         facts=facts,
-        tag_scores=encoding.tags,
+        # With facts, every tag score is already in `facts.tag_scores`: a second copy was ~6.8 KB a track.
+        tag_scores=encoding.tags if facts is None else [],
         features=encoding.features,
         feature_model=encoding.feature_model,
         index_model=index_model,
