@@ -1,12 +1,16 @@
 """Bytes of a realistic `tracks` payload (the `TrackPayload` JSON the indexer writes), by part, per bundled
-music-encoder spec: the per-track payload figures of docs/sizing.md.
+music-encoder spec: the per-track payload figures of docs/sizing.md. "before" is the payload with the
+top-level `tag_scores` list the indexer wrote until the payload diet; "after" leaves it empty as the
+indexer now does when facts are present (the scores stay in `facts.tag_scores`).
 
-    python benchmarks/store_payload.py
+    python benchmarks/store_payload.py   # writes docs/benchmarks/store_payload.{json,md}
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,15 +41,35 @@ def payload(spec_name: str, rng: np.random.Generator) -> TrackPayload:
         index_model="fusion@0123456789ab", content_sha256="0" * 64)
 
 
+OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
+
+
+def sizes(text: str) -> dict[str, int]:
+    data = json.loads(text)
+    parts = {key: len(json.dumps(data[key], separators=(",", ":"))) for key in ("features", "tag_scores", "facts")}
+    return {"total": len(text), **parts, "rest": len(text) - sum(parts.values())}
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
+    rows: list[dict[str, Any]] = []
     for spec_name in ("music-ast-tiny", "music-ast-base"):
-        text = payload(spec_name, rng).model_dump_json()
-        data = json.loads(text)
-        parts = {key: len(json.dumps(data[key], separators=(",", ":"))) for key in ("features", "tag_scores", "facts")}
-        rest = len(text) - sum(parts.values())
-        print(f"{spec_name}: {len(text):,} B of JSON per track = features {parts['features']:,} + tag_scores "
-              f"{parts['tag_scores']:,} + facts {parts['facts']:,} + the rest {rest:,}")
+        before = payload(spec_name, rng)
+        after = before.model_copy(update={"tag_scores": []})
+        rows.append({"spec": spec_name, "before": sizes(before.model_dump_json()),
+                     "after": sizes(after.model_dump_json())})
+    lines = ["# Payload bytes per track (JSON), before vs after dropping the duplicate `tag_scores`", "",
+             "`python benchmarks/store_payload.py`", "",
+             "| spec | before B | after B | ratio | features | tag_scores before | facts | rest |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        b, a = row["before"], row["after"]
+        lines.append(f"| {row['spec']} | {b['total']:,} | {a['total']:,} | {b['total'] / a['total']:.2f}x | "
+                     f"{a['features']:,} | {b['tag_scores']:,} | {a['facts']:,} | {a['rest']:,} |")
+        print(lines[-1], flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "store_payload.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (OUT / "store_payload.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
