@@ -8,6 +8,8 @@ with the real MusiCNN taggers + the facts measurements (the catalog worker's in-
 not_music verdict on), and measures:
 
 - `lift`: per request, the share of the top 5 having the asked attribute / the catalog's base rate;
+- `held_out`: the same lift and violations on half of the tracks (fixed hash of the track id), ranked
+  with tag thresholds fitted on the other half only (the shipped ones were fitted on all of them);
 - `hard_negative_violations`: top-5 tracks that have an attribute the request refused;
 - `tempo_within_4pct`: a click track of known BPM mixed under real music, share within 4 % (or an
   exact double/half);
