@@ -93,6 +93,123 @@ def _query_throughput(run: Path, data: Path, batch: int, seconds: float = 5.0) -
     return {"per_wall_s": round(n * batch / wall, 1), "per_cpu_s": round(n * batch / max(cpu, 1e-9), 1)}
 
 
+def _understanding_keys(path: Path) -> dict[str, Any]:
+    """`direction_followed` and `intent_accuracy` as the understanding benchmark measured them (read, not
+    recomputed: that run drives the real gateway over qdrant-edge, see docs/benchmarks/understanding.md)."""
+    u = json.loads(path.read_text(encoding="utf-8"))
+    test, serving = u["splits"]["test"], u["serving"]
+    source = f"read from {path} (benchmarks/understanding_bench.py, run {u['environment']['date_utc']})"
+    return {
+        "direction_followed": {"source": source, "turn": 2, "wording": "held-out test bank",
+                               "per_class": serving["direction_followed"]["understanding"],
+                               "trials_per_class": serving["trials_per_class"],
+                               "hard_negative_violations_top5":
+                                   serving["hard_negative_violations_top5"]["understanding"]},
+        "intent_accuracy": {"source": source, "split": "test (held-out wording bank)",
+                            "accuracy": test["intent_accuracy"], "sentences": test["sentences"],
+                            "negation_or_direction_share": round(test["negation_or_direction_share"], 3)},
+    }
+
+
+def _conversation_keys(bench: Path, para: Path, runs: Path, variants: dict[str, Any], turns: int,
+                       seed: int) -> dict[str, Any]:
+    """`heldout_wording`, `success_at_turn` and `train_test_sentence_overlap` (musechat.fusion.conversation)."""
+    import numpy as np
+
+    from musechat.fusion.conversation import (
+        HeldoutWording,
+        ranks_with_words,
+        relative_drop_pct,
+        sentence_overlap,
+        simulate,
+        success_at_turn,
+    )
+    from musechat.fusion.data import QuartetDataset
+    from musechat.fusion.evaluate import EvalSet, find_runs, metrics
+    from musechat.fusion.model import load_checkpoint
+    from musechat.fusion.synth import ATTRIBUTES, SentenceBank, SynthConfig, TextTokenEncoder, load_phrasebook
+    from musechat.understanding.banks import load_bank
+
+    t0 = time.perf_counter()
+    es = EvalSet.build(QuartetDataset(bench / "test"))
+    cfg = SynthConfig()
+    encoder = TextTokenEncoder(max_tokens=cfg.max_text_tokens)
+    wording = HeldoutWording([load_bank("test"), load_bank("val")])
+    rng = np.random.default_rng([seed, 11])
+    heldout_text = [
+        wording.sentence([(c["attribute"], ATTRIBUTES[c["attribute"]].index(c["from"]),
+                           ATTRIBUTES[c["attribute"]].index(c["to"])) for c in r["extra"]["changes"]], rng)
+        for r in es.ds.records
+    ]
+    tokens = encoder.encode(heldout_text)
+    heldout: dict[str, Any] = {}
+    for name, run in find_runs(runs).items():
+        model, _ = load_checkpoint(run)
+        ranks = ranks_with_words(model, es, tokens)
+        m = metrics(ranks, ranks)
+        heldout[name] = {"R@1": m["R@1"], "MR": m["MR"], "in_distribution_R@1": variants[name]["R@1"],
+                         "in_distribution_MR": variants[name]["MR"],
+                         "relative_drop_pct": relative_drop_pct(variants[name]["R@1"], m["R@1"])}
+        print(f"held-out wording {name}: {heldout[name]}", flush=True)
+    heldout["wording"] = (f"src/musechat/understanding/banks test.jsonl (val.jsonl only where test has no sentence "
+                          f"for the change: {sorted(wording.fallbacks) or 'none'}); one sentence per changed "
+                          "attribute, joined")
+    heldout["example_sentences"] = heldout_text[:5]
+
+    train_text = [r["user_text"] for r in QuartetDataset(bench / "train").records]
+    overlap = {"default_test": sentence_overlap(train_text, [r["user_text"] for r in es.ds.records]),
+               "heldout_wording_test": sentence_overlap(train_text, heldout_text)}
+    if (para / "test").is_dir():
+        para_text = [r["user_text"] for r in QuartetDataset(para / "test").records]
+        overlap["paraphrase_test"] = sentence_overlap(train_text, para_text)
+
+    book = SentenceBank(load_phrasebook(), cfg.wordings_per_request, cfg.p_relative_tempo)
+    speakers = {"heldout_wording": wording.sentence, "training_phrasebook": book.sentence}
+    success: dict[str, Any] = {
+        "definition": "per test query and its pool: turn 1 ranks by the video alone; at each later turn the "
+        "candidate is the system's own previous top pick and the user's words name the target's value of the "
+        "(at most two) attributes among instrument/vocals/tempo where that pick differs from the target (the "
+        "target's instrument when none differs); tracks already shown are not shown again. success@k = % of "
+        "queries whose target was the top pick at some turn <= k.",
+        "queries": len(es.ds),
+    }
+    for name in ("musechat", "mvp"):
+        model, _ = load_checkpoint(runs / name)
+        success[name] = {speaker: success_at_turn(simulate(model, es, speak, encoder.encode, turns, seed), turns)
+                         for speaker, speak in speakers.items()}
+        print(f"success@k {name}: {success[name]}", flush=True)
+    return {"heldout_wording": heldout, "success_at_turn": success, "train_test_sentence_overlap": overlap,
+            "conversation_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def conversation_markdown(report: dict[str, Any]) -> str:
+    """The issue #12 section of report.md from the report's JSON."""
+    h, s, o = report["heldout_wording"], report["success_at_turn"], report["train_test_sentence_overlap"]
+    d, ia = report["direction_followed"], report["intent_accuracy"]
+    names = [n for n in h if isinstance(h[n], dict)]
+    turns = list(s["musechat"]["heldout_wording"])
+    lines = [
+        "## Conversation keys (issue #12)", "",
+        f"Held-out wording: {h['wording']}. Same test pools as above.", "",
+        *bench_report.table(["variant", "R@1 in-distribution", "R@1 held-out", "relative drop %", "MR in-dist.",
+                             "MR held-out"],
+                            [[n, h[n]["in_distribution_R@1"], h[n]["R@1"], h[n]["relative_drop_pct"],
+                              h[n]["in_distribution_MR"], h[n]["MR"]] for n in names]),
+        "", f"success@k: {s['definition']} {s['queries']} queries.", "",
+        *bench_report.table(["model", "words", *[f"@{k}" for k in turns]],
+                            [[m, w, *s[m][w].values()] for m in ("musechat", "mvp") for w in s[m]]),
+        "", "Train/test sentence overlap (% of test sentences found verbatim in train): "
+        + "; ".join(f"{k} {v['per_query_pct']} per query, {v['per_distinct_sentence_pct']} per distinct sentence"
+                    for k, v in o.items()) + ".", "",
+        f"Direction followed at turn 2 per attribute class, {d['wording']} ({d['source']}): "
+        + ", ".join(f"{k} {100 * v:.1f}%" for k, v in d["per_class"].items())
+        + f"; hard-negative violations in the top 5: {d['hard_negative_violations_top5']}.", "",
+        f"Intent accuracy on the {ia['split']}: {100 * ia['accuracy']:.1f}% of {ia['sentences']} sentences "
+        f"({100 * ia['negation_or_direction_share']:.0f}% negations or direction changes; {ia['source']}).", "",
+    ]
+    return "\n".join(lines)
+
+
 def _seed_table(seeds: dict[str, dict[str, Any]], n: int) -> str:
     if n < 2:
         return ""
@@ -113,6 +230,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=2, help="variants trained in parallel (1 thread each)")
     parser.add_argument("--skip-train", action="store_true", help="reuse the runs already in WORK/runs*")
+    parser.add_argument("--turns", type=int, default=5, help="turns of the simulated conversation")
+    parser.add_argument("--understanding", type=Path, default=Path("docs/benchmarks/understanding.json"),
+                        help="the understanding benchmark's report (direction followed, intent accuracy)")
     parser.add_argument("--seeds", type=int, default=2,
                         help="train every variant with seeds 0..N-1 (seed 0 is the reported run; the others "
                         "give the spread)")
@@ -192,9 +312,19 @@ def main() -> int:
     report["checks"] = checks
     report["paraphrase_test"] = m_para
     report["seeds"] = seeds
+    report.update(_understanding_keys(args.understanding))
+    report.update(_conversation_keys(bench, para, runs, v, args.turns, args.seed))
+    h, turn_success = report["heldout_wording"]["musechat"], report["success_at_turn"]["musechat"]
+    checks["heldout_R@1_relative_drop_pct_musechat"] = h["relative_drop_pct"]
+    checks["heldout_R@1_within_15pct_relative"] = h["relative_drop_pct"] <= 15.0
+    checks["train_test_sentence_overlap_pct"] = report["train_test_sentence_overlap"]["default_test"]["per_query_pct"]
+    checks["train_test_sentence_overlap_at_most_5pct"] = checks["train_test_sentence_overlap_pct"] <= 5.0
+    for words, at in turn_success.items():
+        checks[f"success@5>@2>@1_{words}"] = at["5"] > at["2"] > at["1"] if args.turns >= 5 else "n/a (--turns < 5)"
     bench_report.write_json(args.out / "report.json", report)
     with (args.out / "report.md").open("a", encoding="utf-8") as fh:
         fh.write(_seed_table(seeds, args.seeds))
+        fh.write(conversation_markdown(report) + "\n")
         fh.write("## Checks\n\n" + "\n".join(f"- {k}: {val}" for k, val in checks.items()) + "\n")
 
     throughput: dict[str, Any] = {
