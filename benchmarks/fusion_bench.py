@@ -119,6 +119,7 @@ def _conversation_keys(bench: Path, para: Path, runs: Path, variants: dict[str, 
     from musechat.fusion.conversation import (
         HeldoutWording,
         ranks_with_words,
+        recorded_changes,
         relative_drop_pct,
         sentence_overlap,
         simulate,
@@ -127,7 +128,7 @@ def _conversation_keys(bench: Path, para: Path, runs: Path, variants: dict[str, 
     from musechat.fusion.data import QuartetDataset
     from musechat.fusion.evaluate import EvalSet, find_runs, metrics
     from musechat.fusion.model import load_checkpoint
-    from musechat.fusion.synth import ATTRIBUTES, SentenceBank, SynthConfig, TextTokenEncoder, load_phrasebook
+    from musechat.fusion.synth import SentenceBank, SynthConfig, TextTokenEncoder, load_phrasebook
     from musechat.understanding.banks import load_bank
 
     t0 = time.perf_counter()
@@ -136,11 +137,7 @@ def _conversation_keys(bench: Path, para: Path, runs: Path, variants: dict[str, 
     encoder = TextTokenEncoder(max_tokens=cfg.max_text_tokens)
     wording = HeldoutWording([load_bank("test"), load_bank("val")])
     rng = np.random.default_rng([seed, 11])
-    heldout_text = [
-        wording.sentence([(c["attribute"], ATTRIBUTES[c["attribute"]].index(c["from"]),
-                           ATTRIBUTES[c["attribute"]].index(c["to"])) for c in r["extra"]["changes"]], rng)
-        for r in es.ds.records
-    ]
+    heldout_text = [wording.sentence(recorded_changes(r), rng) for r in es.ds.records]
     tokens = encoder.encode(heldout_text)
     heldout: dict[str, Any] = {}
     for name, run in find_runs(runs).items():

@@ -44,6 +44,12 @@ def track_attributes(meta: dict[str, Any]) -> dict[str, int]:
     }
 
 
+def recorded_changes(record: dict[str, Any]) -> list[Change]:
+    """A quartet's changes (candidate -> target) as the generator recorded them, as value indices."""
+    return [(c["attribute"], ATTRIBUTES[c["attribute"]].index(c["from"]), ATTRIBUTES[c["attribute"]].index(c["to"]))
+            for c in record["extra"]["changes"]]
+
+
 def changes_toward(current: dict[str, int], target: dict[str, int]) -> list[Change]:
     """What the user asks for: the target's value of (at most two of) the attributes the current pick gets
     wrong, in ATTRIBUTES order. When none is wrong (the pick differs only in style), the user restates the

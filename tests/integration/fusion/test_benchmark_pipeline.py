@@ -8,11 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from musechat.fusion.conversation import (
+    HeldoutWording,
+    ranks_with_words,
+    recorded_changes,
+    sentence_overlap,
+    simulate,
+    success_at_turn,
+)
 from musechat.fusion.data import QuartetDataset
-from musechat.fusion.evaluate import evaluate_checkpoints
-from musechat.fusion.model import load_config
+from musechat.fusion.evaluate import EvalSet, evaluate_checkpoints
+from musechat.fusion.model import load_checkpoint, load_config
 from musechat.fusion.synth import TextTokenEncoder, generate_benchmark, load_phrasebook
 from musechat.fusion.train import train_variant
+from musechat.understanding.banks import load_bank
 
 pytestmark = pytest.mark.integration
 
@@ -70,3 +79,24 @@ def test_same_seed_other_phrasebook_changes_only_the_words(tmp_path: Path, encod
     assert np.array_equal(a.array("target"), b.array("target"))
     assert [r["extra"] for r in a.records] == [r["extra"] for r in b.records]
     assert all(x["user_text"] != y["user_text"] for x, y in zip(a.records, b.records, strict=True))
+
+
+def test_conversation_measures_with_the_real_text_model_and_banks(tmp_path: Path, encoder: TextTokenEncoder) -> None:
+    generate_benchmark(tmp_path / "bench", 400, seed=4, encoder=encoder, progress=False)
+    cfg = load_config("musechat")
+    cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"batch_size": 32})})
+    train_variant(cfg, tmp_path / "bench" / "train", tmp_path / "run", steps=3, progress=False)
+    model, _ = load_checkpoint(tmp_path / "run")
+    es = EvalSet.build(QuartetDataset(tmp_path / "bench" / "test"), pool_size=20)
+
+    wording = HeldoutWording([load_bank("test"), load_bank("val")])
+    rng = np.random.default_rng(0)
+    heldout = [wording.sentence(recorded_changes(r), rng) for r in es.ds.records]
+    train_text = [r["user_text"] for r in QuartetDataset(tmp_path / "bench" / "train").records]
+    assert sentence_overlap(train_text, heldout)["per_query_pct"] == 0.0
+    ranks = ranks_with_words(model, es, encoder.encode(heldout))
+    assert ranks.shape == (len(es.ds),) and ranks.min() >= 1 and ranks.max() <= 20
+
+    first_hit = simulate(model, es, wording.sentence, encoder.encode, turns=20)
+    at = success_at_turn(first_hit, 20)
+    assert list(at.values()) == sorted(at.values()) and at["20"] == 100.0  # every pool track shown once at most

@@ -12,6 +12,7 @@ from musechat.fusion.conversation import (
     bank_labels,
     changes_toward,
     ranks_with_words,
+    recorded_changes,
     relative_drop_pct,
     sentence_overlap,
     simulate,
@@ -135,3 +136,9 @@ def test_ranks_with_words_need_one_sentence_per_query(model_and_set: tuple[Fusio
     assert ranks.shape == (len(es.ds),) and ranks.min() >= 1 and ranks.max() <= 8
     with pytest.raises(EvalError, match="one token matrix per query"):
         ranks_with_words(model, es, _fake_tokens(["x"]))
+
+
+def test_recorded_changes_become_value_indices() -> None:
+    record = {"extra": {"changes": [{"attribute": "tempo", "from": "slow", "to": "fast"},
+                                    {"attribute": "vocals", "from": "male", "to": "none"}]}}
+    assert recorded_changes(record) == [("tempo", 0, 2), ("vocals", 0, 2)]
