@@ -21,6 +21,9 @@ import report as bench_report
 
 from musechat.fusion.model import VARIANTS
 
+FULL_QUARTETS, FULL_SEEDS = 30000, 2
+FULL_COMMAND = "nice -n 10 .venv/bin/python benchmarks/fusion_bench.py --work data/fusion --out docs/benchmarks/fusion"
+
 
 def _train_one(args: tuple[str, str, str, int]) -> dict[str, Any]:
     variant, data, out, seed = args
@@ -223,14 +226,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("data/fusion"), help="benchmark data + runs")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/fusion"))
-    parser.add_argument("--quartets", type=int, default=30000)
+    parser.add_argument("--quartets", type=int, default=FULL_QUARTETS)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=2, help="variants trained in parallel (1 thread each)")
     parser.add_argument("--skip-train", action="store_true", help="reuse the runs already in WORK/runs*")
     parser.add_argument("--turns", type=int, default=5, help="turns of the simulated conversation")
     parser.add_argument("--understanding", type=Path, default=Path("docs/benchmarks/understanding.json"),
                         help="the understanding benchmark's report (direction followed, intent accuracy)")
-    parser.add_argument("--seeds", type=int, default=2,
+    parser.add_argument("--seeds", type=int, default=FULL_SEEDS,
                         help="train every variant with seeds 0..N-1 (seed 0 is the reported run; the others "
                         "give the spread)")
     args = parser.parse_args()
@@ -282,6 +285,9 @@ def main() -> int:
         f"R@1 {m_para['R@1']} vs {r1_default} ({drop:+.1f}% relative drop), MR {m_para['MR']}",
         "SR": "success if the target is ranked first at turn 1 (video only) or at turn 2",
     }
+    if (args.quartets, args.seeds) != (FULL_QUARTETS, FULL_SEEDS):
+        notes["configuration"] = (f"REDUCED: {args.quartets} quartets, {args.seeds} training seed(s) (the full run "
+                                  f"is {FULL_QUARTETS} quartets, {FULL_SEEDS} seeds: {FULL_COMMAND})")
     if args.seeds > 1:
         notes["seeds"] = (f"{args.seeds} training seeds per variant (0..{args.seeds - 1}); the tables show seed 0, "
                           "the spread is in the seed table below and in report.json `seeds`")
