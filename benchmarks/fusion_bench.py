@@ -1,5 +1,6 @@
 """End-to-end MVT-Fusion benchmark: generate the synthetic benchmark, train every variant, evaluate with
-the paper's protocol, check paraphrase robustness, and measure throughput.
+the paper's protocol, check paraphrase robustness, measure throughput, and add the conversation keys of
+issue #12 (held-out wording, simulated success@k, sentence overlap; docs/fusion.md).
 
     nice -n 10 .venv/bin/python benchmarks/fusion_bench.py --work data/fusion --out docs/benchmarks/fusion
 
