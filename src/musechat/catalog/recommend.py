@@ -20,6 +20,7 @@ from typing import Any
 
 from musechat.catalog.facts import ATTRIBUTES, PRESENT, attribute_present, facts_of
 from musechat.contracts.music import TrackFacts
+from musechat.contracts.request import UnderstoodRequest
 
 # word (or phrase) -> attribute; longest phrases are matched first
 LEXICON: dict[str, str] = {
@@ -89,6 +90,31 @@ def parse_words(text: str) -> MusicRequest:
         if attribute not in target:
             target.append(attribute)
         negated_before, previous_end = negated, end
+    return request
+
+
+_VOCALS_CHOICE = {"on": ("vocals", "wanted"), "off": ("vocals", "refused"),
+                  "male": ("male_vocals", "wanted"), "female": ("female_vocals", "wanted")}
+
+
+def from_understood(understood: UnderstoodRequest | None) -> MusicRequest:
+    """The gateway's typed request (`musechat.understanding`) as the facts path's request: "more X" is
+    wanted, "no X" refused, faster/slower the tempo direction. "less X" has no facts-only reading (it is
+    relative to the previous pick's amount), so it is left to the fusion path's re-ranker."""
+    request = MusicRequest()
+    if understood is None:
+        return request
+    if understood.vocals is not None:
+        attribute, side = _VOCALS_CHOICE[understood.vocals]
+        (request.wanted if side == "wanted" else request.refused).append(attribute)
+    for changes in (understood.instruments, understood.genres, understood.moods):
+        for name, change in changes.items():
+            if change.direction == "more":
+                request.wanted.append(name)
+            elif change.direction == "none":
+                request.refused.append(name)
+    if understood.tempo is not None and understood.tempo.direction is not None:
+        request.tempo = 1 if understood.tempo.direction == "faster" else -1
     return request
 
 

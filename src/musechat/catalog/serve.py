@@ -7,10 +7,11 @@ verdict on, then checks whether a fusion model fits the catalog's feature space 
 path it uses:
 
 - fusion + facts: a checkpoint (`--checkpoint`) whose music tower was built for the catalog's feature
-  model; the /v1 gateway is started on it (the demo's gateway runner, reused);
+  model; the /v1 gateway (the demo's gateway runner, reused) ranks with it;
 - facts-only: no such checkpoint (the demo world's model was trained on generated audio, and a real
-  catalog has no training conversations): ranking uses the measured facts alone
-  (`musechat.catalog.recommend`), which `musechat recommend` runs against the workdir.
+  catalog has no training conversations): the /v1 gateway ranks by the measured facts alone
+  (`musechat.gateway.facts_ranker`, the scoring of `musechat.catalog.recommend`), as `musechat
+  recommend` does against the workdir from the shell.
 
 `recommend` holds one conversation from the shell: each --text is a turn; the previous turn's top pick
 is the candidate (its tempo is the reference for "faster"/"slower") and is not suggested again.
@@ -19,6 +20,8 @@ is the candidate (its tempo is the reference for "faster"/"slower") and is not s
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,11 +90,23 @@ def _is_indexed(submission: Any, indexed: dict[str, str | None]) -> bool:
     return sha is not None and submission.problem is None and indexed.get(submission.subject) == sha
 
 
-def serve(catalog: Path, workdir: Path, checkpoint: Path | None = None, port: int | None = None,
-          timeout_s: float = 3600.0, keep_serving: bool = True) -> int:
-    """Ingest `catalog` into `workdir` through Kafka, report the ranking path, serve /v1 when it can."""
-    import time
+@dataclass(frozen=True)
+class Served:
+    """What `serving` did: the ingestion's exit status, the ranking path, and the running /v1 gateway
+    (None with `api=False`)."""
 
+    exit_code: int  # 1 when a file failed or never came back from ingestion
+    fit: FitCheck
+    server: Any  # musechat.demo.run.DemoServer
+
+
+@contextmanager
+def serving(catalog: Path, workdir: Path, checkpoint: Path | None = None, port: int | None = None,
+            timeout_s: float = 3600.0, api: bool = True, explainer: bool = True) -> Iterator[Served]:
+    """Ingest `catalog` into `workdir` through Kafka, report the ranking path, and serve /v1 on it until
+    the block exits: on the fusion ranker when the checkpoint fits, else on the facts-only ranker
+    (`musechat.gateway.facts_ranker`). `explainer=False` serves without the LLM explainer (no adapter to
+    train on first start)."""
     from musechat.bus.broker import EmbeddedBroker
     from musechat.catalog.embedded import embedded_catalog_stack
     from musechat.catalog.encoder_client import InProcessMusicEncoder
@@ -116,21 +131,38 @@ def serve(catalog: Path, workdir: Path, checkpoint: Path | None = None, port: in
                  "reason": fit.reason, "failed": summary.failed}
         (workdir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
         print(f"[3/3] {stats['tracks']} tracks; ranking path: {fit.path} ({fit.reason})", flush=True)
-        if fit.path == "facts-only" or checkpoint is None:
-            print(f"recommend from the shell: musechat recommend --workdir {workdir} --text 'More strings, please.'",
-                  flush=True)
-            return 1 if summary.failed or summary.missing else 0
+        print(f"recommend from the shell: musechat recommend --workdir {workdir} --text 'More strings, please.'",
+              flush=True)
+        exit_code = 1 if summary.failed or summary.missing else 0
+        if not api:
+            yield Served(exit_code, fit, None)
+            return
         from musechat.demo.run import gateway_server
 
+        facts_only = fit.path == "facts-only"
+        env = {"MUSECHAT_GATEWAY_RANKER": "facts" if facts_only else "fusion"}
+        if not explainer:
+            env["MUSECHAT_GATEWAY_EXPLAINER"] = "none"
         # the same explainer as the demo's gateway: the project's default adapter, built once if not cached
-        with gateway_server(workdir, broker.bootstrap_servers, checkpoint, port, explainer_adapter=True) as server:
-            print(f"API: {server.url}/v1  (OpenAPI: {server.url}/docs)\nAPI key: {server.api_key}", flush=True)
-            try:
-                while keep_serving and server.process.poll() is None:
-                    time.sleep(1)
-            except KeyboardInterrupt:
-                pass
-    return 0
+        with gateway_server(workdir, broker.bootstrap_servers, None if facts_only else checkpoint, port,
+                            extra_env=env, explainer_adapter=explainer) as server:
+            print(f"API ({fit.path}): {server.url}/v1  (OpenAPI: {server.url}/docs)\nAPI key: {server.api_key}",
+                  flush=True)
+            yield Served(exit_code, fit, server)
+
+
+def serve(catalog: Path, workdir: Path, checkpoint: Path | None = None, port: int | None = None,
+          timeout_s: float = 3600.0, api: bool = True, explainer: bool = True) -> int:
+    """`musechat serve --catalog`: `serving`, then wait on the gateway until it stops or Ctrl-C."""
+    import time
+
+    with serving(catalog, workdir, checkpoint, port, timeout_s, api, explainer) as served:
+        try:
+            while served.server is not None and served.server.process.poll() is None:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+    return served.exit_code
 
 
 def load_payloads(workdir: Path) -> list[dict[str, Any]]:
@@ -210,6 +242,10 @@ def register(commands: Any) -> None:
                            help="a fusion checkpoint dir; used (and /v1 served) only if it fits the catalog")
     serve_cmd.add_argument("--port", type=int, default=None)
     serve_cmd.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for ingestion")
+    serve_cmd.add_argument("--ingest-only", action="store_false", dest="api",
+                           help="ingest and report the ranking path, then exit (no /v1 gateway)")
+    serve_cmd.add_argument("--no-explainer", action="store_false", dest="explainer",
+                           help="serve /v1 without the LLM explainer (no adapter to train on first start)")
     serve_cmd.set_defaults(func=_cmd_serve)
     rec = commands.add_parser("recommend", help="one conversation from the shell against a served catalog")
     rec.add_argument("--workdir", type=Path, default=Path("var/serve"))
@@ -227,7 +263,7 @@ def _cmd_serve(args: Any) -> int:
         raise CliError(f"catalog {args.catalog} does not exist: pass a folder of audio files or a .jsonl manifest")
     if args.checkpoint is not None and not args.checkpoint.is_dir():
         raise CliError(f"checkpoint {args.checkpoint} is not a directory")
-    return serve(args.catalog, args.workdir, args.checkpoint, args.port, args.timeout)
+    return serve(args.catalog, args.workdir, args.checkpoint, args.port, args.timeout, args.api, args.explainer)
 
 
 def _cmd_recommend(args: Any) -> int:

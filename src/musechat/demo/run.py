@@ -83,7 +83,7 @@ def prepare(workdir: Path, bootstrap: str, size: WorldSize = WorldSize(),
 
 
 @contextmanager
-def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | None = None,
+def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path | None, port: int | None = None,
                    extra_keys: dict[str, tuple[str, list[str]]] | None = None,
                    extra_env: dict[str, str] | None = None, explainer_adapter: bool = False) -> Iterator[DemoServer]:
     """Run the gateway BentoML service (workers embedded) until the block exits. `extra_keys` maps names
@@ -113,7 +113,8 @@ def gateway_server(workdir: Path, bootstrap: str, checkpoint: Path, port: int | 
     env = {**os.environ,
            "MUSECHAT_GATEWAY_API_KEYS_FILE": str(keys_file),
            "MUSECHAT_GATEWAY_STATE_SECRET_FILE": str(state_secret),
-           "MUSECHAT_GATEWAY_FUSION_CHECKPOINT": str(checkpoint),
+           # None: the caller's extra_env picks the ranker (`serve --catalog`'s facts-only path)
+           **({"MUSECHAT_GATEWAY_FUSION_CHECKPOINT": str(checkpoint)} if checkpoint is not None else {}),
            "MUSECHAT_GATEWAY_EMBEDDED_WORKERS": "true",
            "MUSECHAT_GATEWAY_EXPLAINER": "local",
            "MUSECHAT_EXPLAINER_BASE_MODEL": str(base_model),

@@ -65,10 +65,14 @@ def _limit_torch_threads(threads: int) -> None:
 
 
 def build_engine(store_settings: StoreSettings, checkpoint: Path | None, feature_cache_entries: int,
-                 torch_threads: int) -> Objects:
+                 torch_threads: int, facts_only: bool = False) -> Objects:
     """The engine process's objects (a `ProcessHost` builder): the store, and the ranker over it when the
-    ranker runs on this machine (`checkpoint` given)."""
+    ranker runs on this machine (`checkpoint` given, or the facts-only ranker)."""
     store = open_store(store_settings)
+    if facts_only:
+        from musechat.gateway.facts_ranker import FactsRanker
+
+        return {STORE: store, RANKER: FactsRanker(store)}
     if checkpoint is None:
         return {STORE: store}
     from musechat.ranker.core import FusionRanker
@@ -81,13 +85,15 @@ def build_engine(store_settings: StoreSettings, checkpoint: Path | None, feature
 
 def _open_engine(settings: GatewaySettings, resources: ExitStack) -> tuple[VectorStore, BatchRanker | None]:
     """The store, and the in-process ranker unless the fusion-ranker service is used."""
-    checkpoint = None if settings.ranker_url else settings.fusion_checkpoint
+    facts_only = settings.ranker == "facts"
+    checkpoint = None if settings.ranker_url or facts_only else settings.fusion_checkpoint
     if settings.engine_process and settings.store.backend == "edge":
         host = ProcessHost("musechat-engine", build_engine, settings.store, checkpoint,
-                           settings.feature_cache_entries, settings.torch_threads)
+                           settings.feature_cache_entries, settings.torch_threads, facts_only)
         resources.callback(host.close)
-        return HostedStore(host), HostedRanker(host, RANKER) if checkpoint else None
-    objects = build_engine(settings.store, checkpoint, settings.feature_cache_entries, settings.torch_threads)
+        return HostedStore(host), HostedRanker(host, RANKER) if checkpoint or facts_only else None
+    objects = build_engine(settings.store, checkpoint, settings.feature_cache_entries, settings.torch_threads,
+                           facts_only)
     resources.callback(objects[STORE].close)
     return objects[STORE], objects.get(RANKER)
 

@@ -63,6 +63,9 @@ class GatewaySettings(BaseSettings):
                                       "than this are deleted (the video's features stay until DELETE).")
     text_encoder_url: str | None = Field(default=None, description="text-encoder service; unset = in-process.")
     ranker_url: str | None = Field(default=None, description="fusion-ranker service; unset = in-process.")
+    ranker: Literal["fusion", "facts"] = Field(
+        default="fusion", description="fusion: the fusion model (ranker_url or fusion_checkpoint); facts: the "
+        "catalog's measured facts alone, for a catalog no fusion model fits (`musechat serve --catalog`).")
     explainer: Literal["none", "local", "http"] = Field(
         default="none", description="Where explanations come from: off, the in-process explainer, or explainer_url.")
     explainer_url: str | None = Field(default=None, description="explainer service URL (explainer=http).")
@@ -100,7 +103,7 @@ class GatewaySettings(BaseSettings):
             raise ValueError("set MUSECHAT_GATEWAY_STATE_SECRET or MUSECHAT_GATEWAY_STATE_SECRET_FILE")
         if self.explainer == "http" and not self.explainer_url:
             raise ValueError("MUSECHAT_GATEWAY_EXPLAINER=http needs MUSECHAT_GATEWAY_EXPLAINER_URL")
-        if self.ranker_url is None and self.fusion_checkpoint is None:
+        if self.ranker == "fusion" and self.ranker_url is None and self.fusion_checkpoint is None:
             raise ValueError("set MUSECHAT_GATEWAY_RANKER_URL or MUSECHAT_GATEWAY_FUSION_CHECKPOINT")
         return self
 

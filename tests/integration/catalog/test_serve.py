@@ -40,7 +40,7 @@ def test_serve_then_recommend_from_the_shell(tmp_path: Path, capsys: pytest.Capt
     (catalog / "tune.it").write_bytes(b"IMPM" + bytes(3000))  # a tracker module: unsupported_format
     workdir = tmp_path / "state"
 
-    assert serve(catalog, workdir, timeout_s=600) == 1  # two files failed, each for its reason
+    assert serve(catalog, workdir, timeout_s=600, api=False) == 1  # two files failed, each for its reason
     state = json.loads((workdir / STATE_FILE).read_text())
     assert state["ranking_path"] == "facts-only" and state["tracks"] == 2
     reasons = " ".join(state["failed"].values())
@@ -77,8 +77,8 @@ def test_serve_resumes_without_re_encoding(tmp_path: Path, capsys: pytest.Captur
     catalog.mkdir()
     write_tone(catalog / "a.ogg", "ogg", seconds=31.0, bpm=100)
     workdir = tmp_path / "state"
-    assert serve(catalog, workdir, timeout_s=600) == 0
+    assert serve(catalog, workdir, timeout_s=600, api=False) == 0
     write_tone(catalog / "b.ogg", "ogg", seconds=31.0, bpm=140)
-    assert serve(catalog, workdir, timeout_s=600) == 0
+    assert serve(catalog, workdir, timeout_s=600, api=False) == 0
     assert "1 new or changed files" in capsys.readouterr().out  # a.ogg is not encoded again
     assert json.loads((workdir / STATE_FILE).read_text())["tracks"] == 2

@@ -1,0 +1,72 @@
+"""The facts-only ranker: the gateway's `BatchRanker` when no fusion model fits the catalog.
+
+`musechat serve --catalog` selects it (`MUSECHAT_GATEWAY_RANKER=facts`) when the catalog's features are
+not the ones a fusion checkpoint was trained on. Each turn is answered as `musechat recommend` answers
+it: the typed request the gateway already read from the words (`RankRequest.understood`) becomes the
+facts path's request (`musechat.catalog.recommend.from_understood`) and every track passing the hard
+filters is scored by its measured facts, fused with nothing. The video is not read: the embedded video
+encoder is random-init, so its features say nothing about the music (README).
+
+Each request scrolls the tracks that pass its filters (facts and the response fields only, no
+features): linear in the catalog, which is what a personal catalog of hundreds to a few thousand
+tracks affords; a larger one wants the fusion path's ANN search.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from musechat.catalog.facts import facts_of
+from musechat.catalog.recommend import Pick, from_understood, rank
+from musechat.contracts.api import RecommendedTrack
+from musechat.contracts.catalog import TRACKS_COLLECTION
+from musechat.contracts.ranking import RankRequest, RankResponse
+from musechat.ranker.core import RESPONSE_FIELDS, search_filter
+from musechat.ranker.errors import RankingError, TrackNotFoundError
+from musechat.store import VectorStore
+
+FACTS_ONLY_VERSION = "facts-only"
+_FIELDS = ("track_id", *RESPONSE_FIELDS, "facts")
+
+
+class FactsRanker:
+    """Ranks turns by the catalog's measured facts alone (the `BatchRanker` protocol)."""
+
+    def __init__(self, store: VectorStore) -> None:
+        self._store = store
+
+    def rank_many(self, requests: list[RankRequest]) -> list[RankResponse | RankingError]:
+        collection = self._store.resolve(TRACKS_COLLECTION)
+        answers: list[RankResponse | RankingError] = []
+        for request in requests:
+            try:
+                answers.append(self._rank(collection, request))
+            except RankingError as error:
+                answers.append(error)
+        return answers
+
+    def _rank(self, collection: str, request: RankRequest) -> RankResponse:
+        reference_bpm = self._candidate_tempo(collection, request.candidate_track_id)
+        payloads = {str(record.payload["track_id"]): record.payload for record in self._store.scroll(
+            collection, filter=search_filter(request.filters), fields=list(_FIELDS))}
+        excluded = {*request.exclude_track_ids, *([request.candidate_track_id] if request.candidate_track_id else [])}
+        picks = rank(payloads.values(), from_understood(request.understood), limit=request.limit,
+                     exclude=sorted(excluded), reference_bpm=reference_bpm)
+        return RankResponse(tracks=[_recommended(pick, payloads[pick.track_id]) for pick in picks],
+                            model_version=FACTS_ONLY_VERSION, index_collection=collection)
+
+    def _candidate_tempo(self, collection: str, track_id: str | None) -> float | None:
+        """The previous pick's tempo: what "faster"/"slower" are relative to."""
+        if track_id is None:
+            return None
+        records = self._store.retrieve(collection, [track_id])
+        if not records:
+            raise TrackNotFoundError(f"unknown candidate track {track_id!r}")
+        facts = facts_of(records[0].payload)
+        return facts.tempo_bpm if facts is not None else None
+
+
+def _recommended(pick: Pick, payload: dict[str, Any]) -> RecommendedTrack:
+    return RecommendedTrack(
+        track_id=pick.track_id, title=payload["title"], artist=payload["artist"], album=payload.get("album"),
+        licence=payload.get("licence"), duration_s=payload["duration_s"], tags=payload["tags"], score=pick.score)
