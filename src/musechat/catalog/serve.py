@@ -131,7 +131,8 @@ def serving(catalog: Path, workdir: Path, checkpoint: Path | None = None, port: 
                  "reason": fit.reason, "failed": summary.failed}
         (workdir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
         print(f"[3/3] {stats['tracks']} tracks; ranking path: {fit.path} ({fit.reason})", flush=True)
-        print(f"recommend from the shell: musechat recommend --workdir {workdir} --text 'More strings, please.'",
+        print(f"recommend from the shell{' (once serve stops: the store has one owner)' if api else ''}: "
+              f"musechat recommend --workdir {workdir} --text 'More strings, please.'",
               flush=True)
         exit_code = 1 if summary.failed or summary.missing else 0
         if not api:
@@ -239,7 +240,7 @@ def register(commands: Any) -> None:
     serve_cmd.add_argument("--catalog", type=Path, required=True, help="a folder of audio files and/or a manifest")
     serve_cmd.add_argument("--workdir", type=Path, default=Path("var/serve"), help="state kept between runs")
     serve_cmd.add_argument("--checkpoint", type=Path, default=None,
-                           help="a fusion checkpoint dir; used (and /v1 served) only if it fits the catalog")
+                           help="a fusion checkpoint dir; it ranks if it fits the catalog, else the facts alone")
     serve_cmd.add_argument("--port", type=int, default=None)
     serve_cmd.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for ingestion")
     serve_cmd.add_argument("--ingest-only", action="store_false", dest="api",
