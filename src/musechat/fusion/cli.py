@@ -62,7 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--out", required=True)
     gen.add_argument("--quartets", type=_positive, required=True, help="total over all splits")
     gen.add_argument("--seed", type=int, required=True)
-    gen.add_argument("--phrasebook", help="JSON phrasebook file or bundled name (default: default)")
+    gen.add_argument("--phrasebook", help="JSON phrasebook file or bundled name that every split speaks "
+                     "(default: a wording per split, disjoint across splits: half of default.json + the "
+                     "understanding train bank for train, the other half + the val bank for val, paraphrase_test.json for test)")
     gen.add_argument("--splits", default="train,val,test", help="comma list of splits to write")
     gen.set_defaults(func=cmd_synth_generate)
 
@@ -119,7 +121,7 @@ def cmd_synth_generate(args: argparse.Namespace) -> int:
     from musechat.fusion.synth import SynthError, generate_benchmark, load_phrasebook
 
     try:
-        book = load_phrasebook(args.phrasebook)
+        book = load_phrasebook(args.phrasebook) if args.phrasebook else None
         splits = [s.strip() for s in args.splits.split(",") if s.strip()]
         summary = generate_benchmark(args.out, args.quartets, args.seed, book, splits)
     except (SynthError, QuartetFormatError) as exc:

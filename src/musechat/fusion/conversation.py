@@ -13,24 +13,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from musechat.fusion.evaluate import EvalError, EvalSet, ranks_from_scores
-from musechat.fusion.synth import ATTRIBUTES, INSTRUMENTS, TEMPOS, VOCALS
+from musechat.fusion.synth import ATTRIBUTES, INSTRUMENTS, TEMPOS, VOCALS, Change, Speaker
 
 if TYPE_CHECKING:
     from musechat.fusion.model import FusionModel
 
-Change = tuple[str, int, int]  # (attribute, previous pick's value index, target's value index)
-Speaker = Callable[[Sequence[Change], np.random.Generator], str]
 TokenEncoder = Callable[[list[str]], list[np.ndarray]]
 
 _VOCAL_OF_TAG = {"male vocals": "male", "female vocals": "female", "no vocals": "none"}
-_BANK_VOCALS = {"male": "male", "female": "female", "none": "off"}
 
 
 def track_attributes(meta: dict[str, Any]) -> dict[str, int]:
@@ -56,45 +52,6 @@ def changes_toward(current: dict[str, int], target: dict[str, int]) -> list[Chan
     target's instrument, since the words must say something."""
     wrong = [(a, current[a], target[a]) for a in ATTRIBUTES if current[a] != target[a]]
     return wrong[:2] or [("instrument", target["instrument"], target["instrument"])]
-
-
-def bank_labels(change: Change) -> list[dict[str, Any]]:
-    """The understanding-bank labels (`expect`) whose sentences ask for this change."""
-    attr, old, new = change
-    if attr == "vocals":
-        return [{"vocals": _BANK_VOCALS[VOCALS[new]]}]
-    if attr == "instrument":
-        key = f"instrument.{INSTRUMENTS[new]}"
-        return [{key: "more"}, {key: "more", f"{key}.intensity": "strong"}]
-    direction = "faster" if new > old else "slower"
-    intensity = "strong" if abs(new - old) == 2 else "slight"
-    return [{"tempo": direction}, {"tempo": direction, "tempo.intensity": intensity}]
-
-
-class HeldoutWording:
-    """Sentences for a change drawn from the first wording bank that has any for it (test, then val)."""
-
-    def __init__(self, banks: Sequence[Sequence[dict[str, Any]]]) -> None:
-        self.banks = banks
-        self.fallbacks: set[str] = set()  # changes no sentence of the first bank covers
-
-    def options(self, change: Change) -> list[str]:
-        labels = bank_labels(change)
-        for rank, bank in enumerate(self.banks):
-            found = [row["text"] for row in bank if row["expect"] in labels]
-            if found:
-                if rank:
-                    self.fallbacks.add(f"{change[0]}={ATTRIBUTES[change[0]][change[2]]}")
-                return found
-        raise EvalError(f"no wording bank has a sentence for {change}")
-
-    def sentence(self, changes: Sequence[Change], rng: np.random.Generator) -> str:
-        parts = []
-        for change in changes:
-            options = self.options(change)
-            text = options[int(rng.integers(len(options)))].strip()
-            parts.append(text if re.search(r"[.!?]$", text) else text + ".")
-        return " ".join(parts)
 
 
 def sentence_overlap(train: Sequence[str], test: Sequence[str]) -> dict[str, float]:

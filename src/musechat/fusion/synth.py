@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -115,6 +115,25 @@ class Phrasebook(BaseModel):
             if "{a}" not in t or "{b}" not in t:
                 raise ValueError(f"template {t!r} in 'two' must use both {{a}} and {{b}}")
         return self
+
+    def part(self, k: int, of: int) -> Phrasebook:
+        """Every list's items ``i`` with ``i % of == k``: parts of one book share no template or phrase
+        (the empty opener aside), so the sentences a train part and a val part make never coincide."""
+        if not 0 <= k < of:
+            raise SynthError(f"part {k} of {of} does not exist")
+
+        def pick(items: list[str]) -> list[str]:
+            return items[k::of]
+
+        return Phrasebook(
+            name=f"{self.name}[{k}/{of}]",
+            description=f"part {k} of {of} of {self.name}",
+            openers=pick(self.openers),
+            one=pick(self.one),
+            two=pick(self.two),
+            want={a: {v: pick(p) for v, p in vals.items()} for a, vals in self.want.items()},
+            tempo_change={step: pick(p) for step, p in self.tempo_change.items()},
+        )
 
 
 def load_phrasebook(path_or_name: str | Path | None = None) -> Phrasebook:
@@ -281,6 +300,92 @@ class SentenceBank:
         return slots[slot]
 
 
+Change = tuple[str, int, int]  # (attribute, previous pick's value index, target's value index)
+Speaker = Callable[[Sequence[Change], np.random.Generator], str]
+_BANK_VOCALS = {"male": "male", "female": "female", "none": "off"}
+
+
+def bank_labels(change: Change) -> list[dict[str, Any]]:
+    """The request-understanding wording banks' labels (`expect`) whose sentences ask for this change."""
+    attr, old, new = change
+    if attr == "vocals":
+        return [{"vocals": _BANK_VOCALS[VOCALS[new]]}]
+    if attr == "instrument":
+        key = f"instrument.{INSTRUMENTS[new]}"
+        return [{key: "more"}, {key: "more", f"{key}.intensity": "strong"}]
+    direction = "faster" if new > old else "slower"
+    intensity = "strong" if abs(new - old) == 2 else "slight"
+    return [{"tempo": direction}, {"tempo": direction, "tempo.intensity": intensity}]
+
+
+class BankWording:
+    """Sentences from the request-understanding wording banks (src/musechat/understanding/banks), one per
+    change, joined; each change's sentence comes from the first bank that has any for it."""
+
+    def __init__(self, banks: Sequence[Sequence[dict[str, Any]]]) -> None:
+        self.banks = banks
+        self.fallbacks: set[str] = set()  # changes no sentence of the first bank covers
+
+    def options(self, change: Change) -> list[str]:
+        labels = bank_labels(change)
+        for rank, bank in enumerate(self.banks):
+            found = [row["text"] for row in bank if row["expect"] in labels]
+            if found:
+                if rank:
+                    self.fallbacks.add(f"{change[0]}={ATTRIBUTES[change[0]][change[2]]}")
+                return found
+        raise SynthError(f"no wording bank has a sentence for {change}")
+
+    def covers(self, changes: Sequence[Change]) -> bool:
+        return all(any(row["expect"] in bank_labels(c) for bank in self.banks for row in bank) for c in changes)
+
+    def sentence(self, changes: Sequence[Change], rng: np.random.Generator) -> str:
+        parts = []
+        for change in changes:
+            options = self.options(change)
+            text = options[int(rng.integers(len(options)))].strip()
+            parts.append(text if re.search(r"[.!?]$", text) else text + ".")
+        return " ".join(parts)
+
+
+@dataclass
+class SplitWording:
+    """How one split's synthetic user speaks: phrasebook sentences, and with probability ``p_bank`` a
+    sentence from a request-understanding wording bank when that bank can say every change."""
+
+    phrasebook: SentenceBank
+    bank: BankWording | None = None
+    p_bank: float = 0.0
+    label: str = ""
+
+    def sentence(self, changes: Sequence[Change], rng: np.random.Generator) -> str:
+        if self.bank is not None and rng.random() < self.p_bank and self.bank.covers(changes):
+            return self.bank.sentence(changes, rng)
+        return self.phrasebook.sentence(changes, rng)
+
+
+def split_wordings(cfg: SynthConfig, p_bank: float = 0.5) -> dict[str, SplitWording]:
+    """A wording per split that no other split shares (issue #12): train speaks half of the default
+    phrasebook and the understanding train bank, val the other half and the val bank, test the
+    paraphrase_test phrasebook, written apart from both (its openers, frames and phrases never occur in
+    default.json). Model and hyper-parameter choices read val; test sentences are never trained on."""
+    from musechat.understanding.banks import load_bank
+
+    default = load_phrasebook(DEFAULT_PHRASEBOOK)
+
+    def speaker(book: Phrasebook, bank: str | None) -> SplitWording:
+        words = SentenceBank(book, cfg.wordings_per_request, cfg.p_relative_tempo)
+        if bank is None:
+            return SplitWording(words, label=book.name)
+        return SplitWording(words, BankWording([load_bank(bank)]), p_bank, f"{book.name} + understanding {bank} bank")
+
+    return {
+        "train": speaker(default.part(0, 2), "train"),
+        "val": speaker(default.part(1, 2), "val"),
+        "test": speaker(load_phrasebook("paraphrase_test"), None),
+    }
+
+
 class TextTokenEncoder:
     """all-MiniLM-L6-v2 token features (last hidden state, [L, 384] incl. [CLS]/[SEP]) with a cache.
 
@@ -331,7 +436,7 @@ def generate_benchmark(
     out_dir: str | Path,
     n_quartets: int,
     seed: int,
-    phrasebook: Phrasebook | None = None,
+    wording: Phrasebook | Mapping[str, SplitWording] | None = None,
     splits: Sequence[str] = SPLITS,
     config: SynthConfig | None = None,
     encoder: TextTokenEncoder | None = None,
@@ -340,15 +445,24 @@ def generate_benchmark(
 ) -> dict[str, Any]:
     """Write ``out_dir/<split>/`` quartet datasets and ``out_dir/benchmark.json``; returns the latter.
 
-    Latents, features and metadata come from one random stream and the words from another, so the same
-    seed with another phrasebook yields the same videos and tracks described in other words.
+    ``wording``: a wording per split (default: ``split_wordings``, disjoint across splits), or one
+    phrasebook every split speaks (a paraphrase check of the test split). Latents, features and metadata
+    come from one random stream and the words from another, so the same seed with another wording yields
+    the same videos and tracks described in other words.
     """
     from tqdm import tqdm
 
     cfg = config or SynthConfig()
-    book = phrasebook or load_phrasebook()
+    if wording is None:
+        wording = split_wordings(cfg)
+    elif isinstance(wording, Phrasebook):
+        one = SplitWording(SentenceBank(wording, cfg.wordings_per_request, cfg.p_relative_tempo), label=wording.name)
+        wording = dict.fromkeys(SPLITS, one)
     out = Path(out_dir)
     _check_request(n_quartets, splits, out)
+    drawn = ("test", "val", "train")[: 1 + max(("test", "val", "train").index(s) for s in splits)]
+    if missing := [s for s in drawn if s not in wording]:
+        raise SynthError(f"no wording for split(s) {missing}")
     counts = _split_counts(n_quartets, cfg)
     rng = np.random.default_rng([seed, 0])
     text_rng = np.random.default_rng([seed, 1])
@@ -360,12 +474,11 @@ def generate_benchmark(
     info = {
         "generator": "musechat.fusion.synth",
         "seed": seed,
-        "phrasebook": book.name,
+        "wording": {split: w.label for split, w in wording.items() if split in splits},
         "text_encoder": enc.name,
         "synth_config": asdict(cfg),
     }
     summary: dict[str, Any] = {**info, "splits": {}}
-    bank = SentenceBank(book, cfg.wordings_per_request, cfg.p_relative_tempo)
     index = 0
     # Test is drawn first so that generating only the test split (a paraphrase check) stays cheap; a
     # split's content never depends on which splits are written.
@@ -377,7 +490,7 @@ def generate_benchmark(
         write = split in splits
         writer = QuartetWriter(out / split, dims, shard_size, info={**info, "split": split}) if write else None
         bar = tqdm(total=n, desc=f"{'write' if write else 'skip'} {split}", disable=not progress)
-        unique = _draw_split(n, index, writer, world, cfg, bank, enc, rng, text_rng, bar.update)
+        unique = _draw_split(n, index, writer, world, cfg, wording[split], enc, rng, text_rng, bar.update)
         bar.close()
         index += n
         if writer is not None:
@@ -399,14 +512,14 @@ def _check_request(n_quartets: int, splits: Sequence[str], out: Path) -> None:
 
 
 def _draw_split(n: int, first: int, writer: QuartetWriter | None, world: _World, cfg: SynthConfig,
-                bank: SentenceBank, enc: TextTokenEncoder, rng: np.random.Generator, text_rng: np.random.Generator,
+                speaker: SplitWording, enc: TextTokenEncoder, rng: np.random.Generator, text_rng: np.random.Generator,
                 advance: Callable[[int], object]) -> int:
     """Draw quartets `first` .. `first + n - 1` (1,024 at a time) and their sentences, and write them when
     `writer` is given; the number of distinct sentences written."""
     unique: set[str] = set()
     for start in range(0, n, 1024):
         rows = [_draw_quartet(world, cfg, rng, first + i) for i in range(start, min(n, start + 1024))]
-        sentences = [bank.sentence(r["changes"], text_rng) for r in rows]
+        sentences = [speaker.sentence(r["changes"], text_rng) for r in rows]
         if writer is not None:
             unique.update(sentences)
             for row, sentence, tok in zip(rows, sentences, enc.encode(sentences), strict=True):

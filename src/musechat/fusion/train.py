@@ -103,11 +103,12 @@ def _lr_factor(step: int, total: int, warmup: int) -> float:
 
 def apply_modality_dropout(
     batch: dict[str, torch.Tensor], p_turn1: float, p_token: float, gen: torch.Generator
-) -> None:
+) -> torch.Tensor:
     """Turn some samples into turn-1 samples (no candidate, no words) and drop some word tokens.
 
-    In place on the masks. Token dropout keeps at least the first token ([CLS]) of a present text, so
-    wording must be read from what remains (robustness to unseen paraphrases).
+    In place on the masks; returns which samples became turn-1 samples ([B] bool). Token dropout keeps
+    at least the first token ([CLS]) of a present text, so wording must be read from what remains
+    (robustness to unseen paraphrases).
     """
     import torch
 
@@ -121,6 +122,7 @@ def apply_modality_dropout(
         keep = (torch.rand(tm.shape, generator=gen) >= p_token).to(tm.device)
         keep[:, 0] = True
         batch["text_mask"] = tm & keep
+    return turn1
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,7 @@ def _train_step(model: FusionModel, opt: torch.optim.Optimizer, sched: torch.opt
     gen = torch.Generator().manual_seed(tc.seed * 1_000_003 + step)
     torch.manual_seed(tc.seed * 1_000_033 + step)
     batch = data.batch(idx, dev)
-    apply_modality_dropout(batch, tc.p_turn1, tc.text_token_dropout, gen)
+    turn1 = apply_modality_dropout(batch, tc.p_turn1, tc.text_token_dropout, gen)
     q = model.encode_query(
         batch["video"],
         batch["video_mask"],
@@ -299,7 +301,7 @@ def _train_step(model: FusionModel, opt: torch.optim.Optimizer, sched: torch.opt
     )
     t_emb = model.encode_music(batch["target"], batch["target_mask"])
     c_emb = model.encode_music(batch["candidate"], batch["candidate_track_mask"])
-    loss = info_nce(q, t_emb, c_emb, model.logit_scale, batch["target_keys"], batch["candidate_keys"])
+    loss = info_nce(q, t_emb, c_emb, model.logit_scale, batch["target_keys"], batch["candidate_keys"], turn1)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)

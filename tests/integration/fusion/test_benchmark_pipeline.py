@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from musechat.fusion.conversation import (
-    HeldoutWording,
     ranks_with_words,
     recorded_changes,
     sentence_overlap,
@@ -19,7 +18,7 @@ from musechat.fusion.conversation import (
 from musechat.fusion.data import QuartetDataset
 from musechat.fusion.evaluate import EvalSet, evaluate_checkpoints
 from musechat.fusion.model import load_checkpoint, load_config
-from musechat.fusion.synth import TextTokenEncoder, generate_benchmark, load_phrasebook
+from musechat.fusion.synth import BankWording, TextTokenEncoder, generate_benchmark, load_phrasebook
 from musechat.fusion.train import train_variant
 from musechat.understanding.banks import load_bank
 
@@ -40,6 +39,11 @@ def test_generate_train_evaluate(tmp_path: Path, encoder: TextTokenEncoder) -> N
     assert q.text_tokens.shape[0] >= 3 and np.abs(q.text_tokens).sum() > 0
     assert q.explanation.startswith(f"I suggest {q.target_meta.title} by {q.target_meta.artist}.")
     assert q.conversation[-1] == {"role": "user", "text": q.user_text}
+    # A wording per split: no sentence of val or test is spoken in train (issue #12).
+    bench = tmp_path / "bench"
+    text = {s: [r["user_text"] for r in QuartetDataset(bench / s).records] for s in ("train", "val", "test")}
+    assert not set(text["train"]) & (set(text["val"]) | set(text["test"])) and not set(text["val"]) & set(text["test"])
+    assert summary["wording"]["test"] == "paraphrase_test" and "train bank" in summary["wording"]["train"]
 
     runs = {}
     for variant in ("mvp", "musechat"):
@@ -70,7 +74,7 @@ def test_same_seed_other_phrasebook_changes_only_the_words(tmp_path: Path, encod
         40,
         seed=5,
         splits=["test"],
-        phrasebook=load_phrasebook("paraphrase_test"),
+        wording=load_phrasebook("default"),  # the test split speaks paraphrase_test by default
         encoder=encoder,
         progress=False,
     )
@@ -89,7 +93,7 @@ def test_conversation_measures_with_the_real_text_model_and_banks(tmp_path: Path
     model, _ = load_checkpoint(tmp_path / "run")
     es = EvalSet.build(QuartetDataset(tmp_path / "bench" / "test"), pool_size=20)
 
-    wording = HeldoutWording([load_bank("test"), load_bank("val")])
+    wording = BankWording([load_bank("test"), load_bank("val")])
     rng = np.random.default_rng(0)
     heldout = [wording.sentence(recorded_changes(r), rng) for r in es.ds.records]
     train_text = [r["user_text"] for r in QuartetDataset(tmp_path / "bench" / "train").records]

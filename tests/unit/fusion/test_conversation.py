@@ -8,8 +8,6 @@ import pytest
 
 from musechat.fusion.conversation import (
     Change,
-    HeldoutWording,
-    bank_labels,
     changes_toward,
     ranks_with_words,
     recorded_changes,
@@ -23,6 +21,7 @@ from musechat.fusion.conversation import (
 from musechat.fusion.data import QuartetDataset
 from musechat.fusion.evaluate import EvalError, EvalSet, evaluate_model
 from musechat.fusion.model import FusionModel, load_config
+from musechat.fusion.synth import BankWording, SynthError, bank_labels
 from musechat.fusion.train import with_dataset_dims
 from musechat.understanding.banks import load_bank
 
@@ -53,17 +52,17 @@ def test_bank_labels_follow_direction_and_step() -> None:
 def test_heldout_wording_uses_the_test_bank_then_val_and_says_so() -> None:
     test = [{"text": "Add strings", "expect": {"instrument.strings": "more"}}]
     val = [{"text": "more synthesizer", "expect": {"instrument.synth": "more"}}]
-    wording = HeldoutWording([test, val])
+    wording = BankWording([test, val])
     rng = np.random.default_rng(0)
     assert wording.sentence([("instrument", 0, 3)], rng) == "Add strings."
     assert wording.sentence([("instrument", 0, 2), ("instrument", 0, 3)], rng) == "more synthesizer. Add strings."
     assert wording.fallbacks == {"instrument=synth"}
-    with pytest.raises(EvalError, match="no wording bank"):
+    with pytest.raises(SynthError, match="no wording bank"):
         wording.sentence([("vocals", 0, 2)], rng)
 
 
 def test_real_banks_cover_every_change_of_the_synthetic_world() -> None:
-    wording = HeldoutWording([load_bank("test"), load_bank("val")])
+    wording = BankWording([load_bank("test"), load_bank("val")])
     changes = [("instrument", 0, i) for i in range(5)] + [("vocals", 0, v) for v in range(3)]
     changes += [("tempo", a, b) for a in range(3) for b in range(3) if a != b]
     for change in changes:

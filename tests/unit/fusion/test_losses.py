@@ -28,6 +28,16 @@ def test_candidate_is_an_extra_hard_negative() -> None:
     assert info_nce(Q, T, c, ZERO).item() == pytest.approx(expected, abs=1e-6)
 
 
+def test_a_turn1_query_does_not_push_away_its_own_unseen_candidate() -> None:
+    c = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    unseen = torch.tensor([True, False])
+    row0 = math.log(2 + math.exp(-1))  # logits (1, 0 | hidden, 1): another row's candidate still counts
+    row1 = math.log(1 + 3 * math.exp(-1))  # saw its candidate: unchanged
+    music_side = math.log(1 + math.exp(-1))
+    expected = 0.5 * ((row0 + row1) / 2 + music_side)
+    assert info_nce(Q, T, c, ZERO, unseen_candidate=unseen).item() == pytest.approx(expected, abs=1e-6)
+
+
 def test_temperature_scales_and_is_clamped() -> None:
     sharp = info_nce(Q, T, None, torch.tensor(math.log(10.0))).item()
     assert sharp == pytest.approx(math.log(1 + math.exp(-10)), abs=1e-6)

@@ -10,11 +10,14 @@ from musechat.fusion.data import TrackMeta
 from musechat.fusion.synth import (
     ATTRIBUTES,
     SentenceBank,
+    SynthConfig,
     SynthError,
     explanation_text,
     load_phrasebook,
+    split_wordings,
     user_sentence,
 )
+from musechat.understanding.banks import load_bank
 
 pytestmark = pytest.mark.unit
 
@@ -66,3 +69,25 @@ def test_explanation_uses_only_metadata() -> None:
     text = explanation_text(meta)
     assert text.startswith("I suggest Deliverer by Weston Skaggs.")
     assert "rock and indie" in text and "guitar and male vocals" in text
+
+
+def test_phrasebook_parts_share_no_phrase_and_each_is_complete() -> None:
+    book = load_phrasebook()
+    a, b = book.part(0, 2), book.part(1, 2)
+    assert set(a.openers) & set(b.openers) <= {""}  # "no opener" is a choice in both
+    assert not set(a.one) & set(b.one) and not set(a.two) & set(b.two)
+    for attr, values in a.want.items():
+        for value, phrases in values.items():
+            assert phrases and not set(phrases) & set(b.want[attr][value])
+    with pytest.raises(SynthError, match="does not exist"):
+        book.part(2, 2)
+
+
+def test_split_wordings_say_every_change_and_never_the_same_sentence_in_two_splits() -> None:
+    wordings = split_wordings(SynthConfig(), p_bank=0.5)
+    changes = [[("instrument", 0, i)] for i in range(1, 5)] + [[("vocals", 0, 2)], [("tempo", 0, 2), ("vocals", 1, 0)]]
+    rng = np.random.default_rng(0)
+    said = {split: {w.sentence(c, rng) for c in changes for _ in range(40)} for split, w in wordings.items()}
+    assert not said["train"] & said["val"] and not said["train"] & said["test"] and not said["val"] & said["test"]
+    bank_sentences = {row["text"] for row in load_bank("train")}
+    assert any(s in bank_sentences or s.rstrip(".") in bank_sentences for s in said["train"])  # the bank is spoken

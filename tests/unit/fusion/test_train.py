@@ -31,9 +31,9 @@ def test_modality_dropout_hides_candidate_and_words_together() -> None:
         "candidate_mask": torch.ones(1000, 4, dtype=torch.bool),
         "text_mask": torch.ones(1000, 5, dtype=torch.bool),
     }
-    apply_modality_dropout(b, p_turn1=0.3, p_token=0.0, gen=torch.Generator().manual_seed(0))
+    turn1 = apply_modality_dropout(b, p_turn1=0.3, p_token=0.0, gen=torch.Generator().manual_seed(0))
     cand_off, text_off = ~b["candidate_mask"].any(1), ~b["text_mask"].any(1)
-    assert torch.equal(cand_off, text_off)
+    assert torch.equal(cand_off, text_off) and torch.equal(turn1, cand_off)
     assert 0.25 < cand_off.float().mean().item() < 0.35
 
 
