@@ -64,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--seed", type=int, required=True)
     gen.add_argument("--phrasebook", help="JSON phrasebook file or bundled name that every split speaks "
                      "(default: a wording per split, disjoint across splits: half of default.json + the "
-                     "understanding train bank for train, the other half + the val bank for val, paraphrase_test.json for test)")
+                     "understanding train bank for train, the other half + the val bank for val, "
+                     "paraphrase_test.json for test)")
     gen.add_argument("--splits", default="train,val,test", help="comma list of splits to write")
     gen.set_defaults(func=cmd_synth_generate)
 

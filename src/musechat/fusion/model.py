@@ -78,6 +78,8 @@ class FusionConfig(BaseModel):
     fusion_layers: int = Field(default=1, ge=1)
     dropout: float = Field(default=0.1, ge=0, lt=1)
     temperature_init: float = Field(default=0.07, gt=0)
+    turn1_branch: bool = Field(default=False, description="Triode: a video-only branch of its own (the "
+                               "video-only model's self-attention and head) answers turn-1 queries.")
     train: TrainConfig = Field(default_factory=TrainConfig)
 
     @property
@@ -229,6 +231,11 @@ class QueryTower(nn.Module):
             w = (sum(cfg.uses) + 1) * d
             self.mix = nn.Sequential(nn.Linear(w, w), nn.GELU(), nn.Linear(w, d))
         self.head = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, cfg.out_dim))
+        # Turn 1 (video alone) through the triode's joint layer was well below the video-only model (R@1
+        # 12 vs 20 on val); a branch of the video-only model's shape, trained on the turn-1 samples of
+        # modality dropout and sharing the music tower, matches it (docs/fusion.md).
+        self.turn1_video = _Attention(*blk) if triode and cfg.turn1_branch and self.use_video else None
+        self.turn1_head = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, cfg.out_dim)) if self.turn1_video else None
 
     def _seq(self, which: int, h: Tensor | None, mask: Tensor | None, batch: int, ref: Tensor) -> tuple[Tensor, Tensor]:
         """Prepend the modality's null token; an absent modality is the null token alone."""
@@ -260,6 +267,7 @@ class QueryTower(nn.Module):
         vs, vm = self._seq(0, vh, video_mask if vh is not None else None, b, video)
         cs, cm = self._seq(1, ch, candidate_mask if ch is not None else None, b, video)
         ts, tm = self._seq(2, th, text_rows if th is not None else None, b, video)
+        video_seq = vs
         if self.self_video is not None:
             vs = self.self_video(vs, vm)
         if self.self_cand is not None:
@@ -291,7 +299,15 @@ class QueryTower(nn.Module):
             else:
                 assert self.mix is not None
                 pooled = self.mix(torch.cat(pools, -1))
-        return F.normalize(self.head(pooled), dim=-1)
+        q = self.head(pooled)
+        if self.turn1_video is not None and self.turn1_head is not None:
+            seen = torch.zeros(b, dtype=torch.bool, device=video.device)  # candidate or words present
+            for rows in (cm[:, 1:] if ch is not None else None, tm[:, 1:] if th is not None else None):
+                if rows is not None:
+                    seen |= rows.any(1)
+            q1 = self.turn1_head(masked_mean(self.turn1_video(video_seq, vm), vm))
+            q = torch.where(seen[:, None], q, q1)
+        return F.normalize(q, dim=-1)
 
     def _uses(self) -> tuple[bool, bool, bool]:
         return (self.use_video, self.use_candidate, self.use_text)

@@ -74,6 +74,26 @@ def test_turn1_none_equals_absent_masks(variant: str) -> None:
     assert torch.allclose(turn1, hidden, atol=1e-5)
 
 
+def test_turn1_branch_answers_video_only_queries_and_nothing_else() -> None:
+    torch.manual_seed(0)
+    model = FusionModel(cfg("musechat").model_copy(update={"turn1_branch": True})).eval()
+    x = inputs()
+    turn1 = model.encode_query(x["video"], x["video_mask"])
+    mixed = dict(x, candidate_mask=x["candidate_mask"].clone(), text_mask=x["text_mask"].clone())
+    mixed["candidate_mask"][0] = False  # sample 0 is a turn-1 sample; 1 and 2 see candidate and words
+    mixed["text_mask"][0] = False
+    q = model.encode_query(**mixed)
+    assert torch.allclose(q[0], turn1[0], atol=1e-6) and not torch.allclose(q[1:], turn1[1:], atol=1e-3)
+    assert torch.allclose(q[1:], model.encode_query(**x)[1:], atol=1e-6)
+    head = model.query.turn1_head
+    assert head is not None
+    with torch.no_grad():  # the branch alone decides turn 1; turn 2 never reads it
+        for p in head.parameters():
+            p.add_(1.0)
+    assert not torch.allclose(model.encode_query(x["video"], x["video_mask"]), turn1, atol=1e-3)
+    assert torch.allclose(model.encode_query(**mixed)[1:], q[1:], atol=1e-6)
+
+
 def test_padding_rows_do_not_matter() -> None:
     model = FusionModel(cfg("musechat")).eval()
     x = inputs()
