@@ -40,12 +40,17 @@ def _add(mention: Mention, *phrases: str) -> None:
 _add(Mention("tempo", 1), "fast", "quick", "speedy", "uptempo", "up tempo", "upbeat", "brisk", "pacey", "rapid")
 _add(Mention("tempo", 1, implied="more"), "faster", "quicker", "speedier", "faster paced", "more pace",
      "higher tempo", "higher bpm", "speed up", "speed it up", "speed things up", "pick up the pace",
-     "pick up the tempo", "pick it up", "tempo up", "up the tempo", "more tempo", "more speed", "step it up")
+     "pick up the tempo", "pick it up", "tempo up", "up the tempo", "more tempo", "more speed", "step it up",
+     "raise the tempo", "increase the tempo", "raise the bpm", "increase the bpm", "raise the pace",
+     "increase the pace", "crank up the tempo", "double the tempo", "double time", "twice as fast")
 _add(Mention("tempo", 1, implied="too"), "frantic", "rushed", "hectic")
 _add(Mention("tempo", -1), "slow", "slowly", "leisurely", "downtempo", "down tempo")
 _add(Mention("tempo", -1, implied="more"), "slower", "slower paced", "lower tempo", "lower bpm", "slow down",
      "slow it down", "slow things down", "tempo down", "bring the tempo down", "bring it down",
-     "calm the pace", "ease the pace", "ease off", "take it down", "more slowly", "less pace")
+     "calm the pace", "ease the pace", "ease off", "take it down", "more slowly", "less pace",
+     "drop the tempo", "lower the tempo", "reduce the tempo", "drop the pace", "lower the pace", "reduce the pace",
+     "drop the bpm", "lower the bpm", "reduce the bpm", "half the tempo", "halve the tempo", "half time",
+     "halftime", "half speed", "half tempo", "twice as slow")
 _add(Mention("tempo", -1, implied="too"), "drags", "dragging", "sluggish", "plodding")
 _add(Mention("tempo", 0), "tempo", "speed", "pace", "bpm", "rhythm")
 
@@ -60,6 +65,14 @@ _add(Mention("vocals", 1, gender="female"), "female", "female vocal", "female vo
 _add(Mention("vocals", 1, gender="male"), "male", "male vocal", "male vocals", "male vocalist", "male vocalists",
      "male singer", "male voice", "man singing", "a man", "men", "mans voice", "guy singing", "guy sing",
      "a guy", "baritone", "he sings", "man", "male singing", "men singing", "guys voice")
+# A gendered word and the vocals noun after it are one mention ("no female singers" is male or none, not
+# "no vocals" and "male" at once).
+for _gender, _adjectives in (("female", ("female", "woman", "women", "womans", "girl", "girls")),
+                             ("male", ("male", "man", "men", "mans", "guy", "guys"))):
+    _add(Mention("vocals", 1, gender=_gender),
+         *(f"{a} {n}" for a in _adjectives for n in ("singer", "singers", "vocalist", "vocalists", "voice",
+                                                      "voices", "vocals", "vocal", "singing", "lead", "lead vocals",
+                                                      "lead singer")))
 
 # ---- instruments (MusiCNN MTT/MSD tags and their everyday names)
 _INSTRUMENT_WORDS = {
@@ -149,13 +162,15 @@ _cue("neg", "no", "not", "without", "avoid", "lose", "drop", "remove", "get rid 
      "excluding", "except", "free of", "rather not", "would rather not", "not any", "no more", "take out", "leave out",
      "strip out", "mute", "silence", "nothing with", "without any", "sick of", "tired of", "enough of",
      "no need for", "nobody", "do not need", "dont need", "do not like", "dont like", "dislike", "not have")
-_cue("more", "more", "add", "added", "adding", "bring in", "bring back", "put", "want", "wanted", "need", "needs",
+_cue("more", "more like", "more", "add", "added", "adding", "bring in", "bring back", "put", "want", "wanted",
+     "need", "needs",
      "like", "love", "would love", "prefer", "heavier", "bigger", "extra", "plus", "miss", "could use",
      "more of", "louder", "stronger", "lots of", "go for", "go", "make it", "toward", "towards", "include",
      "featuring", "feature", "hear", "some more", "turn up", "boost", "emphasise", "emphasize", "up the",
      "keep it", "something", "something with", "lean into", "give it", "try")
 _cue("weak_more", "with", "some", "a", "an", "any")
-_cue("less", "less", "fewer", "tone down", "tone it down", "turn down", "lighter", "reduce", "lower", "not a fan of",
+_cue("less", "less like", "less", "fewer", "tone down", "tone it down", "turn down", "lighter", "reduce", "lower",
+     "not a fan of",
      "not so much", "not as much", "softer on", "lighter on", "dial back", "dial down", "too much", "toned down",
      "not too much", "away from", "easy on", "go easy on", "ease up on", "cut back on", "cut down on",
      "minimal", "less of", "bit much", "a bit much", "subtler", "not much")
@@ -183,6 +198,10 @@ PREDICATE_LIFT_NOW = frozenset({"now", "again", "anymore", "after all", "back"})
 PREDICATE_OK = frozenset({"fine", "ok", "okay", "allowed", "welcome", "good", "alright", "acceptable", "back"})
 PREDICATE_PRAISE = frozenset({"great", "good", "nice", "perfect", "fine", "ok", "okay", "lovely", "works",
                               "spot", "right", "excellent", "beautiful", "amazing", "cool"})
+# A word right after a mention that says it should go ("vocals off", "drums out") or come ("vocals on").
+POSTFIX_NEG = frozenset({"off", "out", "gone", "away"})
+POSTFIX_MORE = frozenset({"on", "in", "back in"})
+POSTFIX_END = frozenset({"please", "now", "again", "this time", "too", "thanks"})  # may follow POSTFIX_MORE
 # A negator's reach: it skips these words on its way to the mention it negates.
 NEG_SKIPPABLE = frozenset({"the", "a", "an", "any", "and", "or", "nor", "of", "at", "all", "that", "this", "those",
                            "these", "be", "have", "having", "hear", "hearing", "include", "use", "using", "to", "want",

@@ -38,6 +38,9 @@ from musechat.understanding.lexicon import (
     MENTIONS,
     NEG_BREAKERS,
     NEG_SKIPPABLE,
+    POSTFIX_END,
+    POSTFIX_MORE,
+    POSTFIX_NEG,
     PREDICATE_LESS,
     PREDICATE_LIFT_NOW,
     PREDICATE_MORE,
@@ -243,8 +246,24 @@ def _scan(tokens: list[str]) -> list[Item]:
     return items
 
 
+def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
+    """A word right after a mention that says it should go ("vocals off") or, ending the clause, come
+    ("vocals on please")."""
+    if start >= len(items) or items[start].kind != "word":
+        return None, start
+    word, rest = items[start].text, items[start + 1:]
+    if word in POSTFIX_NEG:
+        return "neg", start + 1
+    if word in POSTFIX_MORE and all(item.text in POSTFIX_END for item in rest):
+        return "more", start + 1
+    return None, start
+
+
 def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     """What a copula after a mention says of it ("are too loud" → less), and where the predicate ends."""
+    postfix = _postfix(items, start)
+    if postfix[0] is not None:
+        return postfix
     j = start
     while j < len(items) and items[j].kind == "cue" and items[j].cue in ("slight", "strong"):
         j += 1
@@ -371,8 +390,9 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
             if cue == "neg":
                 state.neg, state.neg_budget, state.polarity = True, NEG_REACH, None
             elif cue == "more":
-                if not (state.neg and item.text in NEG_SKIPPABLE):
-                    state.neg, state.polarity = False, "more"
+                # A negated "more" cue stays negated: "do not make it slower", "I do not want more guitar".
+                if not state.neg:
+                    state.polarity = "more"
             elif cue == "weak_more":
                 if not state.neg and state.polarity is None:
                     state.polarity = "weak_more"

@@ -51,6 +51,26 @@ def test_direction_and_intensity(text: str, expected: dict[str, object]) -> None
 
 
 @pytest.mark.parametrize(("text", "expected"), [
+    # Found by wording written apart from the banks (each read wrongly or not at all before).
+    ("vocals off", {"vocals": "off"}),
+    ("guitar out please", {"instrument.guitar": "none"}),
+    ("vocals on please", {"vocals": "on"}),
+    ("no female singers", {"vocals": "male"}),
+    ("without the male voices", {"vocals": "female"}),
+    ("less like rock, more like jazz", {"genre.rock": "less", "genre.jazz": "more"}),
+    ("don't make it slower", {"tempo": "faster"}),
+    ("I don't want more guitar", {"instrument.guitar": "none"}),
+    ("don't add strings", {"instrument.strings": "none"}),
+    ("drop the tempo", {"tempo": "slower"}),
+    ("half the tempo", {"tempo": "slower"}),
+    ("raise the bpm", {"tempo": "faster"}),
+    ("no, add some piano", {"instrument.piano": "more"}),
+])
+def test_postfix_words_negated_more_cues_and_gendered_nouns(text: str, expected: dict[str, object]) -> None:
+    assert flatten(parse_utterance(text)) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
     ("Actually, under a minute please", {"duration.max_s": 60}),
     ("longer than 2 minutes", {"duration.min_s": 120}),
     ("nothing over three minutes", {"duration.max_s": 180}),
