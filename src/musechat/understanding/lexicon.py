@@ -175,7 +175,8 @@ _cue("less", "less like", "less", "fewer", "tone down", "tone it down", "turn do
      "not too much", "away from", "easy on", "go easy on", "ease up on", "cut back on", "cut down on",
      "minimal", "less of", "bit much", "a bit much", "subtler", "not much")
 _cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so")
-_cue("lift", "do not mind", "dont mind", "fine with", "ok with", "okay with", "happy with", "forget",
+_cue("lift", "do not care about", "do not care", "dont care about", "no matter", "do not mind",
+     "dont mind", "fine with", "ok with", "okay with", "happy with", "forget",
      "forget about", "forget the", "whatever", "open to", "allow", "any")
 _cue("keep", "keep the", "keep that", "same", "leave the", "retain", "keep those")
 _cue("slight", "a bit", "a little", "a little bit", "slightly", "a touch", "a tad", "somewhat", "a smidge",

@@ -82,6 +82,7 @@ _CONTRACTIONS = (
     (r"\bcannot\b", "can not"),
 )
 _REWRITES = (
+    (r"\b(\d+):([0-5]\d)(?:\s*(?:minutes?|mins?|m)\b)?", lambda m: f"{int(m[1]) * 60 + int(m[2])} seconds"),
     (r"\banything but\b", "except"), (r"\beverything but\b", "except"), (r"\bno one\b", "nobody"),
     (r"\ba minute and a half\b", "90 seconds"), (r"\b(?:one|1) and a half minutes?\b", "90 seconds"),
     (r"\bminute and a half\b", "90 seconds"), (r"\bhalf a minute\b", "30 seconds"),
@@ -320,6 +321,7 @@ def _reading(mention: Mention, cue: str, intensity: Intensity, words: str) -> Re
 @dataclass
 class _ClauseState:
     neg: bool = False
+    neg_fresh: bool = False  # the negator has not reached a mention yet
     neg_budget: int = 0
     polarity: str | None = None
     too: bool = False
@@ -329,6 +331,7 @@ class _ClauseState:
 
     def after_mention(self) -> None:
         self.too, self.lift, self.keep, self.intensity = False, None, False, "normal"
+        self.neg_fresh = False
         if self.neg:
             self.neg_budget = NEG_REACH
 
@@ -388,11 +391,12 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
         if item.kind == "cue" and item.cue is not None:
             cue = item.cue
             if cue == "neg":
-                state.neg, state.neg_budget, state.polarity = True, NEG_REACH, None
+                state.neg, state.neg_fresh, state.neg_budget, state.polarity = True, True, NEG_REACH, None
             elif cue == "more":
-                # A negated "more" cue stays negated: "do not make it slower", "I do not want more guitar".
-                if not state.neg:
-                    state.polarity = "more"
+                # A "more" cue right after a negator stays negated ("do not make it slower", "I do not want
+                # more guitar"); after the negated mention it starts afresh ("lose the vocals and make it faster").
+                if not (state.neg and state.neg_fresh):
+                    state.neg, state.polarity = False, "more"
             elif cue == "weak_more":
                 if not state.neg and state.polarity is None:
                     state.polarity = "weak_more"

@@ -65,6 +65,8 @@ def test_direction_and_intensity(text: str, expected: dict[str, object]) -> None
     ("half the tempo", {"tempo": "slower"}),
     ("raise the bpm", {"tempo": "faster"}),
     ("no, add some piano", {"instrument.piano": "more"}),
+    ("Get rid of the vocals and make it faster", {"vocals": "off", "tempo": "faster"}),
+    ("A track that's under 2:30", {"duration.max_s": 150}),
 ])
 def test_postfix_words_negated_more_cues_and_gendered_nouns(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
@@ -92,6 +94,7 @@ def test_numbers_with_units_and_licences(text: str, expected: dict[str, object])
     ("I don't mind guitar anymore", ["instrument.guitar"]),
     ("any length is ok now", ["duration"]),
     ("forget the length limit", ["duration"]),
+    ("I don't care about length anymore", ["duration"]),
 ])
 def test_lifts(text: str, lifted: list[str]) -> None:
     assert parse_utterance(text).lifted == lifted
