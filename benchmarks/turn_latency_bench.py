@@ -16,10 +16,14 @@ Setup (reproducible, seeded; reused from --workdir when its build.json matches):
 3. per backend: the gateway server (workers off) against that store; one conversation started; then
    closed-loop clients (1, 10, 50) chain turns from it, 8 turns per conversation, with a fixed set of 12
    phrases (repeats: served from the text cache after the first) — and, for the engine, one more pass
-   at 10 clients with phrases that never repeat (every turn runs the text model).
+   at 10 clients with phrases that never repeat (every turn runs the text model);
+4. the text model on torch vs ONNX Runtime (`turn_latency/text_ab.py`): their features compared, their cost
+   per sentence in the gateway's text process, then the gateway at 10 clients (repeated and unique
+   phrases) with one and the other, interleaved, --text-repeats rounds, a fresh gateway each.
 
     python benchmarks/turn_latency_bench.py                       # docs/benchmarks/turn_latency.{json,md,png}
     python benchmarks/turn_latency_bench.py --tracks 5000 --out /tmp/tl --workdir /tmp/tl/work   # smoke run
+    python benchmarks/turn_latency_bench.py --only-text-backends  # the text A/B alone, into the committed report
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from turn_latency.markdown import write_report
 from turn_latency.params import CLIENT_TIMEOUT_S, LIMIT, MUSIC_DIM, PHRASES, TEXT_DIM, TURNS_PER_CONVERSATION, VIDEO_DIM
 from turn_latency.stages import search_quality, stage_breakdown
 from turn_latency.summary import ratios, target
+from turn_latency.text_ab import text_backends
 
 
 def main() -> int:
@@ -52,6 +57,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     parser.add_argument("--backends", default="edge,edge-one-process,edge-unbatched,local")
     parser.add_argument("--scale", type=float, default=1.0, help="Multiply the request bounds (0.1 for a smoke run).")
+    parser.add_argument("--text-repeats", type=int, default=3, help="Rounds of the text-backend A/B (torch vs "
+                        "onnx, interleaved; 0 = skip it).")
+    parser.add_argument("--only-text-backends", action="store_true", help="Run only the text-backend A/B (and its "
+                        "fidelity and per-sentence cost) and put it into the report already in --out, whose other "
+                        "sections are kept as they were measured.")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.workdir = args.workdir.resolve()  # the gateway server runs in its service directory
@@ -76,6 +86,8 @@ def main() -> int:
 
     from musechat.bus import EmbeddedBroker
 
+    if args.only_text_backends:
+        return only_text_backends(args, checkpoint, load_start, t0)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if unknown := set(backends) - {"edge", "edge-one-process", "edge-unbatched", "local"}:
         parser.error(f"unknown backend(s) {sorted(unknown)}: use edge, edge-one-process, edge-unbatched and/or local")
@@ -100,12 +112,16 @@ def main() -> int:
         for backend in backends:
             runs.append(run_backend(backend, args.workdir, checkpoint, broker.bootstrap_servers,
                                     plan(backend, args.scale)))
+        text = (text_backends(args.workdir, checkpoint, broker.bootstrap_servers, args.scale, args.text_repeats)
+                if args.text_repeats > 0 else None)
     from musechat.ranker.core import checkpoint_version
 
     config = json.loads((checkpoint / "config.json").read_text())
     # A reused store keeps the vectors of the checkpoint it was built with; latency does not depend on it.
     stale = checkpoint_version(checkpoint) != manifest["index_model"]
     end = environment()
+    from musechat.gateway.settings import GatewaySettings
+
     result = {
         "vectors_from_earlier_checkpoint": stale,
         "date": end.date_utc, "machine": end.summary(), "cpus": end.cpus, "niceness": end.niceness,
@@ -118,12 +134,38 @@ def main() -> int:
         "batching_ratios": {p: ratios(runs, "edge-unbatched", p) for p in ("repeated", "unique")},
         "engine_process_ratios": {p: ratios(runs, "edge-one-process", p) for p in ("repeated", "unique")},
         "target": target(runs), "stages_ms": stages, "search_quality": quality,
+        "text_backend": GatewaySettings.model_fields["text_backend"].default,
         "params": {"limit": LIMIT, "turns_per_conversation": TURNS_PER_CONVERSATION, "phrases": list(PHRASES),
                    "client_timeout_s": CLIENT_TIMEOUT_S},
     }
+    if text is not None:
+        result["text_backends"] = text | {"date": end.date_utc}
     write_report(result, args.out)
     print(f"\n{result['target']['statement']}\nwrote {args.out}/turn_latency.{{json,md,png}} "
           f"in {result['total_wall_s']:.0f} s", flush=True)
+    return 0
+
+
+def only_text_backends(args: argparse.Namespace, checkpoint: Path, load_start: Any, t0: float) -> int:
+    """The text-backend A/B alone, merged into the committed report (its other sections unchanged)."""
+    from musechat.bus import EmbeddedBroker
+
+    path = args.out / "turn_latency.json"
+    if not path.is_file():
+        raise SystemExit(f"--only-text-backends merges into {path}, which does not exist: run the full benchmark")
+    result = json.loads(path.read_text())
+    if result["tracks"] != args.tracks:
+        raise SystemExit(f"{path} is a {result['tracks']}-track run; pass --tracks {result['tracks']}")
+    with EmbeddedBroker() as broker:
+        text = text_backends(args.workdir, checkpoint, broker.bootstrap_servers, args.scale, max(1, args.text_repeats))
+    end = environment()
+    result.setdefault("text_backend", "torch")  # runs before the text backends existed measured torch
+    result["text_backends"] = text | {"date": end.date_utc, "machine": end.summary(), "niceness": end.niceness,
+                                      "checkpoint": str(checkpoint), "tracks": args.tracks,
+                                      "loadavg_start": list(load_start), "loadavg_end": list(end.loadavg),
+                                      "total_wall_s": round(time.perf_counter() - t0, 1)}
+    write_report(result, args.out)
+    print(f"\n{text['target']['statement']}\nwrote {args.out}/turn_latency.{{json,md,png}}", flush=True)
     return 0
 
 

@@ -66,15 +66,27 @@ class Level:
         }
 
 
-async def _client(session: Any, url: str, conversation: str, state0: str, texts: list[str], offset: int,
+async def _start(session: Any, url: str) -> tuple[str, str]:
+    """A new conversation on the bench video: (its id, the state its first turn is sent with)."""
+    async with session.post(f"{url}/v1/conversations", json={"video_id": VIDEO_ID, "limit": LIMIT}) as response:
+        response.raise_for_status()
+        body = await response.json()
+    return body["conversation_id"], body["state"]
+
+
+async def _client(session: Any, url: str, starts: list[tuple[str, str]], texts: list[str], offset: int,
                   stride: int, level: Level, budget: itertools.count, deadline: float) -> None:
-    state, in_conversation, k = state0, 0, 0
-    route = f"{url}/v1/conversations/{conversation}/turns"
+    """Chains TURNS_PER_CONVERSATION turns in a conversation of its own, then takes the next one: a state
+    token advances once (the gateway answers a second turn from the same state with 409 stale_state)."""
+    in_conversation, k = TURNS_PER_CONVERSATION, 0
+    conversation, state = "", ""
     while time.perf_counter() < deadline and next(budget) < level.max_requests:
         text = texts[(offset + k * stride) % len(texts)]
         k += 1
         if in_conversation == TURNS_PER_CONVERSATION:
-            state, in_conversation = state0, 0
+            conversation, state = starts.pop() if starts else await _start(session, url)
+            in_conversation = 0
+        route = f"{url}/v1/conversations/{conversation}/turns"
         started = time.perf_counter()
         try:
             async with session.post(route, json={"text": text, "state": state, "limit": LIMIT}) as response:
@@ -84,18 +96,18 @@ async def _client(session: Any, url: str, conversation: str, state0: str, texts:
         except Exception as error:  # timeouts, dropped connections: counted, and the client goes on
             kind = type(error).__name__
             level.errors[kind] = level.errors.get(kind, 0) + 1
-            state, in_conversation = state0, 0
+            in_conversation = TURNS_PER_CONVERSATION
             continue
         if status != 200 or not body.get("tracks"):
             kind = f"http_{status}" if status != 200 else "no_tracks"
             level.errors[kind] = level.errors.get(kind, 0) + 1
-            state, in_conversation = state0, 0
+            in_conversation = TURNS_PER_CONVERSATION
             continue
         level.latencies_ms.append(elapsed)
         state, in_conversation = body["state"], in_conversation + 1
 
 
-async def _run_level(url: str, key: str, conversation: str, state0: str, texts: list[str], level: Level) -> None:
+async def _run_level(url: str, key: str, texts: list[str], level: Level) -> None:
     # aiohttp rather than httpx: the load generator shares the 2 cores with the server, and aiohttp
     # spends several times less CPU per request.
     import aiohttp
@@ -104,12 +116,17 @@ async def _run_level(url: str, key: str, conversation: str, state0: str, texts: 
     timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT_S)
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}, connector=connector,
                                      timeout=timeout) as session:
+        # The level's conversations are started before its clock starts (a client that runs out starts more).
+        needed = -(-level.max_requests // TURNS_PER_CONVERSATION) + level.clients
+        starts: list[tuple[str, str]] = []
+        for _ in range(0, needed, level.clients):
+            starts += await asyncio.gather(*(_start(session, url) for _ in range(level.clients)))
         budget = itertools.count()
         level.load_before = os.getloadavg()
         started = time.perf_counter()
         deadline = started + level.max_seconds
-        await asyncio.gather(*(_client(session, url, conversation, state0, texts, offset=i * 7,
-                                       stride=max(1, level.clients), level=level, budget=budget, deadline=deadline)
+        await asyncio.gather(*(_client(session, url, starts, texts, offset=i * 7, stride=max(1, level.clients),
+                                       level=level, budget=budget, deadline=deadline)
                                for i in range(level.clients)))
         level.wall_s = time.perf_counter() - started
         level.load_after = os.getloadavg()
@@ -118,12 +135,13 @@ async def _run_level(url: str, key: str, conversation: str, state0: str, texts: 
 _METRIC = re.compile(r"^musechat_http_request_duration_seconds_(sum|count)\{(.*)\}\s+(\S+)$")  # route has braces
 
 
-def _server_turn_totals(url: str, dump: Path | None = None) -> tuple[float, float] | None:
-    """(sum of seconds, count) of the gateway's own turn-route histogram, if /metrics exposes it."""
+def _server_turn_totals(url: str, key: str, dump: Path | None = None) -> tuple[float, float] | None:
+    """(sum of seconds, count) of the gateway's own turn-route histogram, if /metrics exposes it (with a key:
+    on the API port /metrics needs one)."""
     import httpx
 
     try:
-        text = httpx.get(f"{url}/metrics", timeout=10).text
+        text = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {key}"}, timeout=10).text
     except httpx.HTTPError:
         return None
     if dump is not None:
@@ -164,6 +182,7 @@ class RssSampler:
         self._root = psutil.Process(pid)
         self.tree_peak_mb = 0.0
         self.process_peak_mb = 0.0
+        self.role_peak_mb: dict[str, float] = {}  # worker / engine / text: each process's own high-water mark
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -191,7 +210,26 @@ class RssSampler:
                 continue
             match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
             if match:
-                self.process_peak_mb = max(self.process_peak_mb, int(match.group(1)) / 1024)
+                peak = int(match.group(1)) / 1024
+                self.process_peak_mb = max(self.process_peak_mb, peak)
+                role = _role(proc)
+                if role:
+                    self.role_peak_mb[role] = max(self.role_peak_mb.get(role, 0.0), peak)
+
+
+def _role(proc: Any) -> str | None:
+    """The gateway process's part: the BentoML worker (HTTP), the engine child (it loaded Qdrant Edge) or the
+    text child (another spawned child: `musechat.hosting.ProcessHost`); None for the supervisor and helpers."""
+    try:
+        cmdline = " ".join(proc.cmdline())
+        if "_bentoml_impl.worker" in cmdline:
+            return "worker"
+        if "spawn_main" not in cmdline:
+            return None
+        maps = Path(f"/proc/{proc.pid}/maps").read_text()
+    except Exception:  # the process is gone
+        return None
+    return "engine" if "qdrant_edge" in maps else "text"
 
 
 def run_backend(backend: str, workdir: Path, checkpoint: Path, bootstrap: str, levels: list[Level]) -> dict[str, Any]:
@@ -207,6 +245,9 @@ def run_backend(backend: str, workdir: Path, checkpoint: Path, bootstrap: str, l
         env["MUSECHAT_GATEWAY_BATCH_MAX_SIZE"] = "1"
     if backend == "edge-one-process":  # the same engine and gateway, the engine and text model in the worker
         env["MUSECHAT_GATEWAY_ENGINE_PROCESS"] = env["MUSECHAT_GATEWAY_TEXT_PROCESS"] = "false"
+    if backend.startswith("edge-text-"):  # the same gateway, the text model on one backend or the other
+        env["MUSECHAT_GATEWAY_TEXT_BACKEND"] = backend.removeprefix("edge-text-")
+    env["MUSECHAT_GATEWAY_TEXT_MODEL_CACHE_DIR"] = str(workdir / "text-model-cache")
     print(f"\n[{backend}] starting the gateway ...", flush=True)
     t = time.perf_counter()
     with gateway_server(workdir / f"gateway-{backend}", bootstrap, checkpoint, extra_env=env) as server:
@@ -217,20 +258,22 @@ def run_backend(backend: str, workdir: Path, checkpoint: Path, bootstrap: str, l
             with httpx.Client(base_url=server.url, headers=headers, timeout=CLIENT_TIMEOUT_S) as client:
                 started = client.post("/v1/conversations", json={"video_id": VIDEO_ID, "limit": LIMIT})
                 started.raise_for_status()
-                conversation, state0 = started.json()["conversation_id"], started.json()["state"]
+                conversation, state = started.json()["conversation_id"], started.json()["state"]
                 for text in PHRASES:  # warm-up: first Kafka publish, first model calls, the text cache
-                    client.post(f"/v1/conversations/{conversation}/turns",
-                                json={"text": text, "state": state0, "limit": LIMIT}).raise_for_status()
+                    turn = client.post(f"/v1/conversations/{conversation}/turns",
+                                       json={"text": text, "state": state, "limit": LIMIT})
+                    turn.raise_for_status()
+                    state = turn.json()["state"]
             for level in levels:
                 texts = list(PHRASES) if level.phrases == "repeated" else unique_phrases()
-                before = _server_turn_totals(server.url)
+                before = _server_turn_totals(server.url, server.api_key)
                 server_cpu, client_cpu = _tree_cpu_s(server.process.pid), time.process_time()
                 engine_cpu = _tree_cpu_s(server.process.pid, engine_only=True)
-                asyncio.run(_run_level(server.url, server.api_key, conversation, state0, texts, level))
+                asyncio.run(_run_level(server.url, server.api_key, texts, level))
                 level.server_cpu_s = _tree_cpu_s(server.process.pid) - server_cpu
                 level.engine_cpu_s = _tree_cpu_s(server.process.pid, engine_only=True) - engine_cpu
                 level.client_cpu_s = time.process_time() - client_cpu
-                after = _server_turn_totals(server.url, workdir / f"gateway-{backend}" / "metrics.txt")
+                after = _server_turn_totals(server.url, server.api_key, workdir / f"gateway-{backend}" / "metrics.txt")
                 if before and after and after[1] > before[1]:
                     level.server_mean_ms = round((after[0] - before[0]) / (after[1] - before[1]) * 1000, 2)
                 s = level.summary()
@@ -238,7 +281,9 @@ def run_backend(backend: str, workdir: Path, checkpoint: Path, bootstrap: str, l
                       f"{s['errors']} errors, p50 {s.get('p50_ms')} p95 {s.get('p95_ms')} p99 {s.get('p99_ms')} ms, "
                       f"{s['throughput_rps']} turns/s, load {s['loadavg_after'][0]}", flush=True)
     return {"backend": backend, "ready_s": round(ready_s, 1), "gateway_peak_rss_mb": round(rss.process_peak_mb),
-            "gateway_tree_peak_rss_mb": round(rss.tree_peak_mb), "levels": [lv.summary() for lv in levels]}
+            "gateway_tree_peak_rss_mb": round(rss.tree_peak_mb),
+            "peak_rss_by_process_mb": {k: round(v) for k, v in sorted(rss.role_peak_mb.items())},
+            "levels": [lv.summary() for lv in levels]}
 
 
 def plan(backend: str, scale: float) -> list[Level]:

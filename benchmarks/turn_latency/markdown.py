@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from report import fmt, pyplot, save_figure, table, write_json, write_markdown
 
 from turn_latency.params import BATCH_STAGE, LIMIT, MUSIC_DIM, TARGET_CLIENTS, TARGET_P99_MS, TURNS_PER_CONVERSATION
@@ -56,7 +57,11 @@ HOW_IT_SERVES = [
     "(`MUSECHAT_GATEWAY_SERVER_TRACE_SAMPLE_RATE`, `MUSECHAT_GATEWAY_SERVER_ACCESS_LOG`): the request "
     "histogram and the conversation.turn events record every turn; tracing is one setting away when "
     "an exporter is configured.",
-    "- uvloop + httptools under uvicorn; one torch thread per forward pass "
+    "- **The text model on ONNX Runtime** (`MUSECHAT_GATEWAY_TEXT_BACKEND`, `onnx` by default; "
+    "`encoders/text_onnx.py`): the same all-MiniLM-L6-v2 weights exported once to ONNX (cached by the "
+    "weights' sha8), fp32, torch's token features to ~1e-5; a new sentence costs a fraction of torch's CPU "
+    "(the *text model: torch vs ONNX Runtime* section, when the report has it).",
+    "- uvloop + httptools under uvicorn; one torch (or ONNX Runtime) thread per forward pass "
     "(`MUSECHAT_GATEWAY_TORCH_THREADS`); search returns only the response's payload keys.",
 ]
 
@@ -93,6 +98,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
 
 def label(backend: str) -> str:
+    if backend.startswith("edge-text-"):
+        return f"Qdrant Edge, text model on {backend.removeprefix('edge-text-')}"
     return {"edge": "Qdrant Edge", "edge-unbatched": "Qdrant Edge, no micro-batching",
             "edge-one-process": "Qdrant Edge, one process"}.get(backend, "qdrant-client local")
 
@@ -102,6 +109,7 @@ def markdown(r: dict[str, Any]) -> str:
         *intro(r), *results_table(r), *ratio_tables(r), *process_table(r), *stage_table(r), *quality_table(r),
         "", "![latency percentiles vs concurrency](turn_latency.png)", "",
         "## Target: p99 ≤ 50 ms at 10 concurrent clients", "", r["target"]["statement"], "", *reading(r),
+        *text_section(r),
         "## How the gateway serves concurrent turns", "", *HOW_IT_SERVES, "",
         "## Setup", "", *setup(r),
         "", "Reproduce: `python benchmarks/turn_latency_bench.py` (≈15 min; `--workdir` keeps the stores for a "
@@ -117,7 +125,8 @@ def intro(r: dict[str, Any]) -> list[str]:
         f"Catalog: {r['tracks']:,} tracks; every number is client-side wall time of "
         "`POST /v1/conversations/{id}/turns` over loopback HTTP against the real gateway BentoML server "
         "(workers off), which encodes the words (all-MiniLM-L6-v2 on this machine, in the gateway's text "
-        f"process), runs the fusion query tower, searches the store for {LIMIT} tracks with the conversation's "
+        f"process, on {r.get('text_backend', 'torch')}), runs the fusion query tower, searches the store for "
+        f"{LIMIT} tracks with the conversation's "
         "exclusions and filters, "
         "publishes the turn event to Kafka (the bundled Tansu broker, acks awaited) and signs the new state.",
         "",
@@ -275,3 +284,72 @@ def setup(r: dict[str, Any]) -> list[str]:
         f"- Measurement at the invoking shell's priority ({r['niceness']}); machine: {r['cpus']} CPUs shared "
         f"with other jobs, load average at start {r['loadavg_start']}, at end {r['loadavg_end']}.",
     ]
+
+
+def text_section(r: dict[str, Any]) -> list[str]:
+    """The text model on torch vs ONNX Runtime, measured together (`turn_latency/text_ab.py`)."""
+    t = r.get("text_backends")
+    if not t:
+        return []
+    lines = [
+        "## Text model: torch vs ONNX Runtime, same run", "",
+        f"Measured on {t['date']}"
+        + (f" ({t['machine']}, its own run of `--only-text-backends`: the sections above are from "
+           f"{r['date']})" if "machine" in t else "")
+        + f"; machine load average (1, 5, 15 min) {t['loadavg_start']} at the start, {t['loadavg_end']} at the end "
+        f"({r['cpus']} CPUs, shared with other jobs). The same gateway, store and load at {TARGET_CLIENTS} clients, "
+        "the text process's model on `MUSECHAT_GATEWAY_TEXT_BACKEND=torch` (the path before) or `onnx` (ONNX "
+        f"Runtime, fp32, the default now); {t['repeats']} rounds, the order alternating (torch, onnx / onnx, "
+        "torch / ...), a fresh gateway per backend and round; *repeated* first, then *unique* (every turn a "
+        "sentence the text model has not seen). Figures below are the median over the rounds of each metric.",
+        "", t["target"]["statement"], ""]
+    rows = [[t_run["text_backend"], lv["repeat"] + 1, lv["phrases"], lv["ok"], lv["errors"], fmt(lv.get("p50_ms")),
+             fmt(lv.get("p95_ms")), fmt(lv.get("p99_ms")), fmt(lv["mean_ms"]), fmt(lv["server_mean_ms"]),
+             fmt(lv["throughput_rps"]),
+             f"{fmt(lv.get('server_cpu_ms_per_turn'))} ({fmt(lv.get('engine_cpu_ms_per_turn'))})",
+             f"{lv['loadavg_after'][0]:.1f}"]
+            for lv_order in range(t["repeats"]) for t_run in t["runs"] for lv in t_run["levels"]
+            if lv["repeat"] == lv_order]
+    lines += table(["text backend", "round", "phrases", "turns ok", "errors", "p50 ms", "p95 ms", "p99 ms", "mean ms",
+                    "server mean ms", "turns/s", "gateway CPU ms/turn (of which child processes)",
+                    "load avg (1 min) after"], rows)
+    med = t["medians"]
+    lines += ["", "Medians over the rounds:", "",
+              *table(["text backend", "phrases", "p50 ms", "p95 ms", "p99 ms", "turns/s", "gateway CPU ms/turn"],
+                     [[b, p, fmt(m["p50_ms"]), fmt(m["p95_ms"]), fmt(m["p99_ms"]), fmt(m["throughput_rps"]),
+                       fmt(m["server_cpu_ms_per_turn"])] for b, by in med.items() for p, m in by.items()])]
+    lines += ["", "Ratio torch / onnx of those medians (> 1: onnx is faster):", "",
+              *table(["phrases", "p50", "p95", "p99", "throughput onnx / torch"],
+                     [[p, f"{fmt(x['p50'], 2)}×", f"{fmt(x['p95'], 2)}×", f"{fmt(x['p99'], 2)}×",
+                       f"{fmt(x['throughput'], 2)}×"] for p, x in t["ratios"].items()])]
+    lines += ["", "The text model alone, in a text process built as the gateway builds it (`build_text_encoder`, "
+              "1 intra-op thread) and called through the same pipe; a new sentence each call (wall: median; CPU: "
+              "the text process's own, per sentence):", "",
+              *table(["text backend", "1 sentence, wall ms", "1 sentence, CPU ms",
+                      f"{BATCH_STAGE} in one call, wall ms per sentence", f"{BATCH_STAGE} in one call, CPU ms per "
+                      "sentence"],
+                     [[b, fmt(x["one_wall_ms"], 2), fmt(x["one_cpu_ms"], 2), fmt(x["batch_wall_ms_per_text"], 2),
+                       fmt(x["batch_cpu_ms_per_text"], 2)] for b, x in t["stages"].items()])]
+    lines += ["", "Fidelity against torch (the features the fusion model was trained on), same texts (the load's "
+              "phrases and a spread of its unique sentences):", "",
+              *table(["text backend", "texts", "token features max abs diff", "pooled max abs diff",
+                      "pooled cosine min", "pooled cosine mean"],
+                     [[b, x["texts"], f"{x['token_max_abs_diff']:.2e}", f"{x['pooled_max_abs_diff']:.2e}",
+                       f"{x['pooled_cosine_min']:.6f}", f"{x['pooled_cosine_mean']:.6f}"]
+                      for b, x in t["fidelity"].items()]),
+              "", "`onnx-int8` (dynamic int8 quantization, per channel) is measured for its fidelity and cost "
+              "only: its pooled vectors are below the 0.99 cosine the default would need, so it stays an opt-in.", ""]
+
+    def rss(run: dict[str, Any], role: str) -> str:
+        values = [s["peak_rss_by_process_mb"].get(role) for s in run["starts"]]
+        values = [v for v in values if v is not None]
+        return f"{float(np.median(values)):,.0f} MB" if values else "–"
+
+    lines += ["Gateway processes per text backend (median over its starts; each process's own peak RSS):", "",
+              *table(["text backend", "ready after", "text process", "worker", "engine process",
+                      "server process tree"],
+                     [[run["text_backend"], f"{float(np.median([s['ready_s'] for s in run['starts']])):.1f} s",
+                       rss(run, "text"), rss(run, "worker"), rss(run, "engine"),
+                       f"{float(np.median([s['gateway_tree_peak_rss_mb'] for s in run['starts']])):,.0f} MB"]
+                      for run in t["runs"]]), ""]
+    return lines

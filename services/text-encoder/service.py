@@ -1,4 +1,4 @@
-"""text-encoder: a thin BentoML shell over `musechat.encoders.text.TextEncoder`.
+"""text-encoder: a thin BentoML shell over `musechat.encoders.text` (torch or ONNX Runtime backend).
 
 Run: `bentoml serve service:TextEncoderService --working-dir services/text-encoder --port 3000`.
 APIs: POST /encode (batchable: concurrent callers share forward passes), POST /info.
@@ -21,18 +21,22 @@ settings = TextEncoderSettings()
 @bentoml.service(name="text-encoder")
 class TextEncoderService:
     def __init__(self) -> None:
-        from musechat.encoders.text import TextEncoder, load_spec
+        from musechat.encoders.text import load_spec
+        from musechat.encoders.text_backend import load_text_encoder
 
         if settings.torch_threads is not None:
             import torch
 
             torch.set_num_threads(settings.torch_threads)
-        self.encoder = TextEncoder.load(
+        self.encoder = load_text_encoder(
             load_spec(settings.spec),
+            settings.backend,
             model=settings.model,
             max_tokens=settings.max_tokens,
             device=settings.device,
             batch_size=settings.forward_batch_size,
+            threads=settings.torch_threads or 0,  # ONNX Runtime: 0 = its own choice, as torch's
+            cache_dir=settings.model_cache_dir,
         )
 
     @bentoml.api(batchable=True, max_batch_size=settings.max_batch_size, max_latency_ms=settings.max_latency_ms)

