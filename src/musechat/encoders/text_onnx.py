@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -69,10 +69,13 @@ def _atomic_write(target: Path, write: Callable[[Path], object]) -> Path:
     return target
 
 
-def export_onnx(path: str, input_names: list[str], target: Path) -> Path:
-    """transformers' module at `path` -> an ONNX graph `input_names` -> `last_hidden_state` [B, L, dim]."""
+def export_onnx(path: str, target: Path) -> Path:
+    """transformers' module at `path` -> an ONNX graph (the tokenizer's inputs) -> `last_hidden_state` [B, L, dim]."""
     import torch
-    from transformers import AutoModel
+    from transformers import AutoModel, AutoTokenizer
+
+    known = AutoTokenizer.from_pretrained(path).model_input_names
+    input_names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in known]
 
     # A fresh instance: the exporter's tracing leaves the module it traced computing other numbers.
     net = AutoModel.from_pretrained(path, attn_implementation="eager").eval()
@@ -113,13 +116,13 @@ def quantize_int8(source: Path, target: Path) -> Path:
                                                               weight_type=QuantType.QInt8))
 
 
-def ensure_onnx(path: str, sha8: str, input_names: list[str], cache_dir: Path | None, quantize: bool) -> Path:
+def ensure_onnx(path: str, sha8: str, cache_dir: Path | None, quantize: bool) -> Path:
     """The cached ONNX model of the weights `sha8` (exported, and quantized, on first use)."""
     folder = model_dir(cache_dir, sha8)
     fp32 = folder / "model.onnx"
     if not fp32.is_file():
         log.info("exporting the text model %s to ONNX under %s", sha8, folder)
-        export_onnx(path, input_names, fp32)
+        export_onnx(path, fp32)
     if not quantize:
         return fp32
     int8 = folder / "model-int8.onnx"
@@ -187,6 +190,83 @@ def writable_root(cache_dir: Path | None) -> Path:
     return fallback
 
 
+class Tokenizer(Protocol):
+    def batch(self, texts: list[str], max_tokens: int) -> tuple[dict[str, np.ndarray], list[bool]]:
+        """(input_ids, attention_mask, token_type_ids as int64 [B, L] padded to the longest, and which texts
+        were cut at `max_tokens` tokens, [CLS] and [SEP] included)."""
+        ...
+
+
+class FastTokenizer:
+    """The checkpoint's `tokenizer.json` through the `tokenizers` library alone: what transformers' fast
+    tokenizer runs inside, without importing transformers (and with it torch, ~220 MB of the text process).
+    Truncation and padding are set here as transformers sets them per call (the file's own are ignored);
+    tests/integration/text_encoder/test_onnx_conformance.py holds it to transformers' ids."""
+
+    def __init__(self, folder: Path) -> None:
+        from tokenizers import Tokenizer as Backend
+
+        def fresh() -> Any:
+            tok = Backend.from_file(str(folder / "tokenizer.json"))
+            tok.no_padding()
+            return tok
+
+        config_file = folder / "tokenizer_config.json"
+        config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+        pad = config.get("pad_token", "[PAD]")
+        pad = pad.get("content") if isinstance(pad, dict) else pad
+        self._fresh = fresh
+        self._by_limit: dict[int, Any] = {}
+        self.pad_id = int(fresh().token_to_id(pad) or 0) if pad else 0
+
+    def _at(self, max_length: int) -> Any:
+        if max_length not in self._by_limit:  # one configured backend per limit: nothing changes per call
+            tok = self._fresh()
+            tok.enable_truncation(max_length=max_length)
+            self._by_limit[max_length] = tok
+        return self._by_limit[max_length]
+
+    def batch(self, texts: list[str], max_tokens: int) -> tuple[dict[str, np.ndarray], list[bool]]:
+        # One token over the limit is enough to tell which texts get cut; those are encoded again at the limit.
+        encodings = self._at(max_tokens + 1).encode_batch(texts)
+        truncated = [len(e.ids) > max_tokens for e in encodings]
+        if any(truncated):
+            cut = iter(self._at(max_tokens).encode_batch([t for t, c in zip(texts, truncated, strict=True) if c]))
+            encodings = [next(cut) if c else e for e, c in zip(encodings, truncated, strict=True)]
+        width = max(len(e.ids) for e in encodings)
+        ids = np.full((len(texts), width), self.pad_id, dtype=np.int64)
+        types = np.zeros((len(texts), width), dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for i, e in enumerate(encodings):
+            ids[i, : len(e.ids)] = e.ids
+            types[i, : len(e.ids)] = e.type_ids
+            mask[i, : len(e.ids)] = 1
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}, truncated
+
+
+class HfTokenizer:
+    """transformers' tokenizer, for a checkpoint without a `tokenizer.json` (or a hub id)."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+
+    def batch(self, texts: list[str], max_tokens: int) -> tuple[dict[str, np.ndarray], list[bool]]:
+        probe = self.tokenizer(texts, truncation=True, max_length=max_tokens + 1)["input_ids"]
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="np")
+        feeds = {name: np.asarray(value, dtype=np.int64) for name, value in enc.items()}
+        lengths = feeds["attention_mask"].sum(axis=1)
+        return feeds, [len(p) > int(n) for p, n in zip(probe, lengths, strict=True)]
+
+
+def load_tokenizer(path: str) -> Tokenizer:
+    folder = Path(path)
+    if (folder / "tokenizer.json").is_file():
+        return FastTokenizer(folder)
+    from transformers import AutoTokenizer
+
+    return HfTokenizer(AutoTokenizer.from_pretrained(path))
+
+
 def session(model_path: Path, threads: int) -> Any:
     import onnxruntime as ort
 
@@ -203,7 +283,7 @@ class OnnxTextEncoder(TextEncodings):
     """The `onnx` / `onnx-int8` backends: ONNX Runtime on the CPU, the torch backend's tokenizer and pooling."""
 
     session: Any  # onnxruntime.InferenceSession
-    tokenizer: Any
+    tokenizer: Tokenizer
     spec: TextEncoderSpec
     model_id: str
     sha8: str
@@ -224,28 +304,21 @@ class OnnxTextEncoder(TextEncodings):
         quantize: bool = False,
     ) -> OnnxTextEncoder:
         """As `TextEncoder.load`; the ONNX model is exported (and quantized) into `cache_dir` on first use
-        (`writable_root`: an unwritable one falls back to the system's temporary directory)."""
-        from transformers import AutoTokenizer
-
+        (`writable_root`: an unwritable one falls back to the system's temporary directory). Once it is
+        there, a start reads the model, the tokenizer and a small JSON file: no torch, no transformers."""
         model_id, path = resolve_source(spec, model)
         root = writable_root(cache_dir)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(path)
             sha8, dim, positions = weights_identity(path, root)
+            tokenizer = load_tokenizer(path)
         except (OSError, ValueError) as exc:
             raise ValueError(f"cannot load a text model from {path!r}: {exc}") from exc
         if dim != spec.dim:
             raise ValueError(f"{model_id} gives {dim}-d tokens, spec {spec.name} says {spec.dim}")
         tokens = check_max_tokens(spec, max_tokens, positions)
-        names: list[str] = [n for n in ("input_ids", "attention_mask", "token_type_ids")
-                            if n in tokenizer.model_input_names]
-        onnx_path = ensure_onnx(path, sha8, names, root, quantize)
+        onnx_path = ensure_onnx(path, sha8, root, quantize)
         return cls(session(onnx_path, threads), tokenizer, spec, model_id, sha8, tokens, batch_size,
                    "onnx-int8" if quantize else "onnx", onnx_path)
-
-    @property
-    def dim(self) -> int:
-        return self.spec.dim
 
     def encode_arrays(self, texts: list[str]) -> list[TextArrays]:
         """Token features and pooled vectors, `batch_size` texts per run of the graph."""
@@ -253,15 +326,15 @@ class OnnxTextEncoder(TextEncodings):
         out: list[TextArrays] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
-            probe = self.tokenizer(batch, truncation=True, max_length=self.max_tokens + 1)["input_ids"]
-            enc = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="np")
-            feeds = {name: np.asarray(enc[name], dtype=np.int64) for name in names}
+            tokenized, truncated = self.tokenizer.batch(batch, self.max_tokens)
+            feeds = {name: tokenized[name] for name in names}
             hidden = np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)  # [B, L, dim]
-            mask = feeds["attention_mask"][..., None].astype(np.float32)
+            attention = tokenized["attention_mask"]
+            mask = attention[..., None].astype(np.float32)
             pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
             if self.spec.normalize:  # torch.nn.functional.normalize: x / max(||x||, 1e-12)
                 pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-            for i, length in enumerate(feeds["attention_mask"].sum(axis=1).tolist()):
+            for i, length in enumerate(attention.sum(axis=1).tolist()):
                 out.append(TextArrays(tokens=hidden[i, :length].copy(), pooled=pooled[i].astype(np.float32),
-                                      truncated=len(probe[i]) > length))
+                                      truncated=truncated[i]))
         return out

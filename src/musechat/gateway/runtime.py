@@ -104,7 +104,8 @@ def build_text_encoder(torch_threads: int, backend: str = "torch", cache_dir: Pa
     from musechat.encoders.text import load_spec
     from musechat.encoders.text_backend import load_text_encoder
 
-    _limit_torch_threads(torch_threads)
+    if backend == "torch":  # the ONNX backends never import torch once their export is cached
+        _limit_torch_threads(torch_threads)
     return {TEXT: load_text_encoder(load_spec(), backend, threads=torch_threads, cache_dir=cache_dir)}
 
 

@@ -78,6 +78,26 @@ def test_onnx_fp32_matches_torch(cache: Path, reference: list[TextArrays]) -> No
     assert encoding.feature_model == torch_encoder.version and encoding.length == encoding.tokens.to_array().shape[0]
 
 
+def test_fast_tokenizer_gives_transformers_ids() -> None:
+    """The ONNX backend tokenizes with the `tokenizers` library alone (no transformers, no torch): the same
+    ids, masks and truncation flags as transformers' tokenizer on the same files."""
+    from transformers import AutoTokenizer
+
+    from musechat.encoders.text import bundled_minilm_path
+    from musechat.encoders.text_onnx import FastTokenizer, HfTokenizer, load_tokenizer
+
+    path = str(bundled_minilm_path())
+    fast = load_tokenizer(path)
+    assert isinstance(fast, FastTokenizer)
+    hf = HfTokenizer(AutoTokenizer.from_pretrained(path))
+    texts = [*TEXTS, "日本語の歌詞で、もっと静かに", "Ça va? Naïve café — crème brûlée", "x" * 300, "a\tb\nc  d"]
+    for max_tokens in (8, 32):
+        (a, ta), (b, tb) = fast.batch(texts, max_tokens), hf.batch(texts, max_tokens)
+        assert ta == tb and any(ta)
+        for name in ("input_ids", "attention_mask", "token_type_ids"):
+            np.testing.assert_array_equal(a[name], b[name])
+
+
 def test_onnx_int8_is_close_and_labelled(cache: Path, reference: list[TextArrays]) -> None:
     encoder = load_text_encoder(load_spec(), "onnx-int8", cache_dir=cache)
     assert encoder.version.endswith("+int8")

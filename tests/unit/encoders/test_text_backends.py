@@ -72,7 +72,7 @@ def test_export_cache_is_keyed_by_sha8_and_reused(monkeypatch: pytest.MonkeyPatc
     exported: list[Path] = []
     quantized: list[Path] = []
 
-    def export(path: str, names: list[str], target: Path) -> Path:
+    def export(path: str, target: Path) -> Path:
         exported.append(target)
         return text_onnx._atomic_write(target, lambda tmp: tmp.write_bytes(b"fp32"))
 
@@ -82,13 +82,13 @@ def test_export_cache_is_keyed_by_sha8_and_reused(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(text_onnx, "export_onnx", export)
     monkeypatch.setattr(text_onnx, "quantize_int8", quantize)
-    fp32 = text_onnx.ensure_onnx("model-dir", "abcd1234", ["input_ids"], tmp_path, quantize=False)
+    fp32 = text_onnx.ensure_onnx("model-dir", "abcd1234", tmp_path, quantize=False)
     assert fp32 == tmp_path / "text-onnx" / f"abcd1234-v{text_onnx.EXPORT_FORMAT}" / "model.onnx"
-    int8 = text_onnx.ensure_onnx("model-dir", "abcd1234", ["input_ids"], tmp_path, quantize=True)
+    int8 = text_onnx.ensure_onnx("model-dir", "abcd1234", tmp_path, quantize=True)
     assert int8.read_bytes() == b"fp32->int8"
-    text_onnx.ensure_onnx("model-dir", "abcd1234", ["input_ids"], tmp_path, quantize=True)
+    text_onnx.ensure_onnx("model-dir", "abcd1234", tmp_path, quantize=True)
     assert len(exported) == 1 and len(quantized) == 1  # found in the cache afterwards
-    text_onnx.ensure_onnx("model-dir", "ffff0000", ["input_ids"], tmp_path, quantize=False)
+    text_onnx.ensure_onnx("model-dir", "ffff0000", tmp_path, quantize=False)
     assert len(exported) == 2  # other weights, another folder
     assert not list(tmp_path.rglob("*.tmp"))
 
@@ -112,17 +112,15 @@ def test_default_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 class _Tokenizer:
-    """Whitespace tokens with [CLS]/[SEP] ids 1/2 and padding 0, the shape of a HF fast tokenizer's output."""
+    """Whitespace tokens with [CLS]/[SEP] ids 1/2 and padding 0, in `Tokenizer.batch`'s shape."""
 
-    def __call__(self, texts: list[str], truncation: bool = False, max_length: int = 512, padding: bool = False,
-                 return_tensors: str | None = None) -> dict[str, Any]:
-        ids = [[1, *[10 + len(w) for w in t.split()][: max_length - 2], 2] for t in texts]
-        if not padding:
-            return {"input_ids": ids}
+    def batch(self, texts: list[str], max_tokens: int) -> tuple[dict[str, np.ndarray], list[bool]]:
+        full = [[1, *[10 + len(w) for w in t.split()], 2] for t in texts]
+        ids = [row if len(row) <= max_tokens else [*row[: max_tokens - 1], 2] for row in full]
         width = max(map(len, ids))
         input_ids = np.array([row + [0] * (width - len(row)) for row in ids])
-        return {"input_ids": input_ids, "attention_mask": (input_ids != 0).astype(np.int64),
-                "token_type_ids": np.zeros_like(input_ids)}
+        return ({"input_ids": input_ids, "attention_mask": (input_ids != 0).astype(np.int64),
+                 "token_type_ids": np.zeros_like(input_ids)}, [len(row) > max_tokens for row in full])
 
 
 class _Input:
@@ -184,3 +182,23 @@ def test_unwritable_cache_falls_back_to_the_temp_dir(tmp_path: Path) -> None:
     blocked.write_text("not a folder")
     assert text_onnx.writable_root(blocked / "cache").name == "musechat-models"
     assert text_onnx.writable_root(tmp_path / "ok") == tmp_path / "ok"
+
+
+def test_fast_tokenizer_pads_truncates_and_flags_like_transformers(tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+
+    vocab = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "a": 4, "b": 5, "c": 6}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2),
+                                                                                                  ("[SEP]", 3)])
+    tok.enable_padding(length=128)  # a file's own padding (sentence-transformers ships one) is ignored
+    tok.save(str(tmp_path / "tokenizer.json"))
+    (tmp_path / "tokenizer_config.json").write_text('{"pad_token": "[PAD]"}')
+    fast = text_onnx.load_tokenizer(str(tmp_path))
+    assert isinstance(fast, text_onnx.FastTokenizer)
+    feeds, truncated = fast.batch(["a b", "a b c a b c", "c"], max_tokens=5)
+    assert feeds["input_ids"].tolist() == [[2, 4, 5, 3, 0], [2, 4, 5, 6, 3], [2, 6, 3, 0, 0]]
+    assert feeds["attention_mask"].tolist() == [[1, 1, 1, 1, 0], [1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
+    assert feeds["token_type_ids"].shape == (3, 5) and truncated == [False, True, False]
+    assert all(v.dtype == np.int64 for v in feeds.values())
