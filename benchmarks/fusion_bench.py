@@ -283,7 +283,7 @@ def main() -> int:
         f"{len(es_test.ds)} queries; docs/synthetic-benchmark.md",
         "wording": "a wording per split, no sentence shared: train speaks half of phrasebooks/default.json and "
         "the understanding train bank, val the other half and the val bank, test phrasebooks/paraphrase_test.json "
-        "(written apart); the tables below are on the test split, so on wording never trained on",
+        "(written apart); Tables 1 and 2 are on the test split, so on wording never trained on",
         "training": f"{len(VARIANTS)} variants, {args.jobs} at a time, 1 torch thread each; wall "
         f"{train_wall / 60:.1f} min, CPU {train_cpu / 60:.1f} min in total on a shared machine "
         f"({env.cpus} cores, {env.processor})",
