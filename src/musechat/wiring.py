@@ -109,7 +109,8 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         paths=(PathUse(Artifact.UPLOADS, "write", env="MUSECHAT_GATEWAY_UPLOAD_DIR"),),
         vectors=(VectorUse("video_features", "MUSECHAT_GATEWAY_VIDEO_ENCODER_SPEC"),),
         cluster_env=("MUSECHAT_BUS_BOOTSTRAP_SERVERS", *_STORE_CLUSTER, "MUSECHAT_GATEWAY_RANKER_URL",
-                     "MUSECHAT_GATEWAY_TEXT_ENCODER_URL", "MUSECHAT_GATEWAY_STATE_SECRET"),
+                     "MUSECHAT_GATEWAY_TEXT_ENCODER_URL", "MUSECHAT_GATEWAY_STATE_SECRET",
+                     "MUSECHAT_GATEWAY_OUTBOX_PATH"),
     ),
     Deployable(
         "text-encoder", "service", ("MUSECHAT_TEXT_ENCODER_",),

@@ -43,7 +43,7 @@ class Workload:
     probe: tuple[str, int] | None = None  # readiness (path, port)
 
 
-def _secrets(docs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+def secrets(docs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for doc in docs:
         if doc.get("kind") != "Secret":
@@ -65,7 +65,7 @@ def _pod(doc: dict[str, Any]) -> dict[str, Any] | None:
 def workloads(docs: list[dict[str, Any]], state: Path) -> list[Workload]:
     """Every container of every workload (init containers first), ready to run under `state`."""
     config_maps = {d["metadata"]["name"]: d.get("data") or {} for d in docs if d.get("kind") == "ConfigMap"}
-    secrets = _secrets(docs)
+    by_name = secrets(docs)
     out = []
     for doc in docs:
         pod = _pod(doc)
@@ -83,7 +83,7 @@ def workloads(docs: list[dict[str, Any]], state: Path) -> list[Workload]:
             elif "secret" in v:
                 host = state / "pods" / doc["metadata"]["name"] / v["name"]
                 host.mkdir(parents=True, exist_ok=True)
-                data = secrets[v["secret"]["secretName"]]
+                data = by_name[v["secret"]["secretName"]]
                 items = v["secret"].get("items") or [{"key": k, "path": k} for k in data]
                 for item in items:
                     (host / item["path"]).write_text(data[item["key"]])
@@ -100,7 +100,7 @@ def workloads(docs: list[dict[str, Any]], state: Path) -> list[Workload]:
                     env[e["name"]] = str(e["value"])
                 else:
                     ref = e["valueFrom"]["secretKeyRef"]
-                    env[e["name"]] = secrets[ref["name"]][ref["key"]]
+                    env[e["name"]] = by_name[ref["name"]][ref["key"]]
             mounts = [Mount(volumes[m["name"]], m["mountPath"], bool(m.get("readOnly", False)))
                       for m in c.get("volumeMounts", [])]
             argv = [str(a) for a in c.get("command", []) + c.get("args", [])]
@@ -128,7 +128,19 @@ def sandbox_argv(w: Workload, hosts: Path) -> list[str]:
     assert bwrap, "bubblewrap is missing (apt-get install -y bubblewrap)"
     args = [bwrap, "--die-with-parent", "--tmpfs", "/"]
     for d in ROOT_DIRS:
-        if Path(f"/{d}").exists():
+        if not Path(f"/{d}").exists():
+            continue
+        if any(m.path.startswith(f"/{d}/") for m in w.mounts):
+            # A volume below a system dir (the gateway's keys at /etc/musechat/api-keys): the runtime makes
+            # its mount point, which a read-only bind of the whole dir would not allow. The dir is made in
+            # the sandbox's own root instead, and each entry of the host's bound (symlinks kept as links).
+            args += ["--dir", f"/{d}"]
+            for entry in sorted(Path(f"/{d}").iterdir()):
+                if entry.is_symlink():
+                    args += ["--symlink", os.readlink(entry), str(entry)]
+                elif entry.exists():
+                    args += ["--ro-bind", str(entry), str(entry)]
+        else:
             args += ["--ro-bind", f"/{d}", f"/{d}"]
     # /sys read-only as in a container (vLLM's CPU build reads the topology through lscpu).
     args += ["--ro-bind", str(hosts), "/etc/hosts", "--dev", "/dev", "--proc", "/proc", "--ro-bind", "/sys", "/sys"]

@@ -2,17 +2,26 @@
 args run as a local process with exactly its rendered environment, its volumes bound at their container
 paths (claims shared between pods, emptyDirs per pod) under a read-only root and working directory
 (bubblewrap; tests/deploy/bringup.py). Kafka is the bundled Tansu broker, vLLM the CPU build serving the
-bundled SmolLM2. The chart's pre-install hook creates the topics; then a catalog is ingested through the
-catalog worker and the music encoder, an upload is encoded through the video worker and the video
-encoder, and the explainer explains a track through vLLM.
+bundled SmolLM2. The operator's part is done as docs/deployment.md says: the base LLM on the models claim,
+a first fusion checkpoint (input widths from the rendered encoder specs) at /registry/checkpoints/latest,
+the catalog's audio on the catalog claim. The chart's pre-install hook creates the topics; then a catalog
+is ingested through the catalog worker and the music encoder (the indexer writes it into Qdrant), an
+upload is encoded through the video worker and the video encoder, the explainer explains a track through
+vLLM, and a conversation goes through the gateway as a platform's client would: the smoke-test API key
+from the rendered Secret, an uploaded video, turn 1, a turn with words, and the streamed explanation.
 
-What cannot run here, and is covered by the wiring test instead (tests/deploy/test_wiring.py):
-- the Qdrant server (no binary for this machine): so the workloads that need it — gateway, fusion ranker,
-  indexer, dataset writer (those whose declared settings include MUSECHAT_STORE_) — are not started, and no
-  conversation goes through the gateway here;
-- GPU nodes (values-gpu.yaml).
-Cost: 323 s on the shared 2-core machine (most of it vLLM's start beside five model loads), ~4 GB of
-memory: marked `slow`, so `make test` leaves it out; .ci/run runs it as a step of its own.
+Qdrant is a stand-in: no Qdrant server binary exists for this machine (nothing on PyPI, npm or Debian), so
+the rendered Qdrant StatefulSet's container runs tests/deploy/qdrant_standin.py instead of the image's
+server — Qdrant's REST API (the subset qdrant-client's REST transport uses for our store) over
+qdrant-client's own local mode, with the StatefulSet's rendered environment (its API key from the chart's
+Secret, checked on every request as the server does) and its storage claim at /qdrant/storage, on the
+Service's port (6333, fixed by the chart) — and the gateway, fusion ranker, indexer and dataset writer
+reach it at the rendered MUSECHAT_STORE_URL over REST with the rendered key. The store conformance suite
+runs against the stand-in (tests/integration/store/test_conformance.py, `qdrant-rest-standin`); what the
+real server adds (HNSW, quantization, shards, replicas, snapshots) and its wiring are covered by the
+wiring test (tests/deploy/test_wiring.py), not here. GPU nodes (values-gpu.yaml) neither.
+Cost: see docs/deployment.md (most of it vLLM's start beside the model loads), ~5 GB of memory: marked
+`slow`, so `make test` leaves it out; .ci/run runs it as a step of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +34,9 @@ import socket
 import subprocess
 import time
 import urllib.request
+import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +44,13 @@ import pytest
 import yaml
 
 from musechat.wiring import DEPLOYABLES
-from tests.deploy.bringup import Workload, hosts_file, start, workloads
+from tests.deploy.bringup import Workload, hosts_file, secrets, start, workloads
 from tests.deploy.conftest import CHART, ROOT, render
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-NEEDS_QDRANT_SERVER = {d.name for d in DEPLOYABLES if "MUSECHAT_STORE_" in d.settings_prefixes} | {"qdrant"}
+QDRANT_CLIENTS = {d.name for d in DEPLOYABLES if "MUSECHAT_STORE_" in d.settings_prefixes}
+QDRANT_PORT = 6333  # the rendered Service's port, fixed by the chart (MUSECHAT_STORE_URL)
 PORT_KEYS = ("gateway", "textEncoder", "videoEncoder", "musicEncoder", "fusionRanker", "explainer",
              "catalogWorker", "indexer", "videoWorker", "datasetWriter")
 
@@ -47,6 +59,41 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def qdrant_standin(every: list[Workload]) -> Workload:
+    """The rendered Qdrant StatefulSet's container (its env, its storage claim at /qdrant/storage) running
+    the REST stand-in in place of the image's server (see the module docstring)."""
+    qdrant = next(w for w in every if w.name == "qdrant" and w.container == "qdrant")
+    assert qdrant.probe == ("/readyz", QDRANT_PORT), qdrant.probe
+    assert "QDRANT__SERVICE__API_KEY" in qdrant.env
+    argv = ["python", "-m", "tests.deploy.qdrant_standin", "--storage", "/qdrant/storage", "--port", str(QDRANT_PORT)]
+    return replace(qdrant, argv=argv, workdir=str(ROOT))  # `python -m tests....` from the checkout
+
+
+def seed_fusion_checkpoint(every: list[Workload], registry: Path) -> Path:
+    """What an operator copies to /registry/checkpoints/latest before install (docs/deployment.md): a fusion
+    checkpoint whose input widths are those of the rendered encoder specs (random weights: the bring-up
+    checks wiring, not ranking quality)."""
+    import torch
+
+    from musechat.fusion.model import FusionConfig, FusionModel, InputDims, save_checkpoint
+    from musechat.wiring import code_default, spec_width
+
+    by_name = {w.name: w for w in every if w.container == w.name}
+    widths: dict[str, set[int]] = {}
+    for d in DEPLOYABLES:
+        for v in d.vectors:
+            if d.name in by_name:
+                spec = by_name[d.name].env.get(v.env) or str(code_default(v.env, d.settings_prefixes))
+                widths.setdefault(v.quantity, set()).add(spec_width(v.quantity, spec))
+    (video,), (music,), (text,) = (widths[q] for q in ("video_features", "music_features", "text_features"))
+    torch.manual_seed(0)
+    dims = InputDims(video=video, music=music, text=text)
+    config = FusionConfig(variant="musechat", d_model=32, n_heads=2, dims=dims)
+    target = registry / "checkpoints" / "latest"
+    save_checkpoint(FusionModel(config).eval(), target)
+    return target
 
 
 def get(url: str, body: dict[str, Any] | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -81,26 +128,36 @@ def system(helm: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         docs = [d for d in yaml.safe_load_all(result.stdout) if d]
         every = workloads(docs, state)
         # What the operator fills (docs/deployment.md): the base LLM on the models claim, catalog audio.
+        # The base LLM on the models claim, the first fusion model on the registry claim.
         base = ensure_smollm2_hf(ROOT / DEFAULT_BASE_MODEL_DIR)
         llm = state / "claims" / "mc-musechat-models" / "llm"
         llm.mkdir(parents=True, exist_ok=True)
         (llm / "smollm2-135m-hf").symlink_to(base.resolve())
+        seed_fusion_checkpoint(every, state / "claims" / "mc-musechat-registry")
         hosts = hosts_file(docs, state / "hosts")
         logs = state / "logs"
         logs.mkdir()
         procs: list[subprocess.Popen[bytes]] = []
         try:
+            with socket.socket() as probe:  # the chart fixes Qdrant's port: fail clearly if it is taken here
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(("0.0.0.0", QDRANT_PORT))
+                except OSError as exc:
+                    pytest.fail(f"port {QDRANT_PORT} (the rendered Qdrant Service's) is in use here: {exc}")
+            qdrant = qdrant_standin(every)
+            procs.append(start(qdrant, hosts, logs))
+            wait_ready(qdrant, procs[0], logs, timeout_s=60)
             # helm's pre-install hook first: the topics, DLQs included.
             hook = next(w for w in every if w.name == "kafka-topics")
             created = start(hook, hosts, logs).wait(timeout=120)
             assert created == 0, (logs / "kafka-topics-create-topics.log").read_text()
-            running = [w for w in every if w.pod.startswith("Deployment/") and w.name not in NEEDS_QDRANT_SERVER
-                       and w.container == w.name]
+            running = [w for w in every if w.pod.startswith("Deployment/") and w.container == w.name]
             for w in running:
                 procs.append(start(w, hosts, logs))
             yield {"docs": docs, "workloads": {w.name: w for w in running}, "state": state, "logs": logs,
-                   "hosts": hosts, "broker": broker.bootstrap_servers, "every": every,
-                   "procs": {w.name: p for w, p in zip(running, procs, strict=True)}}
+                   "hosts": hosts, "broker": broker.bootstrap_servers, "every": every, "secrets": secrets(docs),
+                   "procs": {w.name: p for w, p in zip(running, procs[1:], strict=True)}}
         finally:
             for p in procs:
                 if p.poll() is None:
@@ -128,7 +185,11 @@ def wait_ready(w: Workload, proc: subprocess.Popen[bytes], logs: Path, timeout_s
 def test_rendered_workloads_come_up_under_a_read_only_root(system: dict[str, Any]) -> None:
     started = system["workloads"]
     assert set(started) == {"text-encoder", "video-encoder", "music-encoder", "explainer", "catalog-worker",
-                            "video-worker", "vllm"}
+                            "video-worker", "vllm", "gateway", "fusion-ranker", "indexer", "dataset-writer"}
+    assert set(started) >= QDRANT_CLIENTS
+    for name in QDRANT_CLIENTS:  # the store clients reach the stand-in at the Service's address, over REST
+        assert started[name].env["MUSECHAT_STORE_URL"] == f"http://mc-musechat-qdrant:{QDRANT_PORT}", name
+        assert started[name].env["MUSECHAT_STORE_API_KEY"] == system["secrets"]["mc-musechat-secrets"]["qdrant-api-key"]
     for w in started.values():
         wait_ready(w, system["procs"][w.name], system["logs"], timeout_s=420)
 
@@ -209,3 +270,71 @@ def test_explainer_explains_through_vllm(system: dict[str, Any]) -> None:
     assert out["text"], out
     vllm_log = (system["logs"] / "vllm-vllm.log").read_text(errors="replace")
     assert '"POST /v1/completions HTTP/1.1" 200' in vllm_log, "the explainer's request did not reach vLLM"
+
+
+def test_conversation_with_an_explanation_through_the_gateway(system: dict[str, Any], tmp_path: Path) -> None:
+    """A platform's client: the smoke-test key from the rendered Secret, an upload, turn 1 once the indexer
+    has written the ingested catalog into Qdrant (the stand-in, asked with the rendered Qdrant key), a turn
+    with words that asks for the explanation, then the explanation's stream URL (JSON): it names the
+    recommended track, and vLLM served it."""
+    import httpx
+    from qdrant_client import QdrantClient
+
+    from musechat.contracts.catalog import TRACKS_COLLECTION
+    from tests.fixtures_video import make_video
+
+    key = system["secrets"]["mc-musechat-secrets"]["smoke-test-api-key"]
+    gateway = f"http://127.0.0.1:{system['workloads']['gateway'].ports[0]}"
+    logs: Path = system["logs"]
+
+    def tail(name: str) -> str:
+        return (logs / f"{name}-{name}.log").read_text(errors="replace")[-3000:]
+
+    with httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+        assert httpx.get(f"{gateway}/v1/videos/none", timeout=10).status_code == 401  # no key, no answer
+        make_video(tmp_path / "clip.mp4", duration_s=2.0)
+        with (tmp_path / "clip.mp4").open("rb") as f:
+            submitted = http.post("/v1/videos", files={"file": ("clip.mp4", f, "video/mp4")})
+        assert submitted.status_code == 202, submitted.text
+        video_id = submitted.json()["video_id"]
+        deadline = time.monotonic() + 240
+        while (video := http.get(f"/v1/videos/{video_id}").json())["status"] == "pending":
+            assert time.monotonic() < deadline, tail("indexer") + tail("video-worker")
+            time.sleep(1.0)
+        assert video["status"] == "ready", video
+
+        # The indexer writes the catalog ingested by an earlier test into Qdrant, behind the `tracks` alias.
+        with warnings.catch_warnings():  # plain HTTP with a key, on loopback
+            warnings.filterwarnings("ignore", "Api key is used with an insecure connection", UserWarning)
+            qdrant = QdrantClient(url=f"http://127.0.0.1:{QDRANT_PORT}", check_compatibility=False,
+                                  api_key=system["secrets"]["mc-musechat-secrets"]["qdrant-api-key"])
+        deadline = time.monotonic() + 240
+        while not qdrant.collection_exists(TRACKS_COLLECTION) or qdrant.count(TRACKS_COLLECTION).count < 2:
+            assert time.monotonic() < deadline, "the indexer wrote no tracks:\n" + tail("indexer")
+            time.sleep(1.0)
+        qdrant.close()
+        deadline = time.monotonic() + 120
+        while True:
+            first = http.post("/v1/conversations", json={"video_id": video_id, "limit": 1})
+            if first.status_code == 201 and first.json()["tracks"]:
+                break
+            assert time.monotonic() < deadline, (f"no track ranked: {first.status_code} {first.text}\n"
+                                                 + tail("indexer") + tail("fusion-ranker") + tail("gateway"))
+            time.sleep(2.0)
+        turn1 = first.json()
+        second = http.post(f"/v1/conversations/{turn1['conversation_id']}/turns",
+                           json={"text": "something faster, please", "state": turn1["state"], "limit": 1,
+                                 "explain": True})
+        assert second.status_code == 200, second.text + tail("gateway")
+        turn2 = second.json()
+        assert turn2["turn"] == 2 and turn2["tracks"], turn2
+        top = turn2["tracks"][0]
+        assert top["track_id"] != turn1["tracks"][0]["track_id"]  # the candidate is not answered again
+        stream = turn2["explanation"]["stream"]
+        assert stream, turn2["explanation"]
+        explained = http.get(stream, headers={"Accept": "application/json"}, timeout=240)
+        assert explained.status_code == 200, explained.text + tail("explainer")
+        explanation = explained.json()
+    assert top["title"] in explanation["text"], explanation
+    vllm_log = (logs / "vllm-vllm.log").read_text(errors="replace")
+    assert vllm_log.count('"POST /v1/completions HTTP/1.1" 200') >= 2, "the turn's explanation did not reach vLLM"

@@ -1,9 +1,15 @@
 """One conformance suite, run against both real engines: Qdrant Edge on disk (in this process, and hosted
 in a child process behind `HostedStore`), and qdrant-client's local mode (the Qdrant server API) on disk.
-A backend passes only if it behaves identically on every case."""
+A backend passes only if it behaves identically on every case.
+
+`qdrant-rest-standin` checks the bring-up's Qdrant stand-in (tests/deploy/qdrant_standin.py): the store is
+opened as a server client (`open_store` with a URL and an API key, so REST, search params and the
+`api-key` header are sent as to a real server), and every call crosses qdrant-client's REST transport to
+local mode behind the stand-in's routes. Passing here is what lets the bring-up trust it."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,6 +30,7 @@ from musechat.store import (
     SearchFilter,
     StoreSettings,
     VectorStore,
+    open_store,
 )
 from musechat.store.edge import EdgeStore
 from musechat.store.hosted import HostedStore
@@ -44,14 +51,26 @@ def _open_qdrant_local(path: Path) -> VectorStore:
     return QdrantServerStore(QdrantClient(path=str(path)))
 
 
-@pytest.fixture(params=["edge", "edge-hosted", "qdrant-local"])
-def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
-    """Returns a function that opens (or reopens) the same on-disk store."""
+def _open_server(url: str, api_key: str) -> VectorStore:
+    with warnings.catch_warnings():  # plain HTTP with a key: right for a loopback test, not for production
+        warnings.filterwarnings("ignore", "Api key is used with an insecure connection", UserWarning)
+        return open_store(StoreSettings(backend="qdrant", url=url, api_key=api_key))
+
+
+@pytest.fixture(params=["edge", "edge-hosted", "qdrant-local", "qdrant-rest-standin"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Yields a function that opens (or reopens) the same on-disk store."""
     if request.param == "edge":
-        return lambda: EdgeStore(tmp_path / "edge")
-    if request.param == "edge-hosted":  # the engine in a child process, every call through the pipe
-        return lambda: HostedStore.open(StoreSettings(backend="edge", path=tmp_path / "edge"))
-    return lambda: _open_qdrant_local(tmp_path / "qdrant-local")
+        yield lambda: EdgeStore(tmp_path / "edge")
+    elif request.param == "edge-hosted":  # the engine in a child process, every call through the pipe
+        yield lambda: HostedStore.open(StoreSettings(backend="edge", path=tmp_path / "edge"))
+    elif request.param == "qdrant-local":
+        yield lambda: _open_qdrant_local(tmp_path / "qdrant-local")
+    else:  # a server client over REST, the stand-in's local mode on disk behind it
+        from tests.deploy.qdrant_standin import StandIn
+
+        with StandIn(tmp_path / "standin", api_key="conformance-key") as url:
+            yield lambda: _open_server(url, "conformance-key")
 
 
 @pytest.fixture
