@@ -322,6 +322,7 @@ def text_section(r: dict[str, Any]) -> list[str]:
               *table(["phrases", "p50", "p95", "p99", "throughput onnx / torch"],
                      [[p, f"{fmt(x['p50'], 2)}×", f"{fmt(x['p95'], 2)}×", f"{fmt(x['p99'], 2)}×",
                        f"{fmt(x['throughput'], 2)}×"] for p, x in t["ratios"].items()])]
+    lines += ["", *text_reading(t, r["cpus"])]
     lines += ["", "The text model alone, in a text process built as the gateway builds it (`build_text_encoder`, "
               "1 intra-op thread) and called through the same pipe; a new sentence each call (wall: median; CPU: "
               "the text process's own, per sentence):", "",
@@ -353,3 +354,24 @@ def text_section(r: dict[str, Any]) -> list[str]:
                        f"{float(np.median([s['gateway_tree_peak_rss_mb'] for s in run['starts']])):,.0f} MB"]
                       for run in t["runs"]]), ""]
     return lines
+
+
+def text_reading(t: dict[str, Any], cpus: int) -> list[str]:
+    """What the A/B's own numbers say: CPU per turn (steadier than percentiles on a shared machine), the
+    text model's share of it, and how loaded the machine was."""
+    med = t["medians"]
+    if not all(b in med for b in ("torch", "onnx")):
+        return []
+    loads = [lv["loadavg_after"][0] for run in t["runs"] for lv in run["levels"]]
+    parts = []
+    for b in ("torch", "onnx"):
+        u, rep = med[b]["unique"], med[b]["repeated"]
+        if u["server_cpu_ms_per_turn"] and rep["server_cpu_ms_per_turn"]:
+            parts.append(f"on {b}, {u['server_cpu_ms_per_turn']:.1f} ms of gateway CPU per turn with new "
+                         f"sentences against {rep['server_cpu_ms_per_turn']:.1f} ms with repeated ones (+"
+                         f"{u['server_cpu_ms_per_turn'] - rep['server_cpu_ms_per_turn']:.1f} ms: the text model "
+                         "and its pipe)")
+    return [f"Reading: {'; '.join(parts)}. CPU per turn is the steadier comparison here: the 1-minute load "
+            f"average after the levels ranged {min(loads):.1f}–{max(loads):.1f} on {cpus} CPUs (a shared machine: "
+            "other jobs ran beside the benchmark), so above a load of 2 every percentile of this section includes "
+            "waiting for a core, more so at the tail."]
