@@ -276,7 +276,8 @@ def test_conversation_with_an_explanation_through_the_gateway(system: dict[str, 
     """A platform's client: the smoke-test key from the rendered Secret, an upload, turn 1 once the indexer
     has written the ingested catalog into Qdrant (the stand-in, asked with the rendered Qdrant key), a turn
     with words that asks for the explanation, then the explanation's stream URL (JSON): it names the
-    recommended track, and vLLM served it."""
+    recommended track, and vLLM was asked (measured: SmolLM2-135M's text failed grounding twice, and the
+    template answered, `fallback: true`; what is checked here is the path, not the model's quality)."""
     import httpx
     from qdrant_client import QdrantClient
 
@@ -335,6 +336,9 @@ def test_conversation_with_an_explanation_through_the_gateway(system: dict[str, 
         explained = http.get(stream, headers={"Accept": "application/json"}, timeout=240)
         assert explained.status_code == 200, explained.text + tail("explainer")
         explanation = explained.json()
+    # The LLM was asked (through vLLM); with the bundled 135M base model and no adapter its text often fails
+    # the grounding check and the deterministic template answers (fallback: true): both name the track.
+    assert explanation["attempts"] >= 1 and explanation["grounded"], explanation
     assert top["title"] in explanation["text"], explanation
     vllm_log = (logs / "vllm-vllm.log").read_text(errors="replace")
     assert vllm_log.count('"POST /v1/completions HTTP/1.1" 200') >= 2, "the turn's explanation did not reach vLLM"
