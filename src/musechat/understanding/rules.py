@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from musechat.contracts.request import (
@@ -81,8 +82,12 @@ _CONTRACTIONS = (
     (r"'ll\b", " will"), (r"'ve\b", " have"), (r"\bdont\b", "do not"), (r"\bcant\b", "can not"),
     (r"\bcannot\b", "can not"),
 )
-_REWRITES = (
-    (r"\b(\d+):([0-5]\d)(?:\s*(?:minutes?|mins?|m)\b)?", lambda m: f"{int(m[1]) * 60 + int(m[2])} seconds"),
+def _minutes_seconds(match: re.Match[str]) -> str:
+    return f"{int(match[1]) * 60 + int(match[2])} seconds"  # "2:30" -> "150 seconds"
+
+
+_REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
+    (r"\b(\d+):([0-5]\d)(?:\s*(?:minutes?|mins?|m)\b)?", _minutes_seconds),
     (r"\banything but\b", "except"), (r"\beverything but\b", "except"), (r"\bno one\b", "nobody"),
     (r"\ba minute and a half\b", "90 seconds"), (r"\b(?:one|1) and a half minutes?\b", "90 seconds"),
     (r"\bminute and a half\b", "90 seconds"), (r"\bhalf a minute\b", "30 seconds"),
@@ -98,8 +103,8 @@ def normalise(text: str) -> str:
     text = text.replace("'", "").replace("&", " and ")
     text = re.sub(r"(?<=[a-z])-(?=[a-z])|(?<=[a-z])-(?=\d)|(?<=\d)-(?=[a-z])", " ", text)
     text = re.sub(r"[^a-z0-9.,;:!?\- ]+", " ", text)
-    for pattern, replacement in _REWRITES:
-        text = re.sub(pattern, replacement, text)
+    for pattern, rewrite in _REWRITES:
+        text = re.sub(pattern, rewrite, text)
     return re.sub(r"\s+", " ", text).strip()
 
 
