@@ -126,7 +126,9 @@ def sandbox_argv(w: Workload, hosts: Path) -> list[str]:
     volumes at their container paths, /etc/hosts for Service names, then the rendered command."""
     bwrap = shutil.which("bwrap")
     assert bwrap, "bubblewrap is missing (apt-get install -y bubblewrap)"
-    args = [bwrap, "--die-with-parent", "--tmpfs", "/"]
+    # A PID namespace per workload, as a container has: when the sandbox ends, the kernel ends every process
+    # in it (BentoML's workers start sessions of their own, and outlived a SIGTERM to the process group).
+    args = [bwrap, "--die-with-parent", "--unshare-pid", "--tmpfs", "/"]
     for d in ROOT_DIRS:
         if not Path(f"/{d}").exists():
             continue
