@@ -302,7 +302,8 @@ def text_section(r: dict[str, Any]) -> list[str]:
         f"Runtime, fp32, the default now); {t['repeats']} rounds, the order alternating (torch, onnx / onnx, "
         "torch / ...), a fresh gateway per backend and round; *repeated* first, then *unique* (every turn a "
         "sentence the text model has not seen). Figures below are the median over the rounds of each metric.",
-        "", t["target"]["statement"], ""]
+        "", t["target"]["statement"], "", *[f"- {note}" for note in t.get("notes", [])],
+        *([""] if t.get("notes") else [])]
     rows = [[t_run["text_backend"], lv["repeat"] + 1, lv["phrases"], lv["ok"], lv["errors"], fmt(lv.get("p50_ms")),
              fmt(lv.get("p95_ms")), fmt(lv.get("p99_ms")), fmt(lv["mean_ms"]), fmt(lv["server_mean_ms"]),
              fmt(lv["throughput_rps"]),
