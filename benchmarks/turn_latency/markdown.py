@@ -353,7 +353,10 @@ def text_section(r: dict[str, Any]) -> list[str]:
                      [[run["text_backend"], f"{float(np.median([s['ready_s'] for s in run['starts']])):.1f} s",
                        rss(run, "text"), rss(run, "worker"), rss(run, "engine"),
                        f"{float(np.median([s['gateway_tree_peak_rss_mb'] for s in run['starts']])):,.0f} MB"]
-                      for run in t["runs"]]), ""]
+                      for run in t["runs"]]), "",
+              f"Reproduce this section alone: `python benchmarks/turn_latency_bench.py --only-text-backends "
+              f"--text-repeats {t['repeats']}` (≈ 10 min once the {r['tracks']:,}-track store is built under "
+              "`--workdir`; it is merged into the report in `--out`, the other sections kept as they are).", ""]
     return lines
 
 
