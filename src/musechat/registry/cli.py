@@ -231,9 +231,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     except (QuartetFormatError, RegistryError, OSError) as error:
         raise CliError(str(error).splitlines()[0]) from error
     for split, row in verdict.splits.items():
-        live = row.get("live", {}).get("rank_score", "-")
-        print(f"gate {split}: {row['queries']} queries, pools of {row['pool_size']}: candidate rank score "
-              f"{row['candidate']['rank_score']} (R@1 {row['candidate']['R@1']}) vs live {live}")
+        live = row.get("live", {}).get("MRR", "-")
+        print(f"gate {split}: {row['queries']} queries, pools of {row['pool_size']}: candidate MRR "
+              f"{row['candidate']['MRR']} (R@1 {row['candidate']['R@1']}) vs live {live}")
     print(f"candidate {result.candidate.version} (parent {result.candidate.parent or '-'}): "
           f"{'PASSED' if verdict.passed else 'REFUSED'}: {verdict.reason}")
     if not verdict.passed:
@@ -301,7 +301,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="data threshold (default MUSECHAT_MODEL_REGISTRY_MIN_QUARTETS)")
     train.add_argument("--pool-size", type=_positive, default=100, help="gate pools: at most this, scaled to the data")
     train.add_argument("--margin", type=float, default=None,
-                       help="gate margin on the rank score (default MUSECHAT_MODEL_REGISTRY_GATE_MARGIN)")
+                       help="gate margin on the MRR at turn 2 (default MUSECHAT_MODEL_REGISTRY_GATE_MARGIN)")
     train.add_argument("--publish", action="store_true", help="publish the candidate when the gate passes")
     train.add_argument("--progress", action="store_true", help="show the training progress bar")
     train.set_defaults(func=_readable(cmd_train))

@@ -96,7 +96,8 @@ def _padded(rows: list[np.ndarray]) -> tuple[Any, Any]:
 
 
 def score_model(model: FusionModel, gate_set: GateSet, batch: int = 128) -> dict[str, float]:
-    """The protocol's metrics for one model on one gate set, plus its mean normalised rank score."""
+    """The protocol's metrics for one model on one gate set, plus the mean reciprocal rank at turn 2 (what the
+    gate compares) and the mean normalised rank score."""
     import torch
 
     def normed(x: Any) -> np.ndarray:
@@ -117,6 +118,7 @@ def score_model(model: FusionModel, gate_set: GateSet, batch: int = 128) -> dict
     r1 = ranks_from_scores(np.einsum("qd,qpd->qp", np.concatenate(q1), music[pools.tracks]), pools)
     r2 = ranks_from_scores(np.einsum("qd,qpd->qp", np.concatenate(q2), music[pools.tracks]), pools)
     out = metrics(r2, r1)
+    out["MRR"] = round(float(np.mean(1.0 / r2)), 4)
     out["rank_score"] = round(float(np.mean(1.0 - (r2 - 1) / (gate_set.pool_size - 1))), 4)
     return out
 
@@ -138,11 +140,14 @@ def run_gate(registry: ModelRegistry, candidate: str, gate_sets: list[GateSet], 
                                "candidate": score_model(cand_model, gate_set)}
         if live_model is not None:
             row["live"] = score_model(live_model, gate_set)
-            delta = row["candidate"]["rank_score"] - row["live"]["rank_score"]
-            row["delta_rank_score"] = round(delta, 4)
+            # Reciprocal rank weights the head, where the user looks: the mean normalised rank score let a
+            # candidate whose R@1 fell from 100% to 67% through (0.981 vs 1.000), since it is dominated by
+            # the tail of the pool.
+            delta = row["candidate"]["MRR"] - row["live"]["MRR"]
+            row["delta_MRR"] = round(delta, 4)
             if delta < -margin:
-                failures.append(f"{gate_set.name}: rank score {row['candidate']['rank_score']:.3f} vs live "
-                                f"{row['live']['rank_score']:.3f} (worse by {-delta:.3f} > margin {margin})")
+                failures.append(f"{gate_set.name}: MRR {row['candidate']['MRR']:.3f} vs live "
+                                f"{row['live']['MRR']:.3f} (worse by {-delta:.3f} > margin {margin})")
         splits[gate_set.name] = row
     if live_model is None:
         reason = "no live model to compare with: the first model passes"

@@ -25,9 +25,10 @@ class RegistrySettings(BaseSettings):
     # At least 1: a batch that resolved the alias just before a flip still searches the previous collection.
     retention: int = Field(default=2, ge=1, description="Collections of earlier live versions kept for a fast "
                            "rollback besides the live one; older ones are dropped after each publish (gc).")
-    gate_margin: float = Field(default=0.02, ge=0.0, le=1.0,
-                               description="A candidate whose rank score is lower than the live model's by more "
-                                           "than this (on any gate split) is refused unless forced.")
+    gate_margin: float = Field(default=0.05, ge=0.0, le=1.0,
+                               description="A candidate whose mean reciprocal rank at turn 2 is lower than the live "
+                                           "model's by more than this (on any gate split) is refused unless forced "
+                                           "(0.05: about 1 query in 10 falling from first to second place).")
     min_quartets: int = Field(default=16, ge=1,
                               description="Fewest new feedback quartets a retrain needs (`model train`).")
 
