@@ -37,9 +37,10 @@ CONVERSATIONS = 12
 class Stream:
     """One turn every ~50 ms on its own conversation, recording every status and reported model version."""
 
-    def __init__(self, client: httpx.Client, conversation: dict[str, Any]) -> None:
+    def __init__(self, client: httpx.Client, video_id: str, turns_per_conversation: int = 6) -> None:
         self.client = client
-        self.conversation = conversation
+        self.video_id = video_id
+        self.turns_per_conversation = turns_per_conversation
         self.served: list[tuple[float, int, str | None]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -52,15 +53,32 @@ class Stream:
         self._stop.set()
         self._thread.join(timeout=60)
 
-    def _run(self) -> None:
+    def _turn(self, conversation: dict[str, Any]) -> dict[str, Any] | None:
+        """One turn on `conversation` (chained: each turn sends the state the previous one returned, since a
+        stale state is a 409); the response's body when it was served."""
         words = ("Faster, please.", "Slower, please.")
+        response = self.client.post(f"/v1/conversations/{conversation['conversation_id']}/turns",
+                                    json={"text": words[len(self.served) % 2], "state": conversation["state"],
+                                          "limit": 3})
+        body = response.json() if response.status_code == 200 else None
+        self.served.append((time.monotonic(), response.status_code, body.get("model_version") if body else None))
+        return body
+
+    def _run(self) -> None:
+        conversation: dict[str, Any] | None = None
+        turns = 0
         while not self._stop.is_set():
             try:
-                response = self.client.post(f"/v1/conversations/{self.conversation['conversation_id']}/turns",
-                                            json={"text": words[len(self.served) % 2],
-                                                  "state": self.conversation["state"], "limit": 3})
-                version = response.json().get("model_version") if response.status_code == 200 else None
-                self.served.append((time.monotonic(), response.status_code, version))
+                if conversation is None or turns == self.turns_per_conversation:
+                    # A fresh conversation now and then: exclusions grow with every turn of one.
+                    started = self.client.post("/v1/conversations", json={"video_id": self.video_id, "limit": 3})
+                    if started.status_code != 201:
+                        self.served.append((time.monotonic(), started.status_code, None))
+                    conversation, turns = (started.json(), 0) if started.status_code == 201 else (None, 0)
+                else:
+                    body = self._turn(conversation)
+                    conversation = {**conversation, "state": body["state"]} if body else None
+                    turns += 1
             except httpx.HTTPError:
                 self.served.append((time.monotonic(), 0, None))
             self._stop.wait(0.05)
@@ -150,8 +168,7 @@ def test_feedback_trains_a_gated_model_that_is_served_without_mixed_towers(
             assert b != a and meta.parent == a and meta.gate is not None and meta.gate.passed
             assert sum(d.quartets for d in meta.datasets if d.kind == "feedback") == CONVERSATIONS
             # 4. Publish under a continuous stream: 0 errors, the new version served, never mixed towers.
-            conversation = client.post("/v1/conversations", json={"video_id": videos[0], "limit": 3}).json()
-            with Stream(client, conversation) as stream:
+            with Stream(client, videos[0]) as stream:
                 time.sleep(0.5)
                 assert _cli("model", "publish", "--version", b) == 0
                 stream.wait_for(b)
@@ -169,7 +186,7 @@ def test_feedback_trains_a_gated_model_that_is_served_without_mixed_towers(
             assert _metric(client, "musechat_turns_served_total", 'towers="matched"') >= len(statuses)
             assert registry.live() == b
             assert [h.version for h in registry.state().history][-4:] == [a, b, a, b]
-            print(f"stream: {len(statuses)} turns, versions {sorted({v for _, _, v in stream.served})}")
+            print(f"stream: {len(statuses)} turns, versions {sorted({str(v) for _, _, v in stream.served})}")
     # 6. A restart (the environment still names A's checkpoint) comes back on the published B.
     with gateway_server(workdir, loop["bootstrap"], loop["checkpoint"], extra_env=env) as server:
         again = httpx.post(f"{server.url}/v1/conversations", json={"video_id": videos[0], "limit": 3},
