@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -55,10 +56,32 @@ PORT_KEYS = ("gateway", "textEncoder", "videoEncoder", "musicEncoder", "fusionRa
              "catalogWorker", "indexer", "videoWorker", "datasetWriter")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def listen_ports(count: int) -> list[int]:
+    """`count` distinct ports free now, from below the kernel's ephemeral range. Why not bind(0): a port from
+    the ephemeral range can be taken, between this pick and the workload's bind tens of seconds later, as
+    the source port of any outgoing connection (Kafka clients, HTTP probes); below it only explicit binds
+    compete. Randomised so concurrent runs rarely pick the same."""
+    low = _ephemeral_range()[0]
+    candidates = random.sample(range(max(1025, low - 12000), low), k=min(4 * count + 64, 12000))
+    chosen: list[int] = []
+    for port in candidates:
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+        chosen.append(port)
+        if len(chosen) == count:
+            return chosen
+    raise RuntimeError(f"fewer than {count} free ports below {low}")
 
 
 def qdrant_standin(every: list[Workload]) -> Workload:
@@ -118,9 +141,10 @@ def system(helm: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     from musechat.explain.models import DEFAULT_BASE_MODEL_DIR, ensure_smollm2_hf
 
     state = tmp_path_factory.mktemp("bringup")
-    ports = {key: free_port() for key in PORT_KEYS}
+    *picked, vllm_port = listen_ports(len(PORT_KEYS) + 1)
+    ports = dict(zip(PORT_KEYS, picked, strict=True))
     with EmbeddedBroker() as broker:
-        overrides = [f"kafka.external.bootstrapServers={broker.bootstrap_servers}", f"vllm.port={free_port()}"]
+        overrides = [f"kafka.external.bootstrapServers={broker.bootstrap_servers}", f"vllm.port={vllm_port}"]
         for key, port in ports.items():
             overrides += [f"{key}.port={port}", f"{key}.metricsPort={port}"]
         result = render(helm, "-f", str(CHART / "values-ci.yaml"), "--set", ",".join(overrides))
