@@ -17,7 +17,8 @@ server with workers embedded, a small demo world and a trained fusion model), in
 6. worker kill -9 during catalog ingestion (`--only workers`): the catalog worker, then the indexer, as
    their own processes, each killed once and started again; tracks lost / duplicated in the store.
 
-Run: `.venv/bin/python benchmarks/faults_bench.py [--scenarios 1000] [--quick]`.
+Run: `.venv/bin/python benchmarks/faults_bench.py [--scenarios 1000] [--only broker,gateway]`. The system, the
+conversation load and parts 3-4 live in tests/fixtures_faults.py; tests/e2e/test_faults.py checks them in CI.
 """
 
 from __future__ import annotations
@@ -29,12 +30,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,47 +40,19 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from report import environment, fmt, peak_rss_mb, table, write_json, write_markdown  # noqa: E402
 
+# The system, the conversation load and parts 3-4 (broker and gateway kill) are shared with the slow tier's
+# pass/fail checks (tests/e2e/test_faults.py).
+from tests.fixtures_faults import (  # noqa: E402
+    TurnLoad,
+    broker_kill,
+    embedded_system,
+    gateway_kill,
+    http_client,
+    ready_video,
+    window_stats,
+)
+
 OUT = ROOT / "docs" / "benchmarks"
-TURN_TOPIC = "musechat.conversation.turn.v1"
-
-
-# ---------------------------------------------------------------------------------------------- system
-@contextmanager
-def embedded_system(workdir: Path, port: int | None = None) -> Iterator[dict[str, Any]]:
-    from musechat.bus import EmbeddedBroker
-    from musechat.bus.broker import free_port
-    from musechat.demo.run import WorldSize, gateway_server, prepare
-    from musechat.gateway.auth import SCOPE_READ, mint_key
-
-    broker_port = port or free_port()
-    broker = EmbeddedBroker(port=broker_port).start()
-    state: dict[str, Any] = {"broker": broker, "broker_port": broker_port, "workdir": workdir}
-    try:
-        _, checkpoint = prepare(workdir, broker.bootstrap_servers, WorldSize(2, 1, 300), progress=False)
-        reader = mint_key()
-        state.update(checkpoint=checkpoint, reader=reader)
-        with gateway_server(workdir, broker.bootstrap_servers, checkpoint,
-                            extra_keys={"reader": (reader, [SCOPE_READ])},
-                            extra_env={"MUSECHAT_GATEWAY_MAX_VIDEO_SECONDS": "30"}) as server:
-            state["server"] = server
-            yield state
-    finally:
-        if state.get("broker") is not None:
-            state["broker"].stop()
-
-
-def _client(url: str, key: str) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"})
-
-
-def _ready_video(url: str, key: str, workdir: Path) -> str:
-    from musechat.demo.run import DEMO_VIDEO, submit_and_wait
-    from musechat.demo.world import render_video
-
-    path = workdir / "fault-video.mp4"
-    render_video(DEMO_VIDEO, path)
-    with _client(url, key) as client:
-        return submit_and_wait(client, path)
 
 
 # ---------------------------------------------------------------------------------------------- 1. fuzz
@@ -111,80 +81,6 @@ def fuzz(url: str, reader: str, admin: str, video_id: str, scenarios: int) -> di
     return out
 
 
-# ---------------------------------------------------------------------------------------------- turns
-class TurnLoad:
-    """`clients` threads each holding conversations on `video_id`: start, then turns until stopped."""
-
-    TEXTS = ("Faster, please.", "Something calmer.", "More piano.", "No vocals, please.", "Slower again.")
-
-    def __init__(self, url: str, key: str, video_id: str, clients: int) -> None:
-        self.url, self.key, self.video_id, self.clients = url, key, video_id, clients
-        self.samples: list[tuple[float, float, int]] = []  # (start time, seconds, status)
-        self.turns: list[tuple[str, int]] = []  # (conversation_id, turn) answered 2xx
-        self.states: list[tuple[str, str]] = []
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
-
-    def _record(self, started: float, response: httpx.Response | None) -> dict[str, Any] | None:
-        status = response.status_code if response is not None else 0
-        with self._lock:
-            self.samples.append((started, time.monotonic() - started, status))
-        if response is None or status >= 300:
-            return None
-        body: dict[str, Any] = response.json()
-        with self._lock:
-            self.turns.append((body["conversation_id"], body["turn"]))
-            self.states.append((body["conversation_id"], body["state"]))
-        return body
-
-    def _call(self, client: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
-        started = time.monotonic()
-        try:
-            response = client.post(path, json=body)
-        except httpx.HTTPError:
-            response = None
-        return self._record(started, response)
-
-    def _run(self, index: int) -> None:
-        with _client(self.url, self.key) as client:
-            while not self._stop.is_set():
-                answer = self._call(client, "/v1/conversations", {"video_id": self.video_id, "limit": 5})
-                for n in range(4):
-                    if answer is None or self._stop.is_set():
-                        break
-                    answer = self._call(client, f"/v1/conversations/{answer['conversation_id']}/turns",
-                                        {"text": self.TEXTS[(index + n) % len(self.TEXTS)], "state": answer["state"]})
-
-    def start(self) -> TurnLoad:
-        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(self.clients)]
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(60)
-
-    def window(self, start: float, end: float) -> list[tuple[float, float, int]]:
-        with self._lock:
-            return [s for s in self.samples if start <= s[0] < end]
-
-
-def _p(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _window_stats(samples: list[tuple[float, float, int]]) -> dict[str, Any]:
-    ok = [s[1] * 1000 for s in samples if 200 <= s[2] < 300]
-    return {"requests": len(samples), "ok": len(ok), "failed": len(samples) - len(ok),
-            "p50_ms": _p(ok, 0.5), "p99_ms": _p(ok, 0.99), "max_ms": max(ok) if ok else None}
-
-
 # ---------------------------------------------------------------------------------------------- 2. isolation
 def isolation(url: str, key: str, video_id: str, workdir: Path, window_s: float, clients: int,
               rounds: int = 3) -> dict[str, Any]:
@@ -200,7 +96,7 @@ def isolation(url: str, key: str, video_id: str, workdir: Path, window_s: float,
     windows: list[tuple[str, float, float]] = []
 
     def attack(stop: threading.Event) -> None:
-        with _client(url, key) as client:
+        with http_client(url, key) as client:
             n = 0
             while not stop.wait(0.5):
                 body = json.dumps(poison_bodies[n % len(poison_bodies)]).encode()
@@ -234,9 +130,9 @@ def isolation(url: str, key: str, video_id: str, workdir: Path, window_s: float,
         load.stop()
 
     def pooled(kind: str) -> dict[str, Any]:
-        return _window_stats([s for k, a, b in windows if k == kind for s in load.window(a, b)])
+        return window_stats([s for k, a, b in windows if k == kind for s in load.window(a, b)])
 
-    per_window = [{"kind": k, **_window_stats(load.window(a, b))} for k, a, b in windows]
+    per_window = [{"kind": k, **window_stats(load.window(a, b))} for k, a, b in windows]
     quiet_p99 = [w["p99_ms"] for w in per_window if w["kind"] == "quiet" and w["p99_ms"]]
     attacked_p99 = [w["p99_ms"] for w in per_window if w["kind"] == "attacked" and w["p99_ms"]]
     baseline, under_attack = pooled("quiet"), pooled("attacked")
@@ -246,70 +142,6 @@ def isolation(url: str, key: str, video_id: str, workdir: Path, window_s: float,
     return {"clients": clients, "window_s": window_s, "rounds": rounds, "baseline": baseline,
             "under_attack": under_attack, "p99_ratio": ratio, "p99_ratio_of_window_medians": median_ratio,
             "windows": per_window, "attack_outcomes": dict(outcomes)}
-
-
-# ---------------------------------------------------------------------------------------------- 3. broker kill
-def _turn_events(bootstrap: str) -> tuple[Counter[str], set[tuple[str, int]]]:
-    from musechat.bus import read_topic
-
-    ids: Counter[str] = Counter()
-    turns: set[tuple[str, int]] = set()
-    for record in read_topic(bootstrap, TURN_TOPIC, settle_s=1.0, timeout_s=60):
-        event = json.loads(record.value)
-        ids[event["id"]] += 1
-        turns.add((event["data"]["conversation_id"], event["data"]["turn"]))
-    return ids, turns
-
-
-def broker_kill(state: dict[str, Any], video_id: str, outage_s: float, clients: int) -> dict[str, Any]:
-    from musechat.bus import EmbeddedBroker
-
-    server = state["server"]
-    load = TurnLoad(server.url, state["reader"], video_id, clients).start()
-    try:
-        time.sleep(3.0)
-        killed_at = time.monotonic()
-        broker = state["broker"]
-        broker._proc.kill()  # SIGKILL: Tansu keeps everything in memory, so it comes back empty
-        broker._proc.wait()
-        state["broker"] = None
-        time.sleep(outage_s)
-        restarted_at = time.monotonic()
-        state["broker"] = EmbeddedBroker(port=state["broker_port"]).start()
-        time.sleep(5.0)
-    finally:
-        load.stop()
-    during = _window_stats(load.window(killed_at, restarted_at))
-    after = _window_stats(load.window(restarted_at, time.monotonic()))
-    # The turns answered after the kill must all reach the new broker; those before it died with it.
-    with _client(server.url, state["reader"]) as client:
-        pending = _wait_outbox_empty(client, 120)
-    ids, seen = _turn_events(state["broker"].bootstrap_servers)
-    after_kill = {turn for turn, when in _turn_times(load) if when >= killed_at}
-    lost = sorted(after_kill - seen)
-    return {"outage_s": outage_s, "clients": clients, "turns_during_outage": during, "turns_after_restart": after,
-            "turn_events_expected": len(after_kill), "turn_events_lost": len(lost), "lost_examples": lost[:5],
-            "events_duplicated": sum(1 for n in ids.values() if n > 1), "outbox_pending_at_end": pending,
-            "turn_events_in_topic": len(ids)}
-
-
-def _turn_times(load: TurnLoad) -> list[tuple[tuple[str, int], float]]:
-    """Each answered turn with the time its request started (samples and turns are appended in step)."""
-    with load._lock:
-        ok = [s for s in load.samples if 200 <= s[2] < 300]
-        return list(zip(load.turns, [s[0] for s in ok], strict=False))
-
-
-def _wait_outbox_empty(client: httpx.Client, timeout_s: float) -> int:
-    deadline = time.monotonic() + timeout_s
-    pending = -1
-    while time.monotonic() < deadline:
-        report = client.get("/readyz/dependencies").json()
-        pending = int(report["dependencies"].get("outbox", {}).get("pending", 0))
-        if pending == 0:
-            return 0
-        time.sleep(1.0)
-    return pending
 
 
 # ---------------------------------------------------------------------------------------------- 5. ingest broker kill
@@ -452,56 +284,6 @@ def _indexed(log: Path) -> set[str]:
             if "indexed " in line}
 
 
-# ---------------------------------------------------------------------------------------------- 4. gateway kill
-def gateway_kill(state: dict[str, Any], video_id: str, clients: int) -> dict[str, Any]:
-    from musechat.demo.run import gateway_server
-
-    server = state["server"]
-    load = TurnLoad(server.url, state["reader"], video_id, clients).start()
-    time.sleep(4.0)
-    killed_at = time.monotonic()
-    server.process.kill()  # SIGKILL to `bentoml serve` alone: its worker must not outlive it
-    server.process.wait()
-    time.sleep(2.0)
-    load.stop()
-    old_port = int(server.url.rsplit(":", 1)[1])
-    port_free = _port_free(old_port)
-    old_states = list(load.states[-clients:])
-    bootstrap = state["broker"].bootstrap_servers
-    from musechat.gateway.auth import SCOPE_READ
-
-    restart_started = time.monotonic()
-    with gateway_server(state["workdir"], bootstrap, state["checkpoint"],
-                        extra_keys={"reader": (state["reader"], [SCOPE_READ])}) as again:
-        restart_s = time.monotonic() - restart_started
-        served = 0
-        with _client(again.url, state["reader"]) as client:
-            for conversation, token in old_states:
-                r = client.post(f"/v1/conversations/{conversation}/turns", json={"text": "Faster.", "state": token})
-                served += r.status_code == 200
-            pending = _wait_outbox_empty(client, 120)
-        ids, seen = _turn_events(bootstrap)
-        expected = {turn for turn, when in _turn_times(load) if when < killed_at}
-        lost = sorted(expected - seen)
-    return {"clients": clients, "old_port_free_after_kill": port_free, "restart_s": restart_s,
-            "old_conversations_continued": f"{served}/{len(old_states)}", "turn_events_expected": len(expected),
-            "turn_events_lost": len(lost), "lost_examples": lost[:5],
-            "events_duplicated": sum(1 for n in ids.values() if n > 1), "outbox_pending_at_end": pending}
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as probe:
-        # As a restarted server binds: SO_REUSEADDR, so the clients' connections in TIME_WAIT do not count.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
 # ---------------------------------------------------------------------------------------------- report
 def render(result: dict[str, Any]) -> list[str]:
     fz, iso, bk, gk, ik = (result.get(k, {}) for k in ("fuzz", "isolation", "broker_kill", "gateway_kill",
@@ -639,7 +421,7 @@ def _run_part(result: dict[str, Any], name: str, step: Callable[[], dict[str, An
 def _gateway_parts(args: argparse.Namespace, parts: set[str], result: dict[str, Any]) -> None:
     with embedded_system(args.workdir) as state:
         server = state["server"]
-        video_id = _ready_video(server.url, server.api_key, args.workdir)
+        video_id = ready_video(server.url, server.api_key, args.workdir)
         steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("fuzz", lambda: fuzz(server.url, state["reader"], server.api_key, video_id, args.scenarios)),
             ("isolation", lambda: isolation(server.url, state["reader"], video_id, args.workdir, args.window_s,
