@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from musechat.catalog.indexer import tracks_spec
+from musechat.catalog.track_features import write_track_features
 from musechat.contracts.api import TrackFilters, VideoStatus
-from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, TrackPayload
+from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, TrackFeaturesPayload, TrackPayload
 from musechat.contracts.conversation import VideoEncoded
 from musechat.contracts.features import FeatureMatrix
 from musechat.contracts.ranking import RankRequest
@@ -61,9 +62,10 @@ def build_ranker_world(root: Path) -> RankerWorld:
         store.upsert("tracks-v1", [
             PointRecord(id=f"trk-{i}", vectors={MUSIC_VECTOR: vectors[i].tolist()}, payload=TrackPayload(
                 track_id=f"trk-{i}", title=f"Song {i}", artist="A", duration_s=60 + i, tags=TAGS[i % 3],
-                tag_scores=[], features=FeatureMatrix.from_array(f), feature_model="m",
-                index_model="fusion").model_dump(mode="json"))
-            for i, f in enumerate(features)])
+                tag_scores=[], feature_model="m", index_model="fusion").model_dump(mode="json"))
+            for i in range(len(features))])
+        write_track_features(store, [TrackFeaturesPayload(track_id=f"trk-{i}", features=FeatureMatrix.from_array(f),
+                                                          feature_model="m") for i, f in enumerate(features)])
         store.set_alias(TRACKS_COLLECTION, "tracks-v1")
         videos = VideoRegistry(store, VIDEO_DIM)
         videos.ensure_collection()

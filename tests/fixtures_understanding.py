@@ -11,8 +11,9 @@ import numpy as np
 
 from musechat.catalog.facts import passing_tags
 from musechat.catalog.indexer import tracks_spec
+from musechat.catalog.track_features import write_track_features
 from musechat.contracts.api import VideoStatus
-from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, TrackPayload
+from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, TrackFeaturesPayload, TrackPayload
 from musechat.contracts.conversation import VideoEncoded
 from musechat.contracts.features import FeatureMatrix
 from musechat.contracts.music import TrackFacts
@@ -69,16 +70,17 @@ def build_facts_world(root: Path) -> FactsWorld:
     try:
         store.create_collection(tracks_spec("tracks-v1"))
         points = []
-        for i, f in enumerate(features):
+        for i in range(len(features)):
             facts = _facts(i) if i % 2 == 0 else None
             # Facts tracks list the tags their calibrated scores pass, as the indexer writes them.
             tags = passing_tags(facts) if facts is not None else _tags(i)
             payload = TrackPayload(track_id=f"trk-{i}", title=f"Song {i}", artist="A", duration_s=60 + i, tags=tags,
-                                   tag_scores=[], features=FeatureMatrix.from_array(f), feature_model="m",
-                                   index_model="fusion", facts=facts)
+                                   tag_scores=[], feature_model="m", index_model="fusion", facts=facts)
             points.append(PointRecord(id=f"trk-{i}", vectors={MUSIC_VECTOR: vectors[i].tolist()},
                                       payload=payload.model_dump(mode="json")))
         store.upsert("tracks-v1", points)
+        write_track_features(store, [TrackFeaturesPayload(track_id=f"trk-{i}", features=FeatureMatrix.from_array(f),
+                                                          feature_model="m") for i, f in enumerate(features)])
         store.set_alias(TRACKS_COLLECTION, "tracks-v1")
         videos = VideoRegistry(store, VIDEO_DIM)
         videos.ensure_collection()

@@ -44,11 +44,13 @@ def train_tiny_checkpoint(workdir: Path, seed: int) -> Path:
     return run_dir
 
 
-def _track_batch(rng: np.random.Generator, start: int, n: int, index_model: str) -> tuple[list[Any], list[np.ndarray]]:
-    """Payload dicts of the `tracks` shape (the first one validated as a TrackPayload) and their features."""
+def _track_batch(rng: np.random.Generator, start: int, n: int,
+                 index_model: str) -> tuple[list[Any], list[Any], list[np.ndarray]]:
+    """Payload dicts of the `tracks` shape (the first one validated as a TrackPayload), of the
+    `track_features` shape (the first one validated as a TrackFeaturesPayload) and the features."""
     import base64
 
-    from musechat.contracts.catalog import TrackPayload, has_vocals
+    from musechat.contracts.catalog import TrackFeaturesPayload, TrackPayload, has_vocals
     from musechat.explain.tags import MSD_TAGS, MTT_TAGS
 
     vocab = [(t, "MTT") for t in MTT_TAGS] + [(t, "MSD") for t in MSD_TAGS if t not in MTT_TAGS]
@@ -59,7 +61,7 @@ def _track_batch(rng: np.random.Generator, start: int, n: int, index_model: str)
     tag_order = np.argsort(rng.random((n, len(vocab))), axis=1)[:, :8]
     tag_scores = np.round(rng.uniform(0.05, 0.95, size=(n, 8)), 4)
     durations = np.round(rng.uniform(30, 360, size=n), 1)
-    payloads, features = [], []
+    payloads, feature_payloads, features = [], [], []
     for k in range(n):
         i = start + k
         feats = block[k, : segments[k]]
@@ -71,12 +73,15 @@ def _track_batch(rng: np.random.Generator, start: int, n: int, index_model: str)
             "duration_s": float(durations[k]), "tags": sorted({t[0] for t in scores}),
             "vocals": has_vocals(t[0] for t in scores),
             "tag_scores": [{"name": t[0], "score": t[1], "vocabulary": t[2]} for t in scores],
-            "features": {"dtype": "float16", "shape": [int(segments[k]), MUSIC_DIM],
-                         "data_b64": base64.b64encode(feats.tobytes()).decode()},
             "feature_model": "bench:music-ast-tiny", "index_model": index_model, "content_sha256": None})
+        feature_payloads.append({
+            "track_id": f"trk-{i:07d}", "feature_model": "bench:music-ast-tiny", "content_sha256": None,
+            "features": {"dtype": "float16", "shape": [int(segments[k]), MUSIC_DIM],
+                         "data_b64": base64.b64encode(feats.tobytes()).decode()}})
         features.append(feats.astype(np.float32))
     TrackPayload.model_validate(payloads[0])  # the shape the gateway reads back
-    return payloads, features
+    TrackFeaturesPayload.model_validate(feature_payloads[0])  # the shape the ranker reads back
+    return payloads, feature_payloads, features
 
 
 def build(workdir: Path, tracks: int, seed: int, checkpoint: Path | None) -> dict[str, Any]:
@@ -84,8 +89,9 @@ def build(workdir: Path, tracks: int, seed: int, checkpoint: Path | None) -> dic
     from tqdm import tqdm
 
     from musechat.catalog.indexer import collection_for, tracks_spec
+    from musechat.catalog.track_features import track_features_spec
     from musechat.contracts.api import VideoStatus
-    from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION
+    from musechat.contracts.catalog import MUSIC_VECTOR, TRACK_FEATURES_COLLECTION, TRACKS_COLLECTION
     from musechat.contracts.conversation import VideoEncoded
     from musechat.contracts.features import FeatureMatrix
     from musechat.ranker.core import FusionVectorizer
@@ -127,6 +133,7 @@ def build(workdir: Path, tracks: int, seed: int, checkpoint: Path | None) -> dic
     timings: dict[str, dict[str, float]] = {name: {"upsert_s": 0.0} for name in stores}
     for store in stores.values():
         store.create_collection(tracks_spec(collection))  # payload indexes before the bulk load
+        store.create_collection(track_features_spec())
     rng = np.random.default_rng(seed)
     gen_s = embed_s = 0.0
     batch = 1000
@@ -134,15 +141,17 @@ def build(workdir: Path, tracks: int, seed: int, checkpoint: Path | None) -> dic
         for start in range(0, tracks, batch):
             n = min(batch, tracks - start)
             t = time.perf_counter()
-            payloads, features = _track_batch(rng, start, n, vectorizer.version)
+            payloads, feature_payloads, features = _track_batch(rng, start, n, vectorizer.version)
             gen_s += time.perf_counter() - t
             t = time.perf_counter()
             vectors = vectorizer.embed_many(features)
             embed_s += time.perf_counter() - t
             points = [PointRecord(id=p["track_id"], vectors={MUSIC_VECTOR: v.tolist()}, payload=p)
                       for p, v in zip(payloads, vectors, strict=True)]
+            records = [PointRecord(id=p["track_id"], vectors={}, payload=p) for p in feature_payloads]
             for name, store in stores.items():
                 t = time.perf_counter()
+                store.upsert(TRACK_FEATURES_COLLECTION, records)
                 store.upsert(collection, points)
                 timings[name]["upsert_s"] += time.perf_counter() - t
             bar.update(n)

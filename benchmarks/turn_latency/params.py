@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-BUILD_FORMAT = 3  # 2: the engine's collection is int8-quantized (the store default); 3: the `vocals` flag
+BUILD_FORMAT = 4  # 2: the engine's collection is int8-quantized (the store default); 3: the `vocals` flag;
+# 4: features in the `track_features` collection, out of the `tracks` payload
 MUSIC_DIM = 464  # music-ast-tiny's feature width (the embedded default music encoder)
 VIDEO_DIM = 32  # video_clip_tiny's feature width (the gateway's default `videos` vector width)
 TEXT_DIM = 384  # all-MiniLM-L6-v2

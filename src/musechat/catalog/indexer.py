@@ -1,7 +1,9 @@
 """The indexer: track-encoded → track vector → upsert into the `tracks` collection → track-indexed.
 
+The per-segment features go to the `track_features` collection (same id, written first, so a track that
+search can find always has its features); the `tracks` payload keeps what a turn filters, ranks and shows.
 Upserts are idempotent (point id = uuid5 of the track id), so a redelivery after a crash rewrites the same
-point: the collection ends with exactly the catalog, nothing doubled. Unchanged tracks are not rewritten.
+points: the collections end with exactly the catalog, nothing doubled. Unchanged tracks are not rewritten.
 """
 
 from __future__ import annotations
@@ -13,14 +15,21 @@ from typing import Any
 from pydantic import ValidationError
 
 from musechat.bus import EventProducer, PermanentError
+from musechat.catalog.facts import compact_facts, passing_tags, present_attributes
 from musechat.catalog.facts import has_vocals as facts_has_vocals
-from musechat.catalog.facts import passing_tags, present_attributes
+from musechat.catalog.track_features import (
+    LEGACY_KEY,
+    ensure_track_features_collection,
+    read_track_features,
+    write_track_features,
+)
 from musechat.catalog.vectorizer import INDEX_DIM, TrackVectorizer
 from musechat.contracts.catalog import (
     MUSIC_VECTOR,
     TRACKS_COLLECTION,
     IndexOutcome,
     TrackEncoded,
+    TrackFeaturesPayload,
     TrackIndexed,
     TrackPayload,
     has_vocals,
@@ -69,7 +78,9 @@ def ensure_tracks_collection(store: VectorStore, index_model: str) -> str:
 
 def track_payload(encoded: TrackEncoded, index_model: str) -> TrackPayload:
     """With facts (current encoders), `tags`, `attributes` and `vocals` come from calibrated scores; an
-    encoding without facts keeps the old name-based fields so older events still index."""
+    encoding without facts keeps the old name-based fields so older events still index. The features are
+    not part of it: they go to `track_features` (`track_features_payload`). The facts are stored with their
+    scores rounded (`compact_facts`), after `tags`, `attributes` and `vocals` were decided on the full ones."""
     encoding = encoded.encoding
     facts = encoding.facts
     if facts is not None:
@@ -91,14 +102,19 @@ def track_payload(encoded: TrackEncoded, index_model: str) -> TrackPayload:
         tags=tags,
         vocals=vocals,
         attributes=attributes,
-        facts=facts,
+        facts=None if facts is None else compact_facts(facts),
         # With facts, every tag score is already in `facts.tag_scores`: a second copy was ~6.8 KB a track.
         tag_scores=encoding.tags if facts is None else [],
-        features=encoding.features,
         feature_model=encoding.feature_model,
         index_model=index_model,
         content_sha256=encoded.content_sha256,
     )
+
+
+def track_features_payload(encoded: TrackEncoded) -> TrackFeaturesPayload:
+    return TrackFeaturesPayload(track_id=encoded.track.track_id, features=encoded.encoding.features,
+                                feature_model=encoded.encoding.feature_model,
+                                content_sha256=encoded.content_sha256)
 
 
 # Same bytes, same metadata, same models: the track is the same, even if a re-encode on another machine
@@ -107,6 +123,8 @@ _IDENTITY_KEYS = ("content_sha256", "title", "artist", "album", "licence", "genr
 
 
 def same_track(stored: dict[str, Any], new: dict[str, Any]) -> bool:
+    if LEGACY_KEY in stored:  # written before the split: rewrite it without the features
+        return False
     if new.get("content_sha256") is None:
         return stored == new
     if _facts_version(stored) != _facts_version(new):  # re-measured facts are a change, even for the same bytes
@@ -126,6 +144,7 @@ class Indexer:
         self._vectorizer = vectorizer
         self._producer = producer
         self._collection = collection
+        ensure_track_features_collection(store)
 
     def use(self, vectorizer: TrackVectorizer) -> None:
         """Switch models after a re-index: later tracks get vectors from the model now serving."""
@@ -141,15 +160,24 @@ class Indexer:
         except ValueError as error:
             raise PermanentError(f"cannot vectorize track {encoded.track.track_id}: {error}") from error
         payload = track_payload(encoded, self._vectorizer.version).model_dump(mode="json")
+        features = track_features_payload(encoded)
         track_id = encoded.track.track_id
         existing = self._store.retrieve(self._collection, [track_id])
+        stored_features = read_track_features(self._store, [track_id], tracks_collection=None).get(track_id)
+        features_same = stored_features is not None and (
+            stored_features == features if features.content_sha256 is None
+            else stored_features.feature_model == features.feature_model
+            and stored_features.content_sha256 == features.content_sha256)
         if not existing:
             outcome = IndexOutcome.CREATED
-        elif same_track(existing[0].payload, payload):
+        elif same_track(existing[0].payload, payload) and features_same:
             outcome = IndexOutcome.UNCHANGED
         else:
             outcome = IndexOutcome.UPDATED
         if outcome is not IndexOutcome.UNCHANGED:
+            # Features first: a track search can find always has its features (a crash in between leaves
+            # features nobody reads yet, and the redelivery writes both).
+            write_track_features(self._store, [features])
             point = PointRecord(id=track_id, vectors={MUSIC_VECTOR: vector.tolist()}, payload=payload)
             self._store.upsert(self._collection, [point])
         log.info("indexed %s: %s", track_id, outcome.value)

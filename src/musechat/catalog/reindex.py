@@ -15,10 +15,10 @@ from tqdm import tqdm
 
 from musechat.bus import decode_payload
 from musechat.catalog.indexer import collection_for, tracks_spec
+from musechat.catalog.track_features import LEGACY_KEY, legacy_features, read_track_features, write_track_features
 from musechat.catalog.vectorizer import TrackVectorizer
-from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, ModelPublished
+from musechat.contracts.catalog import MUSIC_VECTOR, TRACK_FEATURES_COLLECTION, TRACKS_COLLECTION, ModelPublished
 from musechat.contracts.envelope import EventEnvelope
-from musechat.contracts.features import FeatureMatrix
 from musechat.observability import set_index_info
 from musechat.store import PointRecord, VectorStore
 
@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def reindex(store: VectorStore, vectorizer: TrackVectorizer, batch_size: int = 256, progress: bool = True) -> str:
-    """Build `tracks-<version hash>` from the live collection's payloads and point the alias at it."""
+    """Build `tracks-<version hash>` from the live collection's payloads and the tracks' features
+    (`track_features`, which is read, never rewritten) and point the alias at it. A live collection indexed
+    before the split still carries the features in its payloads: they move to `track_features` here and
+    the new collection's payloads go without them."""
     source = store.resolve(TRACKS_COLLECTION)
     target = collection_for(vectorizer.version)
     if target == source:
@@ -59,11 +62,22 @@ def reindex(store: VectorStore, vectorizer: TrackVectorizer, batch_size: int = 2
 
 
 def _write(store: VectorStore, target: str, records: list[PointRecord], vectorizer: TrackVectorizer) -> None:
-    features = [FeatureMatrix.model_validate(r.payload["features"]).to_array() for r in records]
-    vectors = vectorizer.embed_many(features)
+    found = read_track_features(store, [r.id for r in records], tracks_collection=None)
+    moved = []
+    for r in records:
+        if r.id not in found:
+            legacy = legacy_features(r.id, r.payload)
+            if legacy is None:
+                raise RuntimeError(f"track {r.id!r} has no features (neither in {TRACK_FEATURES_COLLECTION!r} nor "
+                                   "in its payload): cannot re-index it")
+            found[r.id] = legacy
+            moved.append(legacy)
+    write_track_features(store, moved)  # idempotent: a re-run after a crash writes the same records
+    vectors = vectorizer.embed_many([found[r.id].features.to_array() for r in records])
     store.upsert(target, [
         PointRecord(id=r.id, vectors={MUSIC_VECTOR: v.tolist()},
-                    payload={**r.payload, "index_model": vectorizer.version})
+                    payload={**{k: x for k, x in r.payload.items() if k != LEGACY_KEY},
+                             "index_model": vectorizer.version})
         for r, v in zip(records, vectors, strict=True)])
 
 

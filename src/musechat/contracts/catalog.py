@@ -7,7 +7,15 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 
 from musechat.contracts.features import FeatureMatrix
 from musechat.contracts.music import MusicEncoding, TagScore, TrackFacts
@@ -18,6 +26,10 @@ TrackId = Annotated[
 ]
 TRACKS_COLLECTION = "tracks"
 MUSIC_VECTOR = "music"
+# Per-segment music features, one point per track under the track's id: read by id only (the ranker's
+# candidate, re-index, training sets), so they stay out of the hot `tracks` payload. Not aliased: they
+# depend on the music encoder, not on the fusion model, so a blue/green re-index never rewrites them.
+TRACK_FEATURES_COLLECTION = "track_features"
 # MusiCNN vocabularies (MTT + MSD) spell vocals several ways; a track tagged with any of them has vocals.
 VOCAL_TAGS = ("vocals", "vocal", "male vocal", "female vocal", "male vocals", "female vocals", "male voice",
               "female voice", "singing", "singer", "voice", "woman", "man", "male vocalists",
@@ -121,7 +133,9 @@ class TrackPayload(TrackCard):
     )
     facts: TrackFacts | None = Field(default=None, description="Measured music facts (tempo, scores, groups).")
     tag_scores: list[TagScore]
-    features: FeatureMatrix = Field(description="Per-segment music features, reused as the fusion candidate.")
+    features: FeatureMatrix | None = Field(
+        default=None, description="Stores indexed before the payload diet only: per-segment features now live "
+        "in the `track_features` collection (`TrackFeaturesPayload`); never written, never dumped when None.")
     feature_model: str
     index_model: str
     content_sha256: str | None = None
@@ -132,6 +146,25 @@ class TrackPayload(TrackCard):
         if isinstance(data, dict) and "vocals" not in data and isinstance(data.get("tags"), list):
             return {**data, "vocals": has_vocals(data["tags"])}
         return data
+
+    @model_serializer(mode="wrap")
+    def _without_absent_features(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("features", 0) is None:
+            del data["features"]
+        return data
+
+
+class TrackFeaturesPayload(BaseModel):
+    """The payload of a `track_features` point (same id as the track): its per-segment music features,
+    reused as the fusion candidate, the re-index input and the training sets' music."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    track_id: TrackId
+    features: FeatureMatrix = Field(description="[segments, feature_dim] float16 per-segment features.")
+    feature_model: str
+    content_sha256: str | None = None
 
 
 def submission_event_id(submission: TrackSubmitted) -> str:

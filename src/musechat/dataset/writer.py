@@ -31,8 +31,9 @@ import numpy as np
 from prometheus_client import Counter
 
 from musechat.bus import PermanentError, RecordContext, decode_payload
+from musechat.catalog.track_features import read_track_features
 from musechat.contracts.api import VideoStatus
-from musechat.contracts.catalog import TRACKS_COLLECTION, TrackPayload
+from musechat.contracts.catalog import TRACK_FEATURES_COLLECTION, TRACKS_COLLECTION, TrackPayload
 from musechat.contracts.conversation import VIDEOS_COLLECTION, ConversationTurn, FeedbackGiven, VideoPayload
 from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.topics import Topic
@@ -64,7 +65,8 @@ class VideoFeatures:
 
 
 class StoreFeatures:
-    """Features from the store: `videos` payload `features`, `tracks` payload `features` + metadata.
+    """Features from the store: `videos` payload `features`; a track's `track_features` point + its
+    `tracks` metadata.
     Unknown ids and videos without features are permanent: retrying cannot make them appear."""
 
     def __init__(self, store: VectorStore) -> None:
@@ -83,9 +85,12 @@ class StoreFeatures:
         found = {r.id: TrackPayload.model_validate(r.payload) for r in self._retrieve(TRACKS_COLLECTION, track_ids)}
         if missing := [t for t in track_ids if t not in found]:
             raise PermanentError(f"tracks {missing} are not in the {TRACKS_COLLECTION!r} collection")
+        features = read_track_features(self._store, list(found))
+        if missing := [t for t in found if t not in features]:
+            raise PermanentError(f"tracks {missing} have no features in the {TRACK_FEATURES_COLLECTION!r} collection")
         return {
-            track_id: TrackFeatures(p.features.to_array(), TrackMeta(p.title, p.artist, tuple(p.tags)),
-                                    p.feature_model)
+            track_id: TrackFeatures(features[track_id].features.to_array(),
+                                    TrackMeta(p.title, p.artist, tuple(p.tags)), features[track_id].feature_model)
             for track_id, p in found.items()
         }
 

@@ -1,5 +1,5 @@
 """Quartets for the demo world, built from the features the real pipeline produced (tracks: read back
-from the `tracks` collection; videos: the video encoder), and the words of a small phrasebook encoded
+from the `track_features` collection; videos: the video encoder), and the words of a small phrasebook encoded
 by the real text model. Candidate and target differ in exactly what the words name. Two kinds:
 
 - fix: the candidate misses the video in one attribute and the target is the track that fits the video
@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from musechat.catalog.demo_catalog import TrackRecipe
-from musechat.contracts.catalog import TRACKS_COLLECTION
-from musechat.contracts.features import FeatureMatrix
+from musechat.catalog.track_features import iter_track_features
 from musechat.demo.world import MOOD_INSTRUMENT, TEMPO_BANDS, DemoWorld, VideoRecipe, band_of
 from musechat.fusion.data import FeatureDims, Quartet, QuartetWriter, TrackMeta
 from musechat.store import VectorStore
@@ -63,10 +62,8 @@ INSTRUMENT_PHRASES = (
 
 
 def track_features_from_store(store: VectorStore) -> dict[str, np.ndarray]:
-    return {
-        record.id: FeatureMatrix.model_validate(record.payload["features"]).to_array()
-        for record in store.scroll(TRACKS_COLLECTION, fields=["features"])
-    }
+    """The features of every catalog track (`track_features`, or the payload of a store indexed before)."""
+    return {record.track_id: record.features.to_array() for record in iter_track_features(store)}
 
 
 def _meta(recipe: TrackRecipe) -> TrackMeta:

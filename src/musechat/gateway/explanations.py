@@ -31,6 +31,7 @@ from musechat.errors import MuseChatError
 from musechat.lru import ExpiringLru
 
 if TYPE_CHECKING:
+    from musechat.contracts.features import FeatureMatrix
     from musechat.explain.explainer import Explainer
     from musechat.explain.schema import ExplainBody, ExplainVideo, ExplanationStreamEvent
     from musechat.gateway.settings import GatewaySettings
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PayloadLookup = Callable[[str], Mapping[str, Any] | None]
 VideoLookup = Callable[[str], "ExplainVideo | None"]
+# track id -> its per-segment music features (`track_features`), for the explainer's music token.
+MusicLookup = Callable[[str], "FeatureMatrix | None"]
 STREAM_PATH = "/v1/explanations"
 VIDEO_FACTS_FPS = 2.0  # enough to count cuts and measure motion; decoding at 32 px costs ≈0.1 s per minute
 VIDEO_FACTS_FRAME = 32
@@ -173,12 +176,14 @@ class StreamingExplainer:
     """The gateway's ExplainerPort: `explain` hands out a signed stream link at once; `events` serves it."""
 
     def __init__(self, engine: ExplanationEngine, signer: TicketSigner, payloads: PayloadLookup,
-                 videos: VideoLookup | None = None, *, use_music: bool = False) -> None:
+                 videos: VideoLookup | None = None, *, music: MusicLookup | None = None) -> None:
+        """`music`: where the track's features come from when the explainer reads them (a music token);
+        None: it does not, and they are never fetched."""
         self._engine = engine
         self._signer = signer
         self._payloads = payloads
         self._videos = videos
-        self._use_music = use_music
+        self._music = music
 
     def explain(self, track: RecommendedTrack, words: str | None, history: list[str], others: list[str],
                 previous: str | None = None, video_id: str | None = None, tenant: str | None = None) -> Explanation:
@@ -191,7 +196,6 @@ class StreamingExplainer:
                            stream=f"{STREAM_PATH}/{self._signer.sign(ticket)}")
 
     def body(self, token: str, tenant: str | None) -> ExplainBody:
-        from musechat.contracts.features import FeatureMatrix
         from musechat.explain.schema import ExplainBody
 
         ticket = self._signer.verify(token, tenant)
@@ -200,11 +204,10 @@ class StreamingExplainer:
             raise TicketError(f"track {ticket.track_id!r} is no longer in the catalog")
         previous = self._payloads(ticket.previous_track_id) if ticket.previous_track_id else None
         video = self._videos(ticket.video_id) if (self._videos and ticket.video_id) else None
-        features = payload.get("features") if self._use_music else None
         return ExplainBody(
             track=_track(payload), user_words=ticket.words, other_titles=ticket.others,
             previous=None if previous is None else _track(previous), video=video,
-            music_features=None if features is None else FeatureMatrix.model_validate(features),
+            music_features=self._music(ticket.track_id) if self._music is not None else None,
         )  # fmt: skip
 
     @property
@@ -284,7 +287,19 @@ def explainer_port(settings: GatewaySettings, store: VectorStore) -> StreamingEx
 
         engine = InProcessEngine(build_explainer(explainer_settings), names)
     signer = TicketSigner(settings.state_secret_bytes())
-    return StreamingExplainer(engine, signer, payload, VideoFactsCache(store), use_music=use_music)
+    return StreamingExplainer(engine, signer, payload, VideoFactsCache(store),
+                              music=store_music(store) if use_music else None)
+
+
+def store_music(store: VectorStore) -> MusicLookup:
+    """The music token's lookup: a track's features from `track_features` (by id, one engine call)."""
+    from musechat.catalog.track_features import read_track_features
+
+    def music(track_id: str) -> FeatureMatrix | None:
+        record = read_track_features(store, [track_id]).get(track_id)
+        return None if record is None else record.features
+
+    return music
 
 
 def explain_body(track: RecommendedTrack, words: str | None, history: list[str], others: list[str],

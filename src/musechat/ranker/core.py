@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from musechat.catalog.track_features import read_track_features
 from musechat.contracts.api import RecommendedTrack, TrackFilters, VideoStatus
-from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, TrackPayload
+from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION
 from musechat.contracts.conversation import VIDEOS_COLLECTION, VideoPayload
 from musechat.contracts.ranking import RankRequest, RankResponse
 from musechat.lru import ExpiringLru
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-# The payload keys a recommendation shows; the rest (per-segment features, ~15-40 KB a track, and the
-# tag scores) stays in the engine instead of being copied out for every hit of every turn.
+# The payload keys a recommendation shows; the rest (the facts' tag scores; old stores: per-segment
+# features, ~15-40 KB a track) stays in the engine instead of being copied out for every hit of every turn.
 RESPONSE_FIELDS = ("title", "artist", "album", "licence", "duration_s", "tags")
 
 
@@ -137,11 +138,10 @@ class FusionRanker:
         self._registry = registry
         self._models: dict[str, FusionModel] = {version: model}
         self._collection_versions: dict[str, str | None] = {}
-        # Decoded features of ready videos, and of tracks by (collection, id): a hit skips the engine
-        # lookup, the payload validation and the base64 decoding.
+        # Decoded features of ready videos, and of tracks by id (they come from `track_features`, whatever
+        # index serves): a hit skips the engine lookup, the payload validation and the base64 decoding.
         self._videos: ExpiringLru[str, np.ndarray] = ExpiringLru(feature_cache_entries, FEATURE_CACHE_AGE_S)
-        self._tracks: ExpiringLru[tuple[str, str], np.ndarray] = ExpiringLru(
-            feature_cache_entries, FEATURE_CACHE_AGE_S)
+        self._tracks: ExpiringLru[str, np.ndarray] = ExpiringLru(feature_cache_entries, FEATURE_CACHE_AGE_S)
         self._candidate_views: ExpiringLru[tuple[str, str], dict[str, Any]] = ExpiringLru(
             feature_cache_entries, FEATURE_CACHE_AGE_S)
 
@@ -200,14 +200,15 @@ class FusionRanker:
         return _through_cache(self._videos, video_ids, lambda video_id: video_id, fetch)
 
     def track_features(self, collection: str, track_ids: list[str]) -> dict[str, np.ndarray | RankingError]:
-        """Each track's per-segment features from `collection` (the resolved `tracks`), one engine call."""
+        """Each track's per-segment features from `track_features`, one engine call (a store indexed before
+        the split: from the payloads of `collection`, the resolved `tracks`, for the ids it lacks)."""
         def fetch(missing: list[str]) -> dict[str, np.ndarray | RankingError]:
-            records = {r.id: r.payload for r in self._store.retrieve(collection, missing)}
-            return {track_id: TrackPayload.model_validate(records[track_id]).features.to_array()
+            records = read_track_features(self._store, missing, collection)
+            return {track_id: records[track_id].features.to_array()
                     if track_id in records else TrackNotFoundError(f"unknown track {track_id!r}")
                     for track_id in missing}
 
-        return _through_cache(self._tracks, track_ids, lambda track_id: (collection, track_id), fetch)
+        return _through_cache(self._tracks, track_ids, lambda track_id: track_id, fetch)
 
     def query_vector(self, request: RankRequest) -> np.ndarray:
         collection = self._store.resolve(TRACKS_COLLECTION)

@@ -108,13 +108,20 @@ class IndexTuning:
 
 
 class CollectionSpec(BaseModel):
-    """A collection: named dense vectors (cosine) and the payload fields to index before loading."""
+    """A collection: named dense vectors (cosine) and the payload fields to index before loading.
+
+    No vectors at all is a record collection: points are written, retrieved, scrolled, counted and
+    deleted by entity id, never searched (e.g. `track_features`, the per-segment features the ranker
+    reads by id). `payload_on_disk` keeps the payloads on disk (memory-mapped, read through the page
+    cache) whatever the store's default: for cold collections read a few points at a time."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    vectors: dict[str, int] = Field(description="Named vector -> dimension; cosine distance.")
+    vectors: dict[str, int] = Field(description="Named vector -> dimension; cosine distance. Empty: records only.")
     payload_indexes: dict[str, PayloadIndexKind] = Field(default_factory=dict)
+    payload_on_disk: bool | None = Field(
+        default=None, description="True: payloads on disk whatever the store's default (None: the default).")
 
     @field_validator("name")
     @classmethod
@@ -124,8 +131,6 @@ class CollectionSpec(BaseModel):
     @field_validator("vectors")
     @classmethod
     def _vectors(cls, v: dict[str, int]) -> dict[str, int]:
-        if not v:
-            raise ValueError("a collection needs at least one named vector")
         for name, dim in v.items():
             if not name:
                 raise ValueError("vector names must be non-empty")
@@ -230,6 +235,9 @@ def check_vectors(collection: str, dims: Mapping[str, int], vectors: Mapping[str
     vector at all (a status record, e.g. a video still being encoded): it is stored, counted and
     retrievable, but no search finds it."""
     for name, vec in vectors.items():
+        if not dims:
+            raise ValueError(f"{collection}: a collection without vectors holds records only (retrieve, "
+                             f"scroll): it has no vector {name!r} to store or search")
         if name not in dims:
             raise ValueError(f"{collection}: unknown vector {name!r} (known: {sorted(dims)})")
         if len(vec) != dims[name]:

@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     import qdrant_edge
 
 _UPSERT_CHUNK = 1024
+# The engine's only vector of a collection without vectors (see `_engine_config`); never written.
+RECORDS_PLACEHOLDER = "_records"
 
 
 @dataclass
@@ -125,9 +127,16 @@ class EdgeStore(EngineStore):
         cosine = qe.Distance.Cosine
         # Quantization is chosen at creation and persisted with the shard; loading keeps what it has.
         quantization = (qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=QUANTILE, always_ram=True)
-                        if creating and tuning.quantization == "int8" else None)
+                        if creating and tuning.quantization == "int8" and spec.vectors else None)
+        # A record collection (no vectors) still needs one vector config for the engine, which refuses a
+        # shard without any: a sparse one that no point ever carries costs nothing per point, where the
+        # smallest dense one would still reserve a slot (and a deleted flag) for every point.
+        sparse = {} if spec.vectors else {RECORDS_PLACEHOLDER: qe.EdgeSparseVectorParams()}
         return qe.EdgeConfig(
             vectors={n: qe.EdgeVectorParams(size=d, distance=cosine) for n, d in spec.vectors.items()},
+            sparse_vectors=sparse or None,
+            # Edge payloads are memory-mapped from disk by default already; a cold collection says so.
+            payload_memory=qe.Memory.Cold if spec.payload_on_disk else None,
             hnsw_config=qe.HnswIndexConfig(m=tuning.hnsw_m, ef_construct=tuning.hnsw_ef_construct,
                                            full_scan_threshold=tuning.full_scan_threshold_kb),
             quantization_config=quantization,

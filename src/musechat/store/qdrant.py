@@ -140,6 +140,8 @@ class QdrantServerStore(EngineStore):
             value = getattr(layout, key)
             if value is not None:
                 request[key] = value
+        if spec.payload_on_disk is not None:  # the collection's own choice wins over the store's layout
+            request["on_disk_payload"] = spec.payload_on_disk
         return request
 
     def _drop(self, name: str) -> None:

@@ -12,7 +12,8 @@ from musechat.bus import read_topic
 from musechat.catalog.embedded import embedded_catalog_stack
 from musechat.catalog.encoder_client import InProcessMusicEncoder
 from musechat.catalog.runtime import await_outcomes, catalog_stats, publish_ingest
-from musechat.contracts.catalog import TRACKS_COLLECTION, TrackPayload
+from musechat.catalog.track_features import read_track_features
+from musechat.contracts.catalog import TRACK_FEATURES_COLLECTION, TRACKS_COLLECTION, TrackPayload
 from musechat.contracts.topics import Topic, dlq_topic
 from musechat.store.settings import StoreSettings
 
@@ -43,10 +44,14 @@ def test_200_tracks_through_kafka_into_qdrant_edge_then_reingest_adds_nothing(
 
         points = stack.store.retrieve(TRACKS_COLLECTION, ids)
         assert len(points) == 200
+        features = read_track_features(stack.store, ids, tracks_collection=None)  # the feature collection only
+        assert stack.store.count(TRACK_FEATURES_COLLECTION) == 200
         for point in points:
             payload = TrackPayload.model_validate(point.payload)
             assert payload.tags, f"{point.id} has no tags"
-            assert payload.features.nbytes <= 64 * 1024
+            assert "features" not in point.payload  # out of the hot payload
+            assert features[point.id].features.nbytes <= 64 * 1024
+            assert features[point.id].feature_model == payload.feature_model
             assert payload.index_model.startswith("fixed-projection-v1")
 
         dead = read_topic(stack.bus.bootstrap_servers, dlq_topic(Topic.TRACK_SUBMITTED, "catalog-worker"))

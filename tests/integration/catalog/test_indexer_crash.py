@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from musechat.bus import BusSettings, EventProducer, ensure_topics, read_topic
-from musechat.contracts.catalog import TRACKS_COLLECTION, TrackEncoded, TrackMetadata
+from musechat.contracts.catalog import TRACK_FEATURES_COLLECTION, TRACKS_COLLECTION, TrackEncoded, TrackMetadata
 from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.features import FeatureMatrix
 from musechat.contracts.music import MusicEncoding, TagScore
@@ -87,5 +87,6 @@ def test_indexer_killed_mid_stream_then_restarted_ends_with_exactly_the_catalog(
         assert store.count(TRACKS_COLLECTION) == TRACKS
         ids = [f"crash-{index:04d}" for index in range(TRACKS)]
         assert sorted(point.id for point in store.retrieve(TRACKS_COLLECTION, ids)) == ids
+        assert store.count(TRACK_FEATURES_COLLECTION) == TRACKS  # every track's features, once
     finally:
         store.close()

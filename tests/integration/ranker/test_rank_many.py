@@ -76,9 +76,11 @@ class CountingStore:
     def __init__(self, inner: EdgeStore) -> None:
         self.inner = inner
         self.retrieved: list[list[str]] = []
+        self.collections: list[str] = []
 
     def retrieve(self, collection: str, ids: list[str]) -> Any:
         self.retrieved.append(list(ids))
+        self.collections.append(collection)
         return self.inner.retrieve(collection, ids)
 
     def __getattr__(self, name: str) -> Any:
@@ -126,3 +128,39 @@ def test_the_vocals_filter_matches_the_flag_derived_from_the_tags(ranker: Fusion
     assert all(has_vocals(t.tags) for t in sung.tracks)
     # Every track is on exactly one side (the world tags two tracks in three with vocals, "no vocals" is not one).
     assert len(instrumental.tracks) + len(sung.tracks) == TRACKS
+
+
+def test_the_candidate_comes_from_the_feature_collection_and_an_old_stores_payload_still_serves(
+        world: RankerWorld, tmp_path: Any) -> None:
+    """The world writes the features to `track_features` only; a store indexed before the split (features
+    in the `tracks` payload, no feature collection) ranks the same turn identically."""
+    import shutil
+
+    from musechat.contracts.catalog import TRACK_FEATURES_COLLECTION, TRACKS_COLLECTION
+    from musechat.store import PointRecord
+
+    turn = RankRequest(video_id="vid-a", candidate_track_id="trk-3", text_tokens=world.words[5])
+    store = EdgeStore(world.store_path)
+    try:
+        assert all("features" not in r.payload for r in store.scroll(TRACKS_COLLECTION))
+        counting = CountingStore(store)
+        new_layout = FusionRanker.load(cast(Any, counting), world.checkpoint).rank(turn)
+        # The candidate is read by id from the cold collection, never from the index.
+        assert TRACK_FEATURES_COLLECTION in counting.collections and "tracks-v1" not in counting.collections
+    finally:
+        store.close()
+
+    old = tmp_path / "old-store"
+    shutil.copytree(world.store_path, old)
+    store = EdgeStore(old)
+    try:
+        features = {r.id: r.payload["features"] for r in store.scroll(TRACK_FEATURES_COLLECTION)}
+        store.upsert("tracks-v1", [
+            PointRecord(id=r.id, vectors=r.vectors, payload={**r.payload, "features": features[r.id]})
+            for r in store.scroll("tracks-v1", with_vectors=True)])
+        store.drop_collection(TRACK_FEATURES_COLLECTION)
+        old_layout = FusionRanker.load(store, world.checkpoint).rank(turn)
+    finally:
+        store.close()
+    assert _ids(old_layout) == _ids(new_layout)
+    assert np.allclose([t.score for t in old_layout.tracks], [t.score for t in new_layout.tracks], atol=1e-5)

@@ -14,7 +14,8 @@ import pytest
 
 from musechat.catalog.indexer import collection_for
 from musechat.catalog.reindex import ModelPublishedHandler
-from musechat.contracts.catalog import TRACKS_COLLECTION, ModelPublished, TrackPayload
+from musechat.catalog.track_features import read_track_features
+from musechat.contracts.catalog import TRACKS_COLLECTION, ModelPublished
 from musechat.contracts.conversation import VIDEOS_COLLECTION, VideoPayload
 from musechat.contracts.envelope import EventEnvelope
 from musechat.contracts.ranking import RankRequest, RankResponse
@@ -67,8 +68,8 @@ def _expected_scores(store: EdgeStore, version_model: FusionModel, response: Ran
     v = torch.from_numpy(features.to_array()[None].astype(np.float32))
     with torch.inference_mode():
         query = version_model.encode_query(v, torch.ones(v.shape[:2], dtype=torch.bool)).numpy()[0]
-    tracks = {r.id: TrackPayload.model_validate(r.payload).features.to_array()
-              for r in store.retrieve(response.index_collection, [t.track_id for t in response.tracks])}
+    tracks = {track_id: record.features.to_array() for track_id, record in
+              read_track_features(store, [t.track_id for t in response.tracks], tracks_collection=None).items()}
     music = FusionVectorizerFromModel(version_model).embed_many([tracks[t.track_id] for t in response.tracks])
     cosine = music @ query / (np.linalg.norm(music, axis=1) * np.linalg.norm(query))
     return np.asarray(cosine)

@@ -399,3 +399,49 @@ def test_blue_green_alias_switch(store: VectorStore) -> None:
         store.set_alias("tracks_v2", "tracks_v2")
     with pytest.raises(CollectionNotFoundError):
         store.set_alias("other", "tracks_v9")
+
+
+def _records(n: int = 12) -> list[PointRecord]:
+    """Points of a record collection: a large opaque payload each (like `track_features`), no vector."""
+    rng = np.random.default_rng(5)
+    return [PointRecord(id=f"trk_{i:03d}", vectors={},
+                        payload={"blob": rng.bytes(3000).hex(), "model": "m@1", "rows": int(i % 12) + 1})
+            for i in range(n)]
+
+
+def test_record_collection_without_vectors(opener: Opener) -> None:
+    """A collection with no vectors (payload on disk): written, read, scrolled, counted and deleted by id,
+    persisted across a reopen, never searched (the per-track features collection)."""
+    spec = CollectionSpec(name="track_features", vectors={}, payload_on_disk=True)
+    pts = _records()
+    first = opener()
+    try:
+        first.create_collection(spec)
+        assert first.list_collections() == ["track_features"]
+        first.upsert("track_features", pts)
+        first.upsert("track_features", pts[:3])  # idempotent by entity id
+        first.optimize("track_features")
+        assert first.count("track_features") == len(pts)
+        got = first.retrieve("track_features", ["trk_007", "nope", "trk_002"])
+        assert [(r.id, r.payload, r.vectors) for r in got] == [("trk_007", pts[7].payload, {}),
+                                                               ("trk_002", pts[2].payload, {})]
+        assert {r.id: r.payload for r in first.scroll("track_features", batch_size=5)} == {
+            p.id: p.payload for p in pts}
+        assert [r.payload for r in first.scroll("track_features", fields=["model"])][:1] == [{"model": "m@1"}]
+        with pytest.raises(ValueError, match="without vectors"):
+            first.search("track_features", "audio", [1.0] * DIM)
+        with pytest.raises(ValueError, match="without vectors"):
+            first.upsert("track_features", [PointRecord(id="x", vectors={"audio": [1.0] * DIM})])
+        first.delete("track_features", ["trk_000", "never_existed"])
+        assert first.count("track_features") == len(pts) - 1
+    finally:
+        first.close()
+    second = opener()
+    try:
+        assert second.count("track_features") == len(pts) - 1
+        assert second.retrieve("track_features", ["trk_011"])[0].payload == pts[11].payload
+        assert second.retrieve("track_features", ["trk_000"]) == []
+        second.drop_collection("track_features")
+        assert second.list_collections() == []
+    finally:
+        second.close()

@@ -1,13 +1,14 @@
-"""Seed a real store with what the dataset writer reads: a ready video and catalog tracks with features."""
+"""Seed a real store with what the dataset writer reads: a ready video, catalog tracks and their features."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from musechat.catalog.indexer import ensure_tracks_collection
+from musechat.catalog.track_features import write_track_features
 from musechat.catalog.vectorizer import INDEX_DIM
 from musechat.contracts.api import VideoStatus
-from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, TrackPayload
+from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION, TrackFeaturesPayload, TrackPayload
 from musechat.contracts.conversation import VideoEncoded
 from musechat.contracts.features import FeatureMatrix
 from musechat.contracts.music import TagScore
@@ -30,7 +31,7 @@ def seed_tracks(store: VectorStore, titles: dict[str, str], segments: int = 2, s
     """`titles`: track id -> title; returns track id -> features."""
     rng = np.random.default_rng(seed)
     ensure_tracks_collection(store, "fixed-test")
-    out, points = {}, []
+    out, points, stored = {}, [], []
     for track_id, title in titles.items():
         features = rng.normal(size=(segments, MUSIC_DIM)).astype(np.float16)
         out[track_id] = features.astype(np.float32)
@@ -38,9 +39,12 @@ def seed_tracks(store: VectorStore, titles: dict[str, str], segments: int = 2, s
             track_id=track_id, title=title, artist="Tester", duration_s=20.0, tags=["guitar", "rock"],
             tag_scores=[TagScore(name="guitar", score=0.9, vocabulary="MTT"),
                         TagScore(name="rock", score=0.8, vocabulary="MSD")],
-            features=FeatureMatrix.from_array(features), feature_model="ast-test@0", index_model="fixed-test")
+            feature_model="ast-test@0", index_model="fixed-test")
+        stored.append(TrackFeaturesPayload(track_id=track_id, features=FeatureMatrix.from_array(features),
+                                           feature_model="ast-test@0"))
         vector = rng.normal(size=INDEX_DIM)
         points.append(PointRecord(id=track_id, vectors={MUSIC_VECTOR: (vector / np.linalg.norm(vector)).tolist()},
                                   payload=payload.model_dump(mode="json")))
+    write_track_features(store, stored)
     store.upsert(TRACKS_COLLECTION, points)
     return out

@@ -147,3 +147,26 @@ def test_the_in_process_engine_loads_every_catalog_title_and_artist() -> None:
     final = got[-1].result
     assert final is not None and final.attempts == 2 and final.text == '"Golden Harbor" by Mara Okafor has piano.'
     assert "Lena Ito" in backend.prompts[1].user  # the problem fed back: another catalog artist was named
+
+
+
+def test_the_music_token_reads_the_track_features_collection(tmp_path: Path) -> None:
+    """With a music token the body carries the track's features, read by id from `track_features` (the
+    `tracks` payload no longer holds them); without one they are never fetched."""
+    import numpy as np
+
+    from musechat.catalog.track_features import write_track_features
+    from musechat.contracts.catalog import TrackFeaturesPayload
+    from musechat.contracts.features import FeatureMatrix
+    from musechat.gateway.explanations import store_music
+    from musechat.store.edge import EdgeStore
+
+    features = FeatureMatrix.from_array(np.arange(12, dtype=np.float32).reshape(3, 4))
+    engine = HttpEngine("http://127.0.0.1:9", timeout_s=1.0)
+    with EdgeStore(tmp_path / "store") as store:
+        write_track_features(store, [TrackFeaturesPayload(track_id="t-fast", features=features, feature_model="m")])
+        with_music = StreamingExplainer(engine, TicketSigner(b"k" * 32), PAYLOADS.get, music=store_music(store))
+        assert with_music.body(link(with_music).rsplit("/", 1)[1], None).music_features == features
+        assert store_music(store)("t-prev") is None
+    without = StreamingExplainer(engine, TicketSigner(b"k" * 32), PAYLOADS.get)
+    assert without.body(link(without).rsplit("/", 1)[1], None).music_features is None

@@ -130,6 +130,19 @@ def test_unset_layout_leaves_the_server_defaults(fake_server: Recorder) -> None:
     assert body["vectors"]["music"] == {"size": 256, "distance": "Cosine", "on_disk": False}
 
 
+def test_record_collection_has_no_vectors_and_its_payload_on_disk(fake_server: Recorder) -> None:
+    """A collection without vectors is created as one (the server takes `vectors: {}`), and its own
+    `payload_on_disk` wins over the store's layout."""
+    store = open_store(StoreSettings(backend="qdrant", url=fake_server.url, on_disk_payload=False))
+    try:
+        store.create_collection(CollectionSpec(name="track_features", vectors={}, payload_on_disk=True))
+    finally:
+        store.close()
+    (body,) = fake_server.bodies("PUT", "/collections/track_features")
+    assert body is not None
+    assert body["vectors"] == {} and body["on_disk_payload"] is True
+
+
 def test_layout_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"SHARD_NUMBER": "12", "REPLICATION_FACTOR": "2", "WRITE_CONSISTENCY_FACTOR": "2",
                         "ON_DISK": "true", "ON_DISK_PAYLOAD": "false"}.items():

@@ -53,8 +53,9 @@ def test_invalid_names(name: str) -> None:
 def test_collection_spec_validation() -> None:
     spec = CollectionSpec(name="tracks", vectors={"music": 256}, payload_indexes={"genre": "keyword"})
     assert spec.payload_indexes["genre"] is PayloadIndexKind.KEYWORD
-    with pytest.raises(ValidationError, match="at least one named vector"):
-        CollectionSpec(name="tracks", vectors={})
+    records = CollectionSpec(name="track_features", vectors={}, payload_on_disk=True)  # records only
+    assert records.vectors == {} and records.payload_on_disk is True
+    assert CollectionSpec.model_validate_json('{"name": "t", "vectors": {"m": 4}}').payload_on_disk is None
     with pytest.raises(ValidationError, match="dimension"):
         CollectionSpec(name="tracks", vectors={"music": 0})
     with pytest.raises(ValidationError, match="reserved"):
