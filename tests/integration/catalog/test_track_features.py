@@ -123,10 +123,10 @@ def test_without_a_content_hash_new_features_alone_are_a_change(store: VectorSto
     indexer.handle(_event(first))
     indexer.handle(_event(first, 1))
     # Same metadata and facts, other features: only the feature collection can tell.
-    other = first.model_copy(update={"encoding": first.encoding.model_copy(update={
-        "features": _encoded(2, seed=9, content=None).encoding.features.model_copy()})})
-    other = TrackEncoded.model_validate(other.model_dump())
-    assert other.encoding.features.shape == first.encoding.features.shape
+    features = _encoded(2, seed=9, content=None).encoding.features
+    other = TrackEncoded.model_validate(
+        {**first.model_dump(), "encoding": {**first.encoding.model_dump(), "features": features.model_dump()}})
+    assert other.encoding.features != first.encoding.features and other.encoding.facts == first.encoding.facts
     indexer.handle(_event(other, 2))
     assert [x.outcome for x in producer.indexed] == [IndexOutcome.CREATED, IndexOutcome.UNCHANGED,
                                                      IndexOutcome.UPDATED]
@@ -207,3 +207,18 @@ def test_reindex_of_an_old_store_moves_the_features_to_their_collection(store: V
     assert store.count(TRACK_FEATURES_COLLECTION) == 5
     assert {k: v.features for k, v in read_track_features(store, list(features), None).items()} == features
     assert all("features" not in r.payload for r in store.scroll(target))
+
+
+def test_the_old_collections_gc_never_drops_the_feature_collection(store: VectorStore) -> None:
+    from musechat.catalog.reindex import drop_old_collections
+
+    class Registry:
+        def collections_to_keep(self, retention: int) -> list[str]:
+            return []
+
+    indexer = _indexer(store, Producer())
+    indexer.handle(_event(_encoded(0)))
+    first = store.resolve(TRACKS_COLLECTION)
+    reindex(store, FixedProjection(seed=5), progress=False)
+    assert drop_old_collections(store, Registry(), retention=0) == [first]  # type: ignore[arg-type]
+    assert store.count(TRACK_FEATURES_COLLECTION) == 1
