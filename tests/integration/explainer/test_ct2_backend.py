@@ -1,9 +1,12 @@
 """The CTranslate2 backend on the real SmolLM2-135M with a real (quickly trained) adapter: float32 greedy
 text equals the local backend's, concurrent streams are decoded in one batch and each gets its own
-text, a timeout is per request, the music token is refused, and a converted model is cached by content."""
+text, a timeout is per request, the music token is refused, a converted model is cached by content, and
+a process that exits while a generation runs exits cleanly."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -120,3 +123,25 @@ def test_converted_models_are_cached_by_content(
         assert (converted_dir(ct2_cache, base_sha, sha, "float32") / "model.bin").is_file()
     assert adapter_hash(adapters["explainer"]) != adapter_hash(adapters["explainer-v2"])
     assert not [p for p in ct2_cache.iterdir() if p.name.endswith(".tmp")]  # no half-written model left
+
+
+EXIT_MID_GENERATION = """
+import sys
+from pathlib import Path
+from musechat.explain.backends.ctranslate2 import Ct2Backend
+from musechat.explain.datasets import facts_examples
+from musechat.explain.prompt import build_prompt
+
+backend = Ct2Backend(Path(sys.argv[1]), compute_type="float32", cache_dir=Path(sys.argv[2]), threads=1)
+for piece in backend.stream(build_prompt(facts_examples(1, seed=11)[0].track, "x"), None, None, 64, 300.0):
+    break  # the caller leaves; its generation goes on in the worker while the interpreter exits
+"""
+
+
+def test_exit_during_a_generation_is_clean(ct2: RecordingCt2, base_model: Path, ct2_cache: Path) -> None:
+    # Without Ct2Backend.close at exit, the worker takes the GIL back from C++ during finalization and the
+    # process aborts: "terminate called without an active exception", exit status 134.
+    done = subprocess.run([sys.executable, "-c", EXIT_MID_GENERATION, str(base_model), str(ct2_cache)],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "terminate called" not in done.stderr

@@ -17,6 +17,7 @@ and vLLM backends keep them). Measured: docs/benchmarks/explainer_latency.md.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shutil
@@ -24,6 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +35,7 @@ import numpy as np
 from musechat.explain.backends.base import (
     BackendError,
     BackendTimeout,
+    BackendUnavailable,
     GeneratingBackend,
     GenerationRequest,
     checked_request,
@@ -156,7 +159,20 @@ class Ct2Backend(GeneratingBackend):
         for name, path in (adapters or {}).items():
             self.load_adapter(name, path)
         self._max_batch = max_batch
+        self._running = 0  # generate_batch calls in flight
+        self._closed = False
+        self._idle = threading.Condition()
         self._batcher = _Batcher(self._run_batch, max_batch, batch_wait_s, workers=self._workers)
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    def close(self, wait_s: float = 60.0) -> None:
+        """Refuses new batches and waits for the running ones. Called at interpreter exit: a worker still
+        inside `generate_batch` then (a request ends in the step callback, before the call returns) would
+        take the GIL back from C++ while Python finalizes, and the process aborts ("terminate called
+        without an active exception")."""
+        with self._idle:
+            self._closed = True
+            self._idle.wait_for(lambda: self._running == 0, timeout=wait_s)
 
     def _load(self, adapter: Path | None) -> Any:
         import ctranslate2
@@ -271,13 +287,27 @@ class Ct2Backend(GeneratingBackend):
             except BaseException as exc:  # never raise into the C++ decoder: fail this row only
                 return end(i, BackendError(f"{type(exc).__name__}: {exc}"))
 
-        # A failed call raises into the batcher, which fails the batch's jobs.
-        generator.generate_batch(tokens, max_length=max(j.request.max_tokens for j in jobs), sampling_topk=1,
-                                 beam_size=1, include_prompt_in_result=False, end_token=self._stop_ids,
-                                 callback=on_step)  # fmt: skip
+        with self._idle:
+            if self._closed:
+                raise BackendUnavailable("the ctranslate2 backend is closed")
+            self._running += 1
+        try:  # a failed call raises into the batcher, which fails the batch's jobs
+            generator.generate_batch(tokens, max_length=max(j.request.max_tokens for j in jobs), sampling_topk=1,
+                                     beam_size=1, include_prompt_in_result=False, end_token=self._stop_ids,
+                                     callback=on_step)  # fmt: skip
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
         for i in range(len(jobs)):
             if live[i]:
                 end(i)
+
+
+def _close_at_exit(ref: weakref.ref[Ct2Backend]) -> None:
+    backend = ref()
+    if backend is not None:
+        backend.close()
 
 
 __all__ = ["COMPUTE_TYPES", "DEFAULT_CACHE_DIR", "NO_MUSIC", "ComputeType", "Ct2Backend", "adapter_hash",
