@@ -27,7 +27,7 @@ class ExplainerSettings(BaseSettings):
         "int8", description="CTranslate2 weights: int8 (CPU default) or float32 (the local backend's numbers).")
     ct2_cache_dir: Path | None = Field(
         None, description="Where converted CTranslate2 models are cached (keyed by base and adapter content); "
-        "default: <adapter_root>/ct2.")
+        "default: $XDG_CACHE_HOME/musechat/explainer-ct2 (~/.cache/...), shared by every workdir.")
     base_model: Path = Field(DEFAULT_BASE_MODEL_DIR, description="Base checkpoint dir (tokenizer, embeddings).")
     adapters: dict[str, Path] = Field(
         default_factory=dict,
@@ -89,7 +89,7 @@ def build_explainer(settings: ExplainerSettings) -> Explainer:
         from musechat.explain.backends.ctranslate2 import Ct2Backend
 
         backend = Ct2Backend(base, adapters=adapters, compute_type=settings.ct2_compute_type,
-                             cache_dir=settings.ct2_cache_dir or settings.adapter_root / "ct2",
+                             cache_dir=settings.ct2_cache_dir,
                              threads=settings.torch_threads)  # fmt: skip
     else:
         from musechat.explain.backends.local import LocalBackend

@@ -46,11 +46,18 @@ from musechat.explain.prompt import ExplainPrompt
 
 ComputeType = Literal["int8", "float32"]
 COMPUTE_TYPES: tuple[str, ...] = ("int8", "float32")
-DEFAULT_CACHE_DIR = Path("var/explainer/ct2")
 _FORMAT = 1  # bump when the conversion recipe changes: a new cache key
 _ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
 NO_MUSIC = ("the ctranslate2 backend does not support the music token (CTranslate2's generator takes no prompt "
             "embeddings); use the local or vLLM backend, or turn use_music off")  # fmt: skip
+
+
+def default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/musechat/explainer-ct2` (default `~/.cache/...`), beside the text model's ONNX cache;
+    the directories are keyed by content, so every workdir (demo, tests) shares one conversion."""
+    from musechat.encoders.text_onnx import default_cache_dir as musechat_cache
+
+    return musechat_cache() / "explainer-ct2"
 
 
 def _hash_files(files: list[Path]) -> str:
@@ -133,7 +140,7 @@ class Ct2Backend(GeneratingBackend):
     name = "ctranslate2"
 
     def __init__(self, base_model: Path, *, adapters: dict[str, Path] | None = None,
-                 compute_type: str = "int8", cache_dir: Path = DEFAULT_CACHE_DIR, threads: int | None = None,
+                 compute_type: str = "int8", cache_dir: Path | None = None, threads: int | None = None,
                  max_batch: int = 8, batch_wait_s: float = 0.01) -> None:  # fmt: skip
         """`threads`: cores to use (default: all, at most 4), as that many batch workers of one thread each
         (CTranslate2 `inter_threads`, `intra_threads=1`): on the shared 2-core box one thread decodes a
@@ -147,7 +154,7 @@ class Ct2Backend(GeneratingBackend):
             raise FileNotFoundError(f"base model directory {base_model} has no config.json")
         self.base_model = Path(base_model)
         self.compute_type = compute_type
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self._workers = threads or max(1, min(os.cpu_count() or 1, 4))
         self.tokenizer = AutoTokenizer.from_pretrained(str(base_model))
         stops = {self.tokenizer.eos_token_id, self.tokenizer.convert_tokens_to_ids("<|im_end|>")}
@@ -310,5 +317,5 @@ def _close_at_exit(ref: weakref.ref[Ct2Backend]) -> None:
         backend.close()
 
 
-__all__ = ["COMPUTE_TYPES", "DEFAULT_CACHE_DIR", "NO_MUSIC", "ComputeType", "Ct2Backend", "adapter_hash",
-           "base_model_hash", "convert", "converted_dir"]  # fmt: skip
+__all__ = ["COMPUTE_TYPES", "NO_MUSIC", "ComputeType", "Ct2Backend", "adapter_hash",
+           "base_model_hash", "convert", "converted_dir", "default_cache_dir"]  # fmt: skip
