@@ -101,6 +101,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         backend: object = VllmBackend(args.vllm_url, base, served_model_name=args.served_model_name,
                                       adapter_dirs={args.adapter_name: adapter_dir})  # fmt: skip
         backend_name = f"vllm at {args.vllm_url}"
+    elif args.backend == "ctranslate2":
+        from musechat.explain.backends.ctranslate2 import Ct2Backend
+
+        if "music" in args.setups.split(","):
+            raise _usage_error("--backend ctranslate2 takes no music token: leave 'music' out of --setups")
+        backend = Ct2Backend(base, adapters={args.adapter_name: adapter_dir}, compute_type=args.ct2_compute_type,
+                             threads=args.threads)  # fmt: skip
+        backend_name = f"ctranslate2 {args.ct2_compute_type} (adapter merged and converted, CPU, batched greedy)"
     else:
         from musechat.explain.backends.local import LocalBackend
 
@@ -200,6 +208,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--latency-n", type=int, default=20, help="explanations timed one at a time per setup")
     ev.add_argument("--adapter-name", default="explainer")
     ev.add_argument("--vllm-url", help="evaluate through a vLLM server instead of in-process")
+    ev.add_argument("--backend", choices=["local", "ctranslate2"], default="local",
+                    help="in-process backend (default local: the reference; ctranslate2 takes no music token)")
+    ev.add_argument("--ct2-compute-type", choices=["int8", "float32"], default="int8")
     ev.add_argument("--served-model-name", default="smollm2")
     ev.add_argument("--max-tokens", type=int, default=64)
     ev.add_argument("--out", type=Path, default=Path("docs/benchmarks/explainer_eval"),
