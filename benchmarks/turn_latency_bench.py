@@ -62,6 +62,11 @@ def main() -> int:
     parser.add_argument("--only-text-backends", action="store_true", help="Run only the text-backend A/B (and its "
                         "fidelity and per-sentence cost) and put it into the report already in --out, whose other "
                         "sections are kept as they were measured.")
+    parser.add_argument("--only-layouts", type=Path, metavar="LEGACY_WORKDIR", help="Run only the payload-layout "
+                        "A/B: the gateway against LEGACY_WORKDIR's store (built before the payload diet: features in "
+                        "every track's payload) and --workdir's (features in `track_features`), interleaved, merged "
+                        "into the report already in --out.")
+    parser.add_argument("--layout-repeats", type=int, default=3, help="Rounds of the payload-layout A/B.")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.workdir = args.workdir.resolve()  # the gateway server runs in its service directory
@@ -88,6 +93,8 @@ def main() -> int:
 
     if args.only_text_backends:
         return only_text_backends(args, checkpoint, load_start, t0)
+    if args.only_layouts:
+        return only_layouts(args, checkpoint)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if unknown := set(backends) - {"edge", "edge-one-process", "edge-unbatched", "local"}:
         parser.error(f"unknown backend(s) {sorted(unknown)}: use edge, edge-one-process, edge-unbatched and/or local")
@@ -166,6 +173,26 @@ def only_text_backends(args: argparse.Namespace, checkpoint: Path, load_start: A
                                       "total_wall_s": round(time.perf_counter() - t0, 1)}
     write_report(result, args.out)
     print(f"\n{text['target']['statement']}\nwrote {args.out}/turn_latency.{{json,md,png}}", flush=True)
+    return 0
+
+
+def only_layouts(args: argparse.Namespace, checkpoint: Path) -> int:
+    """The payload-layout A/B alone, merged into the committed report (its other sections unchanged)."""
+    from turn_latency.layout_ab import layouts
+
+    from musechat.bus import EmbeddedBroker
+
+    path = args.out / "turn_latency.json"
+    if not path.is_file():
+        raise SystemExit(f"--only-layouts merges into {path}, which does not exist: run the full benchmark")
+    result = json.loads(path.read_text())
+    with EmbeddedBroker() as broker:
+        section = layouts(args.workdir, args.only_layouts.resolve(), checkpoint, broker.bootstrap_servers,
+                          args.scale, max(1, args.layout_repeats))
+    end = environment()
+    result["payload_layouts"] = section | {"date": end.date_utc, "machine": end.summary()}
+    write_report(result, args.out)
+    print(f"\nwrote {args.out}/turn_latency.{{json,md,png}}: {section['ratios_after_over_before']}", flush=True)
     return 0
 
 

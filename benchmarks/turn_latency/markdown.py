@@ -110,6 +110,7 @@ def markdown(r: dict[str, Any]) -> str:
         "", "![latency percentiles vs concurrency](turn_latency.png)", "",
         "## Target: p99 ≤ 50 ms at 10 concurrent clients", "", r["target"]["statement"], "", *reading(r),
         *text_section(r),
+        *layout_section(r),
         "## How the gateway serves concurrent turns", "", *HOW_IT_SERVES, "",
         "## Setup", "", *setup(r),
         "", "Reproduce: `python benchmarks/turn_latency_bench.py` (≈15 min; `--workdir` keeps the stores for a "
@@ -284,6 +285,39 @@ def setup(r: dict[str, Any]) -> list[str]:
         f"- Measurement at the invoking shell's priority ({r['niceness']}); machine: {r['cpus']} CPUs shared "
         f"with other jobs, load average at start {r['loadavg_start']}, at end {r['loadavg_end']}.",
     ]
+
+
+def layout_section(r: dict[str, Any]) -> list[str]:
+    """The payload diet: features in every track's payload vs in `track_features` (`turn_latency/layout_ab.py`)."""
+    t = r.get("payload_layouts")
+    if not t:
+        return []
+    names = {"features_in_payload": "features in the `tracks` payload (before)",
+             "features_collection": "features in `track_features` (now)"}
+    lines = ["## Payload diet: per-segment features out of the hot payload, same run", "",
+             f"Measured on {t['date']} ({t['machine']}, its own run of `--only-layouts`); load average "
+             f"{t['loadavg_start']} at the start, {t['loadavg_end']} at the end. The same gateway, checkpoint and "
+             f"load at {TARGET_CLIENTS} clients against two 100k-track stores of the same tracks: built before the "
+             "payload diet (every `tracks` point carries its 12 x 464 float16 features, which the ranker still "
+             "reads as a fallback) "
+             f"and built now; {t['repeats']} rounds, the order alternating, a fresh gateway each. Store on disk: "
+             + ", ".join(f"{names[k]} {fmt(v)} MB" for k, v in t["store_disk_mb"].items()) + ".", ""]
+    lines += table(["store layout", "phrases", "p50 ms", "p95 ms", "p99 ms", "turns/s", "gateway CPU ms/turn"],
+                   [[names[k], p, fmt(m["p50_ms"]), fmt(m["p95_ms"]), fmt(m["p99_ms"]), fmt(m["throughput_rps"]),
+                     fmt(m["server_cpu_ms_per_turn"])] for k, by in t["medians"].items() for p, m in by.items()])
+    lines += ["", "Ratio now / before of the medians (< 1: faster now; throughput > 1: more now):", "",
+              *table(["phrases", "p50", "p99", "throughput"],
+                     [[p, f"{fmt(x['p50_ms'], 3)}×", f"{fmt(x['p99_ms'], 3)}×", f"{fmt(x['throughput_rps'], 3)}×"]
+                      for p, x in t["ratios_after_over_before"].items()])]
+    lines += ["", "Each round's levels:", "",
+              *table(["store layout", "round", "phrases", "turns ok", "errors", "p50 ms", "p99 ms", "turns/s",
+                      "load avg (1 min) after"],
+                     [[names[run["layout"]], lv["repeat"] + 1, lv["phrases"], lv["ok"], lv["errors"],
+                       fmt(lv.get("p50_ms")), fmt(lv.get("p99_ms")), fmt(lv["throughput_rps"]),
+                       f"{lv['loadavg_after'][0]:.1f}"] for run in t["runs"] for lv in run["levels"]]),
+              "", "Reproduce: `python benchmarks/turn_latency_bench.py --only-layouts LEGACY_WORKDIR` (LEGACY_WORKDIR: "
+              "a `--workdir` built by the benchmark before the payload diet, build format 3).", ""]
+    return lines
 
 
 def text_section(r: dict[str, Any]) -> list[str]:
