@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from musechat.explain.data import ExplanationExample, TrackMeta, Turn
-from musechat.explain.facts import VideoFacts
+from musechat.explain.facts import VideoFacts, tempo_comparison
 
 GENRE_TAGS = ("rock", "pop", "indie", "alternative", "electronic", "jazz", "folk", "metal", "ambient",
               "dance", "classical", "country", "funk", "blues", "soul")  # fmt: skip
@@ -151,8 +151,16 @@ _FX_ASKS = {
     "tag": ("More {t}, please.", "Can we get some {t}?", "I want {t} in it.", "Something with {t}."),
 }  # fmt: skip
 _OPENERS = ('I suggest "{T}" by {A}.', '"{T}" by {A} fits.', 'Try "{T}" by {A}.', 'How about "{T}" by {A}?',
-            'Here is "{T}" by {A}.', 'Next up: "{T}" by {A}.', "{T} by {A} is a good match.",
-            'My pick is "{T}" by {A}.', 'Listen to "{T}" by {A}.', 'This one is "{T}" by {A}.')  # fmt: skip
+            'Here is "{T}" by {A}.', 'Next up: "{T}" by {A}.', 'My pick is "{T}" by {A}.',
+            'Listen to "{T}" by {A}.', 'This one is "{T}" by {A}.')  # fmt: skip
+# Praise that presents the pick as a match: a claim, so only where the request is not known to be unmet
+# (the first default adapter learnt "is a good match" on unmet requests from an unconditional opener).
+_MATCH_OPENERS = ("{T} by {A} is a good match.", '"{T}" by {A} is a good fit.')
+
+
+def _opener(rng: random.Random, t: TrackMeta, met: bool | None) -> str:
+    openers = _OPENERS if met is False else (*_OPENERS, *_MATCH_OPENERS)
+    return rng.choice(openers).format(T=t.title, A=t.artist)
 _ASK_TAILS = ("as you asked", "just as you asked", "in line with what you asked for", "as requested",
               "which is what you asked for", "matching your request")  # fmt: skip
 
@@ -172,11 +180,11 @@ def _fx_body(rng: random.Random, t: TrackMeta, prev: TrackMeta | None, video: Vi
         picked = sounds[: rng.randint(1, min(3, len(sounds)))]
         bits.append(rng.choice(("it brings {s}", "it features {s}", "you hear {s}", "it is built on {s}",
                                 "it leans on {s}")).format(s=_join(picked)))
-    if prev is not None and prev.tempo_bpm is not None and t.tempo_bpm is not None \
-            and round(t.tempo_bpm) != round(prev.tempo_bpm) and rng.random() < 0.7:
-        word = "faster" if t.tempo_bpm > prev.tempo_bpm else "slower"
-        bits.append(rng.choice((f'it is {word} than "{prev.title}"', f"it is {word} than {prev.title} by {prev.artist}",
-                                f'it is {word} than the previous pick at {round(prev.tempo_bpm)} bpm')))
+    word = tempo_comparison(t, prev) if prev is not None else None
+    if prev is not None and prev.tempo_bpm is not None and word is not None and rng.random() < 0.7:
+        # Not by name: the first default adapter garbled the previous title in 3 % of its answers.
+        bits.append(rng.choice((f"it is {word} than the previous pick", f"it is {word} than the last one",
+                                f"it is {word} than the previous pick at {round(prev.tempo_bpm)} bpm")))
     if video is not None and rng.random() < 0.6:
         labels = [lab for lab in video.labels() if lab not in ("mid-lit", "neutral colours", "some motion")]
         if labels:
@@ -231,8 +239,7 @@ def facts_examples(n: int, seed: int = 0, *, feature_dim: int = 64, segments: in
             kind = rng.choice(list(_FX_ASKS))
             words = rng.choice(_FX_ASKS[kind]).format(t=rng.choice(("piano", "guitar", "strings", "synth", "drums")))
         met = request_met(RequestFacts.from_words(words), t, prev) if words else None
-        opener = rng.choice(_OPENERS).format(T=t.title, A=t.artist)
-        reference = f"{opener} {_fx_body(rng, t, prev, video, met)}".strip()
+        reference = f"{_opener(rng, t, met)} {_fx_body(rng, t, prev, video, met)}".strip()
         base = np.sum([directions[x] for x in t.tags if x in directions], axis=0)
         music = base[None] + 0.5 * nrng.standard_normal((segments, feature_dim)).astype(np.float32)
         out.append(ExplanationExample(
@@ -279,10 +286,10 @@ def world_examples(video: VideoFacts | None = None, seed: int = 0) -> list[Expla
             prev = metas[(i + 1) % len(metas)]
         words = ("", "Faster, please.", "No vocals, please.")[turn]
         met = request_met(RequestFacts.from_words(words), t, prev) if words else None
-        opener = rng.choice(_OPENERS).format(T=t.title, A=t.artist)
+        reference = f"{_opener(rng, t, met)} {_fx_body(rng, t, prev, video, met)}".strip()
         out.append(ExplanationExample(
             music_features=np.zeros((1, 64), dtype=np.float32), title=t.title, artist=t.artist, album=t.album,
-            tags=t.tags, user_words=words, reference=f"{opener} {_fx_body(rng, t, prev, video, met)}".strip(),
+            tags=t.tags, user_words=words, reference=reference,
             tempo_bpm=t.tempo_bpm, vocals=t.vocals, duration_s=t.duration_s, previous=prev, video=video,
         ))  # fmt: skip
     return out

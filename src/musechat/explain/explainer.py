@@ -78,6 +78,7 @@ class Explainer:
         max_tokens: int = 80,
         timeout_s: float = 20.0,
         max_attempts: int = 2,
+        grounded_decoding: bool = True,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
@@ -90,6 +91,7 @@ class Explainer:
         self.max_tokens = max_tokens
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
+        self.grounded_decoding = grounded_decoding
 
     def _plan(self, req: ExplainRequest) -> tuple[str | None, np.ndarray | None]:
         adapter = req.adapter if req.adapter is not None else self.default_adapter
@@ -102,7 +104,8 @@ class Explainer:
 
     def prompt(self, req: ExplainRequest, *, music: bool, retry: RetryHint | None = None) -> ExplainPrompt:
         return build_prompt(req.track, req.user_words, req.history, music=music, previous=req.previous,
-                            request=req.request, video=req.video, retry=retry)
+                            request=req.request, video=req.video, retry=retry,
+                            ban_vocabulary=self.vocabulary if self.grounded_decoding else None)
 
     def stream(self, req: ExplainRequest) -> Iterator[ExplanationEvent]:
         started = time.monotonic()

@@ -32,6 +32,13 @@ def fmt_duration(seconds: float) -> str:
 MusicFacts = TrackMeta  # the explainer's view of one track (explain.data)
 
 
+def tempo_comparison(track: TrackMeta, previous: TrackMeta) -> str | None:
+    """"faster" / "slower" when both tempos are measured and differ by a whole bpm, else None."""
+    if track.tempo_bpm is None or previous.tempo_bpm is None or round(track.tempo_bpm) == round(previous.tempo_bpm):
+        return None
+    return "faster" if track.tempo_bpm > previous.tempo_bpm else "slower"
+
+
 def _float(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -94,8 +101,9 @@ class VideoFacts:
     saturation: float  # mean HSV saturation, 0-1
 
     @property
-    def pacing(self) -> Literal["quick cuts", "slow cuts", "few cuts"]:
-        return "quick cuts" if self.cuts_per_min >= 12 else "few cuts" if self.cuts_per_min < 3 else "slow cuts"
+    def pacing(self) -> Literal["rapid cuts", "occasional cuts", "few cuts"]:
+        # No tempo word in a video label ("quick", "slow"): grounded decoding bans those by the music's tempo.
+        return "rapid cuts" if self.cuts_per_min >= 12 else "few cuts" if self.cuts_per_min < 3 else "occasional cuts"
 
     @property
     def movement(self) -> Literal["lots of motion", "little motion", "some motion"]:

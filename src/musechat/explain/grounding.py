@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from musechat.explain.data import TrackMeta
-from musechat.explain.facts import ExplainContext
+from musechat.explain.facts import ExplainContext, tempo_comparison
 from musechat.explain.tags import NOT_CLAIMS, TAG_VOCABULARY, mention_is_faithful, normalize_tag, surface_forms
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
@@ -130,10 +130,11 @@ _VOCAL_WORDS = {
     "vocal free": False, "no lyrics": False, "without lyrics": False,
 }  # fmt: skip
 _VIDEO_WORDS = {
-    "quick cuts": "quick cuts", "fast cuts": "quick cuts", "rapid cuts": "quick cuts",
-    "quick editing": "quick cuts", "fast editing": "quick cuts", "fast paced video": "quick cuts",
-    "frequent cuts": "quick cuts", "slow cuts": "slow cuts", "few cuts": "few cuts", "long takes": "few cuts",
-    "slow editing": "slow cuts", "lots of motion": "lots of motion", "a lot of motion": "lots of motion",
+    "quick cuts": "rapid cuts", "fast cuts": "rapid cuts", "rapid cuts": "rapid cuts",
+    "quick editing": "rapid cuts", "fast editing": "rapid cuts", "fast paced video": "rapid cuts",
+    "frequent cuts": "rapid cuts", "occasional cuts": "occasional cuts", "slow cuts": "occasional cuts",
+    "few cuts": "few cuts", "long takes": "few cuts", "slow editing": "occasional cuts",
+    "lots of motion": "lots of motion", "a lot of motion": "lots of motion",
     "lots of movement": "lots of motion", "busy motion": "lots of motion", "little motion": "little motion",
     "still shots": "little motion", "static shots": "little motion", "little movement": "little motion",
     "some motion": "some motion", "bright": "bright", "brightly lit": "bright", "sunny": "bright",
@@ -211,6 +212,41 @@ def _tempo_faithful(key: str, context: ExplainContext) -> bool:
             return (track.tempo_bpm > previous.tempo_bpm) == (key == "faster")
         return track.tempo == ("fast" if key == "faster" else "slow")
     return track.tempo == key or (key == "slow" and bool({"mellow", "calm", "chill", "soft"} & set(track.norm_tags)))
+
+
+def contradicting_phrases(context: ExplainContext, vocabulary: Iterable[str] = TAG_VOCABULARY) -> tuple[str, ...]:
+    """Every claim phrase of the check's lexicon that would contradict `context` (tags the track lacks,
+    the wrong tempo or vocals words, video properties not measured, "as you asked" on a request not met,
+    match praise on one the facts say is unmet): what grounded decoding forbids the model to write, so
+    the first attempt cannot contradict the facts in the check's own terms. Left out: phrases sharing a
+    word with the names the answer must copy (title, artist, album, the previous pick), and phrases that
+    begin a fact the prompt writes."""
+    track = context.track
+    vocab = frozenset({normalize_tag(v) for v in vocabulary} | set(track.norm_tags))
+    _, table = _lexicon(vocab)
+    labels = set(context.video.labels()) if context.video is not None else set()
+    names = {w.lower() for meta in (track, context.previous) if meta is not None
+             for name in (meta.title, meta.artist, meta.album) for w in _WORD.findall(name)}  # fmt: skip
+    wrong_phrases: list[str] = []
+    for surface, (kind, key) in table.items():
+        if kind == "tag":
+            wrong = not _tag_faithful(surface, track)
+        elif kind == "tempo":
+            wrong = not _tempo_faithful(key, context)
+        elif kind == "vocals":
+            wrong = track.has_vocals != (key == "yes")
+        elif kind == "video":
+            wrong = key not in labels
+        elif kind == "ask":
+            wrong = context.request is not None and context.met is not True
+        else:  # match
+            wrong = context.met is False
+        if wrong and not names & set(_WORD.findall(surface)):
+            wrong_phrases.append(surface)
+    # A ban acts on a prefix: a wrong phrase that starts a phrase the prompt itself writes (a video label,
+    # a tag) stays writable, or the model could not copy that fact (the check still sees a wrong use).
+    written = {*labels, *track.norm_tags}
+    return tuple(sorted(p for p in wrong_phrases if not any(w.startswith(p + " ") for w in written)))
 
 
 _SENTENCE = re.compile(r"[^.!?]+[.!?]?")
@@ -424,9 +460,8 @@ def template_explanation(track: TrackMeta, user_words: str = "", context: Explai
     if sounds:
         sentence += f" with {_join(sounds)}"
     prev = context.previous
-    if prev is not None and track.tempo_bpm is not None and prev.tempo_bpm is not None \
-            and round(track.tempo_bpm) != round(prev.tempo_bpm):
-        word = "faster" if track.tempo_bpm > prev.tempo_bpm else "slower"
+    word = tempo_comparison(track, prev) if prev is not None else None
+    if prev is not None and prev.tempo_bpm is not None and word is not None:
         sentence += f", {word} than \"{prev.title.strip()}\" at {round(prev.tempo_bpm)} bpm"
     if len(described) > 1 or sounds or prev is not None:
         parts.append(sentence + ".")

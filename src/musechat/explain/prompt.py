@@ -14,11 +14,20 @@ vector(s) are spliced in as soft tokens.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from musechat.explain.data import TrackMeta, Turn
-from musechat.explain.facts import MAX_PROMPT_TAGS, ExplainContext, RequestFacts, VideoFacts, fmt_duration
+from musechat.explain.facts import (
+    MAX_PROMPT_TAGS,
+    ExplainContext,
+    RequestFacts,
+    VideoFacts,
+    fmt_duration,
+    tempo_comparison,
+)
+from musechat.explain.grounding import contradicting_phrases
+from musechat.explain.tags import TAG_VOCABULARY
 
 MUSIC_PLACEHOLDER = "<|music|>"
 MAX_WORDS_CHARS = 300
@@ -39,6 +48,9 @@ class ExplainPrompt:
     system: str
     user: str
     answer_prefix: str = ""  # the start of the assistant's answer, given (the model continues it)
+    # Claim phrases the facts contradict (`grounding.contradicting_phrases`): grounded decoding keeps the
+    # model from writing them (each backend bans their token sequences).
+    banned: tuple[str, ...] = ()
 
     @property
     def has_music_slot(self) -> bool:
@@ -73,8 +85,16 @@ _TEMPO_AND_VOCAL_TAGS = frozenset({"fast", "slow", "vocal", "vocals", "no vocals
                                    "instrumental", "singing", "voice"})  # fmt: skip
 
 
-def previous_line(previous: TrackMeta) -> str:
-    tempo = f", {round(previous.tempo_bpm)} bpm" if previous.tempo_bpm is not None else ""
+def previous_line(previous: TrackMeta, track: TrackMeta | None = None) -> str:
+    """The previous pick, and how the track's tempo compares with it: a small model copies a stated
+    comparison far more reliably than it compares two numbers (the first default adapter wrote the wrong
+    one of "faster"/"slower" in 8 % of 130 held-out answers)."""
+    tempo = ""
+    if previous.tempo_bpm is not None:
+        tempo = f", {round(previous.tempo_bpm)} bpm"
+        word = tempo_comparison(track, previous) if track is not None else None
+        if word is not None:
+            tempo += f"; this one is {word}"
     return f'Previous pick: "{previous.title.strip()}" by {previous.artist.strip()}{tempo}'
 
 
@@ -104,8 +124,10 @@ def build_prompt(
     request: RequestFacts | None = None,
     video: VideoFacts | None = None,
     retry: RetryHint | None = None,
+    ban_vocabulary: Iterable[str] | None = TAG_VOCABULARY,
 ) -> ExplainPrompt:
-    """`history` is accepted for callers that have it but not repeated: see the module docstring."""
+    """`history` is accepted for callers that have it but not repeated: see the module docstring.
+    `ban_vocabulary`: the tags grounded decoding knows (the check's vocabulary); None turns it off."""
     del history
     if request is None and user_words.strip():
         request = RequestFacts.from_words(user_words)
@@ -114,7 +136,7 @@ def build_prompt(
     if music:
         lines.append(f"Music: {MUSIC_PLACEHOLDER}")
     if previous is not None:
-        lines.append(previous_line(previous))
+        lines.append(previous_line(previous, track))
     if video is not None:
         lines.append(video_line(video))
     lines.extend(request_lines(user_words, request, context.met))
@@ -122,7 +144,8 @@ def build_prompt(
     if retry is not None:
         lines.append(f"Your last answer was wrong: {'; '.join(retry.problems)[:300]}. Use only the facts above.")
         prefix = f'"{track.title.strip()}" by {track.artist.strip()}'
-    return ExplainPrompt(system=SYSTEM_PROMPT, user="\n".join(lines), answer_prefix=prefix)
+    return ExplainPrompt(system=SYSTEM_PROMPT, user="\n".join(lines), answer_prefix=prefix,
+                         banned=() if ban_vocabulary is None else contradicting_phrases(context, ban_vocabulary))
 
 
 def context_of(track: TrackMeta, user_words: str, *, previous: TrackMeta | None = None,

@@ -45,6 +45,9 @@ class ExplainerSettings(BaseSettings):
     catalog_titles_file: Path | None = Field(None, description="Catalog titles, one per line, never to be named.")
     max_tokens: int = Field(80, ge=8, le=512)
     timeout_s: float = Field(20.0, gt=0, description="Budget for one explanation, retry included.")
+    grounded_decoding: bool = Field(
+        True, description="Ban the claim phrases the facts contradict while decoding (prompt.banned); off lets "
+        "the model write them and leaves them to the check, the retry and the template.")
     breaker_failures: int = Field(3, ge=1, description="Consecutive LLM failures that open the circuit.")
     breaker_reset_s: float = Field(30.0, gt=0, description="Seconds before an open circuit lets a probe through.")
     torch_threads: int | None = Field(None, ge=1)
@@ -106,4 +109,5 @@ def build_explainer(settings: ExplainerSettings) -> Explainer:
         use_music=settings.use_music,
         max_tokens=settings.max_tokens,
         timeout_s=settings.timeout_s,
+        grounded_decoding=settings.grounded_decoding,
     )

@@ -8,7 +8,9 @@ every ExplanationBackend must have. CTranslate2 takes no music token: it must re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +109,20 @@ def test_adapter_loaded_at_run_time_is_used(
     with_music = has_music_token(backend)
     prompt = build_prompt(TRACK, "more guitar", music=with_music)
     assert backend.generate(prompt, music if with_music else None, "explainer-v2", MAX_TOKENS, TIMEOUT_S).strip()
+
+
+def test_banned_phrases_are_never_written(backend: ExplanationBackend) -> None:
+    """Grounded decoding: the words a first answer used, once banned, do not come back (each backend bans
+    the prompt's phrases as token sequences: a logits mask, CTranslate2's suppress_sequences, vLLM's
+    bad_words)."""
+    prompt = build_prompt(TRACK, "more guitar and a male voice")
+    first = backend.generate(prompt, None, None, 24, TIMEOUT_S)
+    names = {w.lower() for w in re.findall(r"\w+", f"{TRACK.title} {TRACK.artist}")}
+    # Words the model wrote after a space (where a claim stands): what the bans cover.
+    written = [w.lower() for w in re.findall(r"(?<= )([A-Za-z]{4,})\b", first) if w.lower() not in names]
+    banned = tuple(dict.fromkeys(written))[:3]
+    assert banned, f"the base model's answer has no word to ban: {first!r}"
+    second = backend.generate(replace(prompt, banned=banned), None, None, 24, TIMEOUT_S)
+    assert second.strip()
+    again = [w for w in banned if re.search(rf"(?<![\w-]){w}(?![\w-])", second, re.IGNORECASE)]
+    assert not again, f"banned {banned} but wrote {again}: {second!r} (first: {first!r})"

@@ -124,7 +124,7 @@ def test_video_facts_from_frames() -> None:
     still = dark + rng.integers(0, 2, dark.shape, dtype=np.uint8)
     assert video_facts(still, fps=5).light == "dark" and video_facts(still, fps=5).pacing == "few cuts"
     cuts = video_facts(cutting, fps=5)
-    assert cuts.cuts_per_min == pytest.approx(3 / (20 / 5) * 60) and cuts.pacing == "quick cuts"
+    assert cuts.cuts_per_min == pytest.approx(3 / (20 / 5) * 60) and cuts.pacing == "rapid cuts"
     assert video_facts(bright, fps=5).colour == "warm colours" and video_facts(bright, fps=5).light == "bright"
     with pytest.raises(ValueError, match="frames"):
         video_facts(np.zeros((3, 4, 4)), fps=5)

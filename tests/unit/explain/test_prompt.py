@@ -24,8 +24,8 @@ def test_prompt_carries_the_facts_once_each() -> None:
         "Vocals: none, instrumental",
         "Length: 2:10",
         "Sounds: piano, synth",  # tempo and vocal tags are stated by their measured lines instead
-        'Previous pick: "Quiet Garden" by Noor Sato, 96 bpm',
-        "Video: quick cuts, lots of motion, dark, cool colours",
+        'Previous pick: "Quiet Garden" by Noor Sato, 96 bpm; this one is faster',  # stated, not left to compare
+        "Video: rapid cuts, lots of motion, dark, cool colours",
         "User: Faster, please.",
         "Request met: yes (faster)",
     ]

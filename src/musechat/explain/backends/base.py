@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -122,6 +122,52 @@ def checked_request(prompt: ExplainPrompt, music_features: np.ndarray | None, ad
             f"music={music_features is not None}"
         )
     return GenerationRequest(prompt, music_features, adapter, max_tokens, timeout)
+
+
+# ------------------------------------------------------------------------------ grounded decoding
+def phrase_variants(phrase: str) -> list[str]:
+    """The written forms of a banned phrase: lower-case and capitalised, spaced and hyphenated (the
+    check's pattern takes either), without the leading space each backend adds as its tokenizer needs."""
+    forms = {phrase, phrase.replace(" ", "-")}
+    return sorted({f for form in forms for f in (form, form[:1].upper() + form[1:])})
+
+
+class PhraseTokens:
+    """A prompt's banned phrases as token-id sequences of one tokenizer, each phrase as it follows a space
+    (where a claim word stands in a sentence); cached per phrase, the lexicon being small and fixed."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+        self._cache: dict[str, tuple[tuple[int, ...], ...]] = {}
+
+    def sequences(self, phrases: Iterable[str]) -> list[tuple[int, ...]]:
+        out: dict[tuple[int, ...], None] = {}
+        for phrase in phrases:
+            cached = self._cache.get(phrase)
+            if cached is None:
+                cached = tuple(tuple(self._tokenizer.encode(f" {v}", add_special_tokens=False))
+                               for v in phrase_variants(phrase))  # fmt: skip
+                self._cache[phrase] = cached
+            out.update(dict.fromkeys(s for s in cached if s))
+        return list(out)
+
+
+class NextTokenBans:
+    """Which next tokens would complete a banned sequence after the tokens generated so far: a decoding
+    step masks them (the same rule as CTranslate2's `suppress_sequences` and vLLM's `bad_words`)."""
+
+    def __init__(self, sequences: Iterable[Sequence[int]]) -> None:
+        self._after: dict[tuple[int, ...], set[int]] = {}
+        for seq in sequences:
+            self._after.setdefault(tuple(seq[:-1]), set()).add(seq[-1])
+        self._lengths = sorted({len(prefix) for prefix in self._after})
+
+    def banned(self, generated: Sequence[int]) -> set[int]:
+        out: set[int] = set()
+        for n in self._lengths:
+            if n <= len(generated):
+                out |= self._after.get(tuple(generated[len(generated) - n :]), set())
+        return out
 
 
 def tidy_completion(text: str) -> str:

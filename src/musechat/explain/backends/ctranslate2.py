@@ -38,6 +38,7 @@ from musechat.explain.backends.base import (
     BackendUnavailable,
     GeneratingBackend,
     GenerationRequest,
+    PhraseTokens,
     checked_request,
 )
 from musechat.explain.backends.local import _Batcher, _Job
@@ -169,7 +170,10 @@ class Ct2Backend(GeneratingBackend):
         self._running = 0  # generate_batch calls in flight
         self._closed = False
         self._idle = threading.Condition()
-        self._batcher = _Batcher(self._run_batch, max_batch, batch_wait_s, workers=self._workers)
+        self._phrase_tokens = PhraseTokens(self.tokenizer)
+        # One `suppress_sequences` per generate_batch call: a batch holds jobs of one adapter and one ban list.
+        self._batcher = _Batcher(self._run_batch, max_batch, batch_wait_s, workers=self._workers,
+                                 key=lambda job: (job.request.adapter, job.request.prompt.banned))
         atexit.register(_close_at_exit, weakref.ref(self))
 
     def close(self, wait_s: float = 60.0) -> None:
@@ -262,6 +266,8 @@ class Ct2Backend(GeneratingBackend):
         that row only)."""
         generator = self._generator(jobs[0].request.adapter)
         tokens = [self.prompt_tokens(job.request.prompt) for job in jobs]
+        suppress = [list(self.tokenizer.convert_ids_to_tokens(list(seq)))
+                    for seq in self._phrase_tokens.sequences(jobs[0].request.prompt.banned)] or None
         generated: list[list[int]] = [[] for _ in jobs]
         emitted = ["" for _ in jobs]
         live = [True] * len(jobs)
@@ -301,7 +307,7 @@ class Ct2Backend(GeneratingBackend):
         try:  # a failed call raises into the batcher, which fails the batch's jobs
             generator.generate_batch(tokens, max_length=max(j.request.max_tokens for j in jobs), sampling_topk=1,
                                      beam_size=1, include_prompt_in_result=False, end_token=self._stop_ids,
-                                     callback=on_step)  # fmt: skip
+                                     suppress_sequences=suppress, callback=on_step)  # fmt: skip
         finally:
             with self._idle:
                 self._running -= 1

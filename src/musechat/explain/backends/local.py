@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,8 @@ from musechat.explain.backends.base import (
     BackendTimeout,
     GeneratingBackend,
     GenerationRequest,
+    NextTokenBans,
+    PhraseTokens,
     ProjectorRegistry,
     checked_request,
 )
@@ -45,6 +47,7 @@ class LocalBackend(GeneratingBackend):
             raise FileNotFoundError(f"base model directory {base_model} has no config.json")
         self.base_model = Path(base_model)
         self.tokenizer = AutoTokenizer.from_pretrained(str(base_model))
+        self._phrase_tokens = PhraseTokens(self.tokenizer)
         # float32 on CPU: bfloat16 matmuls are slower there and the 135M model fits easily.
         self._base: Any = AutoModelForCausalLM.from_pretrained(str(base_model), dtype=torch.float32)
         self._base.eval()
@@ -147,9 +150,14 @@ class LocalBackend(GeneratingBackend):
             generated: list[list[int]] = [[] for _ in jobs]
             emitted = ["" for _ in jobs]
             live = [True] * len(jobs)
+            bans = [NextTokenBans(self._phrase_tokens.sequences(j.request.prompt.banned)) for j in jobs]
             steps = max(j.request.max_tokens for j in jobs)
             for step in range(steps):
-                next_ids = out.logits[:, -1].argmax(dim=-1).tolist()
+                logits = out.logits[:, -1]
+                for i, ban in enumerate(bans):
+                    if live[i] and (banned := ban.banned(generated[i])):
+                        logits[i, list(banned)] = float("-inf")
+                next_ids = logits.argmax(dim=-1).tolist()
                 now = time.monotonic()
                 for i, job in enumerate(jobs):
                     if not live[i]:
@@ -186,12 +194,15 @@ class _Job:
 
 
 class _Batcher:
-    """Collects concurrent jobs for `wait_s` after the first arrives (at most `max_batch`, same adapter)
-    and runs them as one batch on a worker thread; `workers` threads take batches from one queue (the
-    local backend has one: its model runs one batch at a time; CTranslate2 runs several in parallel)."""
+    """Collects concurrent jobs for `wait_s` after the first arrives (at most `max_batch`, the same `key`:
+    the adapter by default) and runs them as one batch on a worker thread; `workers` threads take batches
+    from one queue (the local backend has one: its model runs one batch at a time; CTranslate2 runs several
+    in parallel)."""
 
-    def __init__(self, run: Callable[[list[_Job]], None], max_batch: int, wait_s: float, workers: int = 1) -> None:
+    def __init__(self, run: Callable[[list[_Job]], None], max_batch: int, wait_s: float, workers: int = 1,
+                 key: Callable[[_Job], Hashable] = lambda job: job.request.adapter) -> None:
         self._run = run
+        self._key = key
         self._max_batch = max_batch
         self._wait_s = wait_s
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
@@ -214,7 +225,7 @@ class _Batcher:
                     job = self._jobs.get(timeout=max(0.0, until - time.monotonic()))
                 except queue.Empty:
                     break
-                (batch if job.request.adapter == first.request.adapter else held).append(job)
+                (batch if self._key(job) == self._key(first) else held).append(job)
             try:
                 self._run(batch)
             except BaseException as exc:  # a failed batch fails its jobs, never the worker

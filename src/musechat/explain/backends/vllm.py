@@ -26,6 +26,7 @@ from musechat.explain.backends.base import (
     GeneratingBackend,
     GenerationRequest,
     ProjectorRegistry,
+    phrase_variants,
 )
 from musechat.explain.embeddings import embed_prompt, load_input_embeddings, render_prompt
 
@@ -110,6 +111,8 @@ class VllmBackend(GeneratingBackend):
             "max_tokens": request.max_tokens,
             "temperature": 0.0,
         }
+        if request.prompt.banned:  # grounded decoding: vLLM bans each form with and without a leading space
+            body["bad_words"] = [v for phrase in request.prompt.banned for v in phrase_variants(phrase)]
         if request.music_features is None:
             body["prompt"] = render_prompt(self.tokenizer, request.prompt)
         else:
