@@ -7,7 +7,7 @@ import re
 import pytest
 
 from musechat.explain.backends.base import NextTokenBans, PhraseTokens, phrase_variants
-from musechat.explain.data import TrackMeta
+from musechat.explain.data import ExplanationExample, TrackMeta
 from musechat.explain.datasets import contradiction_examples, facts_examples
 from musechat.explain.facts import ExplainContext
 from musechat.explain.grounding import CatalogTitleIndex, check_grounding, contradicting_phrases, template_explanation
@@ -18,12 +18,12 @@ pytestmark = pytest.mark.unit
 EXAMPLES = [*facts_examples(40, seed=10_000), *contradiction_examples(20, seed=20_000)]
 
 
-def _context(ex) -> ExplainContext:  # type: ignore[no-untyped-def]
+def _context(ex: ExplanationExample) -> ExplainContext:
     return context_of(ex.track, ex.user_words, previous=ex.previous, video=ex.video)
 
 
 @pytest.mark.parametrize("ex", EXAMPLES[:20] + EXAMPLES[-10:], ids=lambda e: e.track.title)
-def test_every_banned_phrase_is_a_contradiction_the_check_reports(ex) -> None:  # type: ignore[no-untyped-def]
+def test_every_banned_phrase_is_a_contradiction_the_check_reports(ex: ExplanationExample) -> None:
     context = _context(ex)
     banned = contradicting_phrases(context)
     assert banned
@@ -35,7 +35,7 @@ def test_every_banned_phrase_is_a_contradiction_the_check_reports(ex) -> None:  
 
 
 @pytest.mark.parametrize("ex", EXAMPLES, ids=lambda e: e.track.title)
-def test_the_template_writes_no_banned_phrase(ex) -> None:  # type: ignore[no-untyped-def]
+def test_the_template_writes_no_banned_phrase(ex: ExplanationExample) -> None:
     """True facts are never banned: the grounded template uses none of the phrases."""
     context = _context(ex)
     text = template_explanation(ex.track, ex.user_words, context).lower()
@@ -105,7 +105,7 @@ def test_phrase_tokens_encode_each_variant_after_a_space_once() -> None:
 
 
 def test_the_explainer_bans_with_its_own_vocabulary_and_can_turn_it_off() -> None:
-    from musechat.explain.explainer import ExplainRequest, Explainer
+    from musechat.explain.explainer import Explainer, ExplainRequest
 
     ex = next(e for e in EXAMPLES if _context(e).met is False)
     req = ExplainRequest(track=ex.track, user_words=ex.user_words, previous=ex.previous, video=ex.video)

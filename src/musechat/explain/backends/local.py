@@ -196,8 +196,9 @@ class _Job:
 class _Batcher:
     """Collects concurrent jobs for `wait_s` after the first arrives (at most `max_batch`, the same `key`:
     the adapter by default) and runs them as one batch on a worker thread; `workers` threads take batches
-    from one queue (the local backend has one: its model runs one batch at a time; CTranslate2 runs several
-    in parallel)."""
+    from one shared pending list (the local backend has one: its model runs one batch at a time;
+    CTranslate2 runs several in parallel). A job of another key stays in the list for the next free worker,
+    so distinct keys (CTranslate2's ban lists) decode side by side, not queued behind one worker."""
 
     def __init__(self, run: Callable[[list[_Job]], None], max_batch: int, wait_s: float, workers: int = 1,
                  key: Callable[[_Job], Hashable] = lambda job: job.request.adapter) -> None:
@@ -205,27 +206,37 @@ class _Batcher:
         self._key = key
         self._max_batch = max_batch
         self._wait_s = wait_s
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._pending: list[_Job] = []
+        self._changed = threading.Condition()
         self._threads = [threading.Thread(target=self._loop, name=f"explainer-batcher-{i}", daemon=True)
                          for i in range(workers)]  # fmt: skip
         for thread in self._threads:
             thread.start()
 
     def submit(self, job: _Job) -> None:
-        self._jobs.put(job)
+        with self._changed:
+            self._pending.append(job)
+            self._changed.notify_all()
+
+    def _take(self) -> list[_Job]:
+        with self._changed:
+            self._changed.wait_for(lambda: bool(self._pending))
+            first = self._pending.pop(0)
+            key, batch = self._key(first), [first]
+            until = time.monotonic() + self._wait_s
+            while True:
+                same = [job for job in self._pending if self._key(job) == key][: self._max_batch - len(batch)]
+                for job in same:
+                    self._pending.remove(job)
+                batch += same
+                left = until - time.monotonic()
+                if len(batch) >= self._max_batch or left <= 0:
+                    return batch
+                self._changed.wait(left)
 
     def _loop(self) -> None:
-        held: list[_Job] = []  # another adapter's jobs this worker took: its next batches
         while True:
-            first = held.pop(0) if held else self._jobs.get()
-            batch = [first]
-            until = time.monotonic() + self._wait_s
-            while len(batch) < self._max_batch:
-                try:
-                    job = self._jobs.get(timeout=max(0.0, until - time.monotonic()))
-                except queue.Empty:
-                    break
-                (batch if self._key(job) == self._key(first) else held).append(job)
+            batch = self._take()
             try:
                 self._run(batch)
             except BaseException as exc:  # a failed batch fails its jobs, never the worker
