@@ -19,7 +19,7 @@ import json
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,11 @@ class SetupScores:
     latency_p50_s: float
     latency_p95_s: float
     latency_n: int
+    # First attempts that contradict or hallucinate (at most `_FAILURES_KEPT`): what a reader checks first.
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+
+_FAILURES_KEPT = 12
 
 
 def default_setups(adapter: str) -> list[EvalSetup]:
@@ -154,10 +159,14 @@ def evaluate(
             latency_p50_s=round(float(np.percentile(latencies, 50)), 3) if latencies else 0.0,
             latency_p95_s=round(float(np.percentile(latencies, 95)), 3) if latencies else 0.0,
             latency_n=len(latencies),
+            failures=[{"facts": " | ".join(explainer.prompt(reqs[i], music=setup.music).user.splitlines()),
+                       "text": raw[i], "problems": "; ".join(checks[i].problems)}
+                      for i, c in enumerate(checks) if c.contradictions or c.hallucinations][:_FAILURES_KEPT],
         )  # fmt: skip
         results.append(scores)
         if progress:
-            print(json.dumps({**asdict(scores), "seconds": round(time.monotonic() - started, 1)}), flush=True)
+            line = {k: v for k, v in asdict(scores).items() if k != "failures"}
+            print(json.dumps({**line, "seconds": round(time.monotonic() - started, 1)}), flush=True)
     return results
 
 
@@ -211,6 +220,11 @@ def write_report(scores: Sequence[SetupScores], meta: dict[str, Any], json_path:
         lines += ["", "## Samples (first attempts; the check's verdict)", ""]
         lines += [f"- {x.get('setup', '')}: `{x['facts']}`  \n  model: {x['text']}  \n  check: {x['check']}"
                   for x in samples]
+    failing = [(s.name, f) for s in scores for f in s.failures]
+    if failing:
+        lines += ["", "## First attempts that contradict or hallucinate (the check's problems)", ""]
+        lines += [f"- {name}: `{f['facts']}`  \n  model: {f['text']}  \n  problems: {f['problems']}"
+                  for name, f in failing]
     for run in meta.get("earlier_runs", []):
         lines += ["", f"Earlier run kept in this report (`--append`): `{run.get('command')}` ({run.get('seconds')} s, "
                   f"backend {run.get('backend')}, {run.get('n')} examples)."]

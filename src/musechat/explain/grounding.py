@@ -214,6 +214,11 @@ def _tempo_faithful(key: str, context: ExplainContext) -> bool:
     return track.tempo == key or (key == "slow" and bool({"mellow", "calm", "chill", "soft"} & set(track.norm_tags)))
 
 
+# Words after which a word is claimed of the track ("it has vocals", "with a singer", "and lyrics").
+_CLAIM_LEADS = ("has", "have", "with", "features", "featuring", "hear", "its", "and", "some", "the", "a",
+                "strong", "soft", "lead", "of", "are", "is", "warm", "clear")  # fmt: skip
+
+
 def contradicting_phrases(context: ExplainContext, vocabulary: Iterable[str] = TAG_VOCABULARY) -> tuple[str, ...]:
     """Every claim phrase of the check's lexicon that would contradict `context` (tags the track lacks,
     the wrong tempo or vocals words, video properties not measured, "as you asked" on a request not met,
@@ -228,6 +233,7 @@ def contradicting_phrases(context: ExplainContext, vocabulary: Iterable[str] = T
     names = {w.lower() for meta in (track, context.previous) if meta is not None
              for name in (meta.title, meta.artist, meta.album) for w in _WORD.findall(name)}  # fmt: skip
     wrong_phrases: list[str] = []
+    faithful: list[str] = []
     for surface, (kind, key) in table.items():
         if kind == "tag":
             wrong = not _tag_faithful(surface, track)
@@ -241,12 +247,25 @@ def contradicting_phrases(context: ExplainContext, vocabulary: Iterable[str] = T
             wrong = context.request is not None and context.met is not True
         else:  # match
             wrong = context.met is False
-        if wrong and not names & set(_WORD.findall(surface)):
+        if not wrong:
+            faithful.append(surface)
+        elif not names & set(_WORD.findall(surface)):
             wrong_phrases.append(surface)
     # A ban acts on a prefix: a wrong phrase that starts a phrase the prompt itself writes (a video label,
     # a tag) stays writable, or the model could not copy that fact (the check still sees a wrong use).
     written = {*labels, *track.norm_tags}
-    return tuple(sorted(p for p in wrong_phrases if not any(w.startswith(p + " ") for w in written)))
+    banned: set[str] = set()
+    for phrase in wrong_phrases:
+        if any(w.startswith(phrase + " ") for w in written):
+            continue
+        # A wrong word that ends a true phrase ("vocals" in "no vocals" for an instrumental) is banned only
+        # after the words that make it a claim, or the true phrase could not be written either.
+        if any(f.endswith(" " + phrase) for f in faithful):
+            banned.update(lead_phrase for lead_phrase in (f"{lead} {phrase}" for lead in _CLAIM_LEADS)
+                          if not any(f" {f}".endswith(f" {lead_phrase}") for f in faithful))  # fmt: skip
+        else:
+            banned.add(phrase)
+    return tuple(sorted(banned))
 
 
 _SENTENCE = re.compile(r"[^.!?]+[.!?]?")

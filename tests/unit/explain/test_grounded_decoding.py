@@ -59,6 +59,16 @@ def test_tempo_and_vocals_words_follow_the_facts() -> None:
     assert not {"fast", "faster", "vocals", "singer", "rock"} & banned
 
 
+def test_an_instrumental_can_be_called_so_but_not_sung() -> None:
+    """"vocals" is wrong for an instrumental, yet "no vocals" is true: the ban waits for a claiming lead word,
+    as a ban matches anywhere in the text ("no vocals" once came out "no vocALLA")."""
+    track = TrackMeta(title="Red Sky", artist="Ana Bell", tags=("rock",), tempo_bpm=150.0, vocals=False)
+    banned = contradicting_phrases(ExplainContext(track=track))
+    assert {"has vocals", "with vocals", "the singing", "vocalist"} <= set(banned)
+    true_text = " it has no vocals, no singing and no lyrics, without a singer; it is instrumental."
+    assert not [p for p in banned if f" {p}" in true_text]
+
+
 def test_words_of_the_names_are_never_banned() -> None:
     """The answer must copy the title: a tempo word in it cannot be banned (the check masks the title)."""
     track = TrackMeta(title="Slow Rivers", artist="Ana Bell", tags=("rock",), tempo_bpm=150.0)
