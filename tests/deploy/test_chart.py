@@ -127,6 +127,17 @@ def test_vllm_serves_lora_adapters_reachable_only_from_the_explainer(
     assert "mc-musechat-vllm" not in by_kind(rendered["default"], "Deployment")
 
 
+def test_runtime_adapter_loads_reach_every_vllm_replica(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    """The explainer resolves a headless Service (one address per ready vLLM pod) and loads on each."""
+    docs = rendered["gpu"]
+    headless = by_kind(docs, "Service")["mc-musechat-vllm-headless"]["spec"]
+    vllm = by_kind(docs, "Deployment")["mc-musechat-vllm"]["spec"]
+    assert headless["clusterIP"] == "None"
+    assert headless["selector"] == vllm["selector"]["matchLabels"]
+    explainer_env = by_kind(docs, "ConfigMap")["mc-musechat-explainer-env"]["data"]
+    assert explainer_env["MUSECHAT_EXPLAINER_VLLM_REPLICAS_HOST"] == "mc-musechat-vllm-headless"
+
+
 def test_internal_services_accept_only_their_callers(rendered: dict[str, list[dict[str, Any]]]) -> None:
     policies = by_kind(rendered["default"], "NetworkPolicy")
     assert policies["mc-musechat-default-deny"]["spec"]["policyTypes"] == ["Ingress"]

@@ -155,7 +155,7 @@ explainer tokenizes with (and reads the embedding rows of) exactly the model vLL
 {{- $v := $root.Values.vllm -}}
 {{- $adapters := dict -}}
 {{- range $v.adapters }}{{ $_ := set $adapters .name .path }}{{ end -}}
-{{- $env = merge $env (dict "MUSECHAT_EXPLAINER_VLLM_URL" (printf "http://%s-vllm:%v" (include "musechat.fullname" $root) $v.port) "MUSECHAT_EXPLAINER_SERVED_MODEL_NAME" $v.servedModelName "MUSECHAT_EXPLAINER_ADAPTERS" (toJson $adapters)) -}}
+{{- $env = merge $env (dict "MUSECHAT_EXPLAINER_VLLM_URL" (printf "http://%s-vllm:%v" (include "musechat.fullname" $root) $v.port) "MUSECHAT_EXPLAINER_VLLM_REPLICAS_HOST" (printf "%s-vllm-headless" (include "musechat.fullname" $root)) "MUSECHAT_EXPLAINER_SERVED_MODEL_NAME" $v.servedModelName "MUSECHAT_EXPLAINER_ADAPTERS" (toJson $adapters)) -}}
 {{- with $v.adapters }}{{ $_ := set $env "MUSECHAT_EXPLAINER_DEFAULT_ADAPTER" (first .).name }}{{ end -}}
 {{- end -}}
 {{- else -}}

@@ -140,9 +140,11 @@ def evaluate(
                 served[i] = template_explanation(reqs[i].track, reqs[i].user_words, reqs[i].context())
                 fallbacks += 1
         c_rate, c_n = 0.0, len(contradiction_set)
-        if contradiction_set:
-            creqs = [_request(e, setup.music) for e in contradiction_set]
-            _, cchecks = _first_attempts(backend, explainer, creqs, setup, max_tokens, timeout_s)
+        creqs = [_request(e, setup.music) for e in contradiction_set]
+        ctexts: list[str] = []
+        cchecks: list[GroundingResult] = []
+        if creqs:
+            ctexts, cchecks = _first_attempts(backend, explainer, creqs, setup, max_tokens, timeout_s)
             c_rate = round(sum(bool(c.contradictions) for c in cchecks) / c_n, 4)
         latencies = [explainer.explain(r).latency_s for r in reqs[:latency_n]]
         n = len(examples)
@@ -159,9 +161,12 @@ def evaluate(
             latency_p50_s=round(float(np.percentile(latencies, 50)), 3) if latencies else 0.0,
             latency_p95_s=round(float(np.percentile(latencies, 95)), 3) if latencies else 0.0,
             latency_n=len(latencies),
-            failures=[{"facts": " | ".join(explainer.prompt(reqs[i], music=setup.music).user.splitlines()),
-                       "text": raw[i], "problems": "; ".join(checks[i].problems)}
-                      for i, c in enumerate(checks) if c.contradictions or c.hallucinations][:_FAILURES_KEPT],
+            failures=[{"set": name, "facts": " | ".join(explainer.prompt(r, music=setup.music).user.splitlines()),
+                       "text": text, "problems": "; ".join(c.problems)}
+                      for name, rs, texts, cs in (("held-out", reqs, raw, checks),
+                                                  ("contradiction set", creqs, ctexts, cchecks))
+                      for r, text, c in zip(rs, texts, cs, strict=True)
+                      if c.contradictions or c.hallucinations][:_FAILURES_KEPT],
         )  # fmt: skip
         results.append(scores)
         if progress:
@@ -222,9 +227,9 @@ def write_report(scores: Sequence[SetupScores], meta: dict[str, Any], json_path:
                   for x in samples]
     failing = [(s.name, f) for s in scores for f in s.failures]
     if failing:
-        lines += ["", "## First attempts that contradict or hallucinate (the check's problems)", ""]
-        lines += [f"- {name}: `{f['facts']}`  \n  model: {f['text']}  \n  problems: {f['problems']}"
-                  for name, f in failing]
+        lines += ["", f"## First attempts that contradict or hallucinate (at most {_FAILURES_KEPT} per setup)", ""]
+        lines += [f"- {name}, {f.get('set', 'held-out')}: `{f['facts']}`  \n  model: {f['text']}  \n  "
+                  f"problems: {f['problems']}" for name, f in failing]
     for run in meta.get("earlier_runs", []):
         lines += ["", f"Earlier run kept in this report (`--append`): `{run.get('command')}` ({run.get('seconds')} s, "
                   f"backend {run.get('backend')}, {run.get('n')} examples)."]

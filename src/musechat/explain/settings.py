@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +20,9 @@ class ExplainerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MUSECHAT_EXPLAINER_", extra="ignore")
 
     vllm_url: str | None = Field(None, description="OpenAI-compatible vLLM server; None → in-process backend.")
+    vllm_replicas_host: str | None = Field(
+        None, description="Headless Service name of the vLLM pods: a run-time adapter load goes to every "
+        "address it resolves to (on vllm_url's port), not to the one replica the Service picks. None: vllm_url only.")
     served_model_name: str = Field("smollm2", description="The base model's name on the vLLM server.")
     backend: Literal["local", "ctranslate2"] | None = Field(
         None, description="In-process backend when no vLLM URL is set: ctranslate2 = the LoRA merged in and "
@@ -40,7 +45,7 @@ class ExplainerSettings(BaseSettings):
         "built once and cached; used when `adapters` is empty and no vLLM URL is set.")
     default_adapter_policy: Literal["cached", "build", "off"] = Field(
         "cached", description="cached: use the default adapter if it was built; build: train it now if missing "
-        "(≈20-30 min on 2 CPU cores, once); off: the bare base model.")
+        "(≈3.5 min on 2 CPU cores, once); off: the bare base model.")
     use_music: bool = Field(False, description="Send the music embedding as a soft token (needs a projector).")
     catalog_titles_file: Path | None = Field(None, description="Catalog titles, one per line, never to be named.")
     max_tokens: int = Field(80, ge=8, le=512)
@@ -84,10 +89,14 @@ def build_explainer(settings: ExplainerSettings) -> Explainer:
             default_adapter = default_adapter or DEFAULT_ADAPTER_NAME
     backend: ExplanationBackend
     if settings.vllm_url:
-        from musechat.explain.backends.vllm import VllmBackend
+        from musechat.explain.backends.vllm import VllmBackend, replica_urls
 
+        replicas = None
+        if settings.vllm_replicas_host:
+            url = urlsplit(settings.vllm_url)
+            replicas = functools.partial(replica_urls, settings.vllm_replicas_host, url.port or 80, url.scheme)
         backend = VllmBackend(settings.vllm_url, base, served_model_name=settings.served_model_name,
-                              adapter_dirs=settings.adapters)  # fmt: skip
+                              adapter_dirs=settings.adapters, replicas=replicas)  # fmt: skip
     elif settings.backend == "ctranslate2":
         from musechat.explain.backends.ctranslate2 import Ct2Backend
 

@@ -214,11 +214,12 @@ DEFAULT_ADAPTER_NAME = "explainer"
 # The recipe of the adapter the demo and `serve` use by default: facts-format examples (datasets.
 # facts_examples), LoRA r=8 on q/k/v/o of the top 10 of 30 layers, no music token (its projector would need
 # the backward pass through all 30 layers: ≈2x the cost per step). 150 steps of 4 examples; format 3: match
-# praise only where the request is not unmet, the tempo comparison stated in the prompt; measured cost in
+# praise only where the request is not unmet, the tempo comparison stated in the prompt; format 4: the
+# references never copy the previous pick's tempo; measured cost in
 # docs/explainer.md ("Default adapter"). Changing the recipe changes the cache key, so a cached adapter is
 # never one of another recipe.
 DEFAULT_RECIPE: dict[str, Any] = {"examples": 800, "data_seed": 0, "steps": 150, "batch_size": 4, "lr": 1e-3,
-                                  "projector_lr": 1e-3, "seed": 0, "format": 3, "lora_layers": [20, 30],
+                                  "projector_lr": 1e-3, "seed": 0, "format": 4, "lora_layers": [20, 30],
                                   "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"],
                                   "music_dropout": 1.0}  # fmt: skip
 _DONE = "musechat_default_adapter.json"

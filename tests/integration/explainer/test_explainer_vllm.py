@@ -17,11 +17,13 @@ import httpx
 import pytest
 
 from musechat.contracts.features import FeatureMatrix
+from musechat.explain.backends.base import BackendUnavailable
 from musechat.explain.backends.vllm import VllmBackend
 from musechat.explain.breaker import CircuitBreaker
 from musechat.explain.datasets import synthetic_examples
 from musechat.explain.explainer import Explainer, ExplainRequest
 from musechat.explain.grounding import CatalogTitleIndex, check_grounding
+from musechat.explain.prompt import build_prompt
 from musechat.explain.vllm_server import free_port
 
 from .conftest import REPO, SERVED_NAME
@@ -66,6 +68,31 @@ def test_runtime_adapter_is_listed_and_used(backend: VllmBackend, adapters: dict
     ex = EXAMPLES[0]
     res = explainer.explain(ExplainRequest(ex.track, ex.user_words, ex.history, music_features=ex.music_features))
     assert res.adapter == "explainer-v2" and res.raw and res.text is not None
+
+
+def test_runtime_loads_reach_every_replica_and_a_replica_without_one_gets_it(
+        vllm_url: str, base_model: Path, adapters: dict[str, Path]) -> None:
+    """Fan-out: one live replica and one that is down; the live one loads, the error names the other. Then
+    the live one loses the adapter (unloaded, as a pod started after the load): its first request naming
+    it gets a 404 from vLLM, the backend loads it on every replica again and the request is served."""
+    down = f"http://127.0.0.1:{free_port()}"
+    fanned = VllmBackend(vllm_url, base_model, served_model_name=SERVED_NAME, replicas=lambda: [vllm_url, down])
+    try:
+        with pytest.raises(BackendUnavailable, match=rf"not loaded on 1 of 2 vLLM replicas: {down}"):
+            fanned.load_adapter("explainer-fanned", adapters["explainer-v2"])
+        assert "explainer-fanned" in _served(vllm_url)
+        unloaded = httpx.post(f"{vllm_url}/v1/unload_lora_adapter", json={"lora_name": "explainer-fanned"}, timeout=30)
+        assert unloaded.status_code == 200, unloaded.text
+        assert "explainer-fanned" not in _served(vllm_url)
+        ex = EXAMPLES[0]
+        text = fanned.generate(build_prompt(ex.track, ex.user_words), None, "explainer-fanned", 16, 120)
+        assert text.strip() and "explainer-fanned" in _served(vllm_url)
+    finally:
+        fanned.close()
+
+
+def _served(url: str) -> set[str]:
+    return {m["id"] for m in httpx.get(f"{url}/v1/models", timeout=10).json()["data"]}
 
 
 def test_llm_down_gives_the_facts_template_and_a_reason(base_model: Path) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
+import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,16 @@ from musechat.explain.backends.base import (
     phrase_variants,
 )
 from musechat.explain.embeddings import embed_prompt, load_input_embeddings, render_prompt
+
+_log = logging.getLogger(__name__)
+
+
+def replica_urls(host: str, port: int, scheme: str = "http") -> list[str]:
+    """The base URL of every address `host` resolves to: a headless Service's name gives one per ready vLLM
+    pod, where the plain Service would hand a request to one of them."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = sorted({str(info[4][0]) for info in infos})
+    return [f"{scheme}://[{a}]:{port}" if ":" in a else f"{scheme}://{a}:{port}" for a in addresses]
 
 
 def encode_prompt_embeds(embeds: Any) -> str:
@@ -51,9 +63,13 @@ class VllmBackend(GeneratingBackend):
         served_model_name: str,
         adapter_dirs: dict[str, Path] | None = None,
         connect_timeout: float = 2.0,
+        replicas: Callable[[], list[str]] | None = None,
     ) -> None:
         """`base_model`: the same checkpoint directory the server loaded (tokenizer, embedding rows).
-        `adapter_dirs`: adapters the server was started with (`--lora-modules`), for their projectors."""
+        `adapter_dirs`: adapters the server was started with (`--lora-modules`), for their projectors.
+        `replicas`: the base URLs of every vLLM replica now (`replica_urls` of a headless Service); a run-time
+        adapter load goes to each, and a replica that lacks a run-time adapter (started after the load)
+        gets it on its first request naming it. None: `base_url` is the only server."""
         from transformers import AutoTokenizer
 
         self.base_url = base_url.rstrip("/")
@@ -65,6 +81,8 @@ class VllmBackend(GeneratingBackend):
         self._projectors = ProjectorRegistry()
         self._embed_matrix: Any = None
         self._embed_lock = threading.Lock()
+        self._replicas = replicas or (lambda: [self.base_url])
+        self._runtime_adapters: dict[str, Path] = {}  # loaded by load_adapter: what a new replica lacks
         for name, path in (adapter_dirs or {}).items():
             self._projectors.register_dir(name, Path(path))
 
@@ -83,21 +101,41 @@ class VllmBackend(GeneratingBackend):
         return [m["id"] for m in resp.json()["data"] if m["id"] != self.served_model_name]
 
     def load_adapter(self, name: str, path: Path) -> None:
-        """Runtime loading (`VLLM_ALLOW_RUNTIME_LORA_UPDATING=True` on the server; keep that route
-        internal). `path` must be readable by the server; the projector is read here."""
+        """Runtime loading (`VLLM_ALLOW_RUNTIME_LORA_UPDATING=True` on the servers; keep that route
+        internal) on every replica. `path` must be readable by the servers (the shared adapters volume);
+        the projector is read here. Raises after trying all replicas if any refused or was unreachable."""
         path = Path(path)
         try:
+            urls = self._replicas()
+        except OSError as exc:
+            raise BackendUnavailable(f"vLLM replicas could not be resolved: {exc}") from exc
+        if not urls:
+            raise BackendUnavailable("no vLLM replica to load the adapter on (the headless Service has no ready pod)")
+        errors = [error for url in urls if (error := self._load_on(url, name, path)) is not None]
+        self._runtime_adapters[name] = path
+        self._projectors.register_dir(name, path)
+        if errors:
+            problem = BackendUnavailable if all(isinstance(e, BackendUnavailable) for e in errors) else BackendError
+            raise problem(f"adapter {name!r} not loaded on {len(errors)} of {len(urls)} vLLM replicas: "
+                          + "; ".join(str(e) for e in errors))  # fmt: skip
+
+    def _load_on(self, url: str, name: str, path: Path) -> BackendError | None:
+        try:
             resp = self._client.post(
-                "/v1/load_lora_adapter",
+                f"{url.rstrip('/')}/v1/load_lora_adapter",
                 # load_inplace: a name that is already loaded is replaced (a new adapter version).
                 json={"lora_name": name, "lora_path": str(path.resolve()), "load_inplace": True},
                 timeout=self._timeout(60.0),
             )
         except httpx.HTTPError as exc:
-            raise BackendUnavailable(f"vLLM load_lora_adapter failed: {exc}") from exc
+            return BackendUnavailable(f"{url}: load_lora_adapter failed: {exc}")
         if resp.status_code != 200:
-            raise BackendError(f"vLLM refused adapter {name!r}: {resp.status_code} {resp.text[:300]}")
-        self._projectors.register_dir(name, path)
+            return BackendError(f"{url} refused adapter {name!r}: {resp.status_code} {resp.text[:300]}")
+        return None
+
+    def _lacks_runtime_adapter(self, request: GenerationRequest, resp: httpx.Response) -> bool:
+        """vLLM answers 404 for a model name it does not serve: a replica that started after a run-time load."""
+        return resp.status_code == 404 and request.adapter in self._runtime_adapters
 
     def _embed(self, ids: Any) -> Any:
         with self._embed_lock:
@@ -127,7 +165,7 @@ class VllmBackend(GeneratingBackend):
             return BackendUnavailable(f"vLLM error {resp.status_code}: {detail}")
         return BackendError(f"vLLM rejected the request ({resp.status_code}): {detail}")
 
-    def _generate(self, request: GenerationRequest) -> str:
+    def _generate(self, request: GenerationRequest, reloaded: bool = False) -> str:
         """One non-streamed completion: no per-chunk overhead when the caller wants the whole text."""
         timeout = request.timeout
         try:
@@ -136,11 +174,23 @@ class VllmBackend(GeneratingBackend):
             raise BackendTimeout(f"vLLM did not answer within {timeout:.1f}s") from exc
         except httpx.HTTPError as exc:
             raise BackendUnavailable(f"vLLM unreachable at {self.base_url}: {exc}") from exc
+        if not reloaded and self._lacks_runtime_adapter(request, resp):
+            self._reload(request)
+            return self._generate(request, reloaded=True)
         if resp.status_code != 200:
             raise self._post_error(resp)
         return str(resp.json()["choices"][0]["text"])
 
-    def _stream(self, request: GenerationRequest) -> Iterator[str]:
+    def _reload(self, request: GenerationRequest) -> None:
+        """Loads the request's run-time adapter on every replica again; a replica that still refuses is
+        logged, and the retried request tells whether the one it reaches has the adapter now."""
+        name = str(request.adapter)
+        try:
+            self.load_adapter(name, self._runtime_adapters[name])
+        except BackendError as exc:
+            _log.warning("reloading adapter %r on the vLLM replicas: %s", name, exc)
+
+    def _stream(self, request: GenerationRequest, reloaded: bool = False) -> Iterator[str]:
         body = {**self._body(request), "stream": True}
         timeout = request.timeout
         deadline = time.monotonic() + timeout
@@ -150,6 +200,10 @@ class VllmBackend(GeneratingBackend):
             ) as resp:
                 if resp.status_code != 200:
                     resp.read()
+                    if not reloaded and self._lacks_runtime_adapter(request, resp):
+                        self._reload(request)
+                        yield from self._stream(request, reloaded=True)
+                        return
                     raise self._post_error(resp)
                 for line in resp.iter_lines():
                     if time.monotonic() > deadline:
