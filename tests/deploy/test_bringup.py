@@ -94,7 +94,7 @@ def qdrant_standin(every: list[Workload]) -> Workload:
     return replace(qdrant, argv=argv, workdir=str(ROOT))  # `python -m tests....` from the checkout
 
 
-def seed_fusion_checkpoint(every: list[Workload], registry: Path) -> Path:
+def seed_fusion_checkpoint(every: list[Workload], registry: Path, seed: int = 0) -> Path:
     """What an operator copies to /registry/checkpoints/latest before install (docs/deployment.md): a fusion
     checkpoint whose input widths are those of the rendered encoder specs (random weights: the bring-up
     checks wiring, not ranking quality)."""
@@ -111,7 +111,7 @@ def seed_fusion_checkpoint(every: list[Workload], registry: Path) -> Path:
                 spec = by_name[d.name].env.get(v.env) or str(code_default(v.env, d.settings_prefixes))
                 widths.setdefault(v.quantity, set()).add(spec_width(v.quantity, spec))
     (video,), (music,), (text,) = (widths[q] for q in ("video_features", "music_features", "text_features"))
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     dims = InputDims(video=video, music=music, text=text)
     config = FusionConfig(variant="musechat", d_model=32, n_heads=2, dims=dims)
     target = registry / "checkpoints" / "latest"
@@ -366,3 +366,67 @@ def test_conversation_with_an_explanation_through_the_gateway(system: dict[str, 
     assert top["title"] in explanation["text"], explanation
     vllm_log = (logs / "vllm-vllm.log").read_text(errors="replace")
     assert vllm_log.count('"POST /v1/completions HTTP/1.1" 200') >= 2, "the turn's explanation did not reach vLLM"
+
+
+def test_a_published_model_is_indexed_and_ranks_the_next_turn(system: dict[str, Any], tmp_path: Path) -> None:
+    """The learning loop's hand-off through the rendered workloads (after the catalog was ingested above):
+    a second fusion checkpoint registered on the registry claim and announced on model.published, as
+    `musechat model publish` does; the indexer re-indexes the catalog with it into a new collection, flips
+    the `tracks` alias and moves the registry's live pointer, and the ranker follows the alias: the next
+    turn through the gateway is ranked by the new version's query tower, never one model's query against
+    the other's track vectors."""
+    import httpx
+    from qdrant_client import QdrantClient
+
+    from musechat.bus import EventProducer
+    from musechat.bus.settings import BusSettings
+    from musechat.contracts.catalog import TRACKS_COLLECTION, ModelPublished
+    from musechat.contracts.envelope import EventEnvelope
+    from musechat.contracts.topics import Topic
+    from musechat.registry.cli import published_event_id
+    from musechat.registry.registry import ModelRegistry
+    from tests.fixtures_video import make_video
+
+    registry = ModelRegistry(system["state"] / "claims" / "mc-musechat-registry")
+    seeded = seed_fusion_checkpoint(system["every"], tmp_path / "v2", seed=1)
+    version = registry.register(seeded).version
+    checkpoint = registry.checkpoint(version)  # under the claim, mounted at /registry in the pods
+    assert registry.live() != version
+    with warnings.catch_warnings():  # plain HTTP with a key, on loopback
+        warnings.filterwarnings("ignore", "Api key is used with an insecure connection", UserWarning)
+        qdrant = QdrantClient(url=f"http://127.0.0.1:{QDRANT_PORT}", check_compatibility=False,
+                              api_key=system["secrets"]["mc-musechat-secrets"]["qdrant-api-key"])
+
+    def alias_target() -> str | None:
+        return next((a.collection_name for a in qdrant.get_aliases().aliases if a.alias_name == TRACKS_COLLECTION),
+                    None)  # fmt: skip
+
+    before = alias_target()
+    event = EventEnvelope[ModelPublished](
+        id=published_event_id(version), type=Topic.MODEL_PUBLISHED.event_type, source="tests/bringup",
+        subject="fusion", data=ModelPublished(checkpoint=f"/registry/{checkpoint.relative_to(registry.root)}",
+                                              version=version))
+    with EventProducer(BusSettings(bootstrap_servers=system["broker"])) as producer:
+        producer.publish(Topic.MODEL_PUBLISHED, event)
+    deadline = time.monotonic() + 240
+    while registry.live() != version:
+        assert time.monotonic() < deadline, (system["logs"] / "indexer-indexer.log").read_text()[-3000:]
+        time.sleep(1.0)
+    after = alias_target()
+    assert after is not None and after != before and after == registry.state().collection
+    assert qdrant.count(after).count >= 2  # the whole catalog, re-indexed with the new model
+    qdrant.close()
+
+    key = system["secrets"]["mc-musechat-secrets"]["smoke-test-api-key"]
+    gateway = f"http://127.0.0.1:{system['workloads']['gateway'].ports[0]}"
+    with httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+        make_video(tmp_path / "clip.mp4", duration_s=2.0)
+        with (tmp_path / "clip.mp4").open("rb") as f:
+            video_id = http.post("/v1/videos", files={"file": ("clip.mp4", f, "video/mp4")}).json()["video_id"]
+        deadline = time.monotonic() + 240
+        while http.get(f"/v1/videos/{video_id}").json()["status"] == "pending":
+            assert time.monotonic() < deadline
+            time.sleep(1.0)
+        turn = http.post("/v1/conversations", json={"video_id": video_id, "limit": 2})
+    assert turn.status_code == 201, turn.text
+    assert turn.json()["tracks"] and turn.json()["model_version"] == version, turn.json()

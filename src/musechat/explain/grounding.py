@@ -172,7 +172,9 @@ _EXTRA_ALIASES: dict[str, frozenset[str]] = {
     "violins": frozenset({"violin", "strings"}), "string": frozenset({"strings"}),
     "electronics": frozenset({"electronic", "synth", "electro"}),
 }  # fmt: skip
-_VIDEO_CONTEXT = re.compile(r"\b(video|footage|clip|scenes?|visuals?|images?|pictures?|shots?|film|editing)\b", re.I)
+# Words that put a sentence about the picture: music has no colours, lighting or camera either.
+_VIDEO_CONTEXT = re.compile(r"\b(video|footage|clip|scenes?|visuals?|images?|pictures?|shots?|film|editing|"
+                            r"colou?rs?|lighting|camera)\b", re.I)
 
 
 @lru_cache(maxsize=8)

@@ -15,7 +15,8 @@ import pytest
 
 from musechat.explain.backends.base import BackendError, BackendTimeout
 from musechat.explain.backends.ctranslate2 import Ct2Backend, adapter_hash, base_model_hash, converted_dir
-from musechat.explain.backends.local import LocalBackend, _Job
+from musechat.explain.backends.local import LocalBackend
+from musechat.explain.backends.microbatch import BatchJob
 from musechat.explain.datasets import facts_examples, synthetic_examples
 from musechat.explain.prompt import build_prompt
 
@@ -35,7 +36,7 @@ class RecordingCt2(Ct2Backend):
 
     batch_sizes: list[int]
 
-    def _run_batch(self, jobs: list[_Job]) -> None:
+    def _run_batch(self, jobs: list[BatchJob]) -> None:
         self.batch_sizes.append(len(jobs))
         super()._run_batch(jobs)
 

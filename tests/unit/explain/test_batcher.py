@@ -8,18 +8,18 @@ import time
 import pytest
 
 from musechat.explain.backends.base import GenerationRequest
-from musechat.explain.backends.local import _Batcher, _Job
+from musechat.explain.backends.microbatch import BatchJob, MicroBatcher
 from musechat.explain.prompt import ExplainPrompt
 
 pytestmark = pytest.mark.unit
 
 
-def _job(adapter: str, banned: tuple[str, ...] = ()) -> _Job:
+def _job(adapter: str, banned: tuple[str, ...] = ()) -> BatchJob:
     prompt = ExplainPrompt(system="s", user="u", banned=banned)
-    return _Job(GenerationRequest(prompt, None, adapter, 8, 5.0), time.monotonic() + 5.0)
+    return BatchJob(GenerationRequest(prompt, None, adapter, 8, 5.0), time.monotonic() + 5.0)
 
 
-def _finish(batch: list[_Job]) -> None:
+def _finish(batch: list[BatchJob]) -> None:
     for job in batch:
         job.out.put(None)
 
@@ -27,11 +27,11 @@ def _finish(batch: list[_Job]) -> None:
 def test_jobs_of_one_key_arriving_together_share_a_batch() -> None:
     batches: list[int] = []
 
-    def run(batch: list[_Job]) -> None:
+    def run(batch: list[BatchJob]) -> None:
         batches.append(len(batch))
         _finish(batch)
 
-    batcher = _Batcher(run, max_batch=4, wait_s=0.2)
+    batcher = MicroBatcher(run, max_batch=4, wait_s=0.2)
     jobs = [_job("a") for _ in range(3)]
     for job in jobs:
         batcher.submit(job)
@@ -46,12 +46,12 @@ def test_other_keys_run_side_by_side_on_free_workers() -> None:
     both_running = threading.Barrier(2, timeout=5)
     keys: list[tuple[str, ...]] = []
 
-    def run(batch: list[_Job]) -> None:
+    def run(batch: list[BatchJob]) -> None:
         keys.append(batch[0].request.prompt.banned)
         both_running.wait()
         _finish(batch)
 
-    batcher = _Batcher(run, max_batch=4, wait_s=0.05, workers=2,
+    batcher = MicroBatcher(run, max_batch=4, wait_s=0.05, workers=2,
                        key=lambda job: (job.request.adapter, job.request.prompt.banned))  # fmt: skip
     jobs = [_job("a", ("slow",)), _job("a", ("fast",))]
     for job in jobs:
@@ -62,12 +62,12 @@ def test_other_keys_run_side_by_side_on_free_workers() -> None:
 
 
 def test_a_failed_batch_fails_its_jobs_and_the_worker_goes_on() -> None:
-    def run(batch: list[_Job]) -> None:
+    def run(batch: list[BatchJob]) -> None:
         if batch[0].request.adapter == "broken":
             raise RuntimeError("boom")
         _finish(batch)
 
-    batcher = _Batcher(run, max_batch=2, wait_s=0.0)
+    batcher = MicroBatcher(run, max_batch=2, wait_s=0.0)
     bad, good = _job("broken"), _job("fine")
     batcher.submit(bad)
     error = bad.out.get(timeout=5)

@@ -85,6 +85,14 @@ def test_video_claims_against_the_measured_video() -> None:
     assert not check(text, video=bright).ok
 
 
+def test_light_words_count_as_video_claims_only_about_the_picture() -> None:
+    """"dark" could describe the music: it is a video claim only beside a word about the picture (video,
+    shots, colours, lighting, ...); elsewhere it is a claim about the music, which has no such fact."""
+    assert check("Golden Harbor by Mara Okafor brings a dark, cool colour.", video=DARK_CUTS).ok
+    assert check("Golden Harbor by Mara Okafor goes with the dark lighting.", video=DARK_CUTS).ok
+    assert not check("Golden Harbor by Mara Okafor is dark.", video=DARK_CUTS).ok
+
+
 def test_the_template_is_true_and_honest_about_the_request() -> None:
     for words in ("Faster, please.", "Something calmer.", ""):
         ctx = context_of(FAST, words, previous=PREVIOUS, video=DARK_CUTS)

@@ -26,22 +26,17 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
-
-import numpy as np
 
 from musechat.explain.backends.base import (
     BackendError,
     BackendTimeout,
     BackendUnavailable,
-    GeneratingBackend,
     GenerationRequest,
     PhraseTokens,
-    checked_request,
 )
-from musechat.explain.backends.local import _Batcher, _Job
+from musechat.explain.backends.microbatch import BatchJob, MicroBatchedBackend, MicroBatcher
 from musechat.explain.embeddings import render_prompt, token_ids
 from musechat.explain.prompt import ExplainPrompt
 
@@ -137,7 +132,7 @@ def _convert(source: Path, out: Path, compute_type: str) -> None:
     TransformersConverter(str(source)).convert(str(out), quantization=compute_type, force=True)
 
 
-class Ct2Backend(GeneratingBackend):
+class Ct2Backend(MicroBatchedBackend):
     name = "ctranslate2"
 
     def __init__(self, base_model: Path, *, adapters: dict[str, Path] | None = None,
@@ -172,7 +167,7 @@ class Ct2Backend(GeneratingBackend):
         self._idle = threading.Condition()
         self._phrase_tokens = PhraseTokens(self.tokenizer)
         # One `suppress_sequences` per generate_batch call: a batch holds jobs of one adapter and one ban list.
-        self._batcher = _Batcher(self._run_batch, max_batch, batch_wait_s, workers=self._workers,
+        self._batcher = MicroBatcher(self._run_batch, max_batch, batch_wait_s, workers=self._workers,
                                  key=lambda job: (job.request.adapter, job.request.prompt.banned))
         atexit.register(_close_at_exit, weakref.ref(self))
 
@@ -221,46 +216,13 @@ class Ct2Backend(GeneratingBackend):
             raise BackendError(NO_MUSIC)
         self._generator(request.adapter)
 
-    def _stream(self, request: GenerationRequest) -> Iterator[str]:
-        """One request; concurrent requests for the same adapter are decoded together (local `_Batcher`)."""
-        self._check(request)
-        job = _Job(request, time.monotonic() + request.timeout)
-        self._batcher.submit(job)
-        while True:
-            item = job.out.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def generate_batch(self, prompts: list[ExplainPrompt], music: list[np.ndarray | None], adapter: str | None,
-                       max_tokens: int, timeout: float) -> list[str]:
-        """Many prompts (evaluation), decoded `max_batch` at a time; `timeout` applies to each batch."""
-        out: list[str] = []
-        for start in range(0, len(prompts), self._max_batch):
-            jobs = [_Job(checked_request(p, m, adapter, max_tokens, timeout), time.monotonic() + timeout)
-                    for p, m in zip(prompts[start : start + self._max_batch], music[start : start + self._max_batch],
-                                    strict=True)]  # fmt: skip
-            for job in jobs:
-                self._check(job.request)
-                self._batcher.submit(job)
-            for job in jobs:
-                pieces: list[str] = []
-                while (item := job.out.get()) is not None:
-                    if isinstance(item, BaseException):
-                        raise item
-                    pieces.append(item)
-                out.append("".join(pieces))
-        return out
-
     def prompt_tokens(self, prompt: ExplainPrompt) -> list[str]:
         """The prompt as the local backend tokenizes it (same chat template and text), as token strings."""
         ids = token_ids(self.tokenizer, render_prompt(self.tokenizer, prompt))
         return list(self.tokenizer.convert_ids_to_tokens(ids))
 
     # ---------------------------------------------------------------- batched greedy decoding
-    def _run_batch(self, jobs: list[_Job]) -> None:
+    def _run_batch(self, jobs: list[BatchJob]) -> None:
         """Greedy decoding of same-adapter jobs in one `generate_batch` call; the step callback streams
         each row's text and stops a row at its max_tokens, deadline or stop token (returning True stops
         that row only)."""

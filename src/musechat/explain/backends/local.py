@@ -8,32 +8,25 @@ near 4x the aggregate tokens/s (docs/benchmarks/explainer_latency.md).
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from musechat.explain.backends.base import (
     BackendError,
     BackendTimeout,
-    GeneratingBackend,
     GenerationRequest,
     NextTokenBans,
     PhraseTokens,
     ProjectorRegistry,
-    checked_request,
 )
+from musechat.explain.backends.microbatch import BatchJob, MicroBatchedBackend, MicroBatcher
 from musechat.explain.embeddings import embed_prompt
-from musechat.explain.prompt import ExplainPrompt
 
 
-class LocalBackend(GeneratingBackend):
+class LocalBackend(MicroBatchedBackend):
     name = "local"
 
     def __init__(self, base_model: Path, *, adapters: dict[str, Path] | None = None, threads: int | None = None,
@@ -58,7 +51,7 @@ class LocalBackend(GeneratingBackend):
         for name, path in (adapters or {}).items():
             self.load_adapter(name, path)
         self._max_batch = max_batch
-        self._batcher = _Batcher(self._run_batch, max_batch, batch_wait_s)
+        self._batcher = MicroBatcher(self._run_batch, max_batch, batch_wait_s)
 
     def adapters(self) -> list[str]:
         return list(self._adapters)
@@ -89,41 +82,12 @@ class LocalBackend(GeneratingBackend):
         self._model.set_adapter(adapter)
         return nullcontext()
 
-    def _stream(self, request: GenerationRequest) -> Iterator[str]:
-        """One request; concurrent requests for the same adapter are decoded together (see `_Batcher`)."""
+    def _check(self, request: GenerationRequest) -> None:
         if request.adapter is not None and request.adapter not in self._adapters:
             raise BackendError(f"unknown adapter {request.adapter!r}; loaded: {self._adapters or 'none'}")
-        job = _Job(request, time.monotonic() + request.timeout)
-        self._batcher.submit(job)
-        while True:
-            item = job.out.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def generate_batch(self, prompts: list[ExplainPrompt], music: list[np.ndarray | None], adapter: str | None,
-                       max_tokens: int, timeout: float) -> list[str]:
-        """Many prompts (evaluation), decoded `max_batch` at a time; `timeout` applies to each batch."""
-        out: list[str] = []
-        for start in range(0, len(prompts), self._max_batch):
-            jobs = [_Job(checked_request(p, m, adapter, max_tokens, timeout), time.monotonic() + timeout)
-                    for p, m in zip(prompts[start : start + self._max_batch], music[start : start + self._max_batch],
-                                    strict=True)]  # fmt: skip
-            for job in jobs:
-                self._batcher.submit(job)
-            for job in jobs:
-                pieces: list[str] = []
-                while (item := job.out.get()) is not None:
-                    if isinstance(item, BaseException):
-                        raise item
-                    pieces.append(item)
-                out.append("".join(pieces))
-        return out
 
     # ---------------------------------------------------------------- batched greedy decoding
-    def _run_batch(self, jobs: list[_Job]) -> None:
+    def _run_batch(self, jobs: list[BatchJob]) -> None:
         """Greedy decoding of same-adapter jobs together: left-padded prompt embeddings, one KV cache,
         one forward pass per step for the whole batch. CPU decoding of a 135M model is bound by reading
         the weights, so 4 rows cost little more per step than 1."""
@@ -184,62 +148,3 @@ class LocalBackend(GeneratingBackend):
             for i, job in enumerate(jobs):
                 if live[i]:
                     job.out.put(None)
-
-
-@dataclass
-class _Job:
-    request: GenerationRequest
-    deadline: float
-    out: queue.SimpleQueue[str | BaseException | None] = field(default_factory=queue.SimpleQueue)
-
-
-class _Batcher:
-    """Collects concurrent jobs for `wait_s` after the first arrives (at most `max_batch`, the same `key`:
-    the adapter by default) and runs them as one batch on a worker thread; `workers` threads take batches
-    from one shared pending list (the local backend has one: its model runs one batch at a time;
-    CTranslate2 runs several in parallel). A job of another key stays in the list for the next free worker,
-    so distinct keys (CTranslate2's ban lists) decode side by side, not queued behind one worker."""
-
-    def __init__(self, run: Callable[[list[_Job]], None], max_batch: int, wait_s: float, workers: int = 1,
-                 key: Callable[[_Job], Hashable] = lambda job: job.request.adapter) -> None:
-        self._run = run
-        self._key = key
-        self._max_batch = max_batch
-        self._wait_s = wait_s
-        self._pending: list[_Job] = []
-        self._changed = threading.Condition()
-        self._threads = [threading.Thread(target=self._loop, name=f"explainer-batcher-{i}", daemon=True)
-                         for i in range(workers)]  # fmt: skip
-        for thread in self._threads:
-            thread.start()
-
-    def submit(self, job: _Job) -> None:
-        with self._changed:
-            self._pending.append(job)
-            self._changed.notify_all()
-
-    def _take(self) -> list[_Job]:
-        with self._changed:
-            self._changed.wait_for(lambda: bool(self._pending))
-            first = self._pending.pop(0)
-            key, batch = self._key(first), [first]
-            until = time.monotonic() + self._wait_s
-            while True:
-                same = [job for job in self._pending if self._key(job) == key][: self._max_batch - len(batch)]
-                for job in same:
-                    self._pending.remove(job)
-                batch += same
-                left = until - time.monotonic()
-                if len(batch) >= self._max_batch or left <= 0:
-                    return batch
-                self._changed.wait(left)
-
-    def _loop(self) -> None:
-        while True:
-            batch = self._take()
-            try:
-                self._run(batch)
-            except BaseException as exc:  # a failed batch fails its jobs, never the worker
-                error = exc if isinstance(exc, BackendError) else BackendError(f"{type(exc).__name__}: {exc}")
-                for job in batch:
-                    job.out.put(error)
