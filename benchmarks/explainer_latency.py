@@ -174,7 +174,7 @@ def main() -> int:
         f"load average {env.loadavg} at the start, {data['loadavg_end']} at the end; peak RSS "
         f"{data['peak_rss_mb']:.0f} MiB; {seconds:.0f} s. Model: SmolLM2-135M-Instruct + the default adapter "
         f"({Path(str(adapter)).name}), greedy, max {args.max_tokens} tokens, torch threads {args.threads}"
-        f"{f'; CTranslate2: {max(args.threads, 4)} batch workers of one thread each on {args.threads} cores' if args.ct2 else ''}.",
+        + (f"; CTranslate2: {max(args.threads, 4)} batch workers of one thread each" if args.ct2 else "") + ".",
         "",
         "Each user runs its explanations back to back through `Explainer.stream` (retry and template "
         "included): first = the first streamed piece, whole = the final event. Baseline: the same backend "
