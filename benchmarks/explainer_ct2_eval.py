@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 class Recording:
     """Passes calls through to a backend and keeps each first attempt's text (`generate_batch` with a
-    prompt that gives no start of the answer, i.e. not a retry) by (adapter, prompt)."""
+    prompt that is not a retry) by (adapter, prompt)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -34,7 +34,7 @@ class Recording:
                        timeout: float) -> list[str]:  # fmt: skip
         out: list[str] = self.inner.generate_batch(prompts, music, adapter, max_tokens, timeout)
         for p, text in zip(prompts, out, strict=True):
-            if not p.answer_prefix:
+            if not p.is_retry:
                 self.first[(adapter, p.user)] = text
         return out
 

@@ -79,10 +79,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     started = time.monotonic()
     base = _base_model(args.base_model)
     adapter_dir = args.adapter
-    if adapter_dir is None:
-        from musechat.explain.train import default_adapter_dir
+    if adapter_dir is None:  # the default adapter: trained once here if this machine has none yet
+        from musechat.explain.train import ensure_default_adapter
 
-        adapter_dir = default_adapter_dir(args.adapter_root)
+        adapter_dir = ensure_default_adapter(base, args.adapter_root, threads=args.threads)
     if not (adapter_dir / "adapter_config.json").is_file():
         raise _usage_error(f"--adapter {adapter_dir} has no adapter_config.json; run `musechat explainer train`")
     if args.data is not None:

@@ -11,6 +11,7 @@ import numpy as np
 
 from musechat.explain.data import ExplanationExample, TrackMeta, Turn
 from musechat.explain.facts import VideoFacts, tempo_comparison
+from musechat.explain.prompt import ANSWER_OPENERS
 
 GENRE_TAGS = ("rock", "pop", "indie", "alternative", "electronic", "jazz", "folk", "metal", "ambient",
               "dance", "classical", "country", "funk", "blues", "soul")  # fmt: skip
@@ -150,16 +151,13 @@ _FX_ASKS = {
     "vocals": ("With vocals this time.", "I'd like a singer.", "Something with singing."),
     "tag": ("More {t}, please.", "Can we get some {t}?", "I want {t} in it.", "Something with {t}."),
 }  # fmt: skip
-_OPENERS = ('I suggest "{T}" by {A}.', '"{T}" by {A} fits.', 'Try "{T}" by {A}.', 'How about "{T}" by {A}?',
-            'Here is "{T}" by {A}.', 'Next up: "{T}" by {A}.', 'My pick is "{T}" by {A}.',
-            'Listen to "{T}" by {A}.', 'This one is "{T}" by {A}.')  # fmt: skip
 # Praise that presents the pick as a match: a claim, so only where the request is not known to be unmet
 # (the first default adapter learnt "is a good match" on unmet requests from an unconditional opener).
 _MATCH_OPENERS = ("{T} by {A} is a good match.", '"{T}" by {A} is a good fit.')
 
 
 def _opener(rng: random.Random, t: TrackMeta, met: bool | None) -> str:
-    openers = _OPENERS if met is False else (*_OPENERS, *_MATCH_OPENERS)
+    openers = ANSWER_OPENERS if met is False else (*ANSWER_OPENERS, *_MATCH_OPENERS)
     return rng.choice(openers).format(T=t.title, A=t.artist)
 _ASK_TAILS = ("as you asked", "just as you asked", "in line with what you asked for", "as requested",
               "which is what you asked for", "matching your request")  # fmt: skip

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from musechat.explain.backends.base import ExplanationBackend, tidy_completion
+from musechat.explain.backends.base import ExplanationBackend, answer_text
 from musechat.explain.bertscore import BERTSCORE_MODEL, BertScorer
 from musechat.explain.data import ExplanationExample
 from musechat.explain.explainer import Explainer, ExplainRequest
@@ -91,7 +91,7 @@ def _generate(backend: ExplanationBackend, explainer: Explainer, reqs: Sequence[
         outs = batch(list(prompts), feats, adapter, max_tokens, timeout_s)
     else:
         outs = [backend.generate(p, f, adapter, max_tokens, timeout_s) for p, f in zip(prompts, feats, strict=True)]
-    return [tidy_completion(p.answer_prefix + o) for p, o in zip(prompts, outs, strict=True)]
+    return [answer_text(p, o) for p, o in zip(prompts, outs, strict=True)]
 
 
 def _first_attempts(backend: ExplanationBackend, explainer: Explainer, reqs: Sequence[ExplainRequest],

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from musechat.explain.backends.base import BackendError, ExplanationBackend, tidy_completion
+from musechat.explain.backends.base import BackendError, ExplanationBackend, answer_text
 from musechat.explain.breaker import CircuitBreaker
 from musechat.explain.data import TrackMeta, Turn
 from musechat.explain.facts import ExplainContext, RequestFacts, VideoFacts
@@ -133,7 +133,7 @@ class Explainer:
             prompt = self.prompt(req, music=music is not None, retry=RetryHint(problems) if attempt > 1 else None)
             if attempt > 1:
                 yield ExplanationEvent(kind="reset")
-            pieces: list[str] = [prompt.answer_prefix] if prompt.answer_prefix else []
+            pieces: list[str] = []
             if prompt.answer_prefix:
                 yield ExplanationEvent(kind="delta", text=prompt.answer_prefix)
             remaining = self.timeout_s - (time.monotonic() - started)
@@ -150,7 +150,7 @@ class Explainer:
                 yield fallback(attempt, f"LLM failed on attempt {attempt}: {why}", problems)
                 return
             self.breaker.record_success()
-            text = tidy_completion("".join(pieces))
+            text = answer_text(prompt, "".join(pieces))
             raw.append(text)
             check = self.check(text, req)
             if check.ok:

@@ -127,7 +127,9 @@ _VOCAL_WORDS = {
     "singing": True, "sung": True, "vocalist": True, "vocalists": True, "lyrics": True,
     "instrumental": False, "no vocals": False, "no vocal": False, "no voice": False, "no singing": False,
     "without vocals": False, "without singing": False, "without a singer": False, "wordless": False,
-    "vocal free": False, "no lyrics": False, "without lyrics": False,
+    "vocal free": False, "no lyrics": False, "without lyrics": False, "no singer": False, "no singers": False,
+    "no voices": False, "no vocalist": False, "no vocalists": False, "without a voice": False,
+    "without voices": False, "without a vocalist": False, "without any vocals": False,
 }  # fmt: skip
 _VIDEO_WORDS = {
     "quick cuts": "rapid cuts", "fast cuts": "rapid cuts", "rapid cuts": "rapid cuts",
@@ -218,7 +220,22 @@ def _tempo_faithful(key: str, context: ExplainContext) -> bool:
 
 # Words after which a word is claimed of the track ("it has vocals", "with a singer", "and lyrics").
 _CLAIM_LEADS = ("has", "have", "with", "features", "featuring", "hear", "its", "and", "some", "the", "a",
-                "strong", "soft", "lead", "of", "are", "is", "warm", "clear")  # fmt: skip
+                "strong", "soft", "lead", "of", "are", "is", "warm", "clear", "on", "brings", "offers",
+                "includes", "adds", "carries", "good", "great", "nice", "lovely", "powerful")  # fmt: skip
+
+
+def _claim_bans(phrase: str, faithful: Sequence[str], depth: int = 2) -> set[str]:
+    """`phrase` after each claim lead word, where that is no part of a true phrase (a ban matches on a
+    prefix, so "a vocal" would also stop "without a vocalist"); where it is ("a singer" in "without a
+    singer"), one more lead word in front ("brings a singer")."""
+    bans: set[str] = set()
+    for lead in _CLAIM_LEADS:
+        led = f"{lead} {phrase}"
+        if not any(f" {led}" in f" {f}" for f in faithful):
+            bans.add(led)
+        elif depth > 1:
+            bans |= _claim_bans(led, faithful, depth - 1)
+    return bans
 
 
 def contradicting_phrases(context: ExplainContext, vocabulary: Iterable[str] = TAG_VOCABULARY) -> tuple[str, ...]:
@@ -263,8 +280,7 @@ def contradicting_phrases(context: ExplainContext, vocabulary: Iterable[str] = T
         # A wrong word that ends a true phrase ("vocals" in "no vocals" for an instrumental) is banned only
         # after the words that make it a claim, or the true phrase could not be written either.
         if any(f.endswith(" " + phrase) for f in faithful):
-            banned.update(lead_phrase for lead_phrase in (f"{lead} {phrase}" for lead in _CLAIM_LEADS)
-                          if not any(f" {f}".endswith(f" {lead_phrase}") for f in faithful))  # fmt: skip
+            banned |= _claim_bans(phrase, faithful)
         else:
             banned.add(phrase)
     return tuple(sorted(banned))

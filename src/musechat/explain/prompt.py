@@ -6,14 +6,21 @@ paid for in each training step and each request (≈110 tokens with everything p
 grounding check verifies the answer against exactly these facts (`ExplainContext`).
 
 The user's words appear once. The conversation history is not repeated: what it established (the
-previous pick and the request) is given as facts. A retry (`RetryHint`) feeds the first attempt's
-problems back and starts the answer with the title and artist, so it cannot repeat the first attempt.
+previous pick and the request) is given as facts.
+
+The answer's first sentence is given (`answer_prefix`): one of the neutral openers the adapter was
+trained on, holding the title and artist, so names are copied exactly by construction (the last
+hallucination the default adapter made was a garbled title, "Gentle Gentle Comes" for "Gentle
+Comets"). The opener is picked by a stable hash of the track, so answers keep their variety and the
+same track gets the same opener. A retry (`RetryHint`) feeds the first attempt's problems back and
+starts with a different opener, so it cannot repeat the first attempt.
 When the music embedding is on, the user message carries MUSIC_PLACEHOLDER where the projected music
 vector(s) are spliced in as soft tokens.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -38,6 +45,22 @@ SYSTEM_PROMPT = (
 )
 
 
+# Openers that only name the pick (no claim about it): training references start with one of these (or
+# with match praise where the request is not unmet, datasets._MATCH_OPENERS), and served answers start
+# with one given as the answer's prefix.
+ANSWER_OPENERS = ('I suggest "{T}" by {A}.', '"{T}" by {A} fits.', 'Try "{T}" by {A}.', 'How about "{T}" by {A}?',
+                  'Here is "{T}" by {A}.', 'Next up: "{T}" by {A}.', 'My pick is "{T}" by {A}.',
+                  'Listen to "{T}" by {A}.', 'This one is "{T}" by {A}.')  # fmt: skip
+
+
+def answer_opener(track: TrackMeta, attempt: int = 1) -> str:
+    """The given first sentence of the answer: an opener picked by a stable hash of the track, the
+    next one on each further attempt."""
+    title, artist = track.title.strip(), track.artist.strip()
+    index = zlib.crc32(f"{title}\x1f{artist}".encode()) + attempt - 1
+    return ANSWER_OPENERS[index % len(ANSWER_OPENERS)].format(T=title, A=artist)
+
+
 @dataclass(frozen=True)
 class RetryHint:
     problems: tuple[str, ...]
@@ -48,6 +71,8 @@ class ExplainPrompt:
     system: str
     user: str
     answer_prefix: str = ""  # the start of the assistant's answer, given (the model continues it)
+    is_retry: bool = False
+    named: tuple[str, str] = ("", "")  # the pick's title and artist, as the given start names them
     # Claim phrases the facts contradict (`grounding.contradicting_phrases`): grounded decoding keeps the
     # model from writing them (each backend bans their token sequences).
     banned: tuple[str, ...] = ()
@@ -140,11 +165,11 @@ def build_prompt(
     if video is not None:
         lines.append(video_line(video))
     lines.extend(request_lines(user_words, request, context.met))
-    prefix = ""
     if retry is not None:
         lines.append(f"Your last answer was wrong: {'; '.join(retry.problems)[:300]}. Use only the facts above.")
-        prefix = f'"{track.title.strip()}" by {track.artist.strip()}'
-    return ExplainPrompt(system=SYSTEM_PROMPT, user="\n".join(lines), answer_prefix=prefix,
+    return ExplainPrompt(system=SYSTEM_PROMPT, user="\n".join(lines),
+                         answer_prefix=answer_opener(track, 1 if retry is None else 2), is_retry=retry is not None,
+                         named=(track.title.strip(), track.artist.strip()),
                          banned=() if ban_vocabulary is None else contradicting_phrases(context, ban_vocabulary))
 
 

@@ -13,14 +13,14 @@ import math
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from musechat.explain.data import ExplanationExample
 from musechat.explain.embeddings import embed_prompt, token_ids
 from musechat.explain.projector import ProjectorConfig, build_projector, project, save_projector
-from musechat.explain.prompt import build_prompt
+from musechat.explain.prompt import ExplainPrompt, build_prompt
 
 TRAINING_INFO = "musechat_training.json"
 
@@ -67,6 +67,13 @@ class TrainReport:
     losses: list[float] = field(default_factory=list)
 
 
+def training_prompt(ex: ExplanationExample, music: bool) -> ExplainPrompt:
+    """The served prompt less its given start: the reference is the whole answer, opener included, so the
+    adapter learns to write openers like the ones a served prompt gives, and to continue after them."""
+    served = build_prompt(ex.track, ex.user_words, ex.history, music=music, previous=ex.previous, video=ex.video)
+    return replace(served, answer_prefix="")
+
+
 def _batch(
     examples: Sequence[ExplanationExample],
     with_music: Sequence[bool],
@@ -83,8 +90,7 @@ def _batch(
     labels: list[list[int]] = []
     eos = tokenizer.eos_token_id
     for ex, music_on in zip(examples, with_music, strict=True):
-        prompt = build_prompt(ex.track, ex.user_words, ex.history, music=music_on, previous=ex.previous,
-                              video=ex.video)
+        prompt = training_prompt(ex, music_on)
         music = project(projector, pcfg, ex.music_features) if music_on else None
         prefix = embed_prompt(tokenizer, embed, prompt, music)
         answer = [*token_ids(tokenizer, ex.reference.strip())[:cfg.max_target_tokens], eos]

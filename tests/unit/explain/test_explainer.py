@@ -12,20 +12,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musechat.explain.backends.base import BackendTimeout, BackendUnavailable, tidy_completion
+from musechat.explain.backends.base import BackendTimeout, BackendUnavailable, answer_text, tidy_completion
 from musechat.explain.breaker import CircuitBreaker
 from musechat.explain.data import TrackMeta
 from musechat.explain.explainer import Explainer, ExplainRequest
 from musechat.explain.grounding import CatalogTitleIndex
-from musechat.explain.prompt import ExplainPrompt
+from musechat.explain.prompt import ExplainPrompt, answer_opener
 
 pytestmark = pytest.mark.unit
 
 TRACK = TrackMeta(title="Deliverer", artist="Weston Skaggs", tags=("rock", "guitar", "male vocalists"))
-GOOD = "I suggest Deliverer by Weston Skaggs. It is rock with guitar and male vocals."
-BAD_TAG = "I suggest Deliverer by Weston Skaggs. It has piano."
-OTHER = "I suggest Blue Sky Mine by Weston Skaggs."
-TAIL = " is rock with guitar."  # a retry's continuation: the retry prompt gives the answer's start
+# The backend's continuations: every prompt gives the answer's first sentence (an opener naming the pick).
+GOOD = " It is rock with guitar and male vocals."
+BAD_TAG = " It has piano."
+OTHER = " It sounds like Blue Sky Mine."
+TAIL = " It is rock with guitar."
+FIRST, SECOND = answer_opener(TRACK), answer_opener(TRACK, 2)
 
 
 class ScriptedBackend:
@@ -59,17 +61,18 @@ def make(backend: ScriptedBackend, **kw: object) -> Explainer:
 
 def test_grounded_first_attempt_is_returned() -> None:
     result = make(ScriptedBackend(GOOD)).explain(ExplainRequest(TRACK, "more guitar"))
-    assert result.text == GOOD and result.grounded and not result.fallback
+    assert result.text == FIRST + GOOD and result.grounded and not result.fallback
     assert result.attempts == 1 and result.reason is None
 
 
 def test_the_retry_differs_feeds_the_problems_back_and_gives_the_start() -> None:
     backend = ScriptedBackend(BAD_TAG, TAIL)
     result = make(backend).explain(ExplainRequest(TRACK, "more guitar"))
-    assert result.text == '"Deliverer" by Weston Skaggs is rock with guitar.' and result.attempts == 2
-    assert result.raw == (BAD_TAG, result.text)
+    assert result.text == SECOND + TAIL and result.attempts == 2
+    assert result.raw == (FIRST + BAD_TAG, result.text)
     first, retry = backend.calls[0][0], backend.calls[1][0]
-    assert first.answer_prefix == "" and retry.answer_prefix == '"Deliverer" by Weston Skaggs'
+    assert first.answer_prefix == FIRST and retry.answer_prefix == SECOND and FIRST != SECOND
+    assert not first.is_retry and retry.is_retry
     assert "cites tags the track does not have: piano" in retry.user and retry.user != first.user
 
 
@@ -128,7 +131,7 @@ def test_stream_resets_between_attempts_and_ends_with_final() -> None:
     kinds = [e.kind for e in events]
     assert kinds.count("reset") == 1 and kinds[-1] == "final"
     after_reset = "".join(e.text for e in events[kinds.index("reset") + 1 : -1])
-    assert tidy_completion(after_reset) == '"Deliverer" by Weston Skaggs is rock with guitar.'
+    assert tidy_completion(after_reset) == SECOND + TAIL
     assert events[-1].result is not None and events[-1].result.text == tidy_completion(after_reset)
 
 
@@ -136,3 +139,13 @@ def test_tidy_completion_cuts_an_unfinished_sentence() -> None:
     assert tidy_completion("One.  Two is  cut") == "One."
     assert tidy_completion("No stop at all") == "No stop at all"
     assert tidy_completion("Done.<|im_end|>") == "Done."
+
+
+def test_a_continuation_that_starts_the_answer_over_loses_the_repeated_opener() -> None:
+    restart = f'Listen to "Deliverer" by Weston Skaggs.{GOOD}'  # written straight after the given opener
+    result = make(ScriptedBackend(restart)).explain(ExplainRequest(TRACK, "more guitar"))
+    assert result.text == FIRST + GOOD and result.attempts == 1
+    other = " It is rock with guitar, unlike Blue Lanterns."  # names another track first: not a restart
+    assert answer_text(ExplainPrompt("s", "u", answer_prefix=FIRST, named=("Deliverer", "Weston Skaggs")), other) == (
+        FIRST + other
+    )

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from musechat.explain.backends.base import NextTokenBans, PhraseTokens, phrase_variants
+from musechat.explain.backends.base import BanForms, NextTokenBans, PhraseTokens, phrase_variants
 from musechat.explain.data import ExplanationExample, TrackMeta
 from musechat.explain.datasets import contradiction_examples, facts_examples
 from musechat.explain.facts import ExplainContext
@@ -64,8 +64,13 @@ def test_an_instrumental_can_be_called_so_but_not_sung() -> None:
     as a ban matches anywhere in the text ("no vocals" once came out "no vocALLA")."""
     track = TrackMeta(title="Red Sky", artist="Ana Bell", tags=("rock",), tempo_bpm=150.0, vocals=False)
     banned = contradicting_phrases(ExplainContext(track=track))
-    assert {"has vocals", "with vocals", "the singing", "vocalist"} <= set(banned)
-    true_text = " it has no vocals, no singing and no lyrics, without a singer; it is instrumental."
+    assert {"has vocals", "with vocals", "the singing", "the vocalist", "is built on vocals"} - set(banned) == {
+        "is built on vocals"  # "on vocals" is banned, which covers it
+    } and "on vocals" in banned
+    # "a singer" ends the true "without a singer": banned after one more claim word
+    assert {"brings a singer", "has a singer"} <= set(banned) and "a singer" not in banned
+    true_text = (" it has no vocals, no singing and no lyrics, without a singer, no singer or vocalist"
+                 " and without a vocalist; it is instrumental.")
     assert not [p for p in banned if f" {p}" in true_text]
 
 
@@ -110,8 +115,37 @@ def test_phrase_tokens_encode_each_variant_after_a_space_once() -> None:
     tokens = PhraseTokens(tokenizer)
     first = tokens.sequences(["slow", "a good match"])
     assert tokens.sequences(["slow"]) == [s for s in first if len(s) == len(" slow")]
-    assert sorted(tokenizer.seen) == sorted([" Slow", " slow", " A good match", " A-good-match", " a good match",
-                                             " a-good-match"])  # fmt: skip
+    assert sorted("".join(map(chr, s)) for s in first) == sorted(
+        [" Slow", " slow", " A good match", " A-good-match", " a good match", " a-good-match"]
+    )
+    assert len(tokenizer.seen) == len(set(tokenizer.seen))  # each string encoded once, then cached
+
+
+class _VocabTokenizer:
+    """Greedy longest match over a small vocabulary, one id per piece (characters otherwise)."""
+
+    VOCAB = (" features", " vocal", " voc", " vo", " sing", " singer", "AL", " no")
+
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        ids, i = [], 0
+        while i < len(text):
+            piece = max((v for v in self.VOCAB if text.startswith(v, i)), key=len, default=text[i])
+            ids.append(hash(piece) % 100_000)
+            i += len(piece)
+        return ids
+
+
+def test_a_claim_word_spelt_in_pieces_is_banned_after_its_lead_words_only() -> None:
+    """"features vocAL" (" features", " voc", "AL") passed the ban on " features", " vocal": the last word's
+    starts that are one token (3+ letters) are banned after the same lead words, never on their own."""
+    forms = BanForms(_VocabTokenizer())
+    assert {"features voc", "Features voc", "features vocal"} <= set(forms.forms("features vocal"))
+    assert "features vo" not in forms.forms("features vocal")  # two letters: too short to be a claim
+    assert forms.forms("vocal") == ("Vocal", "vocal")  # a lone word keeps its whole-word ban
+    bans = NextTokenBans(PhraseTokens(_VocabTokenizer()).sequences(["features vocal"]))
+    tok = _VocabTokenizer()
+    assert set(tok.encode(" voc")) <= bans.banned(tok.encode(" it features"))
+    assert not set(tok.encode(" voc")) & bans.banned(tok.encode(" it has no"))
 
 
 def test_the_explainer_bans_with_its_own_vocabulary_and_can_turn_it_off() -> None:

@@ -4,13 +4,26 @@ import pytest
 
 from musechat.explain.data import TrackMeta, Turn
 from musechat.explain.facts import RequestFacts, VideoFacts
-from musechat.explain.prompt import MUSIC_PLACEHOLDER, RetryHint, build_prompt, split_at_music
+from musechat.explain.prompt import (
+    ANSWER_OPENERS,
+    MUSIC_PLACEHOLDER,
+    RetryHint,
+    answer_opener,
+    build_prompt,
+    split_at_music,
+)
 
 pytestmark = pytest.mark.unit
 
 TRACK = TrackMeta(title="Deliverer", artist="Weston Skaggs", album="Hollow Roads", tags=("rock", "guitar"))
-FAST = TrackMeta(title="Golden Harbor", artist="Mara Okafor", tags=("piano", "fast", "synth"), tempo_bpm=148.4,
-                 vocals=False, duration_s=130)
+FAST = TrackMeta(
+    title="Golden Harbor",
+    artist="Mara Okafor",
+    tags=("piano", "fast", "synth"),
+    tempo_bpm=148.4,
+    vocals=False,
+    duration_s=130,
+)
 PREVIOUS = TrackMeta(title="Quiet Garden", artist="Noor Sato", tags=("guitar",), tempo_bpm=96)
 
 
@@ -30,7 +43,7 @@ def test_prompt_carries_the_facts_once_each() -> None:
         "Request met: yes (faster)",
     ]
     assert prompt.user.count("Faster, please.") == 1
-    assert not prompt.has_music_slot and prompt.answer_prefix == ""
+    assert not prompt.has_music_slot and prompt.answer_prefix == answer_opener(FAST) and not prompt.is_retry
     assert [m["role"] for m in prompt.messages()] == ["system", "user"]
 
 
@@ -51,7 +64,7 @@ def test_an_understood_request_replaces_the_word_parser() -> None:
 def test_retry_feeds_problems_back_and_gives_the_start() -> None:
     prompt = build_prompt(TRACK, "x", retry=RetryHint(("cites tags the track does not have: piano",)))
     assert "Your last answer was wrong: cites tags the track does not have: piano." in prompt.user
-    assert prompt.answer_prefix == '"Deliverer" by Weston Skaggs'
+    assert prompt.is_retry and prompt.answer_prefix == answer_opener(TRACK, 2) != answer_opener(TRACK)
 
 
 def test_music_slot_only_when_asked() -> None:
@@ -69,3 +82,23 @@ def test_split_requires_exactly_one_placeholder() -> None:
 def test_track_needs_title_and_artist() -> None:
     with pytest.raises(ValueError, match="title"):
         TrackMeta(title=" ", artist="a")
+
+
+def test_the_answer_opener_names_the_pick_exactly_is_stable_and_varies_across_tracks() -> None:
+    tracks = [TrackMeta(title=f"Gentle Comets {i}", artist="Milo Varga") for i in range(40)]
+    openers = [answer_opener(t) for t in tracks]
+    assert all(f'"{t.title}" by Milo Varga' in o for t, o in zip(tracks, openers, strict=True))
+    assert openers == [answer_opener(t) for t in tracks]  # the same track always starts the same way
+    assert len({o.replace(t.title, "{T}") for t, o in zip(tracks, openers, strict=True)}) >= len(ANSWER_OPENERS) - 2
+
+
+def test_training_prompts_give_no_start_the_reference_is_the_whole_answer() -> None:
+    from musechat.explain.datasets import facts_examples
+    from musechat.explain.train import training_prompt
+
+    for ex in facts_examples(20, seed=3):
+        prompt = training_prompt(ex, music=False)
+        served = build_prompt(ex.track, ex.user_words, previous=ex.previous, video=ex.video)
+        assert prompt.answer_prefix == "" and served.answer_prefix
+        assert prompt.user == served.user and prompt.banned == served.banned
+        assert f'"{ex.title}" by {ex.artist}' in ex.reference or ex.reference.startswith(f"{ex.title} by {ex.artist}")

@@ -25,10 +25,10 @@ from musechat.explain.backends.base import (
     BackendError,
     BackendTimeout,
     BackendUnavailable,
+    BanForms,
     GeneratingBackend,
     GenerationRequest,
     ProjectorRegistry,
-    phrase_variants,
 )
 from musechat.explain.embeddings import embed_prompt, load_input_embeddings, render_prompt
 
@@ -76,6 +76,7 @@ class VllmBackend(GeneratingBackend):
         self.base_model = Path(base_model)
         self.served_model_name = served_model_name
         self.tokenizer = AutoTokenizer.from_pretrained(str(base_model))
+        self._ban_forms = BanForms(self.tokenizer)
         self._connect_timeout = connect_timeout
         self._client = httpx.Client(base_url=self.base_url)
         self._projectors = ProjectorRegistry()
@@ -150,7 +151,7 @@ class VllmBackend(GeneratingBackend):
             "temperature": 0.0,
         }
         if request.prompt.banned:  # grounded decoding: vLLM bans each form with and without a leading space
-            body["bad_words"] = [v for phrase in request.prompt.banned for v in phrase_variants(phrase)]
+            body["bad_words"] = self._ban_forms.all_forms(request.prompt.banned)
         if request.music_features is None:
             body["prompt"] = render_prompt(self.tokenizer, request.prompt)
         else:
@@ -174,21 +175,24 @@ class VllmBackend(GeneratingBackend):
             raise BackendTimeout(f"vLLM did not answer within {timeout:.1f}s") from exc
         except httpx.HTTPError as exc:
             raise BackendUnavailable(f"vLLM unreachable at {self.base_url}: {exc}") from exc
-        if not reloaded and self._lacks_runtime_adapter(request, resp):
-            self._reload(request)
+        if self._reloaded_for(request, resp, reloaded):
             return self._generate(request, reloaded=True)
         if resp.status_code != 200:
             raise self._post_error(resp)
         return str(resp.json()["choices"][0]["text"])
 
-    def _reload(self, request: GenerationRequest) -> None:
-        """Loads the request's run-time adapter on every replica again; a replica that still refuses is
-        logged, and the retried request tells whether the one it reaches has the adapter now."""
+    def _reloaded_for(self, request: GenerationRequest, resp: httpx.Response, reloaded: bool) -> bool:
+        """True when the replica lacked the request's run-time adapter and it was loaded on every replica
+        again (once per request: the retried request tells whether the replica it reaches has it now). A
+        replica that still refuses the load is logged."""
+        if reloaded or not self._lacks_runtime_adapter(request, resp):
+            return False
         name = str(request.adapter)
         try:
             self.load_adapter(name, self._runtime_adapters[name])
         except BackendError as exc:
             _log.warning("reloading adapter %r on the vLLM replicas: %s", name, exc)
+        return True
 
     def _stream(self, request: GenerationRequest, reloaded: bool = False) -> Iterator[str]:
         body = {**self._body(request), "stream": True}
@@ -198,25 +202,28 @@ class VllmBackend(GeneratingBackend):
             with self._client.stream(
                 "POST", "/v1/completions", json=body, timeout=self._timeout(timeout)
             ) as resp:
-                if resp.status_code != 200:
-                    resp.read()
-                    if not reloaded and self._lacks_runtime_adapter(request, resp):
-                        self._reload(request)
-                        yield from self._stream(request, reloaded=True)
-                        return
+                if resp.status_code == 200:
+                    yield from self._chunks(resp, deadline, timeout)
+                    return
+                resp.read()
+                if not self._reloaded_for(request, resp, reloaded):
                     raise self._post_error(resp)
-                for line in resp.iter_lines():
-                    if time.monotonic() > deadline:
-                        raise BackendTimeout(f"vLLM stream exceeded {timeout:.1f}s")
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[len("data:") :].strip()
-                    if data == "[DONE]":
-                        return
-                    chunk = json.loads(data)["choices"][0].get("text", "")
-                    if chunk:
-                        yield chunk
         except httpx.TimeoutException as exc:
             raise BackendTimeout(f"vLLM did not answer within {timeout:.1f}s") from exc
         except httpx.HTTPError as exc:
             raise BackendUnavailable(f"vLLM unreachable at {self.base_url}: {exc}") from exc
+        yield from self._stream(request, reloaded=True)  # the refused response is closed by now
+
+    @staticmethod
+    def _chunks(resp: httpx.Response, deadline: float, timeout: float) -> Iterator[str]:
+        for line in resp.iter_lines():
+            if time.monotonic() > deadline:
+                raise BackendTimeout(f"vLLM stream exceeded {timeout:.1f}s")
+            if not line.startswith("data:"):
+                continue
+            data = line[len("data:") :].strip()
+            if data == "[DONE]":
+                return
+            chunk = json.loads(data)["choices"][0].get("text", "")
+            if chunk:
+                yield chunk
