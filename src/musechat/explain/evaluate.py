@@ -98,7 +98,7 @@ def _first_attempts(backend: ExplanationBackend, explainer: Explainer, reqs: Seq
                     setup: EvalSetup, max_tokens: int, timeout_s: float) -> tuple[list[str], list[GroundingResult]]:
     prompts = [explainer.prompt(r, music=setup.music) for r in reqs]
     texts = _generate(backend, explainer, reqs, prompts, setup.music, setup.adapter, max_tokens, timeout_s)
-    return texts, [explainer.check(t, r) for t, r in zip(texts, reqs, strict=True)]
+    return texts, [explainer.check(t, r, p) for t, r, p in zip(texts, reqs, prompts, strict=True)]
 
 
 def evaluate(
@@ -133,8 +133,8 @@ def evaluate(
                             setup.adapter, max_tokens, timeout_s) if failed else []  # fmt: skip
         served = list(raw)
         fallbacks = 0
-        for i, text in zip(failed, retried, strict=True):
-            if explainer.check(text, reqs[i]).ok:
+        for i, text, prompt in zip(failed, retried, retry_prompts, strict=True):
+            if explainer.check(text, reqs[i], prompt).ok:
                 served[i] = text
             else:
                 served[i] = template_explanation(reqs[i].track, reqs[i].user_words, reqs[i].context())

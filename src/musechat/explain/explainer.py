@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -98,9 +98,14 @@ class Explainer:
         music = req.music_features if (self.use_music and adapter is not None) else None
         return adapter, music
 
-    def check(self, text: str, req: ExplainRequest) -> GroundingResult:
+    def check(self, text: str, req: ExplainRequest, prompt: ExplainPrompt | None = None) -> GroundingResult:
+        """The grounding check; with the prompt, an answer that is only the given opener fails too (it
+        names the pick and gives no reason: a model may stop right after the given sentence)."""
         catalog = self.catalog.merged(req.other_titles) if req.other_titles else self.catalog
-        return check_grounding(text, req.track, catalog, self.vocabulary, context=req.context())
+        result = check_grounding(text, req.track, catalog, self.vocabulary, context=req.context())
+        if prompt is not None and prompt.answer_prefix and text.strip() == prompt.answer_prefix.strip():
+            return replace(result, ok=False, problems=(*result.problems, "gives no reason, only the pick's name"))
+        return result
 
     def prompt(self, req: ExplainRequest, *, music: bool, retry: RetryHint | None = None) -> ExplainPrompt:
         return build_prompt(req.track, req.user_words, req.history, music=music, previous=req.previous,
@@ -152,7 +157,7 @@ class Explainer:
             self.breaker.record_success()
             text = answer_text(prompt, "".join(pieces))
             raw.append(text)
-            check = self.check(text, req)
+            check = self.check(text, req, prompt)
             if check.ok:
                 yield final(text=text, grounded=True, attempts=attempt, raw=tuple(raw))
                 return

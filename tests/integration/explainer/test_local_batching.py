@@ -11,7 +11,8 @@ import pytest
 from musechat.explain.backends.base import BackendTimeout
 from musechat.explain.backends.local import LocalBackend
 from musechat.explain.datasets import facts_examples
-from musechat.explain.prompt import build_prompt
+
+from .conftest import open_prompt
 
 pytestmark = pytest.mark.integration
 MAX_TOKENS = 8  # enough to show padding-sensitive divergence; each token is a full forward pass on CPU
@@ -23,7 +24,7 @@ def backend(base_model: Path) -> LocalBackend:
 
 
 def test_batched_rows_equal_single_rows(backend: LocalBackend) -> None:
-    prompts = [build_prompt(e.track, e.user_words, previous=e.previous, video=e.video)
+    prompts = [open_prompt(e.track, e.user_words, previous=e.previous, video=e.video)
                for e in facts_examples(3, seed=7)]  # prompts of different lengths: left padding matters
     alone = [backend.generate(p, None, None, MAX_TOKENS, 300.0) for p in prompts]
     together = backend.generate_batch(prompts, [None] * 3, None, MAX_TOKENS, 300.0)
@@ -31,7 +32,7 @@ def test_batched_rows_equal_single_rows(backend: LocalBackend) -> None:
 
 
 def test_concurrent_streams_are_served_and_a_timeout_is_per_request(backend: LocalBackend) -> None:
-    prompts = [build_prompt(e.track, e.user_words) for e in facts_examples(2, seed=8)]
+    prompts = [open_prompt(e.track, e.user_words) for e in facts_examples(2, seed=8)]
     results: dict[int, str | Exception] = {}
 
     def run(i: int, timeout: float) -> None:

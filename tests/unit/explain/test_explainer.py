@@ -149,3 +149,11 @@ def test_a_continuation_that_starts_the_answer_over_loses_the_repeated_opener() 
     assert answer_text(ExplainPrompt("s", "u", answer_prefix=FIRST, named=("Deliverer", "Weston Skaggs")), other) == (
         FIRST + other
     )
+
+
+def test_an_answer_that_only_names_the_pick_is_retried() -> None:
+    """After the given opener a model may stop at once: that names the pick and gives no reason."""
+    backend = ScriptedBackend("", TAIL)
+    result = make(backend).explain(ExplainRequest(TRACK, "more guitar"))
+    assert result.attempts == 2 and result.text == SECOND + TAIL
+    assert "gives no reason, only the pick's name" in backend.calls[1][0].user
