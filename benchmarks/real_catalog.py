@@ -319,18 +319,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def held_out(tracks: list[dict[str, Any]], limit: int = 3) -> dict[str, Any]:
-    """Lift and violations measured on tracks the thresholds were not fitted on, two-fold: each track goes,
-    by a fixed hash of its id, to one of two halves; each fold fits the labelled groups' tag thresholds on
-    one half (`calibrate`) and ranks the other with them, so every track is held out once. A fold's lift
-    rests on about ten tracks (one top-3 miss moves it by a third), so the summary is the mean of the two
-    folds per request, each fold shown beside it. Top-`limit`, not top 5: a top 5 of ten tracks cannot
-    reach 2x for a label a third of them have."""
+    """Lift and violations measured on tracks the thresholds were not fitted on, two-fold: each track
+    goes to one of two halves (stratified by package, in a fixed hash order); each fold fits the labelled
+    groups' tag thresholds on one half (`calibrate`) and ranks the other with them, so every track is
+    held out once. On a small run a fold rests on about ten tracks (one top-3 miss moves its lift by a
+    third), so the summary is the mean of the two folds per request, each fold shown beside it.
+    Top-`limit`, not top 5: a top 5 of ten tracks cannot reach 2x for a label a third of them have."""
 
-    def half(track: dict[str, Any]) -> int:
-        return hashlib.sha1(track["track_id"].encode()).digest()[0] % 2
-
-    folds = [_held_out_fold([t for t in tracks if half(t) == fit], [t for t in tracks if half(t) != fit], limit)
-             for fit in (0, 1)]  # fmt: skip
+    # Stratified by package (each package's tracks, in a fixed hash order, alternate between the halves), so
+    # both halves hold every style: an unstratified hash split once left one strings track of nine in a half.
+    half: dict[str, int] = {}
+    for package in sorted({t["track_id"].split("/", 1)[0] for t in tracks}):
+        members = sorted((t["track_id"] for t in tracks if t["track_id"].split("/", 1)[0] == package),
+                         key=lambda track_id: hashlib.sha1(track_id.encode()).hexdigest())  # fmt: skip
+        half.update({track_id: i % 2 for i, track_id in enumerate(members)})
+    folds = [_held_out_fold([t for t in tracks if half[t["track_id"]] == fit],
+                            [t for t in tracks if half[t["track_id"]] != fit], limit) for fit in (0, 1)]  # fmt: skip
     lift: dict[str, Any] = {}
     for words, attribute, _ in REQUESTS:
         per_fold = [fold["lift"][words] for fold in folds]
@@ -468,8 +472,8 @@ def markdown(report: dict[str, Any]) -> str:
               for key, fit in sorted(report["calibration"].items())]
     held = report["held_out"]
     sizes = " and ".join(f"{f['calibration_tracks']} → {f['held_out_tracks']}" for f in held["folds"])
-    lines += ["", f"## Held out, two-fold: thresholds fitted on one half, measured on the other (fixed hash split "
-              f"of the track ids; fitted → held-out tracks: {sizes}; top {held['top_k']})", "",
+    lines += ["", "## Held out, two-fold: thresholds fitted on one half, measured on the other (stratified by "
+              f"package, fixed hash order; fitted → held-out tracks: {sizes}; top {held['top_k']})", "",
               f"| request | fold 1 top-{held['top_k']} share | base rate | lift | fold 2 share | base rate | lift "
               "| mean lift | violations |", "|---|---|---|---|---|---|---|---|---|"]
     for words, e in held["lift"].items():
