@@ -25,6 +25,7 @@ from musechat.ranker.errors import (
     VideoNotReadyError,
 )
 from musechat.store import Hit, MatchAny, MatchValue, NearestQuery, Range, SearchFilter, VectorStore
+from musechat.store.base import CollectionNotFoundError
 
 if TYPE_CHECKING:
     from musechat.fusion.model import FusionConfig, FusionModel
@@ -72,6 +73,9 @@ def _padded_optional(rows: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndar
             out[i, : len(r)] = r
             mask[i, : len(r)] = True
     return out, mask
+
+
+_BATCH_ATTEMPTS = 3  # a batch whose resolved collection vanished runs again on the alias's new target
 
 
 class FusionVectorizer:
@@ -259,6 +263,16 @@ class FusionRanker:
 
     def rank_many(self, requests: list[RankRequest]) -> list[RankResponse | RankingError]:
         """Rank several requests with one query-tower pass and one engine call (concurrent turns)."""
+        for _ in range(_BATCH_ATTEMPTS - 1):
+            try:
+                return self._rank_batch(requests)
+            except CollectionNotFoundError:
+                # The collection this batch resolved was removed under it (gc of an old model's index after
+                # later flips): the alias names its successor now, so the batch runs again, whole.
+                continue
+        return self._rank_batch(requests)
+
+    def _rank_batch(self, requests: list[RankRequest]) -> list[RankResponse | RankingError]:
         # One resolve per batch: the query tower and the search both follow this physical collection, even
         # when the alias flips before the search (the old collection outlives the flip until gc).
         index_collection = self._store.resolve(TRACKS_COLLECTION)
