@@ -220,9 +220,9 @@ _FIRST_SENTENCE = re.compile(r"\s*[^.!?]*[.!?]")
 
 def answer_text(prompt: ExplainPrompt, continuation: str) -> str:
     """The given start of the answer and the model's continuation, less a first sentence that names the
-    pick again: the model sometimes starts over after the given opener ('My pick is "X" by Y.Listen to
-    "X" by Y. It ...'; 2 of 242 held-out answers). The final text is what the check sees and the stream's
-    `final` event carries."""
+    pick again: a model can start over after the given opener ('My pick is "X" by Y.Listen to "X" by Y.
+    It ...', seen from an adapter trained with the opener both given and in its references). The final
+    text is what the check sees and the stream's `final` event carries."""
     title, artist = (name.lower() for name in prompt.named)
     first = _FIRST_SENTENCE.match(continuation)
     if prompt.answer_prefix and title and first and title in first.group().lower() and artist in first.group().lower():
