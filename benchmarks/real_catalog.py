@@ -390,8 +390,9 @@ def _held_out_fold(calibration: list[dict[str, Any]], held: list[dict[str, Any]]
 def calibrate(tracks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per tag of each labelled attribute's group: the threshold with the best balanced accuracy between
     tracks with and without the label, placed at the geometric midpoint of the two scores it separates
-    (what TAG_THRESHOLDS in encoders/music_facts.py records; in-sample on this suite)."""
-    from musechat.encoders.music_facts import GROUPS
+    (what TAG_THRESHOLDS in encoders/music_facts.py records; in-sample on this suite), never below
+    THRESHOLD_FLOOR."""
+    from musechat.encoders.music_facts import GROUPS, THRESHOLD_FLOOR
 
     fitted: dict[str, dict[str, Any]] = {}
     for attribute, label in LABEL_OF.items():
@@ -410,7 +411,7 @@ def calibrate(tracks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 cut = float(np.sqrt(max(scored[i][0], 1e-4) * max(scored[i + 1][0], 1e-4)))
                 if accuracy > best[0]:
                     best = (accuracy, cut)
-            fitted[key] = {"threshold": round(best[1], 4), "balanced_accuracy": round(best[0], 3)}
+            fitted[key] = {"threshold": round(max(best[1], THRESHOLD_FLOOR), 4), "balanced_accuracy": round(best[0], 3)}
     return fitted
 
 

@@ -71,6 +71,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     import platform
     import sys
     import time
+    from dataclasses import replace
 
     from musechat.explain.datasets import contradiction_examples, facts_examples
     from musechat.explain.evaluate import default_setups, evaluate, write_report
@@ -87,12 +88,22 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         raise _usage_error(f"--adapter {adapter_dir} has no adapter_config.json; run `musechat explainer train`")
     if args.data is not None:
         examples, titles, source = _examples(args, args.split)
+        sources = [args.data.name] * len(examples)
     else:  # held out: the default adapter trains on seed 0
         examples = facts_examples(args.synthetic, seed=args.seed + 10_000)
+        sources = ["synthetic"] * len(examples)
         titles, source = [], f"{args.synthetic} facts-format synthetic examples (seed {args.seed + 10_000}, held out)"
         if args.world:
-            examples += _world_examples(args.seed)
+            world = _world_examples(args.seed)
+            examples += world
+            sources += ["demo world"] * len(world)
             source += " + 72 demo-world examples (every world track, demo-shaped turns, a rendered demo video's facts)"
+        if args.real_catalog is not None:
+            real = _real_catalog_examples(args.real_catalog, args.seed)
+            examples += real
+            sources += ["real-music catalog"] * len(real)
+            source += (f" + {len(real)} real-music examples (two turns per track of the real-music suite's catalog"
+                       f", facts as ingestion measured them: {args.real_catalog})")
     contradictions = contradiction_examples(args.contradictions, seed=args.seed + 20_000)
     names = sorted({*titles, *(n for e in [*examples, *contradictions] for n in (e.title, e.artist))})
     if args.vllm_url:
@@ -117,8 +128,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     wanted = set(args.setups.split(","))
     setups = [s for key, s in zip(("base", "lora", "music"), default_setups(args.adapter_name), strict=True)
               if key in wanted]  # fmt: skip
+    if args.vllm_url:  # its own rows: an --append beside the in-process backend's keeps both
+        setups = [replace(s, name=f"{s.name} (vLLM)") for s in setups]
     scores = evaluate(backend, examples, setups, CatalogTitleIndex(names), contradiction_set=contradictions,  # type: ignore[arg-type]
-                      max_tokens=args.max_tokens, latency_n=args.latency_n)  # fmt: skip
+                      max_tokens=args.max_tokens, latency_n=args.latency_n, sources=sources)  # fmt: skip
     meta = {"base_model": str(base), "adapter": str(adapter_dir), "backend": backend_name, "data": source,
             "n": len(examples), "n_contradiction": len(contradictions), "max_tokens": args.max_tokens,
             "command": "musechat explainer eval " + " ".join(sys.argv[3:]),
@@ -131,7 +144,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         from musechat.explain.prompt import build_prompt
 
         setup = scores[-1].name
-        adapter = None if setup == "base" else args.adapter_name
+        adapter = setups[-1].adapter
         explainer = Explainer(backend, CatalogTitleIndex(names), default_adapter=adapter,  # type: ignore[arg-type]
                               max_tokens=args.max_tokens)  # fmt: skip
         req = ExplainRequest(track=ex.track, user_words=ex.user_words, previous=ex.previous, video=ex.video)
@@ -170,6 +183,25 @@ def _world_examples(seed: int) -> list:
     return world_examples(video, seed=seed)
 
 
+def _real_catalog_examples(cache: Path, seed: int) -> list:
+    """The real-music suite's catalog (`benchmarks/real_catalog.py` keeps each track's measured facts
+    under CACHE/encodings/PACKAGE--DIR--FILE.json) as explanation examples."""
+    from musechat.explain.datasets import catalog_examples
+
+    payloads = []
+    for memo in sorted((cache / "encodings").glob("*.json")):
+        entry = json.loads(memo.read_text())
+        if "facts" not in entry:  # a file ingestion refused
+            continue
+        package, folder, stem = memo.stem.split("--", 2)
+        title = folder if stem == "song" else stem  # Frets on Fire keeps every song as DIR/song.ogg
+        payloads.append({"track_id": memo.stem, "title": title.replace("_", " "), "artist": package,
+                         "facts": entry["facts"], "duration_s": entry.get("duration_s")})
+    if len(payloads) < 2:
+        raise _usage_error(f"--real-catalog {cache} holds no ingested tracks; run benchmarks/real_catalog.py first")
+    return catalog_examples(payloads, seed=seed)
+
+
 def _data_args(p: argparse.ArgumentParser, split: str, n: int) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data", type=Path, help="quartet dataset (or a benchmark root with splits)")
@@ -204,6 +236,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     ev.add_argument("--setups", default="base,lora,music", help="comma list of base, lora, music")
     ev.add_argument("--append", action="store_true", help="keep the setups of an earlier report at --out")
     ev.add_argument("--no-world", dest="world", action="store_false", help="leave out the demo-world examples")
+    ev.add_argument("--real-catalog", type=Path, metavar="CACHE",
+                    help="add two examples per track of the real-music suite's catalog (its cache directory, "
+                         "e.g. ~/.cache/musechat/real-music, filled by benchmarks/real_catalog.py)")
     ev.add_argument("--contradictions", type=int, default=60, help="size of the contradiction test set")
     ev.add_argument("--latency-n", type=int, default=20, help="explanations timed one at a time per setup")
     ev.add_argument("--adapter-name", default="explainer")

@@ -291,3 +291,35 @@ def world_examples(video: VideoFacts | None = None, seed: int = 0) -> list[Expla
             tempo_bpm=t.tempo_bpm, vocals=t.vocals, duration_s=t.duration_s, previous=prev, video=video,
         ))  # fmt: skip
     return out
+
+
+# Requests a real catalog's user makes (the real-music suite's request classes plus tempo and vocals).
+_CATALOG_ASKS = (*_FX_ASKS["faster"][:3], *_FX_ASKS["slower"][:3], *_FX_ASKS["no vocals"][:2],
+                 "More strings, please.", "Something electronic.", "Heavy metal, please.", "More guitar.",
+                 "Calm ambient music.", "Orchestral music, please.", "No synth, please.")  # fmt: skip
+
+
+def catalog_examples(payloads: list[dict], video: VideoFacts | None = None, seed: int = 0,
+                     per_track: int = 2) -> list[ExplanationExample]:
+    """`per_track` examples per track of a real catalog (`tracks` point payloads with measured `facts`,
+    read the way the gateway reads them: calibrated tag thresholds, tempo confidence, vocals probability):
+    a first pick from the video alone, then requests after another of the catalog's tracks."""
+    from musechat.explain.facts import RequestFacts, facts_from_payload, request_met
+
+    if len(payloads) < 2:
+        raise ValueError("a catalog example needs at least 2 tracks (one is the previous pick)")
+    rng = random.Random(seed)
+    metas = [facts_from_payload(p) for p in payloads]
+    out: list[ExplanationExample] = []
+    for turn in range(per_track):
+        for i, t in enumerate(metas):
+            prev = None if turn == 0 else metas[(i + rng.randrange(1, len(metas))) % len(metas)]
+            words = "" if prev is None else rng.choice(_CATALOG_ASKS)
+            met = request_met(RequestFacts.from_words(words), t, prev) if words else None
+            reference = f"{_opener(rng, t, met)} {_fx_body(rng, t, prev, video, met)}".strip()
+            out.append(ExplanationExample(
+                music_features=np.zeros((1, 64), dtype=np.float32), title=t.title, artist=t.artist,
+                album=t.album, tags=t.tags, user_words=words, reference=reference, tempo_bpm=t.tempo_bpm,
+                vocals=t.vocals, duration_s=t.duration_s, previous=prev, video=video,
+            ))  # fmt: skip
+    return out

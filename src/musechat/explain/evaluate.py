@@ -59,9 +59,12 @@ class SetupScores:
     latency_n: int
     # First attempts that contradict or hallucinate (at most `_FAILURES_KEPT`): what a reader checks first.
     failures: list[dict[str, str]] = field(default_factory=list)
+    # Per source of the held-out examples (synthetic, demo world, real catalog): n and the same rates.
+    by_source: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 _FAILURES_KEPT = 12
+_CONCURRENT_REQUESTS = 8  # in flight at once to a backend without generate_batch
 
 
 def default_setups(adapter: str) -> list[EvalSetup]:
@@ -89,8 +92,12 @@ def _generate(backend: ExplanationBackend, explainer: Explainer, reqs: Sequence[
     batch = getattr(backend, "generate_batch", None)
     if batch is not None:
         outs = batch(list(prompts), feats, adapter, max_tokens, timeout_s)
-    else:
-        outs = [backend.generate(p, f, adapter, max_tokens, timeout_s) for p, f in zip(prompts, feats, strict=True)]
+    else:  # a server (vLLM) batches concurrent requests itself
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(_CONCURRENT_REQUESTS) as pool:
+            outs = list(pool.map(lambda pf: backend.generate(pf[0], pf[1], adapter, max_tokens, timeout_s),
+                                 zip(prompts, feats, strict=True)))  # fmt: skip
     return [answer_text(p, o) for p, o in zip(prompts, outs, strict=True)]
 
 
@@ -113,14 +120,24 @@ def evaluate(
     timeout_s: float = 600.0,
     latency_n: int = 20,
     progress: bool = True,
+    sources: Sequence[str] | None = None,
 ) -> list[SetupScores]:
+    """`sources`: one label per example (where it comes from), for the per-source rates."""
     if not examples:
         raise ValueError("no evaluation examples")
+    if sources is not None and len(sources) != len(examples):
+        raise ValueError(f"{len(sources)} source labels for {len(examples)} examples")
     scorer = scorer or BertScorer()
     refs = [e.reference for e in examples]
     results: list[SetupScores] = []
     for setup in setups:
         started = time.monotonic()
+
+        def stage(what: str, setup: EvalSetup = setup, started: float = started) -> None:
+            if progress:
+                print(f"[{setup.name}] {what} ({time.monotonic() - started:.0f} s)", flush=True)
+
+        stage(f"first attempts on {len(examples)} examples")
         explainer = Explainer(backend, catalog, default_adapter=setup.adapter, use_music=setup.music,
                               max_tokens=max_tokens, timeout_s=timeout_s)  # fmt: skip
         reqs = [_request(e, setup.music) for e in examples]
@@ -129,6 +146,7 @@ def evaluate(
         failed = [i for i, c in enumerate(checks) if not c.ok]
         retry_prompts = [explainer.prompt(reqs[i], music=setup.music, retry=RetryHint(checks[i].problems))
                          for i in failed]  # fmt: skip
+        stage(f"{len(failed)} retries")
         retried = _generate(backend, explainer, [reqs[i] for i in failed], retry_prompts, setup.music,
                             setup.adapter, max_tokens, timeout_s) if failed else []  # fmt: skip
         served = list(raw)
@@ -144,8 +162,10 @@ def evaluate(
         ctexts: list[str] = []
         cchecks: list[GroundingResult] = []
         if creqs:
+            stage(f"contradiction set of {len(creqs)}")
             ctexts, cchecks = _first_attempts(backend, explainer, creqs, setup, max_tokens, timeout_s)
             c_rate = round(sum(bool(c.contradictions) for c in cchecks) / c_n, 4)
+        stage(f"latency, {min(latency_n, len(reqs))} explanations one at a time")
         latencies = [explainer.explain(r).latency_s for r in reqs[:latency_n]]
         n = len(examples)
         scores = SetupScores(
@@ -160,7 +180,7 @@ def evaluate(
             served_pass_rate=round((n - fallbacks) / n, 4), fallback_rate=round(fallbacks / n, 4),
             latency_p50_s=round(float(np.percentile(latencies, 50)), 3) if latencies else 0.0,
             latency_p95_s=round(float(np.percentile(latencies, 95)), 3) if latencies else 0.0,
-            latency_n=len(latencies),
+            latency_n=len(latencies), by_source=_by_source(sources, checks) if sources is not None else {},
             failures=[{"set": name, "facts": " | ".join(explainer.prompt(r, music=setup.music).user.splitlines()),
                        "text": text, "problems": "; ".join(c.problems)}
                       for name, rs, texts, cs in (("held-out", reqs, raw, checks),
@@ -173,6 +193,16 @@ def evaluate(
             line = {k: v for k, v in asdict(scores).items() if k != "failures"}
             print(json.dumps({**line, "seconds": round(time.monotonic() - started, 1)}), flush=True)
     return results
+
+
+def _by_source(sources: Sequence[str], checks: Sequence[GroundingResult]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for source in dict.fromkeys(sources):
+        mine = [c for s, c in zip(sources, checks, strict=True) if s == source]
+        out[source] = {"n": len(mine), "raw_pass_rate": round(sum(c.ok for c in mine) / len(mine), 4),
+                       "contradiction_rate": round(sum(bool(c.contradictions) for c in mine) / len(mine), 4),
+                       "hallucination_rate": round(sum(bool(c.hallucinations) for c in mine) / len(mine), 4)}
+    return out
 
 
 PAPER_ROWS: dict[str, Any] = {
@@ -214,6 +244,12 @@ def write_report(scores: Sequence[SetupScores], meta: dict[str, Any], json_path:
             f"{s.hallucination_rate:.1%} | {s.distinct2:.3f} | {s.bertscore_f1:.4f} | {s.served_bertscore_f1:.4f} | "
             f"{s.fallback_rate:.1%} | {s.latency_p50_s:.2f} | {s.latency_p95_s:.2f} |"
         )
+    per_source = [(s.name, source, r) for s in scores for source, r in s.by_source.items()]
+    if per_source:
+        lines += ["", "Per source of the held-out examples (first attempts):", "",
+                  "| setup | source | n | raw pass | contradictions | hallucinations |", "|---|---|---|---|---|---|"]
+        lines += [f"| {name} | {source} | {r['n']:.0f} | {r['raw_pass_rate']:.1%} | {r['contradiction_rate']:.1%} | "
+                  f"{r['hallucination_rate']:.1%} |" for name, source, r in per_source]
     lines += ["", "Latency: one explanation at a time (retry included) on the first "
               f"{scores[0].latency_n if scores else 0} examples; under concurrency see explainer_latency.md.", ""]
     t3 = PAPER_ROWS["table3"]

@@ -91,6 +91,17 @@ def test_attributes_use_per_tag_thresholds_not_names() -> None:
     assert attribute_present(at_threshold, "piano") == pytest.approx(0.5, abs=1e-6)
 
 
+def test_noise_level_member_scores_never_make_a_group_present() -> None:
+    # a held-out fit once put mtt:harp at 0.0025, so "strings" fired on every electronic track
+    from musechat.encoders.music_facts import GROUPS, TAG_THRESHOLDS, THRESHOLD_FLOOR
+
+    assert min(TAG_THRESHOLDS.values()) >= THRESHOLD_FLOOR
+    whisper = THRESHOLD_FLOOR / 2
+    for group in ("strings", "metal", "electronic", "ambient"):
+        facts = _facts(dict.fromkeys(GROUPS[group], whisper))
+        assert attribute_present(facts, group) < 0.2, group
+
+
 def test_female_vocals_and_tempo_attributes() -> None:
     sung = _facts(_scores(mtt__vocal=0.5, mtt__female=0.5, mtt__male=0.05, msd__female_vocalists=0.4), bpm=150.0)
     assert attribute_present(sung, "female_vocals") > 0.5 > attribute_present(sung, "male_vocals")

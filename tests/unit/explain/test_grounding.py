@@ -48,6 +48,15 @@ def test_one_word_titles_match_only_with_catalog_capitalisation() -> None:
     assert named.other_titles == ("Home",)
 
 
+def test_a_catalog_title_that_is_a_tag_word_is_judged_as_the_tag() -> None:
+    # a real catalog has a track called "sad" (Wesnoth's music/sad.ogg): saying a sad track is sad names no track
+    catalog = CATALOG.merged(["sad", "piano"])
+    sad = TrackMeta(title="Deliverer", artist="Weston Skaggs", tags=("rock", "sad"))
+    assert check_grounding("Deliverer by Weston Skaggs is sad and rock.", sad, catalog).ok
+    wrong = check_grounding("Deliverer by Weston Skaggs is built on piano.", sad, catalog)
+    assert wrong.other_titles == () and not wrong.ok  # an unfaithful tag claim, not a name
+
+
 def test_titles_inside_the_artist_name_do_not_count() -> None:
     # "Weston" is also a catalog title, but here it is part of the recommended artist's name.
     assert check_grounding("Deliverer by Weston Skaggs.", TRACK, CATALOG).ok

@@ -102,3 +102,30 @@ def test_training_prompts_give_no_start_the_reference_is_the_whole_answer() -> N
         assert prompt.answer_prefix == "" and served.answer_prefix
         assert prompt.user == served.user and prompt.banned == served.banned
         assert f'"{ex.title}" by {ex.artist}' in ex.reference or ex.reference.startswith(f"{ex.title} by {ex.artist}")
+
+
+def test_real_catalog_examples_read_payload_facts_as_the_gateway_does_and_their_references_pass_the_check() -> None:
+    from musechat.explain.datasets import catalog_examples
+    from musechat.explain.explainer import Explainer, ExplainRequest
+    from musechat.explain.grounding import CatalogTitleIndex
+
+    def payload(title: str, tempo: float, confidence: float, scores: dict[str, float], vocals: float) -> dict:
+        facts = {"version": 1, "tempo_bpm": tempo, "tempo_confidence": confidence, "loudness_db": -12.0,
+                 "duration_s": 200.0, "vocals_probability": vocals, "tag_scores": scores}
+        return {"track_id": title, "title": title, "artist": "Debian Package", "facts": facts}
+
+    payloads = [payload("Heroes Rite", 77.7, 0.9, {"mtt:strings": 0.4, "mtt:classical": 0.5, "mtt:metal": 0.001}, 0.04),
+                payload("Metal Madness", 150.0, 0.9, {"msd:metal": 0.7, "mtt:guitar": 0.5, "mtt:strings": 0.01}, 0.3),
+                payload("Suspense", 121.0, 0.1, {"mtt:ambient": 0.3}, 0.05)]  # fmt: skip
+    examples = catalog_examples(payloads, seed=1, per_track=2)
+    assert len(examples) == 6 and [e.user_words for e in examples[:3]] == ["", "", ""]
+    assert all(e.previous is not None and e.user_words for e in examples[3:])
+    by_title = {e.title: e for e in examples}
+    assert "strings" in by_title["Heroes Rite"].tags and "metal" not in by_title["Heroes Rite"].tags
+    assert by_title["Suspense"].tempo_bpm is None  # below the tempo confidence the gateway trusts
+    explainer = Explainer(object(), CatalogTitleIndex([n for p in payloads for n in (p["title"], p["artist"])]))  # type: ignore[arg-type]
+    for ex in examples:
+        req = ExplainRequest(track=ex.track, user_words=ex.user_words, previous=ex.previous, video=ex.video)
+        assert explainer.check(ex.reference, req).ok, (ex.reference, explainer.check(ex.reference, req).problems)
+    with pytest.raises(ValueError, match="at least 2 tracks"):
+        catalog_examples(payloads[:1])
