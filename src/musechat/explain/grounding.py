@@ -172,7 +172,7 @@ _EXTRA_ALIASES: dict[str, frozenset[str]] = {
     "banjo": frozenset(), "ukulele": frozenset(), "organ": frozenset(), "accordion": frozenset(),
     "harmonica": frozenset(), "trombone": frozenset(), "clarinet": frozenset(), "rap": frozenset(),
     "reggae": frozenset(), "edm": frozenset(), "dubstep": frozenset(), "trap": frozenset(),
-    "disco": frozenset(), "trance": frozenset(), "lo fi": frozenset(), "orchestra": frozenset({"strings", "classical"}),
+    "disco": frozenset(), "trance": frozenset(), "lo fi": frozenset(), "orchestra": frozenset({"strings", "classical", "orchestral"}),
     "orchestral": frozenset({"strings", "classical"}), "percussion": frozenset({"drums"}),
     "keys": frozenset({"piano", "synth"}), "keyboard": frozenset({"piano", "synth"}),
     "keyboards": frozenset({"piano", "synth"}), "pianos": frozenset({"piano"}), "guitars": frozenset({"guitar"}),
@@ -209,6 +209,8 @@ def _lexicon(vocabulary: frozenset[str]) -> tuple[re.Pattern[str], dict[str, tup
 
 
 def _tag_faithful(surface: str, track: TrackMeta) -> bool:
+    if surface in track.norm_tags:  # a word the facts state, whatever it also stands for ("orchestral")
+        return True
     if surface in _EXTRA_ALIASES:
         return bool(_EXTRA_ALIASES[surface] & set(track.norm_tags))
     return mention_is_faithful(surface, track.tags)

@@ -107,3 +107,17 @@ def test_template_is_grounded_and_deterministic() -> None:
 def test_template_without_tags() -> None:
     track = TrackMeta(title="Quiet Garden", artist="Noor Sato")
     assert template_explanation(track) == 'I suggest "Quiet Garden" by Noor Sato.'
+
+
+def test_a_tag_the_facts_state_is_faithful_even_where_it_is_also_an_alias() -> None:
+    # the real catalog's facts carry groups like "orchestral", which the check also reads as an alias of
+    # strings/classical: a track whose facts say "orchestral" may be called orchestral (and an orchestra)
+    from musechat.explain.facts import ExplainContext
+    from musechat.explain.grounding import contradicting_phrases
+
+    track = TrackMeta(title="Love Theme", artist="Wesnoth", tags=("calm", "orchestral", "ambient"), vocals=False)
+    text = "Love Theme by Wesnoth is calm and orchestral, played by an orchestra."
+    assert check_grounding(text, track, CATALOG).ok, check_grounding(text, track, CATALOG).problems
+    banned = contradicting_phrases(ExplainContext(track=track))
+    assert "orchestral" not in banned and "orchestra" not in banned
+    assert "orchestral" in contradicting_phrases(ExplainContext(track=TrackMeta(title="X", artist="Y", tags=("rock",))))

@@ -170,9 +170,9 @@ class PhraseTokens:
     """A prompt's banned phrases (`BanForms`) as token-id sequences of one tokenizer, each form as it
     follows a space (where a claim word stands in a sentence); cached per phrase."""
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, forms: BanForms | None = None) -> None:
         self._tokenizer = tokenizer
-        self._forms = BanForms(tokenizer)
+        self._forms = forms or BanForms(tokenizer)
         self._cache: dict[str, tuple[tuple[int, ...], ...]] = {}
 
     def sequences(self, phrases: Iterable[str]) -> list[tuple[int, ...]]:

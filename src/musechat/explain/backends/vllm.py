@@ -28,11 +28,13 @@ from musechat.explain.backends.base import (
     BanForms,
     GeneratingBackend,
     GenerationRequest,
+    PhraseTokens,
     ProjectorRegistry,
 )
 from musechat.explain.embeddings import embed_prompt, load_input_embeddings, render_prompt
 
 _log = logging.getLogger(__name__)
+_BANNED_BIAS = -100.0  # the lowest logit bias vLLM accepts: with greedy decoding, never picked
 
 
 def replica_urls(host: str, port: int, scheme: str = "http") -> list[str]:
@@ -77,6 +79,7 @@ class VllmBackend(GeneratingBackend):
         self.served_model_name = served_model_name
         self.tokenizer = AutoTokenizer.from_pretrained(str(base_model))
         self._ban_forms = BanForms(self.tokenizer)
+        self._ban_tokens = PhraseTokens(self.tokenizer, self._ban_forms)
         self._connect_timeout = connect_timeout
         self._client = httpx.Client(base_url=self.base_url)
         self._projectors = ProjectorRegistry()
@@ -150,8 +153,15 @@ class VllmBackend(GeneratingBackend):
             "max_tokens": request.max_tokens,
             "temperature": 0.0,
         }
-        if request.prompt.banned:  # grounded decoding: vLLM bans each form with and without a leading space
+        if request.prompt.banned:  # grounded decoding
+            # vLLM tokenizes each bad word bare and after a space, but keeps the spaced form only when both
+            # have the same length: " instrumental" is one token, "instrumental" two, so a vocal track's
+            # answer could still say "it is instrumental" (13 % of first attempts contradicted the facts in
+            # the eval). A one-token form is a ban in any context, so those go in as a logit bias too.
             body["bad_words"] = self._ban_forms.all_forms(request.prompt.banned)
+            singles = {seq[0] for seq in self._ban_tokens.sequences(request.prompt.banned) if len(seq) == 1}
+            if singles:
+                body["logit_bias"] = {str(token): _BANNED_BIAS for token in sorted(singles)}
         if request.music_features is None:
             body["prompt"] = render_prompt(self.tokenizer, request.prompt)
         else:
