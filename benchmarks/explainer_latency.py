@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_users(explainer: Any, requests: list[Any], users: int, per_user: int) -> dict[str, Any]:
     firsts: list[float] = []
+    model_firsts: list[float] = []
     wholes: list[float] = []
     outcomes: list[str] = []
     lock = threading.Lock()
@@ -34,16 +35,19 @@ def run_users(explainer: Any, requests: list[Any], users: int, per_user: int) ->
         for k in range(per_user):
             req = requests[(u * per_user + k) % len(requests)]
             started = time.perf_counter()
-            first = None
+            first = model_first = None
             result = None
             for event in explainer.stream(req):
-                if event.kind == "delta" and first is None:
+                if event.kind == "delta" and first is not None and model_first is None:
+                    model_first = time.perf_counter() - started
+                if event.kind == "delta" and first is None:  # the given opener, sent before decoding
                     first = time.perf_counter() - started
                 if event.kind == "final":
                     result = event.result
             whole = time.perf_counter() - started
             with lock:
                 firsts.append(first if first is not None else whole)
+                model_firsts.append(model_first if model_first is not None else whole)
                 wholes.append(whole)
                 outcomes.append("llm" if result is not None and not result.fallback else
                                 f"template: {(result.reason or '')[:60]}" if result is not None else "none")
@@ -61,6 +65,7 @@ def run_users(explainer: Any, requests: list[Any], users: int, per_user: int) ->
     return {
         "users": users, "explanations": len(wholes), "wall_s": round(wall, 2),
         "first_p50_s": pct(firsts, 50), "first_p95_s": pct(firsts, 95),
+        "model_first_p50_s": pct(model_firsts, 50), "model_first_p95_s": pct(model_firsts, 95),
         "whole_p50_s": pct(wholes, 50), "whole_p95_s": pct(wholes, 95),
         "llm_share": round(sum(o == "llm" for o in outcomes) / len(outcomes), 3),
         "explanations_per_s": round(len(wholes) / wall, 3),
@@ -153,8 +158,9 @@ def main() -> int:
     base4 = next(s for s in scenarios if s["users"] == 4 and s["backend"] == "local, one at a time")
     for s in scenarios:
         s["whole_p50_vs_one_at_a_time_4u"] = round(s["whole_p50_s"] / base4["whole_p50_s"], 3)
-    verdicts = {s["backend"]: {"first_p50_le_0.5": s["first_p50_s"] <= 0.5, "whole_p50_le_1.5": s["whole_p50_s"] <= 1.5,
-                               "whole_p95_le_4": s["whole_p95_s"] <= 4.0}
+    # The first piece is the given opener (sent before decoding): the target is judged on the model's first.
+    verdicts = {s["backend"]: {"first_p50_le_0.5": s["model_first_p50_s"] <= 0.5,
+                               "whole_p50_le_1.5": s["whole_p50_s"] <= 1.5, "whole_p95_le_4": s["whole_p95_s"] <= 4.0}
                 for s in scenarios if s["users"] == 4 and "micro-batched" in s["backend"]}  # fmt: skip
     data = {"environment": env.__dict__, "loadavg_end": bench_report.loadavg(), "seconds": round(seconds, 1),
             "peak_rss_mb": round(bench_report.peak_rss_mb(), 1), "threads": args.threads, "per_user": args.per_user,
@@ -162,7 +168,8 @@ def main() -> int:
             "ct2": ct2_note, "vllm": vllm_note}  # fmt: skip
     bench_report.write_json(args.out.with_suffix(".json"), data)
     rows = [[s["backend"], s["users"], s["explanations"], bench_report.fmt(s["first_p50_s"], 2),
-             bench_report.fmt(s["first_p95_s"], 2), bench_report.fmt(s["whole_p50_s"], 2),
+             bench_report.fmt(s["first_p95_s"], 2), bench_report.fmt(s["model_first_p50_s"], 2),
+             bench_report.fmt(s["model_first_p95_s"], 2), bench_report.fmt(s["whole_p50_s"], 2),
              bench_report.fmt(s["whole_p95_s"], 2), f"{s['whole_p50_vs_one_at_a_time_4u']:.2f}",
              f"{s['llm_share']:.0%}", bench_report.fmt(s["explanations_per_s"], 2)] for s in scenarios]
     lines = [
@@ -177,16 +184,18 @@ def main() -> int:
         + (f"; CTranslate2: {max(args.threads, 4)} batch workers of one thread each" if args.ct2 else "") + ".",
         "",
         "Each user runs its explanations back to back through `Explainer.stream` (retry and template "
-        "included): first = the first streamed piece, whole = the final event. Baseline: the same backend "
+        "included): first = the first streamed piece (the given opener, sent before decoding), model's first = "
+        "the first piece the model wrote, whole = the final event. Baseline: the same backend "
         "one request at a time (max_batch=1), in the same run, interleaved. CTranslate2 runs the same adapter "
         "merged into the weights (explain/backends/ctranslate2.py), int8 and float32.",
         "",
-        *bench_report.table(["backend", "users", "n", "first p50 s", "first p95 s", "whole p50 s", "whole p95 s",
+        *bench_report.table(["backend", "users", "n", "first p50 s", "first p95 s", "model's first p50 s",
+                             "model's first p95 s", "whole p50 s", "whole p95 s",
                              "whole p50 / one-at-a-time (4 users)", "LLM text", "explanations/s"], rows),
         "",
         "Targets at 4 users (issue #16), per micro-batched backend:",
         "",
-        *[f"- {name}: first p50 ≤ 0.5 s: {v['first_p50_le_0.5']}; whole p50 ≤ 1.5 s: {v['whole_p50_le_1.5']}; "
+        *[f"- {name}: model's first p50 ≤ 0.5 s: {v['first_p50_le_0.5']}; whole p50 ≤ 1.5 s: {v['whole_p50_le_1.5']}; "
           f"whole p95 ≤ 4 s: {v['whole_p95_le_4']}." for name, v in verdicts.items()],
         "",
         ct2_note,
