@@ -69,6 +69,15 @@ NON_MUSIC = (
     Package("tomatoes-data", "usr/share/tomatoes/music/*.it", frozenset(),
             "I Have No Tomatoes: an Impulse Tracker module"),
 )
+def read_words(words: str) -> Any:
+    """The words as the gateway and `musechat recommend` read them: request understanding, then the facts
+    request (`musechat.catalog.recommend.from_understood`)."""
+    from musechat.catalog.recommend import from_understood
+    from musechat.understanding import understand
+
+    return from_understood(understand(words))
+
+
 REQUESTS = (  # (words, attribute the top 5 should have, label that must not appear)
     ("More strings, please.", "strings", None),
     ("Orchestral film music", "orchestral", None),
@@ -175,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                              "ingestion figures then come from that run)")
     args = parser.parse_args(argv)
 
-    from musechat.catalog.recommend import parse_words, rank
+    from musechat.catalog.recommend import rank
     from musechat.encoders.music import DecodeLimits, MusicEncoder
     from musechat.encoders.music_facts import measure_tempo
     from musechat.media.audio import decode_audio
@@ -232,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     violations = 0
     violation_detail: list[str] = []
     for words, attribute, forbidden in REQUESTS:
-        request = parse_words(words)
+        request = read_words(words)
         top = rank(tracks, request, limit=5)
         outcome: dict[str, Any] = {"request": request.wanted, "refused": request.refused,
                                    "top5": [p.track_id for p in top]}
@@ -354,7 +363,7 @@ def held_out(tracks: list[dict[str, Any]], limit: int = 3) -> dict[str, Any]:
 def _held_out_fold(calibration: list[dict[str, Any]], held: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     from unittest.mock import patch
 
-    from musechat.catalog.recommend import parse_words, rank
+    from musechat.catalog.recommend import rank
     from musechat.encoders.music_facts import DEFAULT_THRESHOLD, GROUPS, TAG_THRESHOLDS
 
     # the shipped TAG_THRESHOLDS were fitted on all these tracks: every tag of a labelled group gets its
@@ -370,7 +379,7 @@ def _held_out_fold(calibration: list[dict[str, Any]], held: list[dict[str, Any]]
     violations = 0
     with patch.dict(TAG_THRESHOLDS, fitted):
         for words, attribute, forbidden in REQUESTS:
-            top = [p.track_id for p in rank(held, parse_words(words), limit=limit)]
+            top = [p.track_id for p in rank(held, read_words(words), limit=limit)]
             entry: dict[str, Any] = {"top": top}
             if attribute is not None:
                 label = LABEL_OF[attribute]

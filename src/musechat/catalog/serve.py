@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from musechat.catalog.recommend import MusicRequest, parse_words, rank
+from musechat.catalog.recommend import from_understood, rank
 
 STATE_FILE = "serve.json"
 
@@ -184,17 +184,22 @@ def load_payloads(workdir: Path) -> list[dict[str, Any]]:
 
 
 def conversation(payloads: list[dict[str, Any]], texts: list[str], limit: int = 5) -> list[dict[str, Any]]:
-    """Turn 1 from nothing (or the video, on the fusion path), then one turn per text."""
+    """Turn 1 from nothing (or the video, on the fusion path), then one turn per text, each read by
+    request understanding and merged into the standing request as the gateway merges it."""
+    from musechat.contracts.request import UnderstoodRequest
+    from musechat.understanding import flatten, understand
+
     turns: list[dict[str, Any]] = []
-    request = MusicRequest()
+    understood: UnderstoodRequest | None = None
     shown: list[str] = []
     reference: float | None = None
     for text in [None, *texts]:
         if text is not None:
-            request = request.merge(parse_words(text))
+            understood = understand(text, understood)
+        request = from_understood(understood)
         picks = rank(payloads, request, limit=limit, exclude=shown, reference_bpm=reference)
-        turns.append({"turn": len(turns) + 1, "text": text, "request": {"wanted": request.wanted,
-                      "refused": request.refused, "tempo": request.tempo},
+        turns.append({"turn": len(turns) + 1, "text": text,
+                      "understood": flatten(understood) if understood is not None else {},
                       "tracks": [{"track_id": p.track_id, "title": p.title, "artist": p.artist,
                                   "score": round(p.score, 3), "tempo_bpm": p.facts.tempo_bpm,
                                   "vocals_probability": p.facts.vocals_probability,
@@ -226,7 +231,7 @@ def recommend(workdir: Path, texts: list[str], video: Path | None = None, as_jso
         print(f"({note})")
     for turn in turns:
         said = f'user: "{turn["text"]}"' if turn["text"] else "opening suggestions"
-        print(f"\nturn {turn['turn']} — {said}  {turn['request']}")
+        print(f"\nturn {turn['turn']} — {said}  understood: {json.dumps(turn['understood'])}")
         for rank_, track in enumerate(turn["tracks"], start=1):
             bpm = f"{track['tempo_bpm']:.0f} bpm" if track["tempo_bpm"] else "no steady beat"
             print(f"  {rank_}. {track['title']} — {track['artist']}  [{bpm}; {', '.join(track['groups'])}]")
@@ -268,11 +273,11 @@ def _cmd_serve(args: Any) -> int:
 
 
 def _cmd_recommend(args: Any) -> int:
-    from musechat.errors import CliError
+    from musechat.errors import CliError, MuseChatError
 
     if args.limit < 1 or args.limit > 50:
         raise CliError("--limit must be between 1 and 50")
     try:
         return recommend(args.workdir, args.text, args.video, args.as_json, args.limit)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, MuseChatError) as error:
         raise CliError(str(error)) from error

@@ -62,8 +62,12 @@ def test_serve_then_recommend_from_the_shell(tmp_path: Path, capsys: pytest.Capt
                  "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert [turn["turn"] for turn in result["turns"]] == [1, 2, 3]
-    assert result["turns"][1]["request"]["refused"] == ["vocals"]
+    assert result["turns"][1]["understood"] == {"vocals": "off"}
     assert all(track["vocals_probability"] < 0.5 for track in result["turns"][1]["tracks"])
+    # "no vocals" persists, "faster" is this turn's: the standing request the gateway would hold
+    assert result["turns"][2]["understood"] == {"vocals": "off", "tempo": "faster"}
+    assert main(["recommend", "--workdir", str(workdir), "--text", "faster and slower"]) == 2
+    assert "say which one you mean" in capsys.readouterr().err
 
     assert main(["catalog", "stats", "--workdir", str(workdir)]) == 0
     assert json.loads(capsys.readouterr().out)["tracks"] == 2

@@ -31,7 +31,7 @@ def test_the_typed_request_becomes_the_facts_request() -> None:
     assert from_understood(understand("No vocals, more piano, faster")) == MusicRequest(["piano"], ["vocals"], 1)
     assert from_understood(understand("slower, with a female singer")) == MusicRequest(["female_vocals"], [], -1)
     assert from_understood(understand("no drums, more strings")) == MusicRequest(["strings"], ["drums"], 0)
-    assert from_understood(understand("less piano")) == MusicRequest()  # relative to the pick: no facts reading
+    assert from_understood(understand("less piano")) == MusicRequest(less=["piano"])
 
 
 def _track(track_id: str, mtt: dict[str, float], msd: dict[str, float], bpm: float) -> dict[str, Any]:

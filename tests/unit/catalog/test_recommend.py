@@ -1,4 +1,5 @@
-"""Facts-only recommendation: words -> request, hard refusals, tempo direction, the fusion fit check."""
+"""Facts-only recommendation: words (read by request understanding) -> facts request, hard refusals, tempo
+direction and range, "less X", duration bounds, the fusion fit check."""
 
 from __future__ import annotations
 
@@ -8,23 +9,29 @@ from typing import Any
 
 import pytest
 
-from musechat.catalog.recommend import MusicRequest, parse_words, rank
+from musechat.catalog.recommend import MusicRequest, from_understood, rank
 from musechat.catalog.serve import check_fit, conversation
 from musechat.encoders.music_facts import Tempo, build_facts
+from musechat.understanding import understand
 
 pytestmark = pytest.mark.unit
 
 
-def test_words_become_wanted_refused_and_tempo() -> None:
-    assert parse_words("More strings, please.") == MusicRequest(["strings"], [], 0)
-    assert parse_words("No vocals, please.") == MusicRequest([], ["vocals"], 0)
-    assert parse_words("Heavy metal with distorted guitars").wanted == ["metal"]
-    request = parse_words("Faster, and without drums or synth")
-    assert request.tempo == 1 and request.refused == ["drums", "synth"] and request.wanted == []
-    assert parse_words("no drums, more piano") == MusicRequest(["piano"], ["drums"], 0)
-    assert parse_words("slower piano, no electronic") == MusicRequest(["piano"], ["electronic"], -1)
-    merged = parse_words("no strings").merge(parse_words("strings after all"))
-    assert merged.wanted == ["strings"] and merged.refused == []
+def words(text: str) -> MusicRequest:
+    return from_understood(understand(text))
+
+
+def test_words_become_wanted_refused_less_and_tempo() -> None:
+    assert words("More strings, please.") == MusicRequest(["strings"], [], 0)
+    assert words("No vocals, please.") == MusicRequest([], ["vocals"], 0)
+    assert "metal" in words("Heavy metal with distorted guitars").wanted
+    request = words("Faster, and without drums or synth")
+    assert request.tempo == 1 and sorted(request.refused) == ["drums", "synth"] and request.wanted == []
+    assert words("no drums, more piano") == MusicRequest(["piano"], ["drums"], 0)
+    assert words("less synth").less == ["synth"]
+    assert words("a female singer").wanted == ["female_vocals"]
+    ranged = words("around 120 to 130 bpm, under 3 minutes")
+    assert (ranged.min_bpm, ranged.max_bpm, ranged.max_duration_s) == (120, 130, 180)
 
 
 def payload(track_id: str, mtt: dict[str, float], msd: dict[str, float], bpm: float | None) -> dict[str, Any]:
@@ -46,16 +53,16 @@ def test_a_synthesized_style_outranks_an_orchestral_piece_its_tag_also_fires_on(
     calm_orchestra = payload("calm-orch", {"strings": 0.7, "classical": 0.6, "ambient": 0.6, "quiet": 0.5},
                              {"ambient": 0.6}, 80.0)
     synth_pad = payload("synth-pad", {"ambient": 0.4, "electronic": 0.3, "synth": 0.4}, {"ambient": 0.4}, 80.0)
-    assert [p.track_id for p in rank([calm_orchestra, synth_pad], parse_words("calm ambient music"))] == [
+    assert [p.track_id for p in rank([calm_orchestra, synth_pad], words("calm ambient music"))] == [
         "synth-pad", "calm-orch"]
 
 
 def test_rank_puts_the_asked_attribute_first_and_refusals_never() -> None:
-    assert rank(CATALOG, parse_words("More strings"), limit=1)[0].track_id == "orch"
-    assert rank(CATALOG, parse_words("heavy metal"), limit=1)[0].track_id == "metal"
-    no_vocals = [p.track_id for p in rank(CATALOG, parse_words("no vocals"), limit=5)]
+    assert rank(CATALOG, words("More strings"), limit=1)[0].track_id == "orch"
+    assert rank(CATALOG, words("heavy metal"), limit=1)[0].track_id == "metal"
+    no_vocals = [p.track_id for p in rank(CATALOG, words("no vocals"), limit=5)]
     assert "song" not in no_vocals and "old" not in no_vocals and len(no_vocals) == 3
-    assert "synth" not in [p.track_id for p in rank(CATALOG, parse_words("no electronic"), limit=5)]
+    assert "synth" not in [p.track_id for p in rank(CATALOG, words("no electronic"), limit=5)]
     with pytest.raises(ValueError, match="unknown attributes"):
         rank(CATALOG, MusicRequest(["kazoo"]), limit=1)
 
@@ -64,9 +71,31 @@ def test_a_conversation_uses_the_previous_pick_as_tempo_reference() -> None:
     turns = conversation(CATALOG, ["More strings, please.", "Faster, please."], limit=2)
     assert [t["turn"] for t in turns] == [1, 2, 3]
     assert turns[1]["tracks"][0]["track_id"] == "orch"
-    # turn 3 keeps wanting strings, excludes the already suggested picks, and prefers faster tracks
-    assert turns[2]["request"]["tempo"] == 1
+    assert turns[1]["understood"] == {"instrument.strings": "more"}
+    # turn 3 is read as "faster" alone ("more strings" was turn-scoped), excludes the already suggested
+    # pick, and prefers tracks faster than it
+    assert turns[2]["understood"] == {"tempo": "faster"}
     assert "orch" not in [t["track_id"] for t in turns[2]["tracks"]]
+
+
+def test_a_later_direction_replaces_an_earlier_one() -> None:
+    turns = conversation(CATALOG, ["Something electronic with a fast beat", "Slower, please."], limit=3)
+    assert turns[1]["understood"]["tempo"] == "faster" and turns[2]["understood"]["tempo"] == "slower"
+    reference = turns[1]["tracks"][0]["tempo_bpm"]
+    assert turns[2]["tracks"][0]["tempo_bpm"] < reference
+
+
+def test_less_of_an_attribute_prefers_tracks_without_it() -> None:
+    order = [p.track_id for p in rank(CATALOG, words("less synth, please"), limit=4)]
+    assert order[-1] == "synth"
+
+
+def test_a_bpm_range_and_duration_bounds() -> None:
+    assert rank(CATALOG, words("between 120 and 135 bpm"), limit=1)[0].track_id == "synth"
+    short = {**CATALOG[0], "track_id": "short", "duration_s": 50.0}
+    long = {**CATALOG[1], "track_id": "long", "duration_s": 400.0}
+    assert [p.track_id for p in rank([short, long], words("under a minute please"), limit=5)] == ["short"]
+    assert [p.track_id for p in rank([short, long], words("longer than 2 minutes"), limit=5)] == ["long"]
 
 
 def test_fit_check(tmp_path: Path) -> None:
