@@ -29,6 +29,9 @@ ACOUSTIC = ("strings", "orchestral", "metal", "rock")
 # A BPM range is soft (the beat tracker can be an octave off): a track outside it loses this much score
 # per octave of distance, weighed by its tempo confidence.
 BPM_RANGE_PENALTY = 8.0
+# log2 distance from an exact double/half within which two tempi are one pulse (~6 %: the 4 % bar of the
+# real-music tempo check plus the tracker's own spread).
+OCTAVE_TOLERANCE = 0.085
 
 
 @dataclass
@@ -85,12 +88,16 @@ class Pick:
 
 
 def _tempo_affinity(facts: TrackFacts, reference: float | None, direction: int) -> float:
-    """Log-probability-like bonus for being faster/slower than the reference tempo (octave-aware)."""
+    """Log-probability-like bonus for being faster/slower than the reference tempo. A tempo within
+    OCTAVE_TOLERANCE of an exact double or half of the reference is the same pulse counted differently (the
+    beat tracker's usual error): neither faster nor slower. Anything else compares as measured, so 200 BPM
+    is faster than 140 (folding every ratio into one octave would call it slower, 100 against 140)."""
     if direction == 0 or reference is None or facts.tempo_bpm is None:
         return 0.0
     ratio = math.log2(facts.tempo_bpm / reference)
-    ratio -= round(ratio)  # 70 vs 140 BPM is the same pulse: compare within an octave
-    return direction * ratio * 4.0 * facts.tempo_confidence
+    if round(ratio) != 0 and abs(ratio - round(ratio)) < OCTAVE_TOLERANCE:
+        return 0.0
+    return direction * max(-1.0, min(1.0, ratio)) * 4.0 * facts.tempo_confidence
 
 
 def _bpm_range_penalty(facts: TrackFacts, low: float | None, high: float | None) -> float:

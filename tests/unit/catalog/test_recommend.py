@@ -105,3 +105,12 @@ def test_fit_check(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"model": {"music_dim": 464, "feature_model": "fm"}}))
     assert check_fit(tmp_path, {"fm": 3}).path == "fusion+facts"
     assert check_fit(tmp_path, {"fm": 3, "other": 1}).path == "facts-only"
+
+
+def test_faster_and_slower_compare_measured_tempi_and_treat_an_octave_as_the_same_pulse() -> None:
+    reference = 140.0
+    at = {bpm: payload(f"t{bpm:.0f}", {"electronic": 0.6}, {"electronic": 0.6}, bpm) for bpm in (70.0, 120.0, 200.0)}
+    slower = [p.track_id for p in rank(at.values(), words("slower"), limit=3, reference_bpm=reference)]
+    faster = [p.track_id for p in rank(at.values(), words("faster"), limit=3, reference_bpm=reference)]
+    assert slower[0] == "t120" and slower[-1] == "t200"  # 200 BPM is not "slower" than 140
+    assert faster[0] == "t200" and faster[-1] == "t120"  # 70 BPM (half of 140) is neither
