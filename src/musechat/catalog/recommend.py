@@ -32,6 +32,9 @@ BPM_RANGE_PENALTY = 8.0
 # log2 distance from an exact double/half within which two tempi are one pulse (~6 %: the 4 % bar of the
 # real-music tempo check plus the tracker's own spread).
 OCTAVE_TOLERANCE = 0.085
+# "Slower, please" means "like that, but slower": how much the previous pick's style (the cosine of the
+# two tracks' group probabilities) counts, on the scale of one wanted attribute's log-probability.
+LIKE_CANDIDATE_WEIGHT = 1.0
 
 
 @dataclass
@@ -109,9 +112,18 @@ def _bpm_range_penalty(facts: TrackFacts, low: float | None, high: float | None)
     return BPM_RANGE_PENALTY * (below + above) * facts.tempo_confidence
 
 
-def score_track(facts: TrackFacts, request: MusicRequest, reference_bpm: float | None = None) -> float | None:
-    """Sum of log-probabilities of the wanted attributes and of the absence of the ones wanted less of
-    (+ tempo); None when a refused one is present."""
+def style_similarity(facts: TrackFacts, other: TrackFacts) -> float:
+    """Cosine of two tracks' instrument/genre/mood group probabilities (0 when either has none)."""
+    keys = sorted(set(facts.groups) | set(other.groups))
+    mine = [facts.groups.get(k, 0.0) for k in keys]
+    theirs = [other.groups.get(k, 0.0) for k in keys]
+    norm = math.sqrt(sum(a * a for a in mine) * sum(b * b for b in theirs))
+    return sum(a * b for a, b in zip(mine, theirs, strict=True)) / norm if norm else 0.0
+
+
+def score_track(facts: TrackFacts, request: MusicRequest, candidate: TrackFacts | None = None) -> float | None:
+    """Sum of log-probabilities of the wanted attributes and of the absence of the ones wanted less of,
+    + tempo against the previous pick (`candidate`) and likeness to it; None when a refused one is present."""
     for attribute in request.refused:
         if attribute_present(facts, attribute) >= PRESENT:
             return None
@@ -120,8 +132,10 @@ def score_track(facts: TrackFacts, request: MusicRequest, reference_bpm: float |
     if SYNTHESIZED.intersection(request.wanted):
         acoustic = max(attribute_present(facts, a) for a in ACOUSTIC)
         score += math.log(max(1e-6, 1.0 - acoustic))
-    tempo = _tempo_affinity(facts, reference_bpm, request.tempo)
-    return score + tempo - _bpm_range_penalty(facts, request.min_bpm, request.max_bpm)
+    if candidate is not None:
+        score += _tempo_affinity(facts, candidate.tempo_bpm, request.tempo)
+        score += LIKE_CANDIDATE_WEIGHT * style_similarity(facts, candidate)
+    return score - _bpm_range_penalty(facts, request.min_bpm, request.max_bpm)
 
 
 def passes_hard_filters(payload: Mapping[str, Any], request: MusicRequest) -> bool:
@@ -135,8 +149,9 @@ def passes_hard_filters(payload: Mapping[str, Any], request: MusicRequest) -> bo
 
 
 def rank(payloads: Iterable[Mapping[str, Any]], request: MusicRequest, limit: int = 5,
-         exclude: Sequence[str] = (), reference_bpm: float | None = None) -> list[Pick]:
-    """The `limit` best tracks with facts for `request`, minus `exclude` (rejected or already played)."""
+         exclude: Sequence[str] = (), candidate: TrackFacts | None = None) -> list[Pick]:
+    """The `limit` best tracks with facts for `request`, minus `exclude` (rejected or already played);
+    `candidate` is the previous pick's facts (the tempo reference, and the style a turn's words adjust)."""
     unknown = sorted(set(request.attributes()) - set(ATTRIBUTES))
     if unknown:
         raise ValueError(f"unknown attributes {unknown}")
@@ -145,7 +160,7 @@ def rank(payloads: Iterable[Mapping[str, Any]], request: MusicRequest, limit: in
         facts = facts_of(payload)
         if facts is None or payload.get("track_id") in exclude or not passes_hard_filters(payload, request):
             continue
-        score = score_track(facts, request, reference_bpm)
+        score = score_track(facts, request, candidate)
         if score is not None:
             picks.append(Pick(str(payload["track_id"]), str(payload.get("title", "")),
                               str(payload.get("artist", "")), score, facts))

@@ -14,7 +14,8 @@ path it uses:
   recommend` does against the workdir from the shell.
 
 `recommend` holds one conversation from the shell: each --text is a turn; the previous turn's top pick
-is the candidate (its tempo is the reference for "faster"/"slower") and is not suggested again.
+is the candidate (the tempo reference for "faster"/"slower", and the style the words adjust) and is not
+suggested again.
 """
 
 from __future__ import annotations
@@ -186,18 +187,19 @@ def load_payloads(workdir: Path) -> list[dict[str, Any]]:
 def conversation(payloads: list[dict[str, Any]], texts: list[str], limit: int = 5) -> list[dict[str, Any]]:
     """Turn 1 from nothing (or the video, on the fusion path), then one turn per text, each read by
     request understanding and merged into the standing request as the gateway merges it."""
+    from musechat.contracts.music import TrackFacts
     from musechat.contracts.request import UnderstoodRequest
     from musechat.understanding import flatten, understand
 
     turns: list[dict[str, Any]] = []
     understood: UnderstoodRequest | None = None
     shown: list[str] = []
-    reference: float | None = None
+    candidate: TrackFacts | None = None
     for text in [None, *texts]:
         if text is not None:
             understood = understand(text, understood)
         request = from_understood(understood)
-        picks = rank(payloads, request, limit=limit, exclude=shown, reference_bpm=reference)
+        picks = rank(payloads, request, limit=limit, exclude=shown, candidate=candidate)
         turns.append({"turn": len(turns) + 1, "text": text,
                       "understood": flatten(understood) if understood is not None else {},
                       "tracks": [{"track_id": p.track_id, "title": p.title, "artist": p.artist,
@@ -207,7 +209,7 @@ def conversation(payloads: list[dict[str, Any]], texts: list[str], limit: int = 
                                  for p in picks]})
         if picks:
             shown.append(picks[0].track_id)
-            reference = picks[0].facts.tempo_bpm
+            candidate = picks[0].facts
     return turns
 
 

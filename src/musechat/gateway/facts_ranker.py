@@ -20,6 +20,7 @@ from musechat.catalog.facts import facts_of
 from musechat.catalog.recommend import Pick, from_understood, rank
 from musechat.contracts.api import RecommendedTrack
 from musechat.contracts.catalog import TRACKS_COLLECTION
+from musechat.contracts.music import TrackFacts
 from musechat.contracts.ranking import RankRequest, RankResponse
 from musechat.ranker.core import RESPONSE_FIELDS, search_filter
 from musechat.ranker.errors import RankingError, TrackNotFoundError
@@ -46,24 +47,23 @@ class FactsRanker:
         return answers
 
     def _rank(self, collection: str, request: RankRequest) -> RankResponse:
-        reference_bpm = self._candidate_tempo(collection, request.candidate_track_id)
+        candidate = self._candidate_facts(collection, request.candidate_track_id)
         payloads = {str(record.payload["track_id"]): record.payload for record in self._store.scroll(
             collection, filter=search_filter(request.filters), fields=list(_FIELDS))}
         excluded = {*request.exclude_track_ids, *([request.candidate_track_id] if request.candidate_track_id else [])}
         picks = rank(payloads.values(), from_understood(request.understood), limit=request.limit,
-                     exclude=sorted(excluded), reference_bpm=reference_bpm)
+                     exclude=sorted(excluded), candidate=candidate)
         return RankResponse(tracks=[_recommended(pick, payloads[pick.track_id]) for pick in picks],
                             model_version=FACTS_ONLY_VERSION, index_collection=collection)
 
-    def _candidate_tempo(self, collection: str, track_id: str | None) -> float | None:
-        """The previous pick's tempo: what "faster"/"slower" are relative to."""
+    def _candidate_facts(self, collection: str, track_id: str | None) -> TrackFacts | None:
+        """The previous pick's facts: what "faster"/"slower" and "more"/"less" are relative to."""
         if track_id is None:
             return None
         records = self._store.retrieve(collection, [track_id])
         if not records:
             raise TrackNotFoundError(f"unknown candidate track {track_id!r}")
-        facts = facts_of(records[0].payload)
-        return facts.tempo_bpm if facts is not None else None
+        return facts_of(records[0].payload)
 
 
 def _recommended(pick: Pick, payload: dict[str, Any]) -> RecommendedTrack:

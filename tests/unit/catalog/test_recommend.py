@@ -108,9 +108,23 @@ def test_fit_check(tmp_path: Path) -> None:
 
 
 def test_faster_and_slower_compare_measured_tempi_and_treat_an_octave_as_the_same_pulse() -> None:
-    reference = 140.0
+    reference = payload("ref", {"electronic": 0.6}, {"electronic": 0.6}, 140.0)["facts"]
+    from musechat.contracts.music import TrackFacts
+
+    reference = TrackFacts.model_validate(reference)
     at = {bpm: payload(f"t{bpm:.0f}", {"electronic": 0.6}, {"electronic": 0.6}, bpm) for bpm in (70.0, 120.0, 200.0)}
-    slower = [p.track_id for p in rank(at.values(), words("slower"), limit=3, reference_bpm=reference)]
-    faster = [p.track_id for p in rank(at.values(), words("faster"), limit=3, reference_bpm=reference)]
+    slower = [p.track_id for p in rank(at.values(), words("slower"), limit=3, candidate=reference)]
+    faster = [p.track_id for p in rank(at.values(), words("faster"), limit=3, candidate=reference)]
     assert slower[0] == "t120" and slower[-1] == "t200"  # 200 BPM is not "slower" than 140
     assert faster[0] == "t200" and faster[-1] == "t120"  # 70 BPM (half of 140) is neither
+
+
+def test_after_a_pick_the_words_adjust_its_style() -> None:
+    # "slower" after an electronic pick at 128 BPM: the slower electronic track, not the slower orchestral one
+    from musechat.contracts.music import TrackFacts
+
+    electro = payload("electro", {"electronic": 0.7, "synth": 0.6, "techno": 0.5}, {"electronic": 0.7}, 100.0)
+    orch = payload("orch2", {"strings": 0.7, "classical": 0.6, "violin": 0.4}, {"instrumental": 0.3}, 100.0)
+    picked = TrackFacts.model_validate(CATALOG[2]["facts"])
+    assert [p.track_id for p in rank([orch, electro], words("Slower, please."), candidate=picked)] == [
+        "electro", "orch2"]
