@@ -351,10 +351,10 @@ class MusicEncoder:
         if self.limits.refuse_not_music:
             from musechat.encoders import music_facts
 
-            salience = None
+            pitch = None
             if music_facts.ALWAYS_EFFECT_BELOW_S <= facts.duration_s < music_facts.NOT_MUSIC_MAX_S:
-                salience = music_facts.pitch_salience(prepared.decoded.samples, prepared.decoded.sample_rate)
-            reason = music_facts.not_music_reason(facts, salience)
+                pitch = music_facts.pitch_profile(prepared.decoded.samples, prepared.decoded.sample_rate)
+            reason = music_facts.not_music_reason(facts, pitch)
             if reason is not None:
                 raise NotMusicError(f"{prepared.decoded_label} {reason}")
         features = np.concatenate([ast_features, musicnn_features], axis=1)

@@ -373,11 +373,22 @@ NOT_MUSIC_MAX_S = 30.0
 ALWAYS_EFFECT_BELOW_S = 3.0
 MUSIC_EVIDENCE_MIN = 0.45
 PITCH_SALIENCE_MIN = 0.125
+# A test tone or beep holds one pitch class the whole time: a median share >= STEADY_TONE_SALIENCE (a 440 Hz
+# sine: 0.64; the real stingers: 0.15-0.39) on the same pitch class in >= STEADY_TONE_SHARE of the frames.
+# A solo melody also has one loud pitch class per frame, but not the same one throughout.
+STEADY_TONE_SALIENCE = 0.5
+STEADY_TONE_SHARE = 0.9
 
 
-def pitch_salience(samples: np.ndarray, sample_rate: int) -> float:
-    """Median over frames of the strongest pitch class's share of the chroma energy (1/12 = no pitch
-    structure, 1 = one pitch class)."""
+@dataclass(frozen=True)
+class PitchProfile:
+    salience: float  # median over frames of the strongest pitch class's share (1/12: none stands out)
+    steady_share: float  # share of frames whose strongest pitch class is the clip's most common one
+
+
+def pitch_profile(samples: np.ndarray, sample_rate: int) -> PitchProfile:
+    """How much one pitch class stands out per frame, and how steady the strongest one is over the clip
+    (its first NOT_MUSIC_MAX_S seconds)."""
     import librosa
 
     power = np.abs(librosa.stft(samples[: int(NOT_MUSIC_MAX_S * sample_rate)], n_fft=1024, hop_length=512)) ** 2
@@ -385,20 +396,27 @@ def pitch_salience(samples: np.ndarray, sample_rate: int) -> float:
     total = chroma.sum(axis=0)
     voiced = total > 1e-9
     if not np.any(voiced):
-        return 0.0
-    return float(np.median(chroma.max(axis=0)[voiced] / total[voiced]))
+        return PitchProfile(0.0, 0.0)
+    strongest = chroma.argmax(axis=0)[voiced]
+    return PitchProfile(float(np.median(chroma.max(axis=0)[voiced] / total[voiced])),
+                        float(np.bincount(strongest, minlength=12).max() / strongest.size))
 
 
-def not_music_reason(facts: TrackFacts, salience: float | None = None) -> str | None:
-    """Why a decoded clip is a sound effect rather than music, or None when it may be music. `salience`
-    (`pitch_salience`) is needed for clips between ALWAYS_EFFECT_BELOW_S and NOT_MUSIC_MAX_S."""
+def not_music_reason(facts: TrackFacts, pitch: PitchProfile | None = None) -> str | None:
+    """Why a decoded clip is a sound effect rather than music, or None when it may be music. `pitch`
+    (`pitch_profile`) is needed for clips between ALWAYS_EFFECT_BELOW_S and NOT_MUSIC_MAX_S."""
     if facts.duration_s >= NOT_MUSIC_MAX_S:
         return None
     if facts.duration_s < ALWAYS_EFFECT_BELOW_S:
         return f"lasts {facts.duration_s:.1f} s: a sound effect or a blip, not a music track"
+    if pitch is None:
+        return None
+    if pitch.salience >= STEADY_TONE_SALIENCE and pitch.steady_share >= STEADY_TONE_SHARE:
+        return (f"lasts {facts.duration_s:.1f} s and holds one pitch class throughout ({pitch.steady_share:.0%} "
+                f"of frames): a test tone or beep, not music")
     evidence = max(facts.tag_scores.values(), default=0.0)
-    if evidence < MUSIC_EVIDENCE_MIN and salience is not None and salience < PITCH_SALIENCE_MIN:
+    if evidence < MUSIC_EVIDENCE_MIN and pitch.salience < PITCH_SALIENCE_MIN:
         return (f"lasts {facts.duration_s:.1f} s, the music tagger finds no style in it (strongest tag "
-                f"{evidence:.2f} < {MUSIC_EVIDENCE_MIN}) and no pitch stands out (salience {salience:.3f} < "
+                f"{evidence:.2f} < {MUSIC_EVIDENCE_MIN}) and no pitch stands out (salience {pitch.salience:.3f} < "
                 f"{PITCH_SALIENCE_MIN}): a sound effect, not music")
     return None

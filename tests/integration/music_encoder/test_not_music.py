@@ -44,3 +44,20 @@ def test_nothing_as_long_as_a_cue_is_refused(encoder: MusicEncoder, media_dir: P
     strict = MusicEncoder(encoder.spec, encoder.ast, encoder.taggers, replace(encoder.limits, refuse_not_music=True))
     encoded = strict.encode(thunder(media_dir / "long-thunder.wav", 31.0))
     assert encoded.facts is not None and encoded.facts.loudness_db < 0
+
+
+def test_a_steady_test_tone_is_not_music_but_a_short_melody_is(encoder: MusicEncoder, media_dir: Path) -> None:
+    import soundfile
+
+    strict = MusicEncoder(encoder.spec, encoder.ast, encoder.taggers, replace(encoder.limits, refuse_not_music=True))
+    t = np.arange(int(4.0 * SR)) / SR
+    soundfile.write(media_dir / "beep.wav", (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), SR)
+    with pytest.raises(NotMusicError, match="one pitch class throughout"):
+        strict.encode(media_dir / "beep.wav")
+    # the same tone as a melody (C D E F G A B C, half a second each) is one loud pitch class per frame too,
+    # but not the same one: it stays music
+    notes = [261.6, 293.7, 329.6, 349.2, 392.0, 440.0, 493.9, 523.3]
+    half = np.arange(int(0.5 * SR)) / SR
+    melody = np.concatenate([0.3 * np.sin(2 * np.pi * f * half) * np.hanning(half.size) for f in notes])
+    soundfile.write(media_dir / "scale.wav", melody.astype(np.float32), SR)
+    assert strict.encode(media_dir / "scale.wav").facts is not None
