@@ -4,6 +4,7 @@ Import-light on purpose (kafka-python and prometheus_client only), so services s
 """
 
 from musechat.bus.backoff import backoff_delay
+from musechat.bus.bootstrap import BusBootstrapError
 from musechat.bus.broker import EmbeddedBroker, ensure_topics, read_topic, topic_size
 from musechat.bus.consumer import (
     ConsumerStats,
@@ -20,6 +21,7 @@ from musechat.bus.producer import EventProducer, PublishError
 from musechat.bus.settings import BusSettings
 
 __all__ = [
+    "BusBootstrapError",
     "BusSettings",
     "ConsumerStats",
     "DeadLetterReason",

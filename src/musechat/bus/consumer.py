@@ -31,6 +31,7 @@ from kafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
 
 from musechat.bus.backoff import backoff_delay
+from musechat.bus.bootstrap import bootstrapping
 from musechat.bus.dedupe import DedupeStore, InMemoryDedupeStore
 from musechat.bus.metrics import (
     EVENTS_DEAD_LETTERED,
@@ -201,20 +202,22 @@ class EventConsumer:
         s = self.settings
         with contextlib.ExitStack() as resources:
             producer = self._dlq_producer or resources.enter_context(EventProducer(s))
-            consumer = KafkaConsumer(
-                *self.topics,
-                bootstrap_servers=s.bootstrap_list,
-                client_id=s.client_id,
-                group_id=self.group_id,
-                enable_auto_commit=False,
-                auto_offset_reset=self.auto_offset_reset,
-                session_timeout_ms=s.session_timeout_ms,
-                heartbeat_interval_ms=s.heartbeat_interval_ms,
-                max_poll_interval_ms=s.max_poll_interval_ms,
-                max_poll_records=s.max_poll_records,
-                request_timeout_ms=s.request_timeout_ms,
-                **s.client_security_config(),
-            )
+            with bootstrapping(s) as security:  # bounded like the producer's, BusBootstrapError if it fails
+                consumer = KafkaConsumer(
+                    *self.topics,
+                    bootstrap_servers=s.bootstrap_list,
+                    client_id=s.client_id,
+                    group_id=self.group_id,
+                    enable_auto_commit=False,
+                    auto_offset_reset=self.auto_offset_reset,
+                    session_timeout_ms=s.session_timeout_ms,
+                    heartbeat_interval_ms=s.heartbeat_interval_ms,
+                    max_poll_interval_ms=s.max_poll_interval_ms,
+                    max_poll_records=s.max_poll_records,
+                    request_timeout_ms=s.request_timeout_ms,
+                    bootstrap_timeout_ms=s.bootstrap_timeout_ms,
+                    **security,
+                )
             # autocommit=False: the only commits are the explicit per-record ones. Closing leaves the
             # group at once, so the partitions move to the other members without a session timeout.
             resources.callback(consumer.close, autocommit=False)

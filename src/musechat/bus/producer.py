@@ -12,6 +12,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from musechat.bus.bootstrap import bootstrapping
 from musechat.bus.metrics import EVENTS_PUBLISHED
 from musechat.bus.settings import BusSettings
 from musechat.contracts.envelope import EventEnvelope
@@ -56,17 +57,19 @@ class EventProducer:
         self._producer = self._new_producer()
 
     def _new_producer(self) -> KafkaProducer:
+        """A connected producer; `BusBootstrapError` (a KafkaError) naming the cause if it cannot bootstrap."""
         settings = self.settings
-        return KafkaProducer(
-            bootstrap_servers=settings.bootstrap_list,
-            client_id=settings.client_id,
-            acks="all",
-            enable_idempotence=True,
-            request_timeout_ms=settings.request_timeout_ms,
-            max_block_ms=settings.max_block_ms,
-            bootstrap_timeout_ms=min(30000, settings.max_block_ms),
-            **settings.client_security_config(),
-        )
+        with bootstrapping(settings) as security:
+            return KafkaProducer(
+                bootstrap_servers=settings.bootstrap_list,
+                client_id=settings.client_id,
+                acks="all",
+                enable_idempotence=True,
+                request_timeout_ms=settings.request_timeout_ms,
+                max_block_ms=settings.max_block_ms,
+                bootstrap_timeout_ms=settings.bootstrap_timeout_ms,
+                **security,
+            )
 
     def publish(self, topic: str, event: EventEnvelope[Any]) -> None:
         """Publish one envelope keyed by its subject and wait for the broker's ack."""

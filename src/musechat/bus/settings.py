@@ -34,7 +34,8 @@ class BusSettings(BaseSettings):
     request_timeout_ms: int = Field(default=30000, gt=0)
     publish_timeout_s: float = Field(default=30.0, gt=0.0, description="Wait for broker acks in publish().")
     max_block_ms: int = Field(default=60000, gt=0, description="Longest a send blocks for topic metadata "
-                              "(while the broker is away); the outbox relay uses a few seconds.")
+                              "(while the broker is away); the outbox relay uses a few seconds. Also bounds "
+                              "every client's bootstrap: see `bootstrap_timeout_ms`.")
 
     # Strimzi's TLS listener with SCRAM-SHA-512: the KafkaUser's Secret holds the password (mounted as
     # a file, so it never sits in the pod spec) and the cluster CA Secret the certificate to trust.
@@ -93,6 +94,12 @@ class BusSettings(BaseSettings):
         if not servers:
             raise ValueError("bootstrap_servers is empty; expected 'host:port[,host:port...]'")
         return servers
+
+    @property
+    def bootstrap_timeout_ms(self) -> int:
+        """How long a producer or consumer tries to reach a broker when it is built before it gives up with
+        `BusBootstrapError`: min(30 s, max_block_ms), so a misconfigured pod fails in bounded time."""
+        return min(30000, self.max_block_ms)
 
     def for_slow_handlers(self, max_poll_records: int, max_poll_interval_ms: int) -> BusSettings:
         """A copy for consumers whose records take seconds each (encoders): fewer records per poll and a

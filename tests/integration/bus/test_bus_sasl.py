@@ -59,7 +59,7 @@ from kafka.protocol.sasl import (
 )
 from pydantic import BaseModel
 
-from musechat.bus import BusSettings, EventConsumer, EventProducer, RecordContext
+from musechat.bus import BusBootstrapError, BusSettings, EventConsumer, EventProducer, RecordContext
 from musechat.bus.broker import free_port, parent_death_signal
 from musechat.contracts.envelope import EventEnvelope
 
@@ -419,15 +419,24 @@ def tansu_with_authentication() -> Iterator[str]:
         yield f"{HOST}:{port}"
 
 
-def assert_refused(make_client: Callable[[], object], caplog: pytest.LogCaptureFixture, cause: str) -> None:
-    """The client fails within its bootstrap timeout, and the log names why."""
+def assert_refused(make_client: Callable[[], object], caplog: pytest.LogCaptureFixture, cause: str,
+                   explained: str) -> None:
+    """The client fails within its bootstrap timeout, the log names why, and so does the error's one line
+    (`explained`: a regex over it), with the settings the client used and never a password."""
     started = time.monotonic()
     with (caplog.at_level(logging.WARNING, logger="kafka"),
-          pytest.raises(KafkaTimeoutError, match="Unable to bootstrap")):
+          pytest.raises(KafkaTimeoutError) as raised):  # BusBootstrapError is one, as kafka-python's own
         make_client()
     elapsed = time.monotonic() - started
     assert elapsed < REFUSAL_BOUND_S, f"refusal took {elapsed:.1f}s"
     assert re.search(cause, caplog.text), f"no log line matches {cause!r}:\n{caplog.text[-3000:]}"
+    message = str(raised.value)
+    assert isinstance(raised.value, BusBootstrapError), message
+    assert message.startswith(f"BusBootstrapError: Kafka client could not bootstrap within {MAX_BLOCK_MS / 1000:g} s "
+                              "(bootstrap_servers="), message
+    assert re.search(explained, message), f"{explained!r} not in {message!r}"
+    assert "\n" not in message
+    assert not any(password in message for password in PASSWORDS.values())
 
 
 # --- tests -------------------------------------------------------------------------------------------------
@@ -480,14 +489,26 @@ def test_a_wrong_password_is_refused_within_the_bootstrap_timeout(
 ) -> None:
     settings = settings_from_env(pod_env(tmp_path, edge.bootstrap_servers, INDEXER, "not-the-password", pki.ca))
     before = len(edge.logins)
+    explained = (f"bootstrap_servers={edge.bootstrap_servers}, security_protocol=SASL_SSL, "
+                 f"sasl_mechanism={MECHANISM}, sasl_username={INDEXER}, ssl_cafile=\\S+ca.crt\\): .*"
+                 "SaslAuthenticationFailedError.*invalid credentials.*; hint: the broker refused the SASL login: "
+                 "check the password in the KafkaUser's Secret \\(MUSECHAT_BUS_SASL_PASSWORD_FILE\\)")
 
-    assert_refused(lambda: EventProducer(settings), caplog, "SaslAuthenticationFailedError.*invalid credentials")
+    assert_refused(lambda: EventProducer(settings), caplog, "SaslAuthenticationFailedError.*invalid credentials",
+                   explained)
     caplog.clear()
     # A worker fails the same way: run() builds its DLQ producer before joining the group.
     consumer = EventConsumer(settings, ["any-topic"], "any-group", lambda _e, _c: None)
-    assert_refused(lambda: consumer.run(idle_timeout_s=1.0), caplog, "SaslAuthenticationFailedError")
+    assert_refused(lambda: consumer.run(idle_timeout_s=1.0), caplog, "SaslAuthenticationFailedError", explained)
+    caplog.clear()
+    # And so does its own Kafka consumer (given a DLQ producer that works), within the same bounded time.
+    good = settings_from_env(pod_env(tmp_path, edge.bootstrap_servers, GATEWAY, PASSWORDS[GATEWAY], pki.ca))
+    with EventProducer(good) as dlq_producer:
+        settings = settings_from_env(pod_env(tmp_path, edge.bootstrap_servers, INDEXER, "not-the-password", pki.ca))
+        consumer = EventConsumer(settings, ["any-topic"], "any-group", lambda _e, _c: None, dlq_producer=dlq_producer)
+        assert_refused(lambda: consumer.run(idle_timeout_s=1.0), caplog, "SaslAuthenticationFailedError", explained)
 
-    refused = edge.logins[before:]
+    refused = [login for login in edge.logins[before:] if login[0] == INDEXER]
     assert refused and set(refused) == {(INDEXER, False)}
 
 
@@ -502,10 +523,12 @@ def test_a_broker_certificate_that_does_not_check_out_is_refused(
     else:  # signed by the trusted CA, but for another name than the one dialled: hostname checking is on
         front = KafkaEdge(edge.upstream_port, pki.other_name, PASSWORDS)
         ca, cause = pki.ca, "CERTIFICATE_VERIFY_FAILED.*(mismatch|not valid for)"
+    explained = (r"ssl_cafile=\S+ca.crt\): .*" + cause + r".*; hint: the broker's TLS certificate was not accepted: "
+                 r"check that MUSECHAT_BUS_SSL_CAFILE holds the cluster CA")
     with front as listener:
         before = len(listener.logins)
         settings = settings_from_env(pod_env(tmp_path, listener.bootstrap_servers, GATEWAY, PASSWORDS[GATEWAY], ca))
-        assert_refused(lambda: EventProducer(settings), caplog, cause)
+        assert_refused(lambda: EventProducer(settings), caplog, cause, explained)
         assert listener.logins[before:] == []  # the password never left the client
 
 
@@ -529,4 +552,8 @@ def test_tansu_with_authentication_refuses_clients_it_has_not_authenticated(
                 "MUSECHAT_BUS_SASL_PASSWORD_FILE": str(tmp_path / "password")}
     settings = settings_from_env(env)
     cause = "socket disconnected" if protocol == "PLAINTEXT" else r"Bootstrap connection to \S+ failed"
-    assert_refused(lambda: EventProducer(settings), caplog, cause)
+    explained = (r"security_protocol=PLAINTEXT\): KafkaConnectionError: socket disconnected; hint: the broker dropped "
+                 r"the connection: check that MUSECHAT_BUS_SECURITY_PROTOCOL matches the listener"
+                 if protocol == "PLAINTEXT" else  # the cause, 'v' or a SASL timeout, is kafka-python's to word
+                 rf"security_protocol=SASL_PLAINTEXT, sasl_mechanism={MECHANISM}, sasl_username={GATEWAY}\): \S")
+    assert_refused(lambda: EventProducer(settings), caplog, cause, explained)
