@@ -166,3 +166,22 @@ def rank(payloads: Iterable[Mapping[str, Any]], request: MusicRequest, limit: in
                               str(payload.get("artist", "")), score, facts))
     picks.sort(key=lambda p: (-p.score, p.track_id))
     return picks[:limit]
+
+
+def shortfall(payloads: Iterable[Mapping[str, Any]], request: MusicRequest, exclude: Sequence[str] = ()) -> str:
+    """Why fewer tracks than asked came back: how many of the catalog's tracks each hard constraint (and
+    the tracks already shown) removes, so a user whose "no electronic" empties the list sees that every
+    track scores as electronic rather than an unexplained empty answer."""
+    with_facts = [(payload, facts) for payload in payloads if (facts := facts_of(payload)) is not None]
+    removed: dict[str, int] = {}
+    for attribute in request.refused:
+        removed[f'"no {attribute}" (probability >= {PRESENT})'] = sum(
+            attribute_present(facts, attribute) >= PRESENT for _, facts in with_facts)
+    if request.min_duration_s is not None or request.max_duration_s is not None or request.licences:
+        bounds = MusicRequest(min_duration_s=request.min_duration_s, max_duration_s=request.max_duration_s,
+                              licences=request.licences)
+        removed["duration/licence bounds"] = sum(not passes_hard_filters(p, bounds) for p, _ in with_facts)
+    if exclude:
+        removed["already suggested"] = sum(p.get("track_id") in exclude for p, _ in with_facts)
+    reasons = ", ".join(f"{why} removes {count}" for why, count in removed.items() if count)
+    return f"of {len(with_facts)} tracks with facts: {reasons or 'none is removed'}"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from musechat.catalog.recommend import from_understood, rank
+from musechat.catalog.recommend import from_understood, rank, shortfall
 
 STATE_FILE = "serve.json"
 
@@ -207,6 +207,9 @@ def conversation(payloads: list[dict[str, Any]], texts: list[str], limit: int = 
                                   "vocals_probability": p.facts.vocals_probability,
                                   "groups": sorted(g for g, s in p.facts.groups.items() if s >= 0.5)}
                                  for p in picks]})
+        if len(picks) < limit:
+            turns[-1]["shortfall"] = (f"{len(picks)} of {limit} asked: "
+                                      + shortfall(payloads, request, exclude=shown))
         if picks:
             shown.append(picks[0].track_id)
             candidate = picks[0].facts
@@ -237,6 +240,8 @@ def recommend(workdir: Path, texts: list[str], video: Path | None = None, as_jso
         for rank_, track in enumerate(turn["tracks"], start=1):
             bpm = f"{track['tempo_bpm']:.0f} bpm" if track["tempo_bpm"] else "no steady beat"
             print(f"  {rank_}. {track['title']} — {track['artist']}  [{bpm}; {', '.join(track['groups'])}]")
+        if "shortfall" in turn:
+            print(f"  ({turn['shortfall']})")
     return 0
 
 

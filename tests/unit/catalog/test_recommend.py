@@ -128,3 +128,13 @@ def test_after_a_pick_the_words_adjust_its_style() -> None:
     picked = TrackFacts.model_validate(CATALOG[2]["facts"])
     assert [p.track_id for p in rank([orch, electro], words("Slower, please."), candidate=picked)] == [
         "electro", "orch2"]
+
+
+def test_a_turn_with_fewer_tracks_than_asked_says_which_constraint_removed_them() -> None:
+    turns = conversation(CATALOG, ["no electronic, no vocals"], limit=3)
+    assert "shortfall" not in turns[0] and turns[0]["tracks"][0]["track_id"] == "metal"
+    # "metal" was turn 1's pick (not suggested again), "synth" is electronic, "song" has vocals
+    assert [t["track_id"] for t in turns[1]["tracks"]] == ["orch"]
+    assert turns[1]["shortfall"] == ('1 of 3 asked: of 4 tracks with facts: "no vocals" (probability >= 0.5) '
+                                     'removes 1, "no electronic" (probability >= 0.5) removes 1, already suggested '
+                                     "removes 1")
