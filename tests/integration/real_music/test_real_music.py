@@ -68,3 +68,13 @@ def test_desktop_sound_effects_are_not_music(debian_package: Callable[[str], Pat
     indexed = sorted(name for name, verdict in verdicts.items() if verdict == "indexed")
     assert indexed == ["alarm-clock-elapsed.oga"], verdicts
     assert set(verdicts.values()) == {"indexed", "too_short", "not_music"}
+
+
+def test_mp3_music_from_another_package_is_indexed_with_its_facts(debian_package: Callable[[str], Path],
+                                                                  strict_encoder: MusicEncoder) -> None:
+    # asc-music: MP3s of a game soundtrack that the tag thresholds were never fitted on
+    track = debian_package("asc-music") / "usr/share/games/asc/music/machine_wars.mp3"
+    encoding = strict_encoder.encode(track)
+    assert encoding.facts is not None and 60 < encoding.duration_s < 600
+    assert len(encoding.facts.tag_scores) == 100 and encoding.facts.loudness_db < 0
+    assert encoding.facts.tempo_bpm is None or 40 <= encoding.facts.tempo_bpm <= 250
