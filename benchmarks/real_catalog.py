@@ -166,6 +166,73 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# "Faster"/"slower" on real audio: each track's middle minute played at these speeds (resampled, as a tape
+# run fast or slow: the tempo scales by exactly the factor, whatever the track's own tempo is).
+SPEEDS = (0.8, 1.25)
+
+
+def speed_check(track: dict[str, Any], measure: Any) -> list[dict[str, Any]]:
+    """The track's middle minute against itself at each of SPEEDS: whether the measured tempo scales by
+    the factor (within 4 %, or by an exact double/half of it) and whether the facts path's tempo comparison
+    (`recommend.tempo_affinity`, the one "faster"/"slower" uses) calls the sped-up copy faster and the
+    slowed-down one slower. Tracks without a steady beat are skipped (no tempo to compare)."""
+    import librosa
+
+    from musechat.catalog.recommend import tempo_affinity
+    from musechat.contracts.music import TrackFacts
+    from musechat.media.audio import decode_audio
+
+    samples = decode_audio(track["path"]).samples
+    middle = samples[max(0, len(samples) // 2 - 30 * SR):][: 60 * SR]
+    original = measure(middle, SR)
+    if original.bpm is None:
+        return []
+    reference = TrackFacts.model_validate(track["facts"])
+    rows = []
+    for speed in SPEEDS:
+        played = librosa.resample(middle, orig_sr=SR * speed, target_sr=SR)
+        tempo = measure(played, SR)
+        scaled = tempo.bpm is not None and min(
+            abs(tempo.bpm / (original.bpm * speed * m) - 1) for m in (0.5, 1.0, 2.0)) <= 0.04
+        copy = reference.model_copy(update={"tempo_bpm": tempo.bpm, "tempo_confidence": tempo.confidence})
+        direction = 1 if speed > 1 else -1
+        followed = tempo_affinity(copy, original.bpm, direction) > 0
+        rows.append({"track": track["track_id"], "speed": speed, "bpm": original.bpm, "measured_bpm": tempo.bpm,
+                     "scaled_within_4pct": scaled, "direction_followed": followed,
+                     "direction_as_measured": tempo.bpm is not None and direction * (tempo.bpm - original.bpm) > 0})
+    return rows
+
+
+def charted_directions(tempo_rows: list[dict[str, Any]], by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Between different songs of known tempo (the note-charted ones): for every ordered pair whose charts
+    differ by more than 4 % from the same pulse (equal, or an exact double/half), whether the facts path's
+    tempo comparison, on the measured tempi, calls the second faster/slower than the first as the charts
+    say; beside it, the baseline of comparing the measured tempi as they are."""
+    from musechat.catalog.recommend import tempo_affinity
+    from musechat.contracts.music import TrackFacts
+
+    charted = [r for r in tempo_rows if r["truth"] == "charted" and r["measured_bpm"] is not None]
+    followed = as_measured = pairs = 0
+    for first in charted:
+        for second in charted:
+            truth = second["known_bpm"] / first["known_bpm"]
+            if min(abs(truth / m - 1) for m in (0.5, 1.0, 2.0)) <= 0.04:
+                continue
+            facts = TrackFacts.model_validate(by_id[second["track"]]["facts"]).model_copy(
+                update={"tempo_bpm": second["measured_bpm"], "tempo_confidence": second["confidence"]})
+            direction = 1 if truth > 1 else -1
+            pairs += 1
+            followed += tempo_affinity(facts, first["measured_bpm"], direction) > 0
+            as_measured += direction * (second["measured_bpm"] - first["measured_bpm"]) > 0
+    return {"pairs": pairs, "followed": round(followed / pairs, 3) if pairs else None,
+            "followed_comparing_as_measured": round(as_measured / pairs, 3) if pairs else None}
+
+
+def true_share(rows: list[dict[str, Any]], key: str) -> float:
+    """The share of rows whose `key` is true (0 for no rows)."""
+    return round(sum(bool(r[key]) for r in rows) / max(1, len(rows)), 3)
+
+
 def mix_click(music: np.ndarray, bpm: float, seconds: float = 60.0, seed: int = 0) -> np.ndarray:
     """The middle `seconds` of a track with a click track at `bpm` mixed under it (clicks peak at 2x
     the music's RMS: audible over it, not drowning it)."""
@@ -299,7 +366,9 @@ def main(argv: list[str] | None = None) -> int:
             ok = min(abs(measured.bpm / (truth * m) - 1) for m in (0.5, 1.0, 2.0)) <= 0.04
         tempo_rows.append({"track": track["track_id"], "truth": kind, "known_bpm": truth,
                            "measured_bpm": measured.bpm, "confidence": measured.confidence, "within_4pct": ok})
-    within = sum(r["within_4pct"] for r in tempo_rows) / max(1, len(tempo_rows))
+    within = true_share(tempo_rows, "within_4pct")
+    speed_rows = [row for track in tracks for row in speed_check(track, measure_tempo)]
+    charted_pairs = charted_directions(tempo_rows, {t["track_id"]: t for t in tracks})
 
     # per style: precision and recall of the calibrated attribute (attribute_present >= 0.5) on its label
     from musechat.catalog.facts import PRESENT, attribute_present
@@ -327,8 +396,13 @@ def main(argv: list[str] | None = None) -> int:
         "tag_precision": tag_precision,
         "hard_negative_violations": violations,
         "hard_negative_detail": violation_detail,
-        "tempo_within_4pct": round(within, 3),
+        "tempo_within_4pct": within,
         "tempo": tempo_rows,
+        "tempo_speed_scaled_within_4pct": true_share(speed_rows, "scaled_within_4pct"),
+        "tempo_direction_followed": true_share(speed_rows, "direction_followed"),
+        "tempo_direction_comparing_as_measured": true_share(speed_rows, "direction_as_measured"),
+        "tempo_speed": speed_rows,
+        "tempo_direction_between_charted_songs": charted_pairs,
         # a file of digital silence (Wesnoth ships `silence.ogg` as a placeholder) is rightly refused
         "refused_valid": sum(1 for r in refused if r["code"] != "silent"),
         "refused_detail": refused,
@@ -476,6 +550,15 @@ def markdown(report: dict[str, Any]) -> str:
         f"- hard-negative violations: **{report['hard_negative_violations']}** (bar: 0)",
         f"- tempo within 4 % (or exact double/half) of the known BPM (note charts, or a click mixed in): "
         f"**{report['tempo_within_4pct']:.0%}** of {len(report['tempo'])} tracks (bar: >= 90 %)",
+        f"- every track's middle minute played at {' and '.join(f'{x}x' for x in SPEEDS)} speed "
+        f"({len(report['tempo_speed'])} pairs, tracks with a steady beat): measured tempo scaled by the factor "
+        f"(within 4 %, or an exact double/half) in **{report['tempo_speed_scaled_within_4pct']:.0%}**; the facts "
+        f"path's tempo comparison called the copy faster/slower as it is in "
+        f"**{report['tempo_direction_followed']:.0%}** (what \"faster\" and \"slower\" rest on; comparing the measured "
+        f"tempi as they are: {report['tempo_direction_comparing_as_measured']:.0%}); between different "
+        f"songs of charted tempo ({report['tempo_direction_between_charted_songs']['pairs']} ordered pairs), "
+        f"**{report['tempo_direction_between_charted_songs']['followed']:.0%}** (comparing the measured tempi as "
+        f"they are: {report['tempo_direction_between_charted_songs']['followed_comparing_as_measured']:.0%})",
         f"- valid music files refused: **{report['refused_valid']}** (bar: 0), counting "
         f"{len(report.get('unlabelled_indexed', []))} files of packages without a documented style, ingested only "
         f"({', '.join(run.get('unlabelled_packages', [])) or 'none'})",

@@ -46,7 +46,7 @@ def _track(track_id: str, mtt: dict[str, float], msd: dict[str, float], bpm: flo
 CATALOG = [
     _track("piano-slow", {"piano": 0.7, "classical": 0.5, "quiet": 0.4}, {"instrumental": 0.4}, 80.0),
     _track("piano-fast", {"piano": 0.6, "classical": 0.4}, {"instrumental": 0.4}, 100.0),
-    _track("drums", {"drums": 0.7, "techno": 0.6, "electronic": 0.6}, {"electronic": 0.6}, 128.0),
+    _track("drums", {"drums": 0.7, "techno": 0.6, "electronic": 0.6}, {"electronic": 0.6}, 110.0),
     _track("song", {"vocal": 0.6, "female": 0.5, "pop": 0.5, "piano": 0.5}, {"female vocalists": 0.6}, 110.0),
 ]
 
@@ -79,10 +79,11 @@ def test_facts_ranker_honours_the_words_by_the_stored_facts(ranker: FactsRanker)
     assert "song" not in [t.track_id for t in no_vocals.tracks]
 
     faster = _rank(ranker, "Faster, no vocals", candidate="piano-slow", limit=10)
-    assert [t.track_id for t in faster.tracks] == ["drums", "piano-fast"]  # 128 and 100 BPM against 80
+    # both are faster than 80 BPM (100 and 110); the piano one keeps the previous pick's style
+    assert [t.track_id for t in faster.tracks] == ["piano-fast", "drums"]
     assert "piano-slow" not in [t.track_id for t in faster.tracks]  # the previous pick is not offered again
     assert _rank(ranker, "more piano, faster, no vocals", candidate="piano-slow").tracks[0].track_id == "piano-fast"
-    assert _rank(ranker, "slower", candidate="drums").tracks[0].track_id == "piano-slow"  # 80 vs 128 BPM
+    assert _rank(ranker, "slower", candidate="drums").tracks[0].track_id == "piano-slow"  # 80 vs 110 BPM
 
 
 def test_facts_ranker_reports_an_unknown_candidate_as_its_error(ranker: FactsRanker) -> None:

@@ -107,16 +107,19 @@ def test_fit_check(tmp_path: Path) -> None:
     assert check_fit(tmp_path, {"fm": 3, "other": 1}).path == "facts-only"
 
 
-def test_faster_and_slower_compare_measured_tempi_and_treat_an_octave_as_the_same_pulse() -> None:
+def test_faster_and_slower_compare_tempi_modulo_an_octave() -> None:
     reference = payload("ref", {"electronic": 0.6}, {"electronic": 0.6}, 140.0)["facts"]
     from musechat.contracts.music import TrackFacts
 
     reference = TrackFacts.model_validate(reference)
-    at = {bpm: payload(f"t{bpm:.0f}", {"electronic": 0.6}, {"electronic": 0.6}, bpm) for bpm in (70.0, 120.0, 200.0)}
-    slower = [p.track_id for p in rank(at.values(), words("slower"), limit=3, candidate=reference)]
-    faster = [p.track_id for p in rank(at.values(), words("faster"), limit=3, candidate=reference)]
-    assert slower[0] == "t120" and slower[-1] == "t200"  # 200 BPM is not "slower" than 140
-    assert faster[0] == "t200" and faster[-1] == "t120"  # 70 BPM (half of 140) is neither
+    at = {bpm: payload(f"t{bpm:.0f}", {"electronic": 0.6}, {"electronic": 0.6}, bpm)
+          for bpm in (70.0, 84.0, 120.0, 160.0)}
+    slower = [p.track_id for p in rank(at.values(), words("slower"), limit=4, candidate=reference)]
+    faster = [p.track_id for p in rank(at.values(), words("faster"), limit=4, candidate=reference)]
+    # 84 BPM is counted in the other octave: 168, faster than 140 (the tracker's usual error is the octave);
+    # 70 BPM (half of 140) is the same pulse, neither faster nor slower
+    assert slower == ["t120", "t70", "t160", "t84"]
+    assert faster == ["t84", "t160", "t70", "t120"]
 
 
 def test_after_a_pick_the_words_adjust_its_style() -> None:
