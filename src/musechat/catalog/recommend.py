@@ -172,7 +172,8 @@ def rank(payloads: Iterable[Mapping[str, Any]], request: MusicRequest, limit: in
     return picks[:limit]
 
 
-def shortfall(payloads: Iterable[Mapping[str, Any]], request: MusicRequest, exclude: Sequence[str] = ()) -> str:
+def shortfall(payloads: Iterable[Mapping[str, Any]], request: MusicRequest, exclude: Sequence[str] = (),
+              scope: str = "tracks with facts") -> str:
     """Why fewer tracks than asked came back: how many of the catalog's tracks each hard constraint (and
     the tracks already shown) removes, so a user whose "no electronic" empties the list sees that every
     track scores as electronic rather than an unexplained empty answer."""
@@ -188,4 +189,4 @@ def shortfall(payloads: Iterable[Mapping[str, Any]], request: MusicRequest, excl
     if exclude:
         removed["already suggested"] = sum(p.get("track_id") in exclude for p, _ in with_facts)
     reasons = ", ".join(f"{why} removes {count}" for why, count in removed.items() if count)
-    return f"of {len(with_facts)} tracks with facts: {reasons or 'none is removed'}"
+    return f"of {len(with_facts)} {scope}: {reasons or 'none was removed, all are shown'}"

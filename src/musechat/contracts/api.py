@@ -140,6 +140,10 @@ class TurnResponse(BaseModel):
     state: str = Field(description="Opaque signed conversation state: send it with the next turn or feedback.")
     model_version: str = Field(description="Fusion model that ranked this turn (its query tower "
                                "and the index it searched); `musechat model list` shows its lineage.")
+    shortfall: str | None = Field(
+        default=None, description="Why fewer tracks than `limit` came back, when the ranker can say (on the "
+        "facts-only path: how many of the catalog's tracks each refusal and the already-suggested list removed, "
+        "e.g. every track scores as electronic under \"no electronic\"); null when the list is full.")
 
 
 class FeedbackAccepted(BaseModel):

@@ -31,6 +31,8 @@ class RankResponse(BaseModel):
     tracks: list[RecommendedTrack]
     model_version: str = Field(description="Fusion checkpoint that built the query.")
     index_collection: str = Field(description="Physical collection behind the `tracks` alias that answered.")
+    shortfall: str | None = Field(default=None, description="Why fewer tracks than asked came back, when the "
+                                  "ranker can say (the facts-only ranker: how many tracks each refusal removed).")
 
 
 class RankError(BaseModel):

@@ -194,7 +194,7 @@ class GatewayCore:
         return TurnResponse(conversation_id=state.conversation_id, turn=state.turn, tracks=ranked.tracks,
                             applied_filters=state.filters, understood=state.understood, explanation=explanation,
                             state=self._signer.sign(state),
-                            model_version=ranked.model_version)
+                            model_version=ranked.model_version, shortfall=ranked.shortfall)
 
     def _explain(self, tracks: list[RecommendedTrack], words: str | None, history: list[str],
                  candidate: str | None, state: ConversationState) -> Explanation:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from musechat.catalog.facts import facts_of
-from musechat.catalog.recommend import Pick, from_understood, rank
+from musechat.catalog.recommend import Pick, from_understood, rank, shortfall
 from musechat.contracts.api import RecommendedTrack
 from musechat.contracts.catalog import TRACKS_COLLECTION
 from musechat.contracts.music import TrackFacts
@@ -51,10 +51,15 @@ class FactsRanker:
         payloads = {str(record.payload["track_id"]): record.payload for record in self._store.scroll(
             collection, filter=search_filter(request.filters), fields=list(_FIELDS))}
         excluded = {*request.exclude_track_ids, *([request.candidate_track_id] if request.candidate_track_id else [])}
-        picks = rank(payloads.values(), from_understood(request.understood), limit=request.limit,
-                     exclude=sorted(excluded), candidate=candidate)
+        wanted = from_understood(request.understood)
+        picks = rank(payloads.values(), wanted, limit=request.limit, exclude=sorted(excluded), candidate=candidate)
+        missing = None
+        if len(picks) < request.limit:  # say why: what the store's filters and the facts' refusals removed
+            missing = (f"{len(picks)} of {request.limit} asked: the applied filters leave {len(payloads)} of the "
+                       f"catalog's {self._store.count(collection)} tracks; "
+                       + shortfall(payloads.values(), wanted, exclude=sorted(excluded), scope="left with facts"))
         return RankResponse(tracks=[_recommended(pick, payloads[pick.track_id]) for pick in picks],
-                            model_version=FACTS_ONLY_VERSION, index_collection=collection)
+                            model_version=FACTS_ONLY_VERSION, index_collection=collection, shortfall=missing)
 
     def _candidate_facts(self, collection: str, track_id: str | None) -> TrackFacts | None:
         """The previous pick's facts: what "faster"/"slower" and "more"/"less" are relative to."""

@@ -122,6 +122,11 @@ def test_facts_only_path_serves_v1_honouring_the_words(tmp_path: Path) -> None:
     assert all(f["vocals_probability"] < 0.5 for f in _facts(payloads, no_vocals.json()))
     first_pick = opened.json()["tracks"][0]["track_id"]
     assert {t["track_id"] for t in no_vocals.json()["tracks"]} == set(payloads) - {*sung, first_pick}
+    # 10 asked of 6: each answer says why it is short (the vocals flag is a store filter on this path)
+    assert opened.json()["shortfall"] == ("6 of 10 asked: the applied filters leave 6 of the catalog's 6 tracks; "
+                                          "of 6 left with facts: none was removed, all are shown")
+    assert no_vocals.json()["shortfall"] == ("4 of 10 asked: the applied filters leave 5 of the catalog's 6 tracks; "
+                                             "of 5 left with facts: already suggested removes 1")
 
     # "Faster": still no vocals (the refusal stands), and the pick is faster than the previous pick
     candidate = no_vocals.json()["tracks"][0]["track_id"]

@@ -77,6 +77,12 @@ def test_facts_ranker_honours_the_words_by_the_stored_facts(ranker: FactsRanker)
     no_vocals = _rank(ranker, "More piano, no vocals", limit=10)
     assert [t.track_id for t in no_vocals.tracks][:2] in (["piano-slow", "piano-fast"], ["piano-fast", "piano-slow"])
     assert "song" not in [t.track_id for t in no_vocals.tracks]
+    assert opening.shortfall == ("4 of 10 asked: the applied filters leave 4 of the catalog's 4 tracks; of 4 left "
+                                 "with facts: none was removed, all are shown")
+    assert _rank(ranker, "more piano", limit=2).shortfall is None  # a full list needs no reason
+    # "no vocals" is a store filter here (the indexed vocals flag), so the filters are what removed the song
+    assert no_vocals.shortfall == ("3 of 10 asked: the applied filters leave 3 of the catalog's 4 tracks; of 3 left "
+                                   "with facts: none was removed, all are shown")
 
     faster = _rank(ranker, "Faster, no vocals", candidate="piano-slow", limit=10)
     # both are faster than 80 BPM (100 and 110); the piano one keeps the previous pick's style
