@@ -15,7 +15,14 @@ from musechat.catalog.facts import (
     threshold,
 )
 from musechat.contracts.music import TrackFacts
-from musechat.encoders.music_facts import Tempo, build_facts, loudness_db, measure_tempo, vocals_probability
+from musechat.encoders.music_facts import (
+    TEMPO_CEILING_BPM,
+    Tempo,
+    build_facts,
+    loudness_db,
+    measure_tempo,
+    vocals_probability,
+)
 
 pytestmark = pytest.mark.unit
 SR = 16000
@@ -42,6 +49,13 @@ def test_tempo_of_a_click_track_is_within_one_percent(bpm: float) -> None:
     ratios = [tempo.bpm / bpm, tempo.bpm / (2 * bpm), tempo.bpm / (bpm / 2)]
     assert min(abs(r - 1) for r in ratios) < 0.01, tempo
     assert tempo.confidence > 0.5
+
+
+def test_a_pulse_above_the_ceiling_is_read_as_its_half() -> None:
+    # 250 clicks a minute are a subdivision of a 125 BPM beat, not a tempo a listener taps
+    tempo = measure_tempo(click_track(250.0), SR)
+    assert tempo.bpm is not None and tempo.bpm <= TEMPO_CEILING_BPM
+    assert abs(tempo.bpm / 125.0 - 1) < 0.01, tempo
 
 
 def test_noise_has_no_confident_tempo() -> None:
