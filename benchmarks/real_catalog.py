@@ -166,6 +166,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def same_pulse(bpm: float, reference: float) -> bool:
+    """Within 4 % of `reference`, or of an exact double or half of it: the tempo bar's tolerance."""
+    return min(abs(bpm / (reference * m) - 1) for m in (0.5, 1.0, 2.0)) <= 0.04
+
+
 # "Faster"/"slower" on real audio: each track's middle minute played at these speeds (resampled, as a tape
 # run fast or slow: the tempo scales by exactly the factor, whatever the track's own tempo is).
 SPEEDS = (0.8, 1.25)
@@ -192,8 +197,7 @@ def speed_check(track: dict[str, Any], measure: Any) -> list[dict[str, Any]]:
     for speed in SPEEDS:
         played = librosa.resample(middle, orig_sr=SR * speed, target_sr=SR)
         tempo = measure(played, SR)
-        scaled = tempo.bpm is not None and min(
-            abs(tempo.bpm / (original.bpm * speed * m) - 1) for m in (0.5, 1.0, 2.0)) <= 0.04
+        scaled = tempo.bpm is not None and same_pulse(tempo.bpm, original.bpm * speed)
         copy = reference.model_copy(update={"tempo_bpm": tempo.bpm, "tempo_confidence": tempo.confidence})
         direction = 1 if speed > 1 else -1
         followed = tempo_affinity(copy, original.bpm, direction) > 0
@@ -216,7 +220,7 @@ def charted_directions(tempo_rows: list[dict[str, Any]], by_id: dict[str, dict[s
     for first in charted:
         for second in charted:
             truth = second["known_bpm"] / first["known_bpm"]
-            if min(abs(truth / m - 1) for m in (0.5, 1.0, 2.0)) <= 0.04:
+            if same_pulse(second["known_bpm"], first["known_bpm"]):
                 continue
             facts = TrackFacts.model_validate(by_id[second["track"]]["facts"]).model_copy(
                 update={"tempo_bpm": second["measured_bpm"], "tempo_confidence": second["confidence"]})
@@ -363,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         measured = measure_tempo(audio, SR)
         ok = False
         if measured.bpm is not None:
-            ok = min(abs(measured.bpm / (truth * m) - 1) for m in (0.5, 1.0, 2.0)) <= 0.04
+            ok = same_pulse(measured.bpm, truth)
         tempo_rows.append({"track": track["track_id"], "truth": kind, "known_bpm": truth,
                            "measured_bpm": measured.bpm, "confidence": measured.confidence, "within_4pct": ok})
     within = true_share(tempo_rows, "within_4pct")
