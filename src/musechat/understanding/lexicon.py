@@ -22,6 +22,7 @@ class Mention:
     gender: str | None = None  # vocals only
     implied: Cue | None = None
     quality: bool = False  # an adjective that can also describe another mention ("quieter drums")
+    limit: bool = False  # names a limit on the attribute: negated, it lifts it ("remove the tempo limit")
 
 
 def _words(*phrases: str) -> list[tuple[str, ...]]:
@@ -53,6 +54,8 @@ _add(Mention("tempo", -1, implied="more"), "slower", "slower paced", "lower temp
      "halftime", "half speed", "half tempo", "twice as slow")
 _add(Mention("tempo", -1, implied="too"), "drags", "dragging", "sluggish", "plodding")
 _add(Mention("tempo", 0), "tempo", "speed", "pace", "bpm", "rhythm")
+_add(Mention("tempo", 0, limit=True), *(f"{a} {b}" for a in ("tempo", "bpm", "speed")
+                                        for b in ("limit", "range", "restriction", "filter", "constraint", "cap")))
 
 # ---- vocals
 _add(Mention("vocals", 1), "vocal", "vocals", "voice", "voices", "singing", "singer", "singers", "sing", "sung",
@@ -120,10 +123,11 @@ _MOOD_WORDS = {
               "soothing", "serene", "tranquil", "laid back", "laidback", "easy listening", "dreamy", "restful"),
              ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller")),
     "energetic": (("energetic", "energy", "intense", "lively", "powerful", "punchy", "driving", "high energy",
-                   "exciting", "hype", "vigorous", "dynamic", "loud", "aggressive"),
-                  ("livelier", "more intense", "punchier", "louder", "more energetic")),
+                   "exciting", "hype", "vigorous", "dynamic", "loud", "aggressive", "epic", "pumped", "pumping"),
+                  ("livelier", "more intense", "punchier", "louder", "more energetic", "pump it up", "amp it up",
+                   "liven it up", "liven things up")),
     "happy": (("happy", "cheerful", "joyful", "joyous", "uplifting", "bright", "sunny", "fun", "playful",
-               "optimistic", "feel good", "positive", "jolly", "cheery"),
+               "optimistic", "feel good", "positive", "jolly", "cheery", "hopeful"),
               ("happier", "brighter", "sunnier", "cheerier", "more cheerful")),
     "sad": (("sad", "melancholic", "melancholy", "gloomy", "somber", "sombre", "dark", "moody", "mournful",
              "bittersweet", "depressing", "tragic", "sorrowful", "wistful", "downbeat"),
@@ -137,8 +141,12 @@ for _name, (_plain, _comparative) in _MOOD_WORDS.items():
         _add(Mention(f"mood.{_name}", implied="more", quality=_phrase in _QUALITY_WORDS), _phrase)
 
 # ---- attributes named without a direction (targets of a lift: "any length is fine")
-_add(Mention("duration", 0), "length", "duration", "length limit", "time limit", "duration limit", "runtime")
-_add(Mention("licence", 0), "licence", "license", "licensing", "licence limit")
+_add(Mention("duration", 0), "length", "duration", "runtime")
+_add(Mention("licence", 0), "licence", "license", "licensing")
+_add(Mention("duration", 0, limit=True), *(f"{a} {b}" for a in ("length", "time", "duration", "runtime")
+                                           for b in ("limit", "range", "restriction", "filter", "constraint", "cap")))
+_add(Mention("licence", 0, limit=True), *(f"{a} {b}" for a in ("licence", "license", "licensing")
+                                          for b in ("limit", "restriction", "filter", "constraint", "requirement")))
 
 # Words that look like mentions but describe the video or the edit, never the music.
 STOP_PHRASES: set[tuple[str, ...]] = set(_words(
@@ -180,7 +188,8 @@ _cue("lift", "do not care about", "do not care", "dont care about", "no matter",
      "forget about", "forget the", "whatever", "open to", "allow", "any")
 _cue("keep", "keep the", "keep that", "same", "leave the", "retain", "keep those")
 _cue("slight", "a bit", "a little", "a little bit", "slightly", "a touch", "a tad", "somewhat", "a smidge",
-     "marginally", "just a bit", "bit", "little", "a hair", "mildly", "a shade", "touch", "tad")
+     "marginally", "just a bit", "bit", "little", "a hair", "mildly", "a shade", "touch", "tad", "a notch",
+     "notch")
 _cue("strong", "much", "way", "a lot", "lots", "far", "very", "significantly", "right down", "right up",
      "extremely", "super", "a lot more", "heaps", "way more", "massively", "dramatically", "considerably",
      "really", "hugely", "loads")
@@ -200,8 +209,13 @@ PREDICATE_OK = frozenset({"fine", "ok", "okay", "allowed", "welcome", "good", "a
 PREDICATE_PRAISE = frozenset({"great", "good", "nice", "perfect", "fine", "ok", "okay", "lovely", "works",
                               "spot", "right", "excellent", "beautiful", "amazing", "cool"})
 # A word right after a mention that says it should go ("vocals off", "drums out") or come ("vocals on").
-POSTFIX_NEG = frozenset({"off", "out", "gone", "away"})
+POSTFIX_NEG = frozenset({"off", "out", "gone", "away", "free"})
 POSTFIX_MORE = frozenset({"on", "in", "back in"})
+# After a mention, what sets it free ("the bpm does not matter", "duration is flexible now").
+LIFT_AFTER = tuple(tuple(p.split()) for p in (
+    "does not matter", "do not matter", "no longer matters", "matters not", "is not important",
+    "are not important", "is unimportant", "is irrelevant", "are irrelevant", "is flexible", "are flexible",
+    "can be anything", "can be whatever", "is up to you", "is your call", "is not a concern", "is open"))
 POSTFIX_END = frozenset({"please", "now", "again", "this time", "too", "thanks"})  # may follow POSTFIX_MORE
 # A negator's reach: it skips these words on its way to the mention it negates.
 NEG_SKIPPABLE = frozenset({"the", "a", "an", "any", "and", "or", "nor", "of", "at", "all", "that", "this", "those",

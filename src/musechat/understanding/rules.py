@@ -35,6 +35,7 @@ from musechat.understanding.errors import RequestConflictError
 from musechat.understanding.lexicon import (
     COPULAS,
     CUES,
+    LIFT_AFTER,
     MAX_PHRASE,
     MENTIONS,
     NEG_BREAKERS,
@@ -93,6 +94,15 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\bminute and a half\b", "90 seconds"), (r"\bhalf a minute\b", "30 seconds"),
     (r"\ba couple (?:of )?minutes\b", "2 minutes"), (r"\bhalf an? hour\b", "30 minutes"),
     (r"(\d)\s*(?:to|-)\s*(\d)", r"\1 to \2"),
+    # A swap names what goes and what comes: "replace the piano with strings" is no piano, then strings;
+    # one voice for another is just the new one ("swap the singer for a woman").
+    (r"\b(?:swap|replace|switch|trade|exchange|substitute)(?: out)? (?:from )?(?:the |a |an )?(?:male |female )?"
+     r"(?:singer|vocalist|voice|vocal|singing)s? (?:for|with|to|by) (?=(?:a |an |the )?(?:male|female|man|woman|"
+     r"girl|guy|men|women)\b)", ""),
+    (r"\b(?:swap|replace|switch|trade|exchange|substitute)(?: out)? (?:from )?((?:[a-z]+ ){0,3}?[a-z]+) "
+     r"(?:for|with|to|by) ", r"no \1, add "),
+    # "flute instead of violin", "jazz rather than rock": the clause after the split is a removal.
+    (r"\b(?:instead of|rather than)\b", "instead no"),
 )
 
 
@@ -270,6 +280,12 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     postfix = _postfix(items, start)
     if postfix[0] is not None:
         return postfix
+    end = start
+    while end < len(items) and items[end].text not in ("and", "or"):
+        end += 1
+    following = tuple(" ".join(item.text for item in items[start:end]).split())
+    if any(following[:len(phrase)] == phrase for phrase in LIFT_AFTER):
+        return "lift", end
     j = start
     while j < len(items) and items[j].kind == "cue" and items[j].cue in ("slight", "strong"):
         j += 1
@@ -297,7 +313,7 @@ _OTHER_GENDER = {"male": "female", "female": "male"}
 def _reading(mention: Mention, cue: str, intensity: Intensity, words: str) -> Reading | None:
     """One mention under its governing cue → a reading, or None when it asks nothing."""
     key = mention.key
-    if cue == "lift":
+    if cue == "lift" or (cue == "neg" and mention.limit):  # "remove the tempo limit" lifts it
         return Reading(key, "lift", words=words)
     if cue in ("ignore", "ok"):
         return None
@@ -345,6 +361,19 @@ def _intensity_of(text: str, cue: str) -> Intensity:
     return "slight" if cue == "slight" else "strong"
 
 
+def _predicate_intensity(predicate: list[Item]) -> Intensity:
+    """How strongly a copula's predicate says it: "are far too loud" strong, "is a little too harsh" slight."""
+    for item in predicate:
+        if item.kind == "cue" and item.cue in ("slight", "strong"):
+            return "slight" if item.cue == "slight" else "strong"
+        if item.kind == "cue" and item.cue == "too":
+            if item.text.startswith(("way", "far", "much")):
+                return "strong"
+            if item.text.startswith("a "):
+                return "slight"
+    return "normal"
+
+
 def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None) -> str:
     if predicate is not None:
         if mention.key == "vocals" and mention.sign < 0 and predicate in ("more", "less"):
@@ -358,7 +387,9 @@ def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None)
         return "ignore"
     if state.too:
         return "less"
-    if state.neg:
+    # A negation carried over a list stops at a word with a direction of its own: "no vocals and speed it
+    # up", "lose the drums and a slower tempo" (a fresh one still flips it: "do not make it slower").
+    if state.neg and (state.neg_fresh or mention.implied is None):
         return "neg"
     if state.polarity is not None:
         return state.polarity
@@ -382,6 +413,8 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
                 continue
             predicate, end = _predicate(items, i + 1)
             cue = _governing_cue(state, mention, predicate)
+            if predicate in ("more", "less") and state.intensity == "normal":
+                state.intensity = _predicate_intensity(items[i + 1:end])  # "the drums are way too loud"
             if cue == "neg" and following is not None and following.text == "enough":
                 cue = "more"  # "not fast enough", "not enough piano" is handled as a predicate
             if cue == "too" or (mention.implied == "too" and cue == "bare"):
@@ -414,7 +447,8 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
                 elif item.text.startswith("a "):
                     state.intensity = "slight"
             elif cue == "lift":
-                state.lift = item.text
+                if state.lift is None or item.text != "any":  # "fine with any tempo": the first lift stands
+                    state.lift = item.text
             elif cue == "keep":
                 state.keep = True
             elif cue in ("slight", "strong"):

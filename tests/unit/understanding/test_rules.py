@@ -89,12 +89,39 @@ def test_numbers_with_units_and_licences(text: str, expected: dict[str, object])
     assert flatten(parse_utterance(text)) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # a swap names what goes and what comes
+    ("replace the synth with a cello", {"instrument.synth": "none", "instrument.strings": "more"}),
+    ("switch from piano to guitar", {"instrument.piano": "none", "instrument.guitar": "more"}),
+    ("strings instead of synths", {"instrument.strings": "more", "instrument.synth": "none"}),
+    ("swap the singer for a man", {"vocals": "male"}),
+    ("a drum-free track", {"instrument.drums": "none"}),
+    # a negation carried over "and" stops at a word with its own direction; a fresh one still flips it
+    ("no vocals and pick up the pace", {"vocals": "off", "tempo": "faster"}),
+    ("lose the piano and a quicker tempo", {"instrument.piano": "none", "tempo": "faster"}),
+    ("no drums and no guitar", {"instrument.drums": "none", "instrument.guitar": "none"}),
+    ("no drums or guitar", {"instrument.drums": "none", "instrument.guitar": "none"}),
+    ("do not make it slower", {"tempo": "faster"}),
+    # a copula's predicate carries its own intensity
+    ("the guitar is way too loud", {"instrument.guitar": "less", "instrument.guitar.intensity": "strong"}),
+    ("the piano is a bit too loud", {"instrument.piano": "less", "instrument.piano.intensity": "slight"}),
+    ("slower by a notch", {"tempo": "slower", "tempo.intensity": "slight"}),
+])
+def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dict[str, object]) -> None:
+    assert flatten(parse_utterance(text)) == expected
+
+
 @pytest.mark.parametrize(("text", "lifted"), [
     ("Vocals are fine now.", ["vocals"]),
     ("I don't mind guitar anymore", ["instrument.guitar"]),
     ("any length is ok now", ["duration"]),
     ("forget the length limit", ["duration"]),
     ("I don't care about length anymore", ["duration"]),
+    ("remove the bpm limit", ["tempo"]),
+    ("no length restriction", ["duration"]),
+    ("happy with any tempo", ["tempo"]),
+    ("the duration doesn't matter", ["duration"]),
+    ("tempo is up to you", ["tempo"]),
 ])
 def test_lifts(text: str, lifted: list[str]) -> None:
     assert parse_utterance(text).lifted == lifted
