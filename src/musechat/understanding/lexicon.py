@@ -204,6 +204,12 @@ PREDICATE_LESS = frozenset({"too", "much", "loud", "annoying", "distracting", "o
                             "heavy", "grating", "irritating", "clashes", "clash", "overwhelming", "overbearing",
                             "cheesy", "intrusive", "shrill", "piercing", "noisy", "awful", "terrible",
                             "bad", "horrible", "excessive", "dominant", "overdone", "wrong", "unbearable", "mushy"})
+# Comparatives after a copula say what is wanted outright ("could the drums be a little quieter").
+PREDICATE_WANT_LESS = frozenset({"quieter", "softer", "lower", "gentler", "subtler", "toned down", "turned down",
+                                 "further back", "less prominent", "in the background", "less loud"})
+PREDICATE_WANT_MORE = frozenset({"louder", "stronger", "higher", "more prominent", "up front", "turned up",
+                                 "brought up", "punchier", "clearer", "more audible", "in front"})
+MODALS = frozenset({"should", "could", "can", "would", "might", "must", "to", "needs", "need", "has", "have"})
 PREDICATE_LIFT_NOW = frozenset({"now", "again", "anymore", "after all", "back"})
 PREDICATE_OK = frozenset({"fine", "ok", "okay", "allowed", "welcome", "good", "alright", "acceptable", "back"})
 PREDICATE_PRAISE = frozenset({"great", "good", "nice", "perfect", "fine", "ok", "okay", "lovely", "works",

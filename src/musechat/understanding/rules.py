@@ -38,6 +38,7 @@ from musechat.understanding.lexicon import (
     LIFT_AFTER,
     MAX_PHRASE,
     MENTIONS,
+    MODALS,
     NEG_BREAKERS,
     NEG_SKIPPABLE,
     POSTFIX_END,
@@ -48,6 +49,8 @@ from musechat.understanding.lexicon import (
     PREDICATE_MORE,
     PREDICATE_OK,
     PREDICATE_PRAISE,
+    PREDICATE_WANT_LESS,
+    PREDICATE_WANT_MORE,
     STOP_PHRASES,
     Mention,
 )
@@ -140,7 +143,8 @@ _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("max", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:max(?:imum)?|tops|or less|or shorter|at most|at the most|or under)\b"),
     ("min", rf"\b(?:{_MORE_WORDS}|at least|min(?:imum)?(?: of)?|no shorter than|no less than)\s+{_AMOUNT}\s*{_UNIT}"),
     ("min", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:min(?:imum)?|or more|or longer|at least|or over)\b"),
-    ("around", rf"\b(?:around|about|roughly|approximately|approx|like|some)\s+{_AMOUNT}\s*{_UNIT}"),
+    ("around", rf"\b(?:around|about|roughly|approximately|approx|like|some|maybe|say)\s+{_AMOUNT}\s*{_UNIT}"),
+    ("around", rf"\b{_AMOUNT}\s*{_UNIT}\s*(?:long|ish)\b"),
 )
 _BPM = r"\s*(?:bpm|beats per minute|beats a minute)\b"
 _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -286,8 +290,10 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     following = tuple(" ".join(item.text for item in items[start:end]).split())
     if any(following[:len(phrase)] == phrase for phrase in LIFT_AFTER):
         return "lift", end
-    j = start
-    while j < len(items) and items[j].kind == "cue" and items[j].cue in ("slight", "strong"):
+    j, modal = start, False
+    while j < len(items) and ((items[j].kind == "cue" and items[j].cue in ("slight", "strong"))
+                              or items[j].text in MODALS):
+        modal = modal or items[j].text in MODALS
         j += 1
     if j >= len(items) or items[j].kind != "word" or items[j].text not in COPULAS:
         return None, start
@@ -298,12 +304,16 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     bag = set(words) | {" ".join(words[k:k + 2]) for k in range(len(words) - 1)}
     if bag & PREDICATE_OK and bag & PREDICATE_LIFT_NOW:
         return "lift", end
+    if bag & PREDICATE_WANT_LESS:
+        return "less", end
+    if bag & PREDICATE_WANT_MORE:
+        return "more", end
     if bag & PREDICATE_MORE or "not enough" in " ".join(words):
         return "more", end
     if bag & PREDICATE_LESS:
         return "less", end
     if bag & PREDICATE_PRAISE:
-        return "ok", end
+        return ("more" if modal else "ok"), end  # "a sitar would be cool" wishes for one
     return None, start
 
 
@@ -408,7 +418,9 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
             following = items[i + 1] if i + 1 < len(items) else None
             if (mention.quality and following is not None and following.kind == "mention"
                     and following.mention is not None and following.mention.key.startswith(("instrument.", "vocals"))):
-                state.polarity = "more" if mention.key == "mood.energetic" else "less"  # "quieter drums"
+                # "quieter drums" asks for less drums; "a soft piano" describes the piano it asks for
+                if mention.implied == "more":
+                    state.polarity = "more" if mention.key == "mood.energetic" else "less"
                 i += 1
                 continue
             predicate, end = _predicate(items, i + 1)

@@ -106,6 +106,15 @@ def test_numbers_with_units_and_licences(text: str, expected: dict[str, object])
     ("the guitar is way too loud", {"instrument.guitar": "less", "instrument.guitar.intensity": "strong"}),
     ("the piano is a bit too loud", {"instrument.piano": "less", "instrument.piano.intensity": "slight"}),
     ("slower by a notch", {"tempo": "slower", "tempo.intensity": "slight"}),
+    # after a modal, a comparative says what is wanted and praise is a wish
+    ("could the piano be a little quieter?", {"instrument.piano": "less", "instrument.piano.intensity": "slight"}),
+    ("the vocals should be louder", {"vocals": "on"}),
+    ("a flute would be nice", {"instrument.flute": "more"}),
+    ("the drums are great", {}),
+    # a plain quality word describes the instrument asked for; a comparative one asks for less of it
+    ("with a soft piano", {"instrument.piano": "more"}),
+    ("softer strings", {"instrument.strings": "less"}),
+    ("maybe 2 minutes", {"duration.min_s": 102.0, "duration.max_s": 138.0}),
 ])
 def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
