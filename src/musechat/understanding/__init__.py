@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from musechat.contracts.request import UnderstoodRequest
 from musechat.understanding.errors import RequestConflictError
-from musechat.understanding.merge import flatten, from_filters, merge, to_filters
-from musechat.understanding.rules import parse_utterance
+from musechat.understanding.merge import flatten, from_filters, merge, removes, to_filters
+from musechat.understanding.rules import parse_utterance, read_request
 
 __all__ = ["RequestConflictError", "flatten", "from_filters", "merge", "parse_utterance", "to_filters",
            "understand"]
 
 
 def understand(text: str, previous: UnderstoodRequest | None = None) -> UnderstoodRequest:
-    """This turn's words merged into the previous standing request."""
-    return merge(previous, parse_utterance(text))
+    """This turn's words merged into the previous standing request. An attribute the words call fine
+    ("actually, vocals are fine") is released where the conversation had removed it, else it was praise."""
+    current, acceptable = read_request(text)
+    if previous is not None and (released := [key for key in acceptable if removes(previous, key)]):
+        current = current.model_copy(update={"lifted": sorted({*current.lifted, *released})})
+    return merge(previous, current)

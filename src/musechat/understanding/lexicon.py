@@ -148,6 +148,9 @@ _add(Mention("duration", 0, limit=True), *(f"{a} {b}" for a in ("length", "time"
 _add(Mention("licence", 0, limit=True), *(f"{a} {b}" for a in ("licence", "license", "licensing")
                                           for b in ("limit", "restriction", "filter", "constraint", "requirement")))
 
+# Every attribute key a mention can name: what "start over" lifts.
+ATTRIBUTE_KEYS = tuple(sorted({mention.key for mention in MENTIONS.values()}))
+
 # Words that look like mentions but describe the video or the edit, never the music.
 STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "slow motion", "slow mo", "slowmo", "fast forward", "fast cuts", "fast cut", "voice over", "voiceover",
@@ -212,6 +215,8 @@ PREDICATE_WANT_MORE = frozenset({"louder", "stronger", "higher", "more prominent
 MODALS = frozenset({"should", "could", "can", "would", "might", "must", "to", "needs", "need", "has", "have"})
 PREDICATE_LIFT_NOW = frozenset({"now", "again", "anymore", "after all", "back"})
 PREDICATE_OK = frozenset({"fine", "ok", "okay", "allowed", "welcome", "good", "alright", "acceptable", "back"})
+# Said of an attribute the conversation removed, these release it ("actually, vocals are fine").
+PREDICATE_ACCEPTABLE = frozenset({"fine", "ok", "okay", "allowed", "welcome", "alright", "acceptable"})
 PREDICATE_PRAISE = frozenset({"great", "good", "nice", "perfect", "fine", "ok", "okay", "lovely", "works",
                               "spot", "right", "excellent", "beautiful", "amazing", "cool"})
 # A word right after a mention that says it should go ("vocals off", "drums out") or come ("vocals on").

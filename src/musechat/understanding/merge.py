@@ -63,6 +63,16 @@ def _merge_tempo(old: TempoRequest | None, new: TempoRequest | None, lifted: set
     return None if merged.is_empty() else merged
 
 
+def removes(request: UnderstoodRequest, key: str) -> bool:
+    """Whether the standing request removes `key` ("vocals" off, an instrument/genre/mood "none")."""
+    if key == "vocals":
+        return request.vocals == "off"
+    kind, _, name = key.partition(".")
+    attr = dict(_CHANGE_KINDS).get(kind)
+    change = getattr(request, attr).get(name) if attr else None
+    return change is not None and change.direction == "none"
+
+
 def merge(previous: UnderstoodRequest | None, current: UnderstoodRequest) -> UnderstoodRequest:
     """The standing request after this turn (see the module docstring for what persists)."""
     if previous is None:

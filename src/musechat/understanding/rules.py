@@ -33,6 +33,7 @@ from musechat.contracts.request import (
 )
 from musechat.understanding.errors import RequestConflictError
 from musechat.understanding.lexicon import (
+    ATTRIBUTE_KEYS,
     COPULAS,
     CUES,
     LIFT_AFTER,
@@ -44,6 +45,7 @@ from musechat.understanding.lexicon import (
     POSTFIX_END,
     POSTFIX_MORE,
     POSTFIX_NEG,
+    PREDICATE_ACCEPTABLE,
     PREDICATE_LESS,
     PREDICATE_LIFT_NOW,
     PREDICATE_MORE,
@@ -75,6 +77,7 @@ class Readings:
     max_bpm: list[tuple[float, str]] = field(default_factory=list)
     licences: list[str] = field(default_factory=list)
     something_else: bool = False
+    reset: bool = False
 
 
 # ------------------------------------------------------------------ normalisation
@@ -175,6 +178,13 @@ _SOMETHING_ELSE = re.compile(
     r"|\bskip (?:this|that)(?: one)?\b|\bshow me (?:another|more)\b|\belse entirely\b|\bnot quite it\b"
     r"|\bsomething different\b|\bchange it up\b|\bnot feeling (?:it|this|that)\b")
 
+_RESET = re.compile(
+    r"\b(?:start (?:over|again|afresh|from scratch)|from scratch|reset(?: everything| it all| all| the filters)?"
+    r"|clear (?:all|everything|the filters|all (?:the )?filters)|forget (?:everything|all (?:of )?(?:that|this|it))"
+    r"|forget what i (?:said|asked(?: for)?)(?! about)"
+    r"|(?:drop|remove|lose) all (?:the |my )?(?:filters|restrictions|constraints|limits)"
+    r"|no (?:more )?(?:filters|restrictions|constraints)(?: at all)?)\b")
+
 
 def _seconds(amount: str, unit: str | None) -> float:
     value = _NUMBER_WORDS.get(amount)
@@ -227,6 +237,9 @@ def _read_numbers(text: str, out: Readings) -> str:
             text = _cut(text, match)
     while (match := _SOMETHING_ELSE.search(text)) is not None:
         out.something_else = True
+        text = _cut(text, match)
+    while (match := _RESET.search(text)) is not None:
+        out.reset = True
         text = _cut(text, match)
     return text
 
@@ -312,6 +325,8 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
         return "more", end
     if bag & PREDICATE_LESS:
         return "less", end
+    if bag & PREDICATE_ACCEPTABLE and not modal:
+        return "fine", end  # praise, or a release of what the conversation removed: `understand` decides
     if bag & PREDICATE_PRAISE:
         return ("more" if modal else "ok"), end  # "a sitar would be cool" wishes for one
     return None, start
@@ -325,6 +340,8 @@ def _reading(mention: Mention, cue: str, intensity: Intensity, words: str) -> Re
     key = mention.key
     if cue == "lift" or (cue == "neg" and mention.limit):  # "remove the tempo limit" lifts it
         return Reading(key, "lift", words=words)
+    if cue == "fine":
+        return Reading(key, "fine", words=words) if key == "vocals" or "." in key else None
     if cue in ("ignore", "ok"):
         return None
     polarity = 1 if cue in ("more", "bare", "weak_more") else -1
@@ -388,7 +405,7 @@ def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None)
     if predicate is not None:
         if mention.key == "vocals" and mention.sign < 0 and predicate in ("more", "less"):
             return "less"  # "the instrumental felt empty / is too bare": the user misses vocals
-        if predicate == "ok" and state.lift is not None:
+        if predicate in ("ok", "fine") and state.lift is not None:
             return "lift"
         return predicate
     if state.lift is not None and state.lift != "any":
@@ -560,12 +577,21 @@ def _tempo(readings: list[Reading], found: Readings) -> TempoRequest | None:
 
 def parse_utterance(text: str) -> UnderstoodRequest:
     """This utterance alone, typed. Raises `RequestConflictError` when it contradicts itself."""
+    return read_request(text)[0]
+
+
+def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
+    """This utterance alone, typed, and the attributes it calls acceptable ("vocals are fine"): praise of
+    the current pick, or a release of what the conversation removed, which only the conversation can tell."""
     found = read(text)
     by_key: dict[str, list[Reading]] = {}
-    lifted: list[str] = []
+    lifted: list[str] = list(ATTRIBUTE_KEYS) if found.reset else []
+    acceptable: list[str] = []
     for reading in found.items:
         if reading.value == "lift":
             lifted.append(reading.key)
+        elif reading.value == "fine":
+            acceptable.append(reading.key)
         else:
             by_key.setdefault(reading.key, []).append(reading)
     low, high = _bound(found.min_s, True), _bound(found.max_s, False)
@@ -579,10 +605,11 @@ def parse_utterance(text: str) -> UnderstoodRequest:
     set_keys = set(by_key) | ({"duration"} if low or high else set()) | ({"licence"} if found.licences else set())
     if found.min_bpm or found.max_bpm:
         set_keys.add("tempo")
-    return UnderstoodRequest(
+    request = UnderstoodRequest(
         tempo=_tempo(by_key.get("tempo", []), found),
         vocals=_combine_vocals(by_key["vocals"]) if "vocals" in by_key else None,
         instruments=changes["instrument"], genres=changes["genre"], moods=changes["mood"],
         min_duration_s=low[0] if low else None, max_duration_s=high[0] if high else None,
         licences=sorted(set(found.licences)), something_else=found.something_else,
         lifted=sorted(set(lifted) - set_keys))
+    return request, sorted(set(acceptable) - set(by_key))

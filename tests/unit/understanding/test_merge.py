@@ -90,3 +90,27 @@ def test_merge_filters_never_makes_a_bound_pair_that_cannot_hold() -> None:
 
     merged = merge_filters(parse_constraints("longer than 2 minutes"), parse_constraints("under a minute"))
     assert (merged.min_duration_s, merged.max_duration_s) == (None, 60)
+
+
+@pytest.mark.parametrize("words", ["actually, vocals are fine", "ok the singing is alright"])
+def test_calling_a_removed_attribute_fine_releases_it(words: str) -> None:
+    request = _converse("no vocals and no guitar", words)
+    assert request.vocals is None and request.lifted == ["vocals"]
+    assert request.instruments["guitar"].direction == "none"
+    assert to_filters(request).vocals is None
+
+
+def test_calling_an_attribute_fine_that_was_not_removed_is_praise() -> None:
+    request = _converse("more piano", "the piano is fine, but faster")
+    assert request.lifted == [] and request.tempo is not None and request.tempo.direction == "faster"
+    assert understand("the guitar is ok").lifted == []  # no conversation yet: nothing to release
+
+
+def test_start_over_releases_everything_the_words_set_but_keeps_the_same_turns_asks() -> None:
+    standing = _converse("no vocals, no drums, under a minute, cc0 only", "between 90 and 110 bpm")
+    cleared = understand("start over", standing)
+    assert to_filters(cleared) == TrackFilters()
+    assert cleared.tempo is None
+    again = understand("forget all that, no piano", standing)
+    assert to_filters(again).exclude_tags == list(to_filters(understand("no piano")).exclude_tags)
+    assert again.vocals is None and again.max_duration_s is None
