@@ -187,7 +187,8 @@ _cue("less", "less like", "less", "fewer", "tone down", "tone it down", "turn do
      "minimal", "less of", "bit much", "a bit much", "subtler", "not much")
 _cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so")
 _cue("lift", "do not care about", "do not care", "dont care about", "no matter", "do not mind",
-     "dont mind", "fine with", "ok with", "okay with", "happy with", "forget",
+     "dont mind", "fine with", "ok with", "okay with", "am happy with", "are happy with", "be happy with",
+     "forget",
      "forget about", "forget the", "whatever", "open to", "allow", "any")
 _cue("keep", "keep the", "keep that", "same", "leave the", "retain", "keep those")
 _cue("slight", "a bit", "a little", "a little bit", "slightly", "a touch", "a tad", "somewhat", "a smidge",
@@ -227,6 +228,13 @@ LIFT_AFTER = tuple(tuple(p.split()) for p in (
     "does not matter", "do not matter", "no longer matters", "matters not", "is not important",
     "are not important", "is unimportant", "is irrelevant", "are irrelevant", "is flexible", "are flexible",
     "can be anything", "can be whatever", "is up to you", "is your call", "is not a concern", "is open"))
+# After a mention, what says it does not belong ("the female singer does not fit") or must go.
+LESS_AFTER = tuple(tuple(p.split()) for p in (
+    "does not fit", "do not fit", "does not work", "do not work", "does not suit", "do not suit",
+    "does not belong", "do not belong", "is not working", "are not working", "is not right", "are not right",
+    "gets in the way", "get in the way"))
+NEG_AFTER = tuple(tuple(p.split()) for p in (
+    "has to go", "have to go", "needs to go", "need to go", "must go", "can go", "should go"))
 POSTFIX_END = frozenset({"please", "now", "again", "this time", "too", "thanks"})  # may follow POSTFIX_MORE
 # A negator's reach: it skips these words on its way to the mention it negates.
 NEG_SKIPPABLE = frozenset({"the", "a", "an", "any", "and", "or", "nor", "of", "at", "all", "that", "this", "those",

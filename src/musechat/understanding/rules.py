@@ -36,10 +36,12 @@ from musechat.understanding.lexicon import (
     ATTRIBUTE_KEYS,
     COPULAS,
     CUES,
+    LESS_AFTER,
     LIFT_AFTER,
     MAX_PHRASE,
     MENTIONS,
     MODALS,
+    NEG_AFTER,
     NEG_BREAKERS,
     NEG_SKIPPABLE,
     POSTFIX_END,
@@ -301,8 +303,9 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     while end < len(items) and items[end].text not in ("and", "or"):
         end += 1
     following = tuple(" ".join(item.text for item in items[start:end]).split())
-    if any(following[:len(phrase)] == phrase for phrase in LIFT_AFTER):
-        return "lift", end
+    for cue, phrases in (("lift", LIFT_AFTER), ("less", LESS_AFTER), ("neg", NEG_AFTER)):
+        if any(following[:len(phrase)] == phrase for phrase in phrases):
+            return cue, end
     j, modal = start, False
     while j < len(items) and ((items[j].kind == "cue" and items[j].cue in ("slight", "strong"))
                               or items[j].text in MODALS):
@@ -440,7 +443,8 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
                     state.polarity = "more" if mention.key == "mood.energetic" else "less"
                 i += 1
                 continue
-            predicate, end = _predicate(items, i + 1)
+            # a word that says "too" itself is not turned around by what follows ("dragging on")
+            predicate, end = (None, i + 1) if mention.implied == "too" else _predicate(items, i + 1)
             cue = _governing_cue(state, mention, predicate)
             if predicate in ("more", "less") and state.intensity == "normal":
                 state.intensity = _predicate_intensity(items[i + 1:end])  # "the drums are way too loud"

@@ -115,6 +115,11 @@ def test_numbers_with_units_and_licences(text: str, expected: dict[str, object])
     ("with a soft piano", {"instrument.piano": "more"}),
     ("softer strings", {"instrument.strings": "less"}),
     ("maybe 2 minutes", {"duration.min_s": 102.0, "duration.max_s": 138.0}),
+    # what follows a mention can say it does not belong, or must go; "happy with" is a mood after "and"
+    ("the female singer doesn't fit, try a male voice", {"vocals": "male"}),
+    ("the synth has to go", {"instrument.synth": "none"}),
+    ("the song is dragging on", {"tempo": "faster"}),
+    ("fast and happy with drums", {"tempo": "faster", "mood.happy": "more", "instrument.drums": "more"}),
 ])
 def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
@@ -128,9 +133,10 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("I don't care about length anymore", ["duration"]),
     ("remove the bpm limit", ["tempo"]),
     ("no length restriction", ["duration"]),
-    ("happy with any tempo", ["tempo"]),
+    ("I am happy with any tempo", ["tempo"]),
     ("the duration doesn't matter", ["duration"]),
     ("tempo is up to you", ["tempo"]),
+    ("I'm happy with drums now", ["instrument.drums"]),
 ])
 def test_lifts(text: str, lifted: list[str]) -> None:
     assert parse_utterance(text).lifted == lifted
