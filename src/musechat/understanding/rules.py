@@ -58,6 +58,7 @@ from musechat.understanding.lexicon import (
     STOP_PHRASES,
     Mention,
 )
+from musechat.understanding.spelling import repair_text
 
 NEG_REACH = 3  # non-filler words a negator may skip on its way to its mention ("should not [be] [that] slow")
 
@@ -504,7 +505,7 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
 def read(text: str) -> Readings:
     """Every reading in one utterance, before they are checked against each other."""
     out = Readings()
-    rest = _read_numbers(normalise(text), out)
+    rest = _read_numbers(repair_text(normalise(text)), out)
     for clause in _CLAUSE_SPLIT.split(rest):
         tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
         if tokens:
