@@ -91,6 +91,8 @@ _CONTRACTIONS = (
     (r"'re\b", " are"), (r"'m\b", " am"), (r"'d\b", " would"),
     (r"'ll\b", " will"), (r"'ve\b", " have"), (r"\bdont\b", "do not"), (r"\bcant\b", "can not"),
     (r"\bcannot\b", "can not"),
+    # "the beat's good": a copula ("s"); "it's", "that's", "let's" stay one word as before
+    (r"\b(?!(?:it|that|there|what|here|let|who|he|she|where|how)'s\b)(\w+)'s\b", r"\1 s"),
 )
 def _minutes_seconds(match: re.Match[str]) -> str:
     return f"{int(match[1]) * 60 + int(match[2])} seconds"  # "2:30" -> "150 seconds"
@@ -416,7 +418,7 @@ def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None)
         return "lift"
     if state.keep:
         return "ignore"
-    if state.too:
+    if state.too and mention.implied != "more":  # "so darker" is "therefore darker", not "too dark"
         return "less"
     # A negation carried over a list stops at a word with a direction of its own: "no vocals and speed it
     # up", "lose the drums and a slower tempo" (a fresh one still flips it: "do not make it slower").

@@ -120,6 +120,11 @@ def test_numbers_with_units_and_licences(text: str, expected: dict[str, object])
     ("the synth has to go", {"instrument.synth": "none"}),
     ("the song is dragging on", {"tempo": "faster"}),
     ("fast and happy with drums", {"tempo": "faster", "mood.happy": "more", "instrument.drums": "more"}),
+    # "'s" after a noun is a copula; "so" before a comparative means "therefore"
+    ("The beat's good but the vocals are too loud.", {"vocals": "off"}),
+    ("the synth's way too loud", {"instrument.synth": "less", "instrument.synth.intensity": "strong"}),
+    ("it's a horror short, so darker", {"mood.sad": "more"}),
+    ("it's so slow", {"tempo": "faster"}),
 ])
 def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
