@@ -60,6 +60,8 @@ def test_turn_latency_report_renders_from_its_json(bench: Any) -> None:
     ("ingest_bench", "markdown", "ingest"),
     ("music_encoder_bench", "markdown", "music_encoder"),
     ("fusion_bench", "throughput_markdown", "fusion/throughput"),
+    ("text_int8_fusion", "markdown", "text_int8_fusion"),
+    ("understanding_bench", "markdown", "understanding"),
 ])
 def test_report_renders_from_its_json(bench: Any, tmp_path: Path, module: str, render: str, page: str) -> None:
     result, text = committed(page)
@@ -69,6 +71,7 @@ def test_report_renders_from_its_json(bench: Any, tmp_path: Path, module: str, r
         rendered = (tmp_path / "page.md").read_text(encoding="utf-8")
     else:
         rendered = writer(result)
+        rendered = rendered if isinstance(rendered, str) else "\n".join(rendered)  # lines, as write_markdown joins
     assert rendered == text
 
 

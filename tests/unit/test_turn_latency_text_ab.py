@@ -1,4 +1,4 @@
-"""The turn-latency benchmark's text-backend A/B: medians over the rounds, torch / onnx ratios and the
+"""The turn-latency benchmark's text-backend A/B: medians over the rounds, before / after ratios and the
 verdict on the issue's bar are computed from the levels as the report says (no gateway runs here)."""
 
 from __future__ import annotations
@@ -41,14 +41,15 @@ def _run(backend: str, unique: list[float], rps: float) -> dict[str, Any]:
 
 
 def test_medians_ratios_and_target(text_ab: Any) -> None:
-    runs = [_run("torch", [90.0, 140.0, 100.0], 120.0), _run("onnx", [45.0, 60.0, 48.0], 240.0)]
+    before, after = text_ab.TEXT_AB
+    runs = [_run(before, [90.0, 140.0, 100.0], 120.0), _run(after, [45.0, 60.0, 48.0], 240.0)]
     assert text_ab.medians(runs[0], "unique")["p99_ms"] == 100.0  # the median of the rounds, per metric
     ratios = text_ab.ab_ratios(runs)
     assert ratios["unique"] == {"p50": 2.08, "p95": 2.08, "p99": 2.08, "throughput": 2.0}
     assert ratios["repeated"]["p99"] == 1.0
     verdict = text_ab.ab_target(runs)
-    assert verdict["met"] is True and "onnx: **met**" in verdict["statement"]
-    assert "torch: **not met**" in verdict["statement"]
+    assert verdict["met"] is True and f"{after}: **met**" in verdict["statement"]
+    assert f"{before}: **not met**" in verdict["statement"]
     runs[1]["levels"][1]["errors"] = 1  # any error fails the bar
     assert text_ab.ab_target(runs)["met"] is False
 
@@ -63,7 +64,7 @@ def test_rounds_alternate_the_order(text_ab: Any, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(text_ab, "run_backend", fake_run)
     runs = text_ab.run_ab(Path("/w"), Path("/c"), "b:1", 0.1, 3)
-    assert started == ["edge-text-torch", "edge-text-onnx", "edge-text-onnx", "edge-text-torch",
-                       "edge-text-torch", "edge-text-onnx"]
-    assert [r["text_backend"] for r in runs] == ["torch", "onnx"]
+    a, b = (f"edge-text-{name}" for name in text_ab.TEXT_AB)
+    assert started == [a, b, b, a, a, b]
+    assert [r["text_backend"] for r in runs] == list(text_ab.TEXT_AB)
     assert [lv["repeat"] for lv in runs[0]["levels"]] == [0, 1, 2] and len(runs[0]["starts"]) == 3

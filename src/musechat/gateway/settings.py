@@ -81,11 +81,12 @@ class GatewaySettings(BaseSettings):
                                  "in-process ranker in a child process of their own.")
     text_process: bool = Field(default=True, description="Run the in-process text model in a child process "
                                "of its own: new sentences (~4-5 ms of CPU each) take a core of their own.")
-    # ONNX Runtime runs the same MiniLM weights at a fraction of torch's CPU per sentence, features equal to
-    # ~1e-5 (docs/text-encoder.md, docs/benchmarks/turn_latency.md); int8 is faster still but its features
-    # drift (pooled cosine ~0.99 to fp32), and the fusion model was trained on fp32 features.
+    # ONNX Runtime int8 runs the same MiniLM weights at about half of fp32 ONNX's CPU per sentence (a
+    # fraction of torch's); its features drift (pooled cosine ~0.99 to fp32, on which the fusion model was
+    # trained), which cost the fusion ranking 0.34 % of its R@1 on a trained checkpoint
+    # (docs/benchmarks/text_int8_fusion.md); `onnx` gives torch's features to ~1e-5 (docs/text-encoder.md).
     text_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        default="onnx", description="What runs the in-process text model: torch (transformers), onnx (ONNX "
+        default="onnx-int8", description="What runs the in-process text model: torch (transformers), onnx (ONNX "
         "Runtime, fp32, exported once into text_model_cache_dir) or onnx-int8 (dynamic int8 quantization).")
     text_model_cache_dir: Path | None = Field(
         default=None, description="Where the text model's ONNX export is kept (a folder per weights' sha8); "

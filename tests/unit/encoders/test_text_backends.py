@@ -24,8 +24,8 @@ def _settings(**kw: Any) -> GatewaySettings:
                            ranker_url="http://127.0.0.1:9", **kw)
 
 
-def test_gateway_setting_defaults_to_onnx_and_reads_the_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _settings().text_backend == "onnx"
+def test_gateway_setting_defaults_to_onnx_int8_and_reads_the_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _settings().text_backend == "onnx-int8"
     assert _settings().text_model_cache_dir is None
     monkeypatch.setenv("MUSECHAT_GATEWAY_TEXT_BACKEND", "torch")
     monkeypatch.setenv("MUSECHAT_GATEWAY_TEXT_MODEL_CACHE_DIR", "/models/cache")
