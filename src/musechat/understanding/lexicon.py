@@ -173,14 +173,15 @@ _cue("neg", "no", "not", "without", "avoid", "lose", "drop", "remove", "get rid 
      "excluding", "except", "free of", "rather not", "would rather not", "not any", "no more", "take out", "leave out",
      "strip out", "mute", "silence", "nothing with", "without any", "sick of", "tired of", "enough of",
      "no need for", "nobody", "do not need", "dont need", "do not like", "dont like", "dislike", "not have")
-_cue("more", "more like", "more", "add", "added", "adding", "bring in", "bring back", "put", "want", "wanted",
-     "need", "needs",
+_cue("more", "more like", "more", "add", "added", "adding", "increase", "raise", "bring in", "bring back", "put",
+     "want", "wanted", "need", "needs",
      "like", "love", "would love", "prefer", "heavier", "bigger", "extra", "plus", "miss", "could use",
      "more of", "louder", "stronger", "lots of", "go for", "go", "make it", "toward", "towards", "include",
      "featuring", "feature", "hear", "some more", "turn up", "boost", "emphasise", "emphasize", "up the",
      "keep it", "something", "something with", "lean into", "give it", "try")
 _cue("weak_more", "with", "some", "a", "an", "any")
-_cue("less", "less like", "less", "fewer", "tone down", "tone it down", "turn down", "lighter", "reduce", "lower",
+_cue("less", "less like", "less", "fewer", "decrease", "drop down",
+     "tone down", "tone it down", "turn down", "lighter", "reduce", "lower",
      "not a fan of",
      "not so much", "not as much", "softer on", "lighter on", "dial back", "dial down", "too much", "toned down",
      "not too much", "away from", "easy on", "go easy on", "ease up on", "cut back on", "cut down on",
@@ -235,6 +236,9 @@ LESS_AFTER = tuple(tuple(p.split()) for p in (
     "gets in the way", "get in the way"))
 NEG_AFTER = tuple(tuple(p.split()) for p in (
     "has to go", "have to go", "needs to go", "need to go", "must go", "can go", "should go"))
+# A comparative right after a tempo, instrument or vocals mention ("make the tempo higher", "drums up").
+POSTFIX_UP = frozenset({"higher", "up", "faster", "quicker"})
+POSTFIX_DOWN = frozenset({"lower", "down", "slower"})
 POSTFIX_END = frozenset({"please", "now", "again", "this time", "too", "thanks"})  # may follow POSTFIX_MORE
 # A negator's reach: it skips these words on its way to the mention it negates.
 NEG_SKIPPABLE = frozenset({"the", "a", "an", "any", "and", "or", "nor", "of", "at", "all", "that", "this", "those",

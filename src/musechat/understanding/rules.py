@@ -44,9 +44,11 @@ from musechat.understanding.lexicon import (
     NEG_AFTER,
     NEG_BREAKERS,
     NEG_SKIPPABLE,
+    POSTFIX_DOWN,
     POSTFIX_END,
     POSTFIX_MORE,
     POSTFIX_NEG,
+    POSTFIX_UP,
     PREDICATE_ACCEPTABLE,
     PREDICATE_LESS,
     PREDICATE_LIFT_NOW,
@@ -286,8 +288,21 @@ def _scan(tokens: list[str]) -> list[Item]:
 
 def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
     """A word right after a mention that says it should go ("vocals off") or, ending the clause, come
-    ("vocals on please")."""
-    if start >= len(items) or items[start].kind != "word":
+    ("vocals on please"); a comparative after a tempo, instrument or vocals mention says which way
+    ("make the tempo higher", "turn the drums down"; not a mood: "calm down")."""
+    if start >= len(items):
+        return None, start
+    mention = items[start - 1].mention
+    if mention is not None and (mention.key.startswith("instrument.") or mention.key == "vocals"
+                                or (mention.key == "tempo" and mention.sign == 0)):
+        j = start
+        while j < len(items) and items[j].kind == "cue" and items[j].cue in ("slight", "strong"):
+            j += 1  # "the tempo a bit higher": the predicate's intensity is read from these
+        if j < len(items) and items[j].text in POSTFIX_UP:
+            return "more", j + 1
+        if j < len(items) and items[j].text in POSTFIX_DOWN:
+            return "less", j + 1
+    if items[start].kind != "word":
         return None, start
     word, rest = items[start].text, items[start + 1:]
     if word in POSTFIX_NEG:

@@ -125,6 +125,11 @@ def test_numbers_with_units_and_licences(text: str, expected: dict[str, object])
     ("the synth's way too loud", {"instrument.synth": "less", "instrument.synth.intensity": "strong"}),
     ("it's a horror short, so darker", {"mood.sad": "more"}),
     ("it's so slow", {"tempo": "faster"}),
+    # a comparative after a tempo, instrument or vocals mention, and increase/decrease
+    ("make the tempo higher", {"tempo": "faster"}),
+    ("turn the drums down", {"instrument.drums": "less"}),
+    ("decrease the tempo", {"tempo": "slower"}),
+    ("calm down", {"mood.calm": "more"}),
 ])
 def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
