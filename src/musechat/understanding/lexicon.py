@@ -160,6 +160,9 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
 ))
 
 CUES: dict[tuple[str, ...], Cue] = {}
+# Negators that are removal verbs: after a fresh negator they cancel it ("do not remove the piano").
+REMOVALS = frozenset({"lose", "drop", "remove", "get rid of", "cut", "cut out", "skip", "ditch", "kill", "nix",
+                      "scrap", "exclude", "take out", "leave out", "strip out", "mute", "silence", "avoid"})
 
 
 def _cue(cue: Cue, *phrases: str) -> None:

@@ -57,6 +57,7 @@ from musechat.understanding.lexicon import (
     PREDICATE_PRAISE,
     PREDICATE_WANT_LESS,
     PREDICATE_WANT_MORE,
+    REMOVALS,
     STOP_PHRASES,
     Mention,
 )
@@ -100,8 +101,18 @@ def _minutes_seconds(match: re.Match[str]) -> str:
     return f"{int(match[1]) * 60 + int(match[2])} seconds"  # "2:30" -> "150 seconds"
 
 
+def _minutes_and_seconds(match: re.Match[str]) -> str:
+    """"a minute thirty", "2 minutes 15 seconds" -> seconds."""
+    minutes, seconds = (_NUMBER_WORDS.get(g) or int(g) for g in (match[1], match[2]))
+    return f"{minutes * 60 + seconds} seconds"
+
+
 _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(\d+):([0-5]\d)(?:\s*(?:minutes?|mins?|m)\b)?", _minutes_seconds),
+    (r"\b(a|one|two|three|four|five|\d+) (?:minutes?|mins?) (?:and )?(forty five|fifteen|twenty|thirty|forty|fifty"
+     r"|ten|[1-5]?\d)(?: (?:seconds?|secs?))?\b(?! (?:minutes?|mins?|bpm)\b)", _minutes_and_seconds),
+    # "vocals: no", "drums: none" (form-like answers): the attribute with its postfix
+    (r"\b([a-z]+)\s*:\s*(?=(?:no|none|off|yes|on)\b)", r"\1 "),
     (r"\banything but\b", "except"), (r"\beverything but\b", "except"), (r"\bno one\b", "nobody"),
     (r"\ba minute and a half\b", "90 seconds"), (r"\b(?:one|1) and a half minutes?\b", "90 seconds"),
     (r"\bminute and a half\b", "90 seconds"), (r"\bhalf a minute\b", "30 seconds"),
@@ -302,6 +313,8 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
             return "more", j + 1
         if j < len(items) and items[j].text in POSTFIX_DOWN:
             return "less", j + 1
+    if items[start].text in ("no", "none") and all(item.text in POSTFIX_END for item in items[start + 1:]):
+        return "neg", start + 1  # "vocals no" (after "vocals: no")
     if items[start].kind != "word":
         return None, start
     word, rest = items[start].text, items[start + 1:]
@@ -479,7 +492,9 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
             continue
         if item.kind == "cue" and item.cue is not None:
             cue = item.cue
-            if cue == "neg":
+            if cue == "neg" and state.neg and state.neg_fresh and item.text in REMOVALS:
+                state.neg, state.keep = False, True  # "do not remove the piano": the negations cancel, it stays
+            elif cue == "neg":
                 state.neg, state.neg_fresh, state.neg_budget, state.polarity = True, True, NEG_REACH, None
             elif cue == "more":
                 # A "more" cue right after a negator stays negated ("do not make it slower", "I do not want

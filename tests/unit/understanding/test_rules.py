@@ -130,6 +130,11 @@ def test_numbers_with_units_and_licences(text: str, expected: dict[str, object])
     ("turn the drums down", {"instrument.drums": "less"}),
     ("decrease the tempo", {"tempo": "slower"}),
     ("calm down", {"mood.calm": "more"}),
+    # a negated removal keeps; form-like answers; minutes and seconds in words
+    ("please don't remove the piano", {}),
+    ("I do not want to lose the guitar", {}),
+    ("vocals: no", {"vocals": "off"}),
+    ("no longer than a minute thirty", {"duration.max_s": 90.0}),
 ])
 def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
