@@ -83,7 +83,7 @@ HISTORY = (
     "\"way too\" after a copula lost their intensity), then wrote and committed `test3` (40 sentences) unscored. "
     "It fixed those constructions on `val` (25 new sentences of its own: swaps, \"instead of\", negated limits, "
     "carried negation, lifts after the attribute) and scored `test3` after; a second round of its own probes "
-    "added 23 more `val` sentences (comparatives after a modal: \"could the drums be a little quieter\", \"a "
+    "added 25 more `val` sentences (comparatives after a modal: \"could the drums be a little quieter\", \"a "
     "soft piano\" as a piano asked for, \"maybe 3 minutes\", \"the female singer doesn't fit\", \"happy with\" as a "
     "mood), after which `test3` was scored again. Four "
     "sentences later found word for word in an earlier bank were dropped (two from each), leaving 77 and 38. "

@@ -351,11 +351,16 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     bag = set(words) | {" ".join(words[k:k + 2]) for k in range(len(words) - 1)}
     if bag & PREDICATE_OK and bag & PREDICATE_LIFT_NOW:
         return "lift", end
+    joined = " ".join(words)
+    if re.search(r"\bnot (?:[a-z]+ ){0,2}enough\b", joined):
+        return "more", end  # "the vocals are not loud enough"
+    if re.search(r"\bnot (?:too|that|so|overly) ", joined + " "):
+        return "ok", end  # "the drums are not too loud": no complaint
     if bag & PREDICATE_WANT_LESS:
         return "less", end
     if bag & PREDICATE_WANT_MORE:
         return "more", end
-    if bag & PREDICATE_MORE or "not enough" in " ".join(words):
+    if bag & PREDICATE_MORE:
         return "more", end
     if bag & PREDICATE_LESS:
         return "less", end

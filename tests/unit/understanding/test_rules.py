@@ -135,6 +135,8 @@ def test_numbers_with_units_and_licences(text: str, expected: dict[str, object])
     ("I do not want to lose the guitar", {}),
     ("vocals: no", {"vocals": "off"}),
     ("no longer than a minute thirty", {"duration.max_s": 90.0}),
+    ("the vocals aren't loud enough", {"vocals": "on"}),
+    ("the drums are not too loud", {}),
 ])
 def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
