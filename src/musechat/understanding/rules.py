@@ -344,9 +344,6 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
         j += 1
     if j >= len(items) or items[j].kind != "word" or items[j].text not in COPULAS:
         return None, start
-    end = j + 1
-    while end < len(items) and items[end].text not in ("and", "or"):
-        end += 1
     words = " ".join(item.text for item in items[j + 1:end]).split()
     bag = set(words) | {" ".join(words[k:k + 2]) for k in range(len(words) - 1)}
     if bag & PREDICATE_OK and bag & PREDICATE_LIFT_NOW:
@@ -427,16 +424,20 @@ def _intensity_of(text: str, cue: str) -> Intensity:
     return "slight" if cue == "slight" else "strong"
 
 
+def _too_intensity(text: str) -> Intensity:
+    """How strong a "too" cue is: "way too" / "far too" strong, "a bit too" slight, "too" itself normal."""
+    if text.startswith(("way", "far", "much")):
+        return "strong"
+    return "slight" if text.startswith("a ") else "normal"
+
+
 def _predicate_intensity(predicate: list[Item]) -> Intensity:
     """How strongly a copula's predicate says it: "are far too loud" strong, "is a little too harsh" slight."""
     for item in predicate:
         if item.kind == "cue" and item.cue in ("slight", "strong"):
             return "slight" if item.cue == "slight" else "strong"
-        if item.kind == "cue" and item.cue == "too":
-            if item.text.startswith(("way", "far", "much")):
-                return "strong"
-            if item.text.startswith("a "):
-                return "slight"
+        if item.kind == "cue" and item.cue == "too" and _too_intensity(item.text) != "normal":
+            return _too_intensity(item.text)
     return "normal"
 
 
@@ -513,10 +514,8 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
                 state.neg, state.polarity = False, "less"
             elif cue == "too":
                 state.too = True
-                if item.text.startswith(("way", "far")):
-                    state.intensity = "strong"
-                elif item.text.startswith("a "):
-                    state.intensity = "slight"
+                if _too_intensity(item.text) != "normal":
+                    state.intensity = _too_intensity(item.text)
             elif cue == "lift":
                 if state.lift is None or item.text != "any":  # "fine with any tempo": the first lift stands
                     state.lift = item.text
