@@ -64,14 +64,16 @@ _add(Mention("vocals", 1), "vocal", "vocals", "voice", "voices", "singing", "sin
 _add(Mention("vocals", -1), "instrumental", "instrumentals", "instrumental only", "purely instrumental")
 _add(Mention("vocals", 1, gender="female"), "female", "female vocal", "female vocals", "female vocalist",
      "female vocalists", "female singer", "female voice", "woman singing", "a woman", "women", "womans voice",
-     "girl singing", "a girl", "diva", "soprano", "she sings", "woman", "female singing", "women singing")
+     "girl singing", "a girl", "diva", "soprano", "she sings", "woman", "female singing", "women singing",
+     "a lady", "lady")
 _add(Mention("vocals", 1, gender="male"), "male", "male vocal", "male vocals", "male vocalist", "male vocalists",
      "male singer", "male voice", "man singing", "a man", "men", "mans voice", "guy singing", "guy sing",
-     "a guy", "baritone", "he sings", "man", "male singing", "men singing", "guys voice")
+     "a guy", "baritone", "he sings", "man", "male singing", "men singing", "guys voice", "a dude", "dude",
+     "a bloke")
 # A gendered word and the vocals noun after it are one mention ("no female singers" is male or none, not
 # "no vocals" and "male" at once).
-for _gender, _adjectives in (("female", ("female", "woman", "women", "womans", "girl", "girls")),
-                             ("male", ("male", "man", "men", "mans", "guy", "guys"))):
+for _gender, _adjectives in (("female", ("female", "woman", "women", "womans", "girl", "girls", "lady", "ladies")),
+                             ("male", ("male", "man", "men", "mans", "guy", "guys", "dude", "dudes", "bloke"))):
     _add(Mention("vocals", 1, gender=_gender),
          *(f"{a} {n}" for a in _adjectives for n in ("singer", "singers", "vocalist", "vocalists", "voice",
                                                       "voices", "vocals", "vocal", "singing", "lead", "lead vocals",
@@ -122,7 +124,8 @@ _MOOD_WORDS = {
     "calm": (("calm", "relaxed", "relaxing", "chill", "chilled", "mellow", "peaceful", "gentle", "soft", "quiet",
               "soothing", "serene", "tranquil", "laid back", "laidback", "easy listening", "dreamy", "restful"),
              ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller")),
-    "energetic": (("energetic", "energy", "intense", "lively", "powerful", "punchy", "driving", "high energy",
+    "energetic": (("energetic", "energy", "punch", "oomph", "intensity", "excitement",
+                   "intense", "lively", "powerful", "punchy", "driving", "high energy",
                    "exciting", "hype", "vigorous", "dynamic", "loud", "aggressive", "epic", "pumped", "pumping"),
                   ("livelier", "more intense", "punchier", "louder", "more energetic", "pump it up", "amp it up",
                    "liven it up", "liven things up")),
@@ -170,7 +173,8 @@ def _cue(cue: Cue, *phrases: str) -> None:
         CUES[phrase] = cue
 
 
-_cue("neg", "no", "not", "without", "avoid", "lose", "drop", "remove", "get rid of", "cut", "cut out", "skip",
+_cue("neg", "no", "not", "neither", "without", "turn off", "switch off", "shut off",
+      "avoid", "lose", "drop", "remove", "get rid of", "cut", "cut out", "skip",
      "ditch", "nothing", "none", "zero", "never", "do not want", "not want", "dont want", "can not stand",
      "cannot stand", "cant stand", "hate", "stop", "kill", "nix", "scrap", "minus", "anything but", "exclude",
      "excluding", "except", "free of", "rather not", "would rather not", "not any", "no more", "take out", "leave out",
@@ -194,7 +198,12 @@ _cue("lift", "do not care about", "do not care", "dont care about", "no matter",
      "dont mind", "fine with", "ok with", "okay with", "am happy with", "are happy with", "be happy with",
      "forget",
      "forget about", "forget the", "whatever", "open to", "allow", "any")
-_cue("keep", "keep the", "keep that", "same", "leave the", "retain", "keep those")
+_cue("keep", "keep the", "keep that", "same", "leave the", "retain", "keep those",
+     # praise of what is playing ("love the guitar but it is too slow"), not a wish: "would love the ..." is one
+     *(f"{verb} {det}" for verb in ("love", "loved", "like", "liked", "enjoy", "enjoyed", "dig", "adore")
+       for det in ("the", "that", "this", "those", "these", "how")))
+_cue("more", "would like", "would love", "would enjoy", "turn on", "switch on", "bring up", "pump up")
+_cue("less", "bring down", "take down", "scale back", "pull back", "push back")
 _cue("slight", "a bit", "a little", "a little bit", "slightly", "a touch", "a tad", "somewhat", "a smidge",
      "marginally", "just a bit", "bit", "little", "a hair", "mildly", "a shade", "touch", "tad", "a notch",
      "notch")
@@ -210,6 +219,8 @@ PREDICATE_MORE = frozenset({"thin", "empty", "weak", "buried", "faint", "missing
                             "not enough", "flat", "low"})
 PREDICATE_LESS = frozenset({"too", "much", "loud", "annoying", "distracting", "overpowering", "harsh", "busy",
                             "heavy", "grating", "irritating", "clashes", "clash", "overwhelming", "overbearing",
+                            "overkill", "cheap", "tacky", "tinny", "jarring", "obnoxious", "over the top",
+                            "out of place",
                             "cheesy", "intrusive", "shrill", "piercing", "noisy", "awful", "terrible",
                             "bad", "horrible", "excessive", "dominant", "overdone", "wrong", "unbearable", "mushy"})
 # Comparatives after a copula say what is wanted outright ("could the drums be a little quieter").
@@ -231,7 +242,8 @@ POSTFIX_MORE = frozenset({"on", "in", "back in"})
 LIFT_AFTER = tuple(tuple(p.split()) for p in (
     "does not matter", "do not matter", "no longer matters", "matters not", "is not important",
     "are not important", "is unimportant", "is irrelevant", "are irrelevant", "is flexible", "are flexible",
-    "can be anything", "can be whatever", "is up to you", "is your call", "is not a concern", "is open"))
+    "can be anything", "can be whatever", "is up to you", "is your call", "is not a concern", "is open",
+    "can stay", "may stay", "can remain", "can come back", "can return", "can stay in"))
 # After a mention, what says it does not belong ("the female singer does not fit") or must go.
 LESS_AFTER = tuple(tuple(p.split()) for p in (
     "does not fit", "do not fit", "does not work", "do not work", "does not suit", "do not suit",
@@ -240,8 +252,8 @@ LESS_AFTER = tuple(tuple(p.split()) for p in (
 NEG_AFTER = tuple(tuple(p.split()) for p in (
     "has to go", "have to go", "needs to go", "need to go", "must go", "can go", "should go"))
 # A comparative right after a tempo, instrument or vocals mention ("make the tempo higher", "drums up").
-POSTFIX_UP = frozenset({"higher", "up", "faster", "quicker"})
-POSTFIX_DOWN = frozenset({"lower", "down", "slower"})
+POSTFIX_UP = frozenset({"higher", "up", "faster", "quicker", "louder", "stronger", "heavier"})
+POSTFIX_DOWN = frozenset({"lower", "down", "slower", "quieter", "softer", "lighter", "gentler", "subtler"})
 POSTFIX_END = frozenset({"please", "now", "again", "this time", "too", "thanks"})  # may follow POSTFIX_MORE
 # A negator's reach: it skips these words on its way to the mention it negates.
 NEG_SKIPPABLE = frozenset({"the", "a", "an", "any", "and", "or", "nor", "of", "at", "all", "that", "this", "those",

@@ -61,7 +61,7 @@ from musechat.understanding.lexicon import (
     STOP_PHRASES,
     Mention,
 )
-from musechat.understanding.spelling import repair_text
+from musechat.understanding.spelling import known_words, lexicon_words, repair_text
 
 NEG_REACH = 3  # non-filler words a negator may skip on its way to its mention ("should not [be] [that] slow")
 
@@ -101,6 +101,12 @@ def _minutes_seconds(match: re.Match[str]) -> str:
     return f"{int(match[1]) * 60 + int(match[2])} seconds"  # "2:30" -> "150 seconds"
 
 
+def _and_a_half(match: re.Match[str]) -> str:
+    """"two and a half minutes" -> seconds."""
+    minutes = _NUMBER_WORDS.get(match[1]) or int(match[1])
+    return f"{minutes * 60 + 30} seconds"
+
+
 def _minutes_and_seconds(match: re.Match[str]) -> str:
     """"a minute thirty", "2 minutes 15 seconds" -> seconds."""
     minutes, seconds = (_NUMBER_WORDS.get(g) or int(g) for g in (match[1], match[2]))
@@ -114,6 +120,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "vocals: no", "drums: none" (form-like answers): the attribute with its postfix
     (r"\b([a-z]+)\s*:\s*(?=(?:no|none|off|yes|on)\b)", r"\1 "),
     (r"\banything but\b", "except"), (r"\beverything but\b", "except"), (r"\bno one\b", "nobody"),
+    (r"\b(one|two|three|four|five|\d+) and a half (?:minutes?|mins?)\b", _and_a_half),
     (r"\ba minute and a half\b", "90 seconds"), (r"\b(?:one|1) and a half minutes?\b", "90 seconds"),
     (r"\bminute and a half\b", "90 seconds"), (r"\bhalf a minute\b", "30 seconds"),
     (r"\ba couple (?:of )?minutes\b", "2 minutes"), (r"\bhalf an? hour\b", "30 minutes"),
@@ -130,12 +137,32 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
 )
 
 
+# Chat spellings of cue words: "abit faster", "alot slower", "gimme", "pls".
+_CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", "a little"),
+               (r"\blil\b", "little"), (r"\bgimme\b", "give me"), (r"\bwanna\b", "want to"),
+               (r"\bpl[sz]\b", "please"), (r"\bplz\b", "please"), (r"\bu\b", "you"))
+
+
+def _unstretch(match: re.Match[str]) -> str:
+    """"sooo" -> "so", "slooow" -> "slow", "coool" -> "cool": a letter typed 3+ times becomes one letter,
+    or two where one gives no known word."""
+    word = match.group(0)
+    once = re.sub(r"([a-z])\1{2,}", r"\1", word)
+    if once in lexicon_words() or once in (known_words() or frozenset()):
+        return once
+    return re.sub(r"([a-z])\1{2,}", r"\1\1", word)
+
+
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("`", "'")
+    text = re.sub(r"[a-z]*([a-z])\1{2,}[a-z]*", _unstretch, text)
+    for pattern, replacement in _CHAT_WORDS:
+        text = re.sub(pattern, replacement, text)
     for pattern, replacement in _CONTRACTIONS:
         text = re.sub(pattern, replacement, text)
     text = text.replace("'", "").replace("&", " and ")
     text = re.sub(r"(?<=[a-z])-(?=[a-z])|(?<=[a-z])-(?=\d)|(?<=\d)-(?=[a-z])", " ", text)
+    text = re.sub(r"(\d)\s*([a-z]*)\s*\+", r"\1 \2 plus ", text)  # "120+ bpm", "90s+": at least
     text = re.sub(r"[^a-z0-9.,;:!?\- ]+", " ", text)
     for pattern, rewrite in _REWRITES:
         text = re.sub(pattern, rewrite, text)
@@ -152,33 +179,41 @@ _NEG_WORDS = r"(?:no|not|nothing|never|nobody|none)"
 # What may stand between a negator and its bound ("can not BE longer than", "NOTHING over", "no TRACK over"),
 # never a clause of its own: "no singing and under a minute" is no vocals plus a maximum, not a minimum.
 _FILLER = r"(?:(?:be|is|are|it|its|that|this|a|any|one|track|tracks|song|songs|thing|music|way|go|run|last)\s+){0,3}"
-_MORE_WORDS = r"(?:over|above|more than|longer than|past|beyond|exceeding|greater than)"
+_MORE_WORDS = r"(?:over|above|more than|longer than|past|beyond|exceed(?:s|ing)?|greater than)"
 _LESS_WORDS = r"(?:under|below|less than|shorter than|fewer than)"
+_AT_MOST = r"at (?:the |a )?(?:very )?(?:most|maximum|max)"
+_AT_LEAST = r"at (?:the |a )?(?:very )?(?:least|minimum|min)"
 _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("between", rf"\bbetween {_AMOUNT}\s*(?:{_UNIT})?\s*(?:and|to)\s*{_AMOUNT}\s*{_UNIT}"),
     ("between", rf"\b{_AMOUNT}\s*(?:{_UNIT})?\s*to\s*{_AMOUNT}\s*{_UNIT}(?:\s+long)?"),
     ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}{_MORE_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
     ("min", rf"\b{_NEG_WORDS}\s+{_FILLER}{_LESS_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
-    ("max", rf"\b(?:{_LESS_WORDS}|at most|at the most|no longer than|no more than|max(?:imum)?(?: of)?|within"
+    ("max", rf"\b(?:{_LESS_WORDS}|{_AT_MOST}|no longer than|no more than|max(?:imum)?(?: of)?|within"
             rf"|up to|inside|tops)\s+{_AMOUNT}\s*{_UNIT}"),
-    ("max", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:max(?:imum)?|tops|or less|or shorter|at most|at the most|or under)\b"),
-    ("min", rf"\b(?:{_MORE_WORDS}|at least|min(?:imum)?(?: of)?|no shorter than|no less than)\s+{_AMOUNT}\s*{_UNIT}"),
-    ("min", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:min(?:imum)?|or more|or longer|at least|or over)\b"),
+    ("max", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:max(?:imum)?|tops|or less|or shorter|{_AT_MOST}|or under)\b"),
+    ("min", rf"\b(?:{_MORE_WORDS}|{_AT_LEAST}|min(?:imum)?(?: of)?|no shorter than|no less than)"
+            rf"\s+{_AMOUNT}\s*{_UNIT}"),
+    ("min", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:min(?:imum)?|or more|or longer|{_AT_LEAST}|or over|plus)\b"),
+    ("min", rf"\b{_AMOUNT}\s*plus\s+{_UNIT}"),
     ("around", rf"\b(?:around|about|roughly|approximately|approx|like|some|maybe|say)\s+{_AMOUNT}\s*{_UNIT}"),
-    ("around", rf"\b{_AMOUNT}\s*{_UNIT}\s*(?:long|ish)\b"),
+    ("around", rf"\b{_AMOUNT}\s*{_UNIT}\s*(?:long|ish|or so|or thereabouts|give or take)\b"),
 )
 _BPM = r"\s*(?:bpm|beats per minute|beats a minute)\b"
+_BPM_FIRST = r"\b(?:bpm|tempo)\s*(?:of|at|around|about|roughly|near|in the|should be|=)?\s*"
 _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("between", rf"{_BPM_FIRST}(?:between )?(\d+)\s*(?:and|to)\s*(\d+)\b(?!\s*(?:seconds?|secs?|minutes?|mins?)\b)"),
     ("between", rf"\bbetween (\d+)\s*(?:bpm)?\s*(?:and|to)\s*(\d+){_BPM}"),
     ("between", rf"\b(\d+)\s*to\s*(\d+){_BPM}"),
-    ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}(?:over|above|more than|faster than)\s+(\d+){_BPM}"),
+    ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}(?:over|above|more than|faster than|exceed(?:s|ing)?)\s+(\d+){_BPM}"),
     ("max", rf"\b(?:under|below|less than|at most|max(?:imum)?|up to|slower than|no more than|no faster than)"
             rf"\s+(\d+){_BPM}"),
     ("max", rf"\b(\d+){_BPM}\s+(?:max(?:imum)?|tops|or less|or slower|at most)\b"),
     ("min", rf"\b(?:over|above|more than|at least|min(?:imum)?|faster than|no slower than|no less than)"
             rf"\s+(\d+){_BPM}"),
-    ("min", rf"\b(\d+){_BPM}\s+(?:min(?:imum)?|or more|or faster|at least)\b"),
+    ("min", rf"\b(\d+){_BPM}\s+(?:min(?:imum)?|or more|or faster|at least|plus)\b"),
+    ("min", rf"\b(\d+)\s*plus{_BPM}"),
     ("around", rf"\b(?:around|about|roughly|approximately|approx|like|near|close to)?\s*(\d+){_BPM}"),
+    ("around", rf"{_BPM_FIRST}(\d{{2,3}})\b(?!\s*(?:seconds?|secs?|minutes?|mins?|s|m)\b)"),
 )
 BPM_AROUND = 10.0  # "around 120 bpm" reads as 110-130
 DURATION_AROUND = 0.15  # "about 90 seconds" reads as ±15 %
@@ -192,9 +227,23 @@ _ANY_LICENCE = r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the 
 _SOMETHING_ELSE = re.compile(
     r"\b(?:something|anything|someone|somebody) (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
     r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short))"
-    r"|\bdifferent (?:one|track|song|pick|direction|option)\b|\bnope\b|\btry again\b|\bnext one,? please\b"
+    r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\bnope\b|\btry again\b"
+    r"|\bnext one,? please\b"
     r"|\bskip (?:this|that)(?: one)?\b|\bshow me (?:another|more)\b|\belse entirely\b|\bnot quite it\b"
     r"|\bsomething different\b|\bchange it up\b|\bnot feeling (?:it|this|that)\b")
+
+# A whole utterance of these words only asks for another pick ("nah, next", "pass", "meh, give me another").
+_NEXT_WORDS = frozenset({"next", "pass", "skip", "another", "other", "different", "else", "again"})
+_NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "hmm", "hm", "um", "uh", "ok", "okay", "well", "so", "please",
+                           "thanks", "thank", "you", "one", "track", "song", "give", "me", "show", "play", "the",
+                           "a", "an", "let", "lets", "us", "see", "try", "just", "then", "now", "this", "that",
+                           "time", "go", "to", "on", "ugh", "eh", "yeah", "sorry", "maybe"})
+
+
+def _asks_only_next(text: str) -> bool:
+    words = re.findall(r"[a-z]+", text)
+    return bool(set(words) & _NEXT_WORDS) and set(words) <= _NEXT_WORDS | _NEXT_FILLERS
+
 
 _RESET = re.compile(
     r"\b(?:start (?:over|again|afresh|from scratch)|from scratch|reset(?: everything| it all| all| the filters)?"
@@ -253,6 +302,9 @@ def _read_numbers(text: str, out: Readings) -> str:
         while (match := re.search(pattern, text)) is not None:
             out.licences.extend(licences)
             text = _cut(text, match)
+    if _asks_only_next(text):
+        out.something_else = True
+        return ""
     while (match := _SOMETHING_ELSE.search(text)) is not None:
         out.something_else = True
         text = _cut(text, match)
@@ -466,7 +518,8 @@ def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None)
 def _read_clause(tokens: list[str], out: Readings) -> None:
     items = _scan(tokens)
     state = _ClauseState()
-    last: Reading | None = None
+    # A clause that names nothing may say how much of the last ask ("less piano, a lot less").
+    last = out.items[-1] if out.items and not any(it.kind == "mention" for it in items) else None
     i = 0
     while i < len(items):
         item = items[i]
@@ -523,7 +576,7 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
                 state.keep = True
             elif cue in ("slight", "strong"):
                 if not any(it.kind == "mention" for it in items[i + 1:]) and last is not None:
-                    if last.key != "vocals" and last.value != "lift":
+                    if last.key != "vocals" and last.value not in ("lift", "none", "fine"):
                         last.intensity = _intensity_of(item.text, cue)  # "calm the pace a touch"
                 else:
                     state.intensity = _intensity_of(item.text, cue)

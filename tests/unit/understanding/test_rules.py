@@ -142,6 +142,43 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     assert flatten(parse_utterance(text)) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # chat spellings and stretched letters
+    ("abit slower pls", {"tempo": "slower", "tempo.intensity": "slight"}),
+    ("sooo fast, slow down", {"tempo": "slower"}),
+    ("gimme alot more drums", {"instrument.drums": "more", "instrument.drums.intensity": "strong"}),
+    # a clause that names nothing says how much of the last ask
+    ("slower, a lot slower", {"tempo": "slower", "tempo.intensity": "strong"}),
+    ("less synth, a bit less", {"instrument.synth": "less", "instrument.synth.intensity": "slight"}),
+    ("no drums, at all", {"instrument.drums": "none"}),
+    # bounds said after the amount, "exceed", "+", "and a half", "or so"; a BPM named before its number
+    ("a minute at the very least", {"duration.min_s": 60.0}),
+    ("two minutes at maximum", {"duration.max_s": 120.0}),
+    ("should never exceed 90 seconds", {"duration.max_s": 90.0}),
+    ("4+ minutes", {"duration.min_s": 240.0}),
+    ("one and a half minutes tops", {"duration.max_s": 90.0}),
+    ("60 seconds give or take", {"duration.min_s": 51.0, "duration.max_s": 69.0}),
+    ("bpm between 70 and 80", {"tempo.min_bpm": 70.0, "tempo.max_bpm": 80.0}),
+    ("tempo around 100", {"tempo.min_bpm": 90.0, "tempo.max_bpm": 110.0}),
+    ("100+ bpm", {"tempo.min_bpm": 100.0}),
+    # "neither ... nor", switches, "bring down", praise of what is playing
+    ("neither drums nor synth", {"instrument.drums": "none", "instrument.synth": "none"}),
+    ("switch off the singing", {"vocals": "off"}),
+    ("bring down the synth a touch", {"instrument.synth": "less", "instrument.synth.intensity": "slight"}),
+    ("I like the piano, but slower", {"tempo": "slower"}),
+    ("I'd like the piano louder", {"instrument.piano": "more"}),
+    ("the choir sounds tacky", {"instrument.choir": "less"}),
+    ("a lady singing", {"vocals": "female"}),
+    ("more punch", {"mood.energetic": "more"}),
+    # a whole utterance that only asks for the next pick
+    ("nope. next one", {"something_else": True}),
+    ("skip please", {"something_else": True}),
+    ("a different vibe", {"something_else": True}),
+])
+def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
+    assert flatten(parse_utterance(text)) == expected
+
+
 @pytest.mark.parametrize(("text", "lifted"), [
     ("Vocals are fine now.", ["vocals"]),
     ("I don't mind guitar anymore", ["instrument.guitar"]),
