@@ -61,7 +61,8 @@ _add(Mention("tempo", 0, limit=True), *(f"{a} {b}" for a in ("tempo", "bpm", "sp
 _add(Mention("vocals", 1), "vocal", "vocals", "voice", "voices", "singing", "singer", "singers", "sing", "sung",
      "lyrics", "lyric", "vocalist", "vocalists", "someone singing", "somebody singing", "anyone singing",
      "a vocal", "words", "a song with words")
-_add(Mention("vocals", -1), "instrumental", "instrumentals", "instrumental only", "purely instrumental")
+_add(Mention("vocals", -1), "instrumental", "instrumentals", "instrumental only", "purely instrumental",
+     "non vocal", "nonvocal", "non vocals", "wordless", "vocalless", "voiceless")
 _add(Mention("vocals", 1, gender="female"), "female", "female vocal", "female vocals", "female vocalist",
      "female vocalists", "female singer", "female voice", "woman singing", "a woman", "women", "womans voice",
      "girl singing", "a girl", "diva", "soprano", "she sings", "woman", "female singing", "women singing",
@@ -122,7 +123,8 @@ for _name, (_plain, _comparative) in _GENRE_WORDS.items():
 # ---- moods
 _MOOD_WORDS = {
     "calm": (("calm", "relaxed", "relaxing", "chill", "chilled", "mellow", "peaceful", "gentle", "soft", "quiet",
-              "soothing", "serene", "tranquil", "laid back", "laidback", "easy listening", "dreamy", "restful"),
+              "soothing", "serene", "tranquil", "relax", "calming", "chillout",
+              "chill out", "laid back", "laidback", "easy listening", "dreamy", "restful"),
              ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller")),
     "energetic": (("energetic", "energy", "punch", "oomph", "intensity", "excitement",
                    "intense", "lively", "powerful", "punchy", "driving", "high energy",
@@ -145,6 +147,9 @@ for _name, (_plain, _comparative) in _MOOD_WORDS.items():
 
 # ---- attributes named without a direction (targets of a lift: "any length is fine")
 _add(Mention("duration", 0), "length", "duration", "runtime")
+_add(Mention("vocals", 0, limit=True), *(f"{a} {b}" for a in ("vocal", "vocals", "instrumental", "no vocals", "lyrics")
+                                          for b in ("restriction", "filter", "constraint", "requirement", "rule",
+                                                    "limit", "only rule")))
 _add(Mention("licence", 0), "licence", "license", "licensing")
 _add(Mention("duration", 0, limit=True), *(f"{a} {b}" for a in ("length", "time", "duration", "runtime")
                                            for b in ("limit", "range", "restriction", "filter", "constraint", "cap")))
@@ -248,7 +253,11 @@ LIFT_AFTER = tuple(tuple(p.split()) for p in (
 LESS_AFTER = tuple(tuple(p.split()) for p in (
     "does not fit", "do not fit", "does not work", "do not work", "does not suit", "do not suit",
     "does not belong", "do not belong", "is not working", "are not working", "is not right", "are not right",
-    "gets in the way", "get in the way"))
+    "gets in the way", "get in the way", "distract", "distracts", "distract from", "distracts from", "clash with",
+    "clashes with", "compete with", "competes with", "drown out", "drowns out", "overpower", "overpowers",
+    "dominate", "dominates", "takes over", "take over", "is distracting", "are distracting",
+    "is not good", "are not good", "is not great", "are not great", "is no good", "are no good", "is not ideal",
+    "are not ideal", "is not suitable", "are not suitable"))
 NEG_AFTER = tuple(tuple(p.split()) for p in (
     "has to go", "have to go", "needs to go", "need to go", "must go", "can go", "should go"))
 # A comparative right after a tempo, instrument or vocals mention ("make the tempo higher", "drums up").

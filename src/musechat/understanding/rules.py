@@ -118,7 +118,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(a|one|two|three|four|five|\d+) (?:minutes?|mins?) (?:and )?(forty five|fifteen|twenty|thirty|forty|fifty"
      r"|ten|[1-5]?\d)(?: (?:seconds?|secs?))?\b(?! (?:minutes?|mins?|bpm)\b)", _minutes_and_seconds),
     # "vocals: no", "drums: none" (form-like answers): the attribute with its postfix
-    (r"\b([a-z]+)\s*:\s*(?=(?:no|none|off|yes|on)\b)", r"\1 "),
+    (r"\b([a-z]+)\s*:\s*(?=(?:no|none|off|yes|on|less|more|fewer)\b)", r"\1 "),
     (r"\banything but\b", "except"), (r"\beverything but\b", "except"), (r"\bno one\b", "nobody"),
     (r"\b(one|two|three|four|five|\d+) and a half (?:minutes?|mins?)\b", _and_a_half),
     (r"\ba minute and a half\b", "90 seconds"), (r"\b(?:one|1) and a half minutes?\b", "90 seconds"),
@@ -134,13 +134,23 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"(?:for|with|to|by) ", r"no \1, add "),
     # "flute instead of violin", "jazz rather than rock": the clause after the split is a removal.
     (r"\b(?:instead of|rather than)\b", "instead no"),
+    # A comparison names what is wanted less: "more guitar than piano", "a woman would suit it better than a man".
+    (r"\bmore ((?:[a-z]+ ){0,3}?[a-z]+) than\b(?! (?:before|that|this|the last|the previous|the first|usual|ever)\b)",
+     r"more \1 instead less"),
+    (r"\bless ((?:[a-z]+ ){0,3}?[a-z]+) than\b(?! (?:before|that|this|the last|the previous|the first|usual|ever)\b)",
+     r"less \1 instead more"),
+    (r"\bbetter than\b(?! (?:before|that|this|the last|the previous|the first|usual|ever)\b)", "instead less"),
 )
 
 
 # Chat spellings of cue words: "abit faster", "alot slower", "gimme", "pls".
 _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", "a little"),
                (r"\blil\b", "little"), (r"\bgimme\b", "give me"), (r"\bwanna\b", "want to"),
-               (r"\bpl[sz]\b", "please"), (r"\bplz\b", "please"), (r"\bu\b", "you"))
+               (r"\bpl[sz]\b", "please"), (r"\bplz\b", "please"), (r"\bu\b", "you"),
+               (r"\bwith out\b", "without"))
+
+
+_COMPARISON_SIGNS = (("(?:<=|=<|≤)", "at most"), ("(?:>=|=>|≥)", "at least"), ("<", "under"), (">", "over"))
 
 
 def _unstretch(match: re.Match[str]) -> str:
@@ -163,6 +173,8 @@ def normalise(text: str) -> str:
     text = text.replace("'", "").replace("&", " and ")
     text = re.sub(r"(?<=[a-z])-(?=[a-z])|(?<=[a-z])-(?=\d)|(?<=\d)-(?=[a-z])", " ", text)
     text = re.sub(r"(\d)\s*([a-z]*)\s*\+", r"\1 \2 plus ", text)  # "120+ bpm", "90s+": at least
+    for symbol, words in _COMPARISON_SIGNS:  # "bpm > 120", "duration < 60s"
+        text = re.sub(rf"\s*{symbol}\s*(?=\d)", f" {words} ", text)
     text = re.sub(r"[^a-z0-9.,;:!?\- ]+", " ", text)
     for pattern, rewrite in _REWRITES:
         text = re.sub(pattern, rewrite, text)
@@ -201,6 +213,12 @@ _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
 _BPM = r"\s*(?:bpm|beats per minute|beats a minute)\b"
 _BPM_FIRST = r"\b(?:bpm|tempo)\s*(?:of|at|around|about|roughly|near|in the|should be|=)?\s*"
 _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("max", r"\b(?:bpm|tempo)\s+(?:should be |must be |needs to be |of |at )?(?:under|below|less than|at most|max"
+            r"(?:imum)?|no more than|up to|no faster than|slower than)\s+(\d{2,3})\b(?!\s*(?:seconds?|secs?|minutes?"
+            r"|mins?|s|m)\b)"),
+    ("min", r"\b(?:bpm|tempo)\s+(?:should be |must be |needs to be |of |at )?(?:over|above|more than|at least|min"
+            r"(?:imum)?|no less than|no slower than|faster than)\s+(\d{2,3})\b(?!\s*(?:seconds?|secs?|minutes?"
+            r"|mins?|s|m)\b)"),
     ("between", rf"{_BPM_FIRST}(?:between )?(\d+)\s*(?:and|to)\s*(\d+)\b(?!\s*(?:seconds?|secs?|minutes?|mins?)\b)"),
     ("between", rf"\bbetween (\d+)\s*(?:bpm)?\s*(?:and|to)\s*(\d+){_BPM}"),
     ("between", rf"\b(\d+)\s*to\s*(\d+){_BPM}"),
@@ -230,7 +248,9 @@ _SOMETHING_ELSE = re.compile(
     r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\bnope\b|\btry again\b"
     r"|\bnext one,? please\b"
     r"|\bskip (?:this|that)(?: one)?\b|\bshow me (?:another|more)\b|\belse entirely\b|\bnot quite it\b"
-    r"|\bsomething different\b|\bchange it up\b|\bnot feeling (?:it|this|that)\b")
+    r"|\bsomething (?:totally |completely |entirely |very |quite )?different\b|\bchange it up\b"
+    r"|\bnot feeling (?:it|this|that)\b|\bwhat else\b"
+    r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b")
 
 # A whole utterance of these words only asks for another pick ("nah, next", "pass", "meh, give me another").
 _NEXT_WORDS = frozenset({"next", "pass", "skip", "another", "other", "different", "else", "again"})
@@ -365,6 +385,14 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
             return "more", j + 1
         if j < len(items) and items[j].text in POSTFIX_DOWN:
             return "less", j + 1
+        if j < len(items) and items[j].text in ("more", "less", "fewer"):
+            sign = 1 if items[j].text == "more" else -1
+            quality = items[j + 1].mention if j + 1 < len(items) else None
+            if quality is not None and quality.quality:  # "make the piano more loud", "the strings more quiet"
+                sign *= 1 if quality.key == "mood.energetic" else -1
+                return ("more" if sign > 0 else "less"), j + 2
+            if all(item.text in POSTFIX_END for item in items[j + 1:]):  # "drums: less"
+                return ("more" if sign > 0 else "less"), j + 1
     if items[start].text in ("no", "none") and all(item.text in POSTFIX_END for item in items[start + 1:]):
         return "neg", start + 1  # "vocals no" (after "vocals: no")
     if items[start].kind != "word":
@@ -440,6 +468,8 @@ def _reading(mention: Mention, cue: str, intensity: Intensity, words: str) -> Re
             return None
         return Reading(key, "faster" if mention.sign * polarity > 0 else "slower", intensity, words)
     if key == "vocals":
+        if mention.sign == 0:  # "the vocals filter" names a limit, not a voice
+            return None
         value: VocalsChoice
         if mention.sign * polarity > 0:
             value = "on" if mention.gender is None else mention.gender  # type: ignore[assignment]
@@ -515,6 +545,31 @@ def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None)
     return mention.implied if mention.implied is not None else "bare"
 
 
+_VIDEO_WORDS = frozenset({"video", "clip", "scene", "footage", "film", "edit", "vlog", "movie", "shot", "shots",
+                          "montage", "trailer", "story", "reel", "short", "ad", "commercial", "wedding", "piece"})
+_HEDGES = frozenset({"quite", "pretty", "rather", "kinda", "fairly", "kind", "sort", "of", "sorta", "still"})
+_PICK_WORDS = frozenset({"it", "its", "this", "that", "music", "track", "song", "one", "pick", "tune", "current",
+                         "the", "s"})
+
+
+def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> bool:
+    """A tempo or mood word that only says what the current pick is ("this music is very fast, I need
+    slower"): after a copula whose subject is the pick, with no cue and no modal ("it should be calm" wishes;
+    "the video is dark" describes the video, which the music should match)."""
+    mention = items[i].mention
+    if mention is None or mention.implied is not None or not mention.key.startswith(("tempo", "mood.")):
+        return False
+    if state.neg or state.polarity is not None or state.too or state.lift is not None or state.keep:
+        return False
+    j = i - 1
+    while j >= 0 and ((items[j].kind == "cue" and items[j].cue in ("slight", "strong")) or items[j].text in _HEDGES):
+        j -= 1
+    if j < 0 or items[j].text not in COPULAS:
+        return False
+    subject = [item.text for item in items[:j]]
+    return all(word in _PICK_WORDS for word in subject) and not (set(subject) & _VIDEO_WORDS | set(subject) & MODALS)
+
+
 def _read_clause(tokens: list[str], out: Readings) -> None:
     items = _scan(tokens)
     state = _ClauseState()
@@ -531,6 +586,10 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
                 # "quieter drums" asks for less drums; "a soft piano" describes the piano it asks for
                 if mention.implied == "more":
                     state.polarity = "more" if mention.key == "mood.energetic" else "less"
+                i += 1
+                continue
+            if _describes_the_pick(items, i, state):
+                state.after_mention()
                 i += 1
                 continue
             # a word that says "too" itself is not turned around by what follows ("dragging on")

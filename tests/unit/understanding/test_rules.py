@@ -174,6 +174,27 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("nope. next one", {"something_else": True}),
     ("skip please", {"something_else": True}),
     ("a different vibe", {"something_else": True}),
+    # a comparison names what is wanted less; "than before" compares with the last pick
+    ("more strings than synth", {"instrument.strings": "more", "instrument.synth": "less"}),
+    ("a male voice would work better than a female one", {"vocals": "male"}),
+    ("more piano than the last one", {"instrument.piano": "more"}),
+    # what a mention does ("distracts from"), a limit on vocals, a bound after "tempo", "what else"
+    ("the singing competes with the dialogue", {"vocals": "off"}),
+    ("drop the no vocals rule", {"lifted": ["vocals"]}),
+    ("tempo must be over 110", {"tempo.min_bpm": 110.0}),
+    ("ok, what else is there?", {"something_else": True}),
+    # terse and non-native wording: form answers, "more loud", comparison signs, "with out", "non vocal"
+    ("guitar: more", {"instrument.guitar": "more"}),
+    ("make the drums more soft", {"instrument.drums": "less"}),
+    ("length < 2 min", {"duration.max_s": 120.0}),
+    ("bpm >= 100", {"tempo.min_bpm": 100.0}),
+    ("with out synth", {"instrument.synth": "none"}),
+    ("a nonvocal track", {"vocals": "off"}),
+    ("the guitar is not good here", {"instrument.guitar": "less"}),
+    # a tempo or mood word after a copula whose subject is the pick describes it; the video's is a wish
+    ("this song is quite slow, make it faster", {"tempo": "faster"}),
+    ("it is sad", {}),
+    ("the footage is calm", {"mood.calm": "more"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
