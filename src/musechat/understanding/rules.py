@@ -153,10 +153,15 @@ _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", 
 _COMPARISON_SIGNS = (("(?:<=|=<|≤)", "at most"), ("(?:>=|=>|≥)", "at least"), ("<", "under"), (">", "over"))
 
 
+_STRETCHED = re.compile(r"([a-z])\1{2,}")
+
+
 def _unstretch(match: re.Match[str]) -> str:
     """"sooo" -> "so", "slooow" -> "slow", "coool" -> "cool": a letter typed 3+ times becomes one letter,
     or two where one gives no known word."""
     word = match.group(0)
+    if not _STRETCHED.search(word):
+        return word
     once = re.sub(r"([a-z])\1{2,}", r"\1", word)
     if once in lexicon_words() or once in (known_words() or frozenset()):
         return once
@@ -165,7 +170,7 @@ def _unstretch(match: re.Match[str]) -> str:
 
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("`", "'")
-    text = re.sub(r"[a-z]*([a-z])\1{2,}[a-z]*", _unstretch, text)
+    text = re.sub(r"[a-z]+", _unstretch, text)
     for pattern, replacement in _CHAT_WORDS:
         text = re.sub(pattern, replacement, text)
     for pattern, replacement in _CONTRACTIONS:
