@@ -35,6 +35,8 @@ OCTAVE_TOLERANCE = 0.085
 # "Slower, please" means "like that, but slower": how much the previous pick's style (the cosine of the
 # two tracks' group probabilities) counts, on the scale of one wanted attribute's log-probability.
 LIKE_CANDIDATE_WEIGHT = 1.0
+# "A shorter one": a track 30 s shorter (longer) than the previous pick earns one wanted attribute's worth.
+DURATION_SCALE_S = 30.0
 
 
 @dataclass
@@ -44,6 +46,7 @@ class MusicRequest:
     wanted: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     tempo: int = 0  # +1 faster, -1 slower than the previous pick
+    duration: int = 0  # +1 longer, -1 shorter than the previous pick
     less: list[str] = field(default_factory=list)  # "less synth": prefer tracks without much of it
     min_bpm: float | None = None
     max_bpm: float | None = None
@@ -76,6 +79,8 @@ def from_understood(understood: UnderstoodRequest | None) -> MusicRequest:
         if understood.tempo.direction is not None:
             request.tempo = 1 if understood.tempo.direction == "faster" else -1
         request.min_bpm, request.max_bpm = understood.tempo.min_bpm, understood.tempo.max_bpm
+    if understood.duration_direction is not None:
+        request.duration = 1 if understood.duration_direction == "longer" else -1
     request.min_duration_s, request.max_duration_s = understood.min_duration_s, understood.max_duration_s
     request.licences = list(understood.licences)
     return request
@@ -143,6 +148,13 @@ def score_track(facts: TrackFacts, request: MusicRequest, candidate: TrackFacts 
     return score - _bpm_range_penalty(facts, request.min_bpm, request.max_bpm)
 
 
+def duration_affinity(duration_s: Any, reference_s: float | None, direction: int) -> float:
+    """Bonus for being longer/shorter than the previous pick, one unit per DURATION_SCALE_S, capped at 1."""
+    if direction == 0 or reference_s is None or not isinstance(duration_s, int | float):
+        return 0.0
+    return max(-1.0, min(1.0, direction * (float(duration_s) - reference_s) / DURATION_SCALE_S))
+
+
 def passes_hard_filters(payload: Mapping[str, Any], request: MusicRequest) -> bool:
     """Duration bounds and licences, on the payload (the store's filter does the same on the /v1 path)."""
     duration = payload.get("duration_s")
@@ -154,9 +166,11 @@ def passes_hard_filters(payload: Mapping[str, Any], request: MusicRequest) -> bo
 
 
 def rank(payloads: Iterable[Mapping[str, Any]], request: MusicRequest, limit: int = 5,
-         exclude: Sequence[str] = (), candidate: TrackFacts | None = None) -> list[Pick]:
+         exclude: Sequence[str] = (), candidate: TrackFacts | None = None,
+         candidate_duration_s: float | None = None) -> list[Pick]:
     """The `limit` best tracks with facts for `request`, minus `exclude` (rejected or already played);
-    `candidate` is the previous pick's facts (the tempo reference, and the style a turn's words adjust)."""
+    `candidate` is the previous pick's facts (the tempo reference, and the style a turn's words adjust),
+    `candidate_duration_s` its length (what "a shorter one" is shorter than)."""
     unknown = sorted(set(request.attributes()) - set(ATTRIBUTES))
     if unknown:
         raise ValueError(f"unknown attributes {unknown}")
@@ -167,6 +181,7 @@ def rank(payloads: Iterable[Mapping[str, Any]], request: MusicRequest, limit: in
             continue
         score = score_track(facts, request, candidate)
         if score is not None:
+            score += duration_affinity(payload.get("duration_s"), candidate_duration_s, request.duration)
             picks.append(Pick(str(payload["track_id"]), str(payload.get("title", "")),
                               str(payload.get("artist", "")), score, facts))
     picks.sort(key=lambda p: (-p.score, p.track_id))

@@ -195,11 +195,14 @@ def conversation(payloads: list[dict[str, Any]], texts: list[str], limit: int = 
     understood: UnderstoodRequest | None = None
     shown: list[str] = []
     candidate: TrackFacts | None = None
+    candidate_duration_s: float | None = None
+    durations = {str(p.get("track_id")): p.get("duration_s") for p in payloads}
     for text in [None, *texts]:
         if text is not None:
             understood = understand(text, understood)
         request = from_understood(understood)
-        picks = rank(payloads, request, limit=limit, exclude=shown, candidate=candidate)
+        picks = rank(payloads, request, limit=limit, exclude=shown, candidate=candidate,
+                     candidate_duration_s=candidate_duration_s)
         turns.append({"turn": len(turns) + 1, "text": text,
                       "understood": flatten(understood) if understood is not None else {},
                       "tracks": [{"track_id": p.track_id, "title": p.title, "artist": p.artist,
@@ -212,7 +215,7 @@ def conversation(payloads: list[dict[str, Any]], texts: list[str], limit: int = 
                                       + shortfall(payloads, request, exclude=shown))
         if picks:
             shown.append(picks[0].track_id)
-            candidate = picks[0].facts
+            candidate, candidate_duration_s = picks[0].facts, durations.get(picks[0].track_id)
     return turns
 
 

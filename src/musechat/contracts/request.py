@@ -10,8 +10,8 @@ Attributes are named by one key each (`attribute_keys`): "tempo", "vocals", "dur
 What persists across turns and what is turn-scoped:
 - persistent until replaced or lifted: vocals, an instrument/genre/mood "none" (a removal), the BPM range,
   duration bounds, licences, and the API's own tag filters;
-- turn-scoped (relative to the previous pick): tempo faster/slower, more/less of an instrument, genre or
-  mood, and "something else".
+- turn-scoped (relative to the previous pick): tempo faster/slower, a shorter/longer track, more/less of an
+  instrument, genre or mood, and "something else".
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Intensity = Literal["slight", "normal", "strong"]
 TempoDirection = Literal["faster", "slower"]
+DurationDirection = Literal["shorter", "longer"]
 VocalsChoice = Literal["on", "off", "male", "female"]
 Amount = Literal["more", "less", "none"]
 
@@ -72,6 +73,8 @@ class UnderstoodRequest(BaseModel):
     instruments: dict[str, Change] = Field(default_factory=dict, description=f"Keys: {', '.join(INSTRUMENTS)}.")
     genres: dict[str, Change] = Field(default_factory=dict, description=f"Keys: {', '.join(GENRES)}.")
     moods: dict[str, Change] = Field(default_factory=dict, description=f"Keys: {', '.join(MOODS)}.")
+    duration_direction: DurationDirection | None = Field(
+        default=None, description="A shorter or longer track than the previous pick (a ranking signal).")
     min_duration_s: float | None = Field(default=None, ge=0)
     max_duration_s: float | None = Field(default=None, gt=0)
     licences: list[str] = Field(default_factory=list, description="Allowed licences; empty = any.")
@@ -104,7 +107,7 @@ class UnderstoodRequest(BaseModel):
             keys.append("vocals")
         for prefix, changes in (("instrument", self.instruments), ("genre", self.genres), ("mood", self.moods)):
             keys.extend(f"{prefix}.{name}" for name in changes)
-        if self.min_duration_s is not None or self.max_duration_s is not None:
+        if self.min_duration_s is not None or self.max_duration_s is not None or self.duration_direction:
             keys.append("duration")
         if self.licences:
             keys.append("licence")

@@ -47,12 +47,13 @@ class FactsRanker:
         return answers
 
     def _rank(self, collection: str, request: RankRequest) -> RankResponse:
-        candidate = self._candidate_facts(collection, request.candidate_track_id)
+        candidate, candidate_duration_s = self._candidate(collection, request.candidate_track_id)
         payloads = {str(record.payload["track_id"]): record.payload for record in self._store.scroll(
             collection, filter=search_filter(request.filters), fields=list(_FIELDS))}
         excluded = {*request.exclude_track_ids, *([request.candidate_track_id] if request.candidate_track_id else [])}
         wanted = from_understood(request.understood)
-        picks = rank(payloads.values(), wanted, limit=request.limit, exclude=sorted(excluded), candidate=candidate)
+        picks = rank(payloads.values(), wanted, limit=request.limit, exclude=sorted(excluded), candidate=candidate,
+                     candidate_duration_s=candidate_duration_s)
         missing = None
         if len(picks) < request.limit:  # say why: what the store's filters and the facts' refusals removed
             missing = (f"{len(picks)} of {request.limit} asked: the applied filters leave {len(payloads)} of the "
@@ -61,14 +62,16 @@ class FactsRanker:
         return RankResponse(tracks=[_recommended(pick, payloads[pick.track_id]) for pick in picks],
                             model_version=FACTS_ONLY_VERSION, index_collection=collection, shortfall=missing)
 
-    def _candidate_facts(self, collection: str, track_id: str | None) -> TrackFacts | None:
-        """The previous pick's facts: what "faster"/"slower" and "more"/"less" are relative to."""
+    def _candidate(self, collection: str, track_id: str | None) -> tuple[TrackFacts | None, float | None]:
+        """The previous pick's facts and length: what "faster"/"slower", "more"/"less" and "shorter"/"longer"
+        are relative to."""
         if track_id is None:
-            return None
+            return None, None
         records = self._store.retrieve(collection, [track_id])
         if not records:
             raise TrackNotFoundError(f"unknown candidate track {track_id!r}")
-        return facts_of(records[0].payload)
+        duration = records[0].payload.get("duration_s")
+        return facts_of(records[0].payload), float(duration) if isinstance(duration, int | float) else None
 
 
 def _recommended(pick: Pick, payload: dict[str, Any]) -> RecommendedTrack:

@@ -38,6 +38,8 @@ MIN_TEMPO_STEP_BPM = 3.0  # closer than this is "the same tempo", not a move
 # likelier it is faster than that pick, so its own tempo around a mid-range reference is the signal.
 REFERENCE_BPM = 120.0
 ABSOLUTE_TEMPO_SCALE_BPM = 50.0
+DURATION_SCALE_S = 30.0  # 30 s shorter (longer) is a full "shorter" ("longer")
+MIN_DURATION_STEP_S = 5.0  # closer than this is "the same length", not a move
 POOL_FACTOR, POOL_MIN, POOL_MAX = 8, 40, 120
 # What a re-ranked search reads of each hit besides the response fields.
 RERANK_FIELDS = ("vocals", "facts")
@@ -99,11 +101,22 @@ def _own_tempo_signal(sign: int, payload: Mapping[str, Any], facts: TrackFacts |
     return max(-1.0, min(1.0, sign * step))
 
 
+def _duration_signal(sign: int, payload: Mapping[str, Any], candidate: Mapping[str, Any]) -> float:
+    """How far a track's length goes the asked way from the previous pick's (payload `duration_s`)."""
+    mine, theirs = payload.get("duration_s"), candidate.get("duration_s")
+    if not isinstance(mine, int | float) or not isinstance(theirs, int | float):
+        return 0.0
+    step = float(mine) - float(theirs)
+    if abs(step) < MIN_DURATION_STEP_S:
+        return 0.0
+    return max(-1.0, min(1.0, sign * step / DURATION_SCALE_S))
+
+
 @dataclass(frozen=True)
 class Ask:
     """One soft ask: how a track scores against it (`signal`) in [-1, 1]."""
 
-    kind: str  # "tempo", "bpm", "presence", "relative"
+    kind: str  # "tempo", "bpm", "duration", "presence", "relative"
     key: str
     sign: int = 1
     weight: float = 1.0
@@ -118,6 +131,8 @@ def asks(request: UnderstoodRequest) -> list[Ask]:
         out.append(Ask("tempo", "tempo", 1 if tempo.direction == "faster" else -1, WEIGHTS[tempo.intensity]))
     if tempo is not None and (tempo.min_bpm is not None or tempo.max_bpm is not None):
         out.append(Ask("bpm", "tempo", low=tempo.min_bpm, high=tempo.max_bpm))
+    if request.duration_direction is not None:
+        out.append(Ask("duration", "duration", 1 if request.duration_direction == "longer" else -1))
     if request.vocals in ("on", "male", "female"):
         out.append(Ask("presence", "vocals" if request.vocals == "on" else f"vocals.{request.vocals}", weight=1.5))
     for prefix, changes in (("instrument", request.instruments), ("genre", request.genres), ("mood", request.moods)):
@@ -154,9 +169,11 @@ def _signal(ask: Ask, payload: Mapping[str, Any], facts: TrackFacts | None,
     if ask.kind == "presence":
         return 2.0 * presence(payload, ask.key, facts) - 1.0
     if candidate is None:  # words without a previous pick: "more piano" reads as "piano"
-        if ask.kind == "tempo":
+        if ask.kind in ("tempo", "duration"):
             return 0.0
         return ask.sign * (2.0 * presence(payload, ask.key, facts) - 1.0)
+    if ask.kind == "duration":
+        return _duration_signal(ask.sign, payload, candidate)
     if ask.kind == "tempo":
         if not tempo_known(candidate, candidate_facts):
             return _own_tempo_signal(ask.sign, payload, facts)

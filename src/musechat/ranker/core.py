@@ -300,7 +300,7 @@ class FusionRanker:
             index_collection=index_collection) for query in queries]
 
     def _candidate_payloads(self, collection: str, track_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """What re-ranking compares against: each candidate's tags, vocals flag and facts (one engine call
+        """What re-ranking compares against: each candidate's tags, vocals flag, facts and length (one engine call
         for the batch's misses; a conversation's candidate comes back turn after turn, so it is cached)."""
         found: dict[str, dict[str, Any]] = {}
         missing = []
@@ -312,7 +312,7 @@ class FusionRanker:
                 found[track_id] = cached
         if missing:
             for record in self._store.retrieve(collection, missing):
-                view = {key: record.payload.get(key) for key in ("tags", "vocals", "facts")}
+                view = {key: record.payload.get(key) for key in ("tags", "vocals", "facts", "duration_s")}
                 self._candidate_views.put((collection, record.id), view)
                 found[record.id] = view
         return found

@@ -147,6 +147,16 @@ for _name, (_plain, _comparative) in _MOOD_WORDS.items():
 
 # ---- attributes named without a direction (targets of a lift: "any length is fine")
 _add(Mention("duration", 0), "length", "duration", "runtime")
+# A shorter or longer track than the previous pick. "long"/"short" alone are left out: "as long as",
+# "a horror short", "long time" say nothing about the music's length.
+_add(Mention("duration", 1, implied="more"), "longer", "lengthier", "a longer one", "longer one", "longer track",
+     "longer song", "longer version", "longer piece", "extended", "extended version")
+_add(Mention("duration", -1, implied="more"), "shorter", "briefer", "a shorter one", "shorter one", "shorter track",
+     "shorter song", "shorter version", "shorter piece", "radio edit")
+_add(Mention("duration", 1, implied="too"), "too long", "way too long", "far too long", "a bit too long",
+     "a little too long", "a bit long", "a little long", "overly long", "long winded", "too lengthy")
+_add(Mention("duration", -1, implied="too"), "too short", "way too short", "far too short", "a bit too short",
+     "a little too short", "a bit short", "a little short")
 _add(Mention("vocals", 0, limit=True), *(f"{a} {b}" for a in ("vocal", "vocals", "instrumental", "no vocals", "lyrics")
                                           for b in ("restriction", "filter", "constraint", "requirement", "rule",
                                                     "limit", "only rule")))
@@ -164,7 +174,7 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "slow motion", "slow mo", "slowmo", "fast forward", "fast cuts", "fast cut", "voice over", "voiceover",
     "voice overs", "fast food", "dark room", "country road", "country side", "countryside", "rock climbing",
     "the rock", "keys to", "classic", "a bit of fun", "slow down the video", "fast paced edit",
-    "have fun", "for fun", "the words",
+    "have fun", "for fun", "the words", "no longer", "any longer", "not any longer",
 ))
 
 CUES: dict[tuple[str, ...], Cue] = {}
@@ -184,7 +194,9 @@ _cue("neg", "no", "not", "neither", "without", "turn off", "switch off", "shut o
      "cannot stand", "cant stand", "hate", "stop", "kill", "nix", "scrap", "minus", "anything but", "exclude",
      "excluding", "except", "free of", "rather not", "would rather not", "not any", "no more", "take out", "leave out",
      "strip out", "mute", "silence", "nothing with", "without any", "sick of", "tired of", "enough of",
-     "no need for", "nobody", "do not need", "dont need", "do not like", "dont like", "dislike", "not have")
+     "no need for", "nobody",
+     "no longer need", "no longer want", "no longer require", "no longer like", "do not need", "dont need",
+     "do not like", "dont like", "dislike", "not have")
 _cue("more", "more like", "more", "add", "added", "adding", "increase", "raise", "bring in", "bring back", "put",
      "want", "wanted", "need", "needs",
      "like", "love", "would love", "prefer", "heavier", "bigger", "extra", "plus", "miss", "could use",

@@ -96,7 +96,8 @@ def merge(previous: UnderstoodRequest | None, current: UnderstoodRequest) -> Und
     return UnderstoodRequest(
         tempo=_merge_tempo(previous.tempo, current.tempo, lifted, replaced), vocals=vocals,
         vocals_required=required, **changes,
-        min_duration_s=low, max_duration_s=high, licences=licences, include_tags=previous.include_tags,
+        duration_direction=current.duration_direction, min_duration_s=low, max_duration_s=high, licences=licences,
+        include_tags=previous.include_tags,
         exclude_tags=previous.exclude_tags, something_else=current.something_else,
         replaces=sorted(set(replaced)), lifted=sorted(lifted))
 
@@ -183,6 +184,8 @@ def flatten(request: UnderstoodRequest) -> dict[str, Any]:
             flat[f"{kind}.{name}"] = change.direction
             if change.intensity != "normal":
                 flat[f"{kind}.{name}.intensity"] = change.intensity
+    if request.duration_direction is not None:
+        flat["duration"] = request.duration_direction
     if request.min_duration_s is not None:
         flat["duration.min_s"] = request.min_duration_s
     if request.max_duration_s is not None:

@@ -134,6 +134,12 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"(?:for|with|to|by) ", r"no \1, add "),
     # "flute instead of violin", "jazz rather than rock": the clause after the split is a removal.
     (r"\b(?:instead of|rather than)\b", "instead no"),
+    # A condition is a clause of its own, and a wish: "any tempo is fine as long as it is upbeat".
+    (r"\b(?:as long as|so long as|provided(?: that)?)\b", "; if"),
+    # A requirement taken back is a lift, not the opposite ask: "it doesn't have to be instrumental".
+    (r"\b(?:(?:do|does) not|no longer) (?:need|require) (?:it|this|the track|the song|the music|this one) "
+     r"to be\b|\b(?:it|this|the track|the song|the music|this one) (?:does not|do not|no longer|need not) "
+     r"(?:have|has|needs?) to be\b", "do not care if it is"),
     # A comparison names what is wanted less: "more guitar than piano", "a woman would suit it better than a man".
     (r"\bmore ((?:[a-z]+ ){0,3}?[a-z]+) than\b(?! (?:before|that|this|the last|the previous|the first|usual|ever)\b)",
      r"more \1 instead less"),
@@ -191,7 +197,8 @@ _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fi
                  "eight": 8, "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
                  "forty five": 45, "fifty": 50, "sixty": 60, "ninety": 90}
 _AMOUNT = r"(\d+(?:\.\d+)?|forty five|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
-_UNIT = r"(seconds?|secs?|s|minutes?|mins?|m)\b"
+# "s" and "m" only right after a number ("90s", "2 m"): "as long as" is no duration.
+_UNIT = r"(seconds?|secs?|minutes?|mins?|(?<=\d)s|(?<=\d )s|(?<=\d)m|(?<=\d )m)\b"
 _NEG_WORDS = r"(?:no|not|nothing|never|nobody|none)"
 # What may stand between a negator and its bound ("can not BE longer than", "NOTHING over", "no TRACK over"),
 # never a clause of its own: "no singing and under a minute" is no vocals plus a maximum, not a minimum.
@@ -483,6 +490,8 @@ def _reading(mention: Mention, cue: str, intensity: Intensity, words: str) -> Re
         else:
             value = "off"
         return Reading(key, value, words=words)
+    if key == "duration" and mention.sign != 0:
+        return Reading(key, "longer" if mention.sign * polarity > 0 else "shorter", intensity, words)
     if key in ("duration", "licence"):
         return None
     amount: Amount = "more" if polarity > 0 else ("none" if cue == "neg" else "less")
@@ -753,6 +762,10 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
         else:
             by_key.setdefault(reading.key, []).append(reading)
     low, high = _bound(found.min_s, True), _bound(found.max_s, False)
+    lengths = by_key.pop("duration", [])
+    if len({r.value for r in lengths}) > 1:
+        shorter, longer = (next(r for r in lengths if r.value == v) for v in ("shorter", "longer"))
+        raise _conflict("duration", _said("shorter", shorter.words), _said("longer", longer.words))
     if low is not None and high is not None and low[0] > high[0]:
         raise _conflict("duration", _said(f"at least {low[0]:g} s", low[1]), _said(f"at most {high[0]:g} s", high[1]))
     changes: dict[str, dict[str, Change]] = {"instrument": {}, "genre": {}, "mood": {}}
@@ -760,13 +773,15 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
         if "." in key:
             kind, name = key.split(".", 1)
             changes[kind][name] = _combine_change(key, readings)
-    set_keys = set(by_key) | ({"duration"} if low or high else set()) | ({"licence"} if found.licences else set())
+    set_keys = (set(by_key) | ({"duration"} if low or high or lengths else set())
+                | ({"licence"} if found.licences else set()))
     if found.min_bpm or found.max_bpm:
         set_keys.add("tempo")
     request = UnderstoodRequest(
         tempo=_tempo(by_key.get("tempo", []), found),
         vocals=_combine_vocals(by_key["vocals"]) if "vocals" in by_key else None,
         instruments=changes["instrument"], genres=changes["genre"], moods=changes["mood"],
+        duration_direction=lengths[0].value if lengths else None,
         min_duration_s=low[0] if low else None, max_duration_s=high[0] if high else None,
         licences=sorted(set(found.licences)), something_else=found.something_else,
         lifted=sorted(set(lifted) - set_keys))

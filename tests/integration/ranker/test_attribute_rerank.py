@@ -11,7 +11,7 @@ import pytest
 
 from musechat.catalog.facts import PRESENT
 from musechat.contracts.ranking import RankRequest, RankResponse
-from musechat.ranker.attributes import presence
+from musechat.ranker.attributes import MIN_DURATION_STEP_S, presence
 from musechat.ranker.core import FusionRanker
 from musechat.store.edge import EdgeStore
 from musechat.understanding import to_filters, understand
@@ -99,6 +99,21 @@ def test_tempo_from_a_candidate_of_unknown_tempo_goes_to_the_extreme(
         top = _turn(ranker, text, candidate).tracks[0].track_id
         moved += sign * (track_spec(int(top.split("-")[1]))[3] - track_spec(int(candidate.split("-")[1]))[3]) > 0
     assert moved >= 0.8 * len(candidates), (text, moved, len(candidates))
+
+
+@pytest.mark.parametrize(("text", "sign"), [("a shorter one please", -1), ("this one is way too long", -1),
+                                            ("a longer track", 1)])
+def test_a_shorter_or_longer_pick_by_payload_duration(engine: tuple[FusionRanker, dict[str, dict[str, Any]]],
+                                                      text: str, sign: int) -> None:
+    ranker, payloads = engine
+    lengths = [p["duration_s"] for p in payloads.values()]
+    for candidate in CANDIDATES:
+        length = payloads[candidate]["duration_s"]
+        if (sign < 0 and length < min(lengths) + MIN_DURATION_STEP_S) or (
+                sign > 0 and length > max(lengths) - MIN_DURATION_STEP_S):
+            continue  # nothing left to move to
+        top = _turn(ranker, text, candidate).tracks[0].track_id
+        assert sign * (payloads[top]["duration_s"] - length) > 0, (text, candidate, top)
 
 
 def test_words_without_a_candidate_are_ranked(engine: tuple[FusionRanker, dict[str, dict[str, Any]]]) -> None:

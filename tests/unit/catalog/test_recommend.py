@@ -98,6 +98,16 @@ def test_a_bpm_range_and_duration_bounds() -> None:
     assert [p.track_id for p in rank([short, long], words("longer than 2 minutes"), limit=5)] == ["long"]
 
 
+def test_shorter_and_longer_compare_with_the_previous_picks_length() -> None:
+    tracks = [{**CATALOG[0], "track_id": f"len-{s}", "duration_s": float(s)} for s in (40, 90, 150, 240)]
+    for text, expected in (("a shorter one", "len-40"), ("longer please", "len-240")):
+        picks = rank(tracks, words(text), limit=1, exclude=["len-150"], candidate_duration_s=150.0)
+        assert picks[0].track_id == expected
+    turns = conversation(tracks, ["it's too long"], limit=1)  # the same facts: turn 1 is len-150 by id
+    assert turns[1]["understood"] == {"duration": "shorter"}
+    assert [turns[0]["tracks"][0]["track_id"], turns[1]["tracks"][0]["track_id"]] == ["len-150", "len-40"]
+
+
 def test_fit_check(tmp_path: Path) -> None:
     assert check_fit(None, {"fm": 3}).path == "facts-only"
     (tmp_path / "config.json").write_text(json.dumps({"model": {"music_dim": 464, "feature_model": "other"}}))

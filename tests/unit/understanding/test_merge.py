@@ -57,6 +57,14 @@ def test_removals_persist_directions_do_not() -> None:
     assert understand("the guitar is fine again", later).instruments == {}
 
 
+def test_a_length_direction_is_turn_scoped_and_sits_beside_bounds() -> None:
+    request = _converse("under 3 minutes", "a shorter one")
+    assert request.duration_direction == "shorter" and request.max_duration_s == 180.0
+    assert "duration" in request.attribute_keys()
+    later = understand("faster", request)
+    assert later.duration_direction is None and later.max_duration_s == 180.0
+
+
 def test_api_filters_seed_the_request_and_survive_the_words() -> None:
     start = from_filters(TrackFilters(exclude_tags=["rock"], licences=["CC0-1.0"], max_duration_s=120))
     request = _converse("no drums", "longer than 3 minutes", start=start)

@@ -195,6 +195,16 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("this song is quite slow, make it faster", {"tempo": "faster"}),
     ("it is sad", {}),
     ("the footage is calm", {"mood.calm": "more"}),
+    # a shorter or longer track than the pick; "long" alone and "no longer" say nothing about length
+    ("a shorter version please", {"duration": "shorter"}),
+    ("the song is a little too long", {"duration": "shorter"}),
+    ("way too short", {"duration": "longer"}),
+    ("something longer, and calmer", {"duration": "longer", "mood.calm": "more"}),
+    ("as long as it is upbeat", {"tempo": "faster"}),
+    ("I no longer want the synth", {"instrument.synth": "none"}),
+    # a requirement taken back lifts it; "as long as" opens a clause of its own
+    ("it doesn't have to be instrumental anymore", {"lifted": ["vocals"]}),
+    ("any tempo is fine as long as there is no choir", {"instrument.choir": "none", "lifted": ["tempo"]}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
@@ -231,6 +241,7 @@ def test_praise_and_small_talk_ask_nothing() -> None:
     ("under a minute and longer than two minutes", "duration", ("120", "60")),
     ("more piano, no piano", "instrument.piano", ("more piano", "no piano")),
     ("over 140 bpm and under 100 bpm", "tempo", ("140", "100")),
+    ("shorter, no, longer", "duration", ("shorter", "longer")),
 ])
 def test_words_that_contradict_themselves_are_a_typed_422(text: str, attribute: str, words: tuple[str, str]) -> None:
     with pytest.raises(RequestConflictError) as caught:
