@@ -153,6 +153,10 @@ _add(Mention("duration", 1, implied="more"), "longer", "lengthier", "a longer on
      "longer song", "longer version", "longer piece", "extended", "extended version")
 _add(Mention("duration", -1, implied="more"), "shorter", "briefer", "a shorter one", "shorter one", "shorter track",
      "shorter song", "shorter version", "shorter piece", "radio edit")
+_add(Mention("duration", -1, implied="more"), "keep it short", "short and sweet", "a short one", "a short track",
+     "a short song", "a short piece", "short track", "short song", "something short", "nice and short")
+_add(Mention("duration", 1, implied="more"), "a long one", "a long track", "a long song", "a long piece",
+     "something long")
 _add(Mention("duration", 1, implied="too"), "too long", "way too long", "far too long", "a bit too long",
      "a little too long", "a bit long", "a little long", "overly long", "long winded", "too lengthy")
 _add(Mention("duration", -1, implied="too"), "too short", "way too short", "far too short", "a bit too short",
@@ -195,6 +199,7 @@ _cue("neg", "no", "not", "neither", "without", "turn off", "switch off", "shut o
      "excluding", "except", "free of", "rather not", "would rather not", "not any", "no more", "take out", "leave out",
      "strip out", "mute", "silence", "nothing with", "without any", "sick of", "tired of", "enough of",
      "no need for", "nobody",
+     "stay away from", "steer clear of", "keep away from", "keep clear of",
      "no longer need", "no longer want", "no longer require", "no longer like", "do not need", "dont need",
      "do not like", "dont like", "dislike", "not have")
 _cue("more", "more like", "more", "add", "added", "adding", "increase", "raise", "bring in", "bring back", "put",
@@ -209,11 +214,14 @@ _cue("less", "less like", "less", "fewer", "decrease", "drop down",
      "not a fan of",
      "not so much", "not as much", "softer on", "lighter on", "dial back", "dial down", "too much", "toned down",
      "not too much", "away from", "easy on", "go easy on", "ease up on", "cut back on", "cut down on",
-     "minimal", "less of", "bit much", "a bit much", "subtler", "not much")
+     "minimal", "less of", "bit much", "a bit much", "subtler", "not much",
+     "not sure i like", "not sure we like", "not sure about", "not convinced by", "not convinced about",
+     "not keen on", "not crazy about", "not sold on", "not loving", "not feeling the")
+_cue("more", "not enough")  # "too much synth, not enough piano"
 _cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so")
 _cue("lift", "do not care about", "do not care", "dont care about", "no matter", "do not mind",
      "dont mind", "fine with", "ok with", "okay with", "am happy with", "are happy with", "be happy with",
-     "forget",
+     "forget", "no preference on", "no preference for", "no preference about", "no preference regarding",
      "forget about", "forget the", "whatever", "open to", "allow", "any")
 _cue("keep", "keep the", "keep that", "same", "leave the", "retain", "keep those",
      # praise of what is playing ("love the guitar but it is too slow"), not a wish: "would love the ..." is one
@@ -271,7 +279,9 @@ LESS_AFTER = tuple(tuple(p.split()) for p in (
     "is not good", "are not good", "is not great", "are not great", "is no good", "are no good", "is not ideal",
     "are not ideal", "is not suitable", "are not suitable"))
 NEG_AFTER = tuple(tuple(p.split()) for p in (
-    "has to go", "have to go", "needs to go", "need to go", "must go", "can go", "should go"))
+    "has to go", "have to go", "needs to go", "need to go", "must go", "can go", "should go", "gotta go", "got to go",
+    "is a no go", "are a no go", "is a no no", "are a no no", "is out of the question", "are out of the question",
+    "is not allowed", "are not allowed", "is forbidden", "are forbidden", "is banned", "are banned"))
 # A comparative right after a tempo, instrument or vocals mention ("make the tempo higher", "drums up").
 POSTFIX_UP = frozenset({"higher", "up", "faster", "quicker", "louder", "stronger", "heavier"})
 POSTFIX_DOWN = frozenset({"lower", "down", "slower", "quieter", "softer", "lighter", "gentler", "subtler"})

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from musechat.contracts.request import (
     Amount,
@@ -72,6 +73,7 @@ class Reading:
     value: str  # tempo: faster|slower; vocals: on|off|male|female; changes: more|less|none; any key: lift
     intensity: Intensity = "normal"
     words: str = ""
+    implicit: bool = False  # a complaint about the pick ("it's a bit slow"): an explicit ask of the key wins
 
 
 @dataclass
@@ -136,6 +138,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:instead of|rather than)\b", "instead no"),
     # A condition is a clause of its own, and a wish: "any tempo is fine as long as it is upbeat".
     (r"\b(?:as long as|so long as|provided(?: that)?)\b", "; if"),
+    # "can the guitar go?" asks what "the guitar can go" says
+    (r"\b(?:can|could|should|may) (the|that|those|these) ((?:[a-z]+ ){0,2}?[a-z]+) go\b", r"\1 \2 can go"),
     # A requirement taken back is a lift, not the opposite ask: "it doesn't have to be instrumental".
     (r"\b(?:(?:do|does) not|no longer) (?:need|require) (?:it|this|the track|the song|the music|this one) "
      r"to be\b|\b(?:it|this|the track|the song|the music|this one) (?:does not|do not|no longer|need not) "
@@ -426,6 +430,8 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     while end < len(items) and items[end].text not in ("and", "or"):
         end += 1
     following = tuple(" ".join(item.text for item in items[start:end]).split())
+    if following[:1] == ("s",):  # "the guitar's gotta go"
+        following = following[1:]
     for cue, phrases in (("lift", LIFT_AFTER), ("less", LESS_AFTER), ("neg", NEG_AFTER)):
         if any(following[:len(phrase)] == phrase for phrase in phrases):
             return cue, end
@@ -561,30 +567,41 @@ def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None)
 
 _VIDEO_WORDS = frozenset({"video", "clip", "scene", "footage", "film", "edit", "vlog", "movie", "shot", "shots",
                           "montage", "trailer", "story", "reel", "short", "ad", "commercial", "wedding", "piece"})
+_PRAISE = re.compile(r"\b(?:love|like|enjoy|adore|dig) (?:it|this|that)\b|\b(?:perfect|awesome|amazing|fantastic)\b"
+                     r"|\bexactly (?:right|what)\b")
+_SLIGHT_HEDGES = frozenset({"quite", "pretty", "rather", "kinda", "fairly", "kind", "sort", "sorta"})
 _HEDGES = frozenset({"quite", "pretty", "rather", "kinda", "fairly", "kind", "sort", "of", "sorta", "still"})
 _PICK_WORDS = frozenset({"it", "its", "this", "that", "music", "track", "song", "one", "pick", "tune", "current",
                          "the", "s"})
 
 
-def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> bool:
-    """A tempo or mood word that only says what the current pick is ("this music is very fast, I need
-    slower"): after a copula whose subject is the pick, with no cue and no modal ("it should be calm" wishes;
-    "the video is dark" describes the video, which the music should match)."""
+def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Intensity | Literal["plain"] | None:
+    """A tempo or mood word that says what the current pick is: after a copula whose subject is the pick,
+    with no cue and no modal ("it should be calm" wishes; "the video is dark" describes the video, which
+    the music should match). Said plainly ("it is slow") it asks nothing: "plain". Said with a degree ("it's a
+    bit slow", "this music is very fast, I need more slow") it is a complaint, read as "too": the intensity
+    ("slight" for "a bit", "quite"). None: not a description."""
     mention = items[i].mention
     if mention is None or mention.implied is not None or not mention.key.startswith(("tempo", "mood.")):
-        return False
+        return None
     if state.neg or state.polarity is not None or state.too or state.lift is not None or state.keep:
-        return False
-    j = i - 1
+        return None
+    j, degrees = i - 1, []
     while j >= 0 and ((items[j].kind == "cue" and items[j].cue in ("slight", "strong")) or items[j].text in _HEDGES):
+        degrees.append(items[j])
         j -= 1
     if j < 0 or items[j].text not in COPULAS:
-        return False
+        return None
     subject = [item.text for item in items[:j]]
-    return all(word in _PICK_WORDS for word in subject) and not (set(subject) & _VIDEO_WORDS | set(subject) & MODALS)
+    if not all(word in _PICK_WORDS for word in subject) or set(subject) & (_VIDEO_WORDS | MODALS):
+        return None
+    if not degrees:
+        return "plain"
+    slight = any(d.cue == "slight" or d.text in _SLIGHT_HEDGES for d in degrees)
+    return "slight" if slight else "normal"
 
 
-def _read_clause(tokens: list[str], out: Readings) -> None:
+def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> None:
     items = _scan(tokens)
     state = _ClauseState()
     # A clause that names nothing may say how much of the last ask ("less piano, a lot less").
@@ -602,7 +619,14 @@ def _read_clause(tokens: list[str], out: Readings) -> None:
                     state.polarity = "more" if mention.key == "mood.energetic" else "less"
                 i += 1
                 continue
-            if _describes_the_pick(items, i, state):
+            described = _describes_the_pick(items, i, state)
+            if described is not None:
+                complaint = None if described == "plain" or not praise_free else _reading(
+                    mention, "less", described, item.text)
+                if complaint is not None:
+                    complaint.implicit = True
+                    out.items.append(complaint)
+                    last = complaint
                 state.after_mention()
                 i += 1
                 continue
@@ -668,10 +692,11 @@ def read(text: str) -> Readings:
     """Every reading in one utterance, before they are checked against each other."""
     out = Readings()
     rest = _read_numbers(repair_text(normalise(text)), out)
-    for clause in _CLAUSE_SPLIT.split(rest):
+    clauses = _CLAUSE_SPLIT.split(rest)
+    for k, clause in enumerate(clauses):
         tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
-        if tokens:
-            _read_clause(tokens, out)
+        if tokens:  # "it's very upbeat, I love it" is praise, not a complaint
+            _read_clause(tokens, out, praise_free=not any(_PRAISE.search(later) for later in clauses[k:]))
     return out
 
 
@@ -754,7 +779,10 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
     by_key: dict[str, list[Reading]] = {}
     lifted: list[str] = list(ATTRIBUTE_KEYS) if found.reset else []
     acceptable: list[str] = []
+    explicit = {r.key for r in found.items if not r.implicit}
     for reading in found.items:
+        if reading.implicit and reading.key in explicit:
+            continue
         if reading.value == "lift":
             lifted.append(reading.key)
         elif reading.value == "fine":
@@ -763,6 +791,8 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
             by_key.setdefault(reading.key, []).append(reading)
     low, high = _bound(found.min_s, True), _bound(found.max_s, False)
     lengths = by_key.pop("duration", [])
+    if low or high:  # a vague length word gives way to a bound: "keep it short: 40 seconds max"
+        lengths = [r for r in lengths if re.search(r"er\b|\btoo\b", r.words)]
     if len({r.value for r in lengths}) > 1:
         shorter, longer = (next(r for r in lengths if r.value == v) for v in ("shorter", "longer"))
         raise _conflict("duration", _said("shorter", shorter.words), _said("longer", longer.words))

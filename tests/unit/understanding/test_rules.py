@@ -205,6 +205,20 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     # a requirement taken back lifts it; "as long as" opens a clause of its own
     ("it doesn't have to be instrumental anymore", {"lifted": ["vocals"]}),
     ("any tempo is fine as long as there is no choir", {"instrument.choir": "none", "lifted": ["tempo"]}),
+    # a description of the pick with a degree is a complaint, unless the words praise it; an explicit ask wins
+    ("it's kinda slow", {"tempo": "faster", "tempo.intensity": "slight"}),
+    ("this track is really upbeat, I like it", {}),
+    ("it is a bit dark, make it a lot happier", {"mood.sad": "less", "mood.sad.intensity": "slight",
+                                                 "mood.happy": "more", "mood.happy.intensity": "strong"}),
+    ("it's a bit sad, make it sadder", {"mood.sad": "more"}),
+    # a vague length word gives way to a bound; questions and idioms of removal and preference
+    ("short and sweet, 30 seconds max", {"duration.max_s": 30.0}),
+    ("could the synth go?", {"instrument.synth": "none"}),
+    ("the choir's gotta go", {"instrument.choir": "none"}),
+    ("drums are a no-go", {"instrument.drums": "none"}),
+    ("steer clear of techno", {"genre.techno": "none"}),
+    ("not sure about the flute", {"instrument.flute": "less"}),
+    ("no preference on the length", {"lifted": ["duration"]}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
