@@ -96,6 +96,11 @@ _INSTRUMENT_WORDS = {
 }
 for _name, _phrases in _INSTRUMENT_WORDS.items():
     _add(Mention(f"instrument.{_name}"), *_phrases)
+# "beat" alone is tempo talk ("the beat is too fast"); with a quantity it is the drums.
+_add(Mention("instrument.drums", implied="more"), "more beat", "a stronger beat", "stronger beat", "a heavier beat",
+     "heavier beat", "with a beat", "a good beat", "a solid beat", "more of a beat")
+_add(Mention("instrument.drums", implied="less"), "less beat", "a softer beat", "softer beat", "a lighter beat",
+     "lighter beat")
 
 # ---- genres
 _GENRE_WORDS = {
@@ -126,7 +131,8 @@ _MOOD_WORDS = {
               "soothing", "serene", "tranquil", "relax", "calming", "chillout",
               "chill out", "laid back", "laidback", "easy listening", "dreamy", "restful"),
              ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller")),
-    "energetic": (("energetic", "energy", "punch", "oomph", "intensity", "excitement",
+    "energetic": (("energetic", "energy", "punch", "oomph", "intensity", "excitement", "banger", "bangers",
+                   "anthem", "anthemic", "more drive", "lacks drive", "lacking drive", "some drive",
                    "intense", "lively", "powerful", "punchy", "driving", "high energy",
                    "exciting", "hype", "vigorous", "dynamic", "loud", "aggressive", "epic", "pumped", "pumping"),
                   ("livelier", "more intense", "punchier", "louder", "more energetic", "pump it up", "amp it up",

@@ -86,6 +86,7 @@ class Readings:
     licences: list[str] = field(default_factory=list)
     something_else: bool = False
     reset: bool = False
+    last_mention: Mention | None = None  # what "more of that" in a later clause is about
 
 
 # ------------------------------------------------------------------ normalisation
@@ -99,6 +100,27 @@ _CONTRACTIONS = (
     # "the beat's good": a copula ("s"); "it's", "that's", "let's" stay one word as before
     (r"\b(?!(?:it|that|there|what|here|let|who|he|she|where|how)'s\b)(\w+)'s\b", r"\1 s"),
 )
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+          "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15}
+
+
+def _spelled_bpm(match: re.Match[str]) -> str:
+    """"a hundred and twenty bpm", "ninety five bpm", "one twenty bpm" -> digits (kept as words if they
+    make no tempo)."""
+    words = [w for w in match[1].split() if w != "and"]
+    value = 0
+    if "hundred" in words:
+        at = words.index("hundred")
+        value, words = 100 * (_UNITS.get(words[at - 1], 1) if at else 1), words[at + 1:]
+    elif len(words) >= 2 and words[0] == "one" and words[1] in _TENS:  # "one twenty"
+        value, words = 100, words[1:]
+    for word in words:
+        value += _TENS.get(word, 0) + _UNITS.get(word, 0)
+    return f"{value} " if 20 <= value <= 320 else match[0]
+
+
 def _minutes_seconds(match: re.Match[str]) -> str:
     return f"{int(match[1]) * 60 + int(match[2])} seconds"  # "2:30" -> "150 seconds"
 
@@ -117,6 +139,9 @@ def _minutes_and_seconds(match: re.Match[str]) -> str:
 
 _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(\d+):([0-5]\d)(?:\s*(?:minutes?|mins?|m)\b)?", _minutes_seconds),
+    (r"\b((?:(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|hundred|and|twenty|thirty"
+     r"|forty|fifty|sixty"
+     r"|seventy|eighty|ninety) ){1,5})(?=bpm\b|beats per minute)", _spelled_bpm),
     (r"\b(a|one|two|three|four|five|\d+) (?:minutes?|mins?) (?:and )?(forty five|fifteen|twenty|thirty|forty|fifty"
      r"|ten|[1-5]?\d)(?: (?:seconds?|secs?))?\b(?! (?:minutes?|mins?|bpm)\b)", _minutes_and_seconds),
     # "vocals: no", "drums: none" (form-like answers): the attribute with its postfix
@@ -611,6 +636,7 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
         item = items[i]
         if item.kind == "mention" and item.mention is not None:
             mention = item.mention
+            out.last_mention = mention
             following = items[i + 1] if i + 1 < len(items) else None
             if (mention.quality and following is not None and following.kind == "mention"
                     and following.mention is not None and following.mention.key.startswith(("instrument.", "vocals"))):
@@ -686,6 +712,23 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                     if state.neg_budget < 0:
                         state.neg = False
         i += 1
+    if out.last_mention is not None and not any(it.kind == "mention" for it in items):
+        _read_back_reference(items, out, out.last_mention)
+
+
+_BACK_REFERENCES = frozenset({"that", "it", "this", "those", "them", "these"})
+
+
+def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> None:
+    """"the guitar is great, more of that": a clause naming nothing asks more (less) of the last mention."""
+    for k, item in enumerate(items[:-1]):
+        if item.text in ("more of", "less of") and items[k + 1].text in _BACK_REFERENCES:
+            degrees = [it for it in items if it.kind == "cue" and it.cue in ("slight", "strong")]
+            intensity: Intensity = _intensity_of(degrees[0].text, degrees[0].cue or "") if degrees else "normal"
+            reading = _reading(mention, item.cue, intensity, f"{item.text} {items[k + 1].text}")
+            if reading is not None:
+                out.items.append(reading)
+            return
 
 
 def read(text: str) -> Readings:

@@ -219,6 +219,11 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("steer clear of techno", {"genre.techno": "none"}),
     ("not sure about the flute", {"instrument.flute": "less"}),
     ("no preference on the length", {"lifted": ["duration"]}),
+    # spelled tempi, "a beat" as drums, "more of that" about the last thing named
+    ("around a hundred and ten bpm", {"tempo.min_bpm": 100.0, "tempo.max_bpm": 120.0}),
+    ("with a stronger beat", {"instrument.drums": "more"}),
+    ("the strings are lovely, a bit more of those", {"instrument.strings": "more",
+                                                      "instrument.strings.intensity": "slight"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
