@@ -82,10 +82,10 @@ for _gender, _adjectives in (("female", ("female", "woman", "women", "womans", "
 
 # ---- instruments (MusiCNN MTT/MSD tags and their everyday names)
 _INSTRUMENT_WORDS = {
-    "piano": ("piano", "pianos", "keys", "keyboard", "keyboards", "grand piano", "harpsichord", "ivories"),
+    "piano": ("piano", "pianos", "acoustic piano", "keys", "keyboard", "keyboards", "grand piano", "harpsichord", "ivories"),
     "strings": ("strings", "string", "string section", "violin", "violins", "cello", "cellos", "viola", "fiddle",
                 "fiddles", "harp", "string quartet"),
-    "guitar": ("guitar", "guitars", "acoustic guitar", "electric guitar", "guitar solo", "riffs", "riff",
+    "guitar": ("guitar", "guitars", "acoustic guitar", "electric guitar", "acoustic", "unplugged", "guitar solo", "riffs", "riff",
                "strumming"),
     "drums": ("drums", "drum", "drumming", "percussion", "beats", "bass drum", "kick drum", "drum kit", "snare",
               "drummer", "percussive"),
@@ -282,6 +282,8 @@ LESS_AFTER = tuple(tuple(p.split()) for p in (
     "gets in the way", "get in the way", "distract", "distracts", "distract from", "distracts from", "clash with",
     "clashes with", "compete with", "competes with", "drown out", "drowns out", "overpower", "overpowers",
     "dominate", "dominates", "takes over", "take over", "is distracting", "are distracting",
+    "ruins", "ruin", "ruins it", "ruin it", "is ruining", "are ruining", "spoils", "spoil", "wrecks", "wreck",
+    "kills the vibe", "kill the vibe", "kills the mood", "kill the mood",
     "is not good", "are not good", "is not great", "are not great", "is no good", "are no good", "is not ideal",
     "are not ideal", "is not suitable", "are not suitable"))
 NEG_AFTER = tuple(tuple(p.split()) for p in (

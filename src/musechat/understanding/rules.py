@@ -298,7 +298,8 @@ _NEXT_WORDS = frozenset({"next", "pass", "skip", "another", "other", "different"
 _NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "hmm", "hm", "um", "uh", "ok", "okay", "well", "so", "please",
                            "thanks", "thank", "you", "one", "track", "song", "give", "me", "show", "play", "the",
                            "a", "an", "let", "lets", "us", "see", "try", "just", "then", "now", "this", "that",
-                           "time", "go", "to", "on", "ugh", "eh", "yeah", "sorry", "maybe"})
+                           "time", "go", "to", "on", "ugh", "eh", "yeah", "sorry", "maybe", "not", "quite", "really",
+                           "it", "hmmm", "nah", "have", "got", "what", "do", "any", "options"})
 
 
 def _asks_only_next(text: str) -> bool:
@@ -539,8 +540,10 @@ class _ClauseState:
     lift: str | None = None  # the lift cue's words
     keep: bool = False
     intensity: Intensity = "normal"
+    carried: Intensity = "normal"  # "way more energy and drums": a list under one cue shares its degree
 
     def after_mention(self) -> None:
+        self.carried = self.intensity if self.polarity in ("more", "less") else "normal"
         self.too, self.lift, self.keep, self.intensity = False, None, False, "normal"
         self.neg_fresh = False
         if self.neg:
@@ -665,6 +668,8 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                 cue = "more"  # "not fast enough", "not enough piano" is handled as a predicate
             if cue == "too" or (mention.implied == "too" and cue == "bare"):
                 cue = "less"
+            if state.intensity == "normal" and cue == state.polarity:
+                state.intensity = state.carried
             reading = _reading(mention, cue, state.intensity, item.text)
             if reading is not None:
                 out.items.append(reading)
@@ -674,6 +679,7 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             continue
         if item.kind == "cue" and item.cue is not None:
             cue = item.cue
+            state.carried = "normal"  # a cue of its own starts afresh
             if cue == "neg" and state.neg and state.neg_fresh and item.text in REMOVALS:
                 state.neg, state.keep = False, True  # "do not remove the piano": the negations cancel, it stays
             elif cue == "neg":

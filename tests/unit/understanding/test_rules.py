@@ -224,6 +224,12 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("with a stronger beat", {"instrument.drums": "more"}),
     ("the strings are lovely, a bit more of those", {"instrument.strings": "more",
                                                       "instrument.strings.intensity": "slight"}),
+    # after test5: what a mention does to the track, "acoustic", a list under one degree, "not quite. another?"
+    ("the synth spoils it", {"instrument.synth": "less"}),
+    ("an acoustic one", {"instrument.guitar": "more"}),
+    ("a lot less synth and choir", {"instrument.synth": "less", "instrument.synth.intensity": "strong",
+                                    "instrument.choir": "less", "instrument.choir.intensity": "strong"}),
+    ("nah, not really. another one?", {"something_else": True}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
