@@ -6,7 +6,8 @@ change, its misses seen, so no longer clean) and `test3` (scored only after it);
 third session, in other voices (terse chat, formal briefs, non-native phrasing, typos), and committed before
 it was scored; `test5`, by the same session after its fixes, scored once when it stopped changing the
 reader (91.7 %); `test6` (personas: wedding, gaming, podcast, corporate, travel, chat, non-native) was
-written and committed after that score and before the fixes that followed it, and scored after them. They take no part in the synthetic world's wording (`SPLITS`).
+written and committed after that score and before the fixes that followed it, and scored after them.
+They take no part in the synthetic world's wording (`SPLITS`).
 
 A bank row: {"text", "kind", "expect"}; `expect` is `flatten(UnderstoodRequest)` of this utterance alone,
 or {"conflict": attribute} when the words contradict themselves. `kind` is negation | direction | target

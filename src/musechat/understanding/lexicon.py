@@ -82,11 +82,12 @@ for _gender, _adjectives in (("female", ("female", "woman", "women", "womans", "
 
 # ---- instruments (MusiCNN MTT/MSD tags and their everyday names)
 _INSTRUMENT_WORDS = {
-    "piano": ("piano", "pianos", "acoustic piano", "keys", "keyboard", "keyboards", "grand piano", "harpsichord", "ivories"),
+    "piano": ("piano", "pianos", "acoustic piano", "keys", "keyboard", "keyboards", "grand piano", "harpsichord",
+              "ivories"),
     "strings": ("strings", "string", "string section", "violin", "violins", "cello", "cellos", "viola", "fiddle",
                 "fiddles", "harp", "string quartet"),
-    "guitar": ("guitar", "guitars", "acoustic guitar", "electric guitar", "acoustic", "unplugged", "guitar solo", "riffs", "riff",
-               "strumming"),
+    "guitar": ("guitar", "guitars", "acoustic guitar", "electric guitar", "acoustic", "unplugged", "guitar solo",
+               "riffs", "riff", "strumming"),
     "drums": ("drums", "drum", "drumming", "percussion", "beats", "bass drum", "kick drum", "drum kit", "snare",
               "drummer", "percussive"),
     "synth": ("synth", "synths", "synthesizer", "synthesizers", "synthesiser", "synthesisers", "synthy", "synthier"),

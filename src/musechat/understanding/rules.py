@@ -299,7 +299,7 @@ _NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "hmm", "hm", "um", "uh", 
                            "thanks", "thank", "you", "one", "track", "song", "give", "me", "show", "play", "the",
                            "a", "an", "let", "lets", "us", "see", "try", "just", "then", "now", "this", "that",
                            "time", "go", "to", "on", "ugh", "eh", "yeah", "sorry", "maybe", "not", "quite", "really",
-                           "it", "hmmm", "nah", "have", "got", "what", "do", "any", "options"})
+                           "it", "hmmm", "have", "got", "what", "do", "any", "options"})
 
 
 def _asks_only_next(text: str) -> bool:
