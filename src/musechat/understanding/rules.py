@@ -731,7 +731,8 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
         if item.text in ("more of", "less of") and items[k + 1].text in _BACK_REFERENCES:
             degrees = [it for it in items if it.kind == "cue" and it.cue in ("slight", "strong")]
             intensity: Intensity = _intensity_of(degrees[0].text, degrees[0].cue or "") if degrees else "normal"
-            reading = _reading(mention, item.cue, intensity, f"{item.text} {items[k + 1].text}")
+            cue = "more" if item.text == "more of" else "less"
+            reading = _reading(mention, cue, intensity, f"{item.text} {items[k + 1].text}")
             if reading is not None:
                 out.items.append(reading)
             return
