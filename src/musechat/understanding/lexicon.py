@@ -133,7 +133,8 @@ _MOOD_WORDS = {
               "chill out", "laid back", "laidback", "easy listening", "dreamy", "restful"),
              ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller")),
     "energetic": (("energetic", "energy", "punch", "oomph", "intensity", "excitement", "banger", "bangers",
-                   "anthem", "anthemic", "more drive", "lacks drive", "lacking drive", "some drive",
+                   "anthem", "anthemic", "edgy", "more edge", "some edge", "more drive", "lacks drive",
+                   "lacking drive", "some drive",
                    "intense", "lively", "powerful", "punchy", "driving", "high energy",
                    "exciting", "hype", "vigorous", "dynamic", "loud", "aggressive", "epic", "pumped", "pumping"),
                   ("livelier", "more intense", "punchier", "louder", "more energetic", "pump it up", "amp it up",
@@ -234,7 +235,8 @@ _cue("keep", "keep the", "keep that", "same", "leave the", "retain", "keep those
      # praise of what is playing ("love the guitar but it is too slow"), not a wish: "would love the ..." is one
      *(f"{verb} {det}" for verb in ("love", "loved", "like", "liked", "enjoy", "enjoyed", "dig", "adore")
        for det in ("the", "that", "this", "those", "these", "how")))
-_cue("more", "would like", "would love", "would enjoy", "turn on", "switch on", "bring up", "pump up")
+_cue("more", "would like", "would love", "would enjoy", "turn on", "switch on", "bring up", "pump up", "crank",
+     "crank up", "ramp up", "bump up", "kick up")
 _cue("less", "bring down", "take down", "scale back", "pull back", "push back")
 _cue("slight", "a bit", "a little", "a little bit", "slightly", "a touch", "a tad", "somewhat", "a smidge",
      "marginally", "just a bit", "bit", "little", "a hair", "mildly", "a shade", "touch", "tad", "a notch",
@@ -285,12 +287,20 @@ LESS_AFTER = tuple(tuple(p.split()) for p in (
     "dominate", "dominates", "takes over", "take over", "is distracting", "are distracting",
     "ruins", "ruin", "ruins it", "ruin it", "is ruining", "are ruining", "spoils", "spoil", "wrecks", "wreck",
     "kills the vibe", "kill the vibe", "kills the mood", "kill the mood",
+    *(f"{verb} {obj} {how}{word}" for verb in ("make", "makes") for obj in ("it", "this", "the track")
+      for how in ("", "feel ", "sound ", "seem ") for word in ("cheap", "cheesy", "busy", "messy", "muddy", "harsh",
+                                                               "tacky", "annoying", "worse", "boring")),
     "is not good", "are not good", "is not great", "are not great", "is no good", "are no good", "is not ideal",
     "are not ideal", "is not suitable", "are not suitable"))
 NEG_AFTER = tuple(tuple(p.split()) for p in (
     "has to go", "have to go", "needs to go", "need to go", "must go", "can go", "should go", "gotta go", "got to go",
     "is a no go", "are a no go", "is a no no", "are a no no", "is out of the question", "are out of the question",
     "is not allowed", "are not allowed", "is forbidden", "are forbidden", "is banned", "are banned"))
+# After a mention, praise of what it does in the pick: no ask ("the piano carries it, but slower").
+OK_AFTER = tuple(tuple(p.split()) for p in (
+    "carries it", "carries the track", "carries the song", "makes it", "makes the track", "makes the song",
+    "is the best part", "are the best part", "works well", "work well", "works great", "work great", "nails it",
+    "is spot on", "are spot on", "is on point", "are on point"))
 # A comparative right after a tempo, instrument or vocals mention ("make the tempo higher", "drums up").
 POSTFIX_UP = frozenset({"higher", "up", "faster", "quicker", "louder", "stronger", "heavier"})
 POSTFIX_DOWN = frozenset({"lower", "down", "slower", "quieter", "softer", "lighter", "gentler", "subtler"})

@@ -45,6 +45,7 @@ from musechat.understanding.lexicon import (
     NEG_AFTER,
     NEG_BREAKERS,
     NEG_SKIPPABLE,
+    OK_AFTER,
     POSTFIX_DOWN,
     POSTFIX_END,
     POSTFIX_MORE,
@@ -74,6 +75,7 @@ class Reading:
     intensity: Intensity = "normal"
     words: str = ""
     implicit: bool = False  # a complaint about the pick ("it's a bit slow"): an explicit ask of the key wins
+    moderation: bool = False  # "not too fast": beside an ask the other way it tempers it ("faster, not too fast")
 
 
 @dataclass
@@ -248,7 +250,8 @@ _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
             rf"\s+{_AMOUNT}\s*{_UNIT}"),
     ("min", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:min(?:imum)?|or more|or longer|{_AT_LEAST}|or over|plus)\b"),
     ("min", rf"\b{_AMOUNT}\s*plus\s+{_UNIT}"),
-    ("around", rf"\b(?:around|about|roughly|approximately|approx|like|some|maybe|say)\s+{_AMOUNT}\s*{_UNIT}"),
+    ("around", rf"\b(?:around|about|roughly|approximately|approx|like|some|maybe|say|exactly|precisely)\s+{_AMOUNT}"
+               rf"\s*{_UNIT}"),
     ("around", rf"\b{_AMOUNT}\s*{_UNIT}\s*(?:long|ish|or so|or thereabouts|give or take)\b"),
 )
 _BPM = r"\s*(?:bpm|beats per minute|beats a minute)\b"
@@ -411,6 +414,9 @@ def _scan(tokens: list[str]) -> list[Item]:
     return items
 
 
+_ENERGY_NOUNS = frozenset({"energy", "intensity", "excitement", "punch", "oomph"})
+
+
 def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
     """A word right after a mention that says it should go ("vocals off") or, ending the clause, come
     ("vocals on please"); a comparative after a tempo, instrument or vocals mention says which way
@@ -419,7 +425,8 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
         return None, start
     mention = items[start - 1].mention
     if mention is not None and (mention.key.startswith("instrument.") or mention.key == "vocals"
-                                or (mention.key == "tempo" and mention.sign == 0)):
+                                or (mention.key == "tempo" and mention.sign == 0)
+                                or items[start - 1].text in _ENERGY_NOUNS):  # not "calm down"
         j = start
         while j < len(items) and items[j].kind == "cue" and items[j].cue in ("slight", "strong"):
             j += 1  # "the tempo a bit higher": the predicate's intensity is read from these
@@ -458,7 +465,7 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     following = tuple(" ".join(item.text for item in items[start:end]).split())
     if following[:1] == ("s",):  # "the guitar's gotta go"
         following = following[1:]
-    for cue, phrases in (("lift", LIFT_AFTER), ("less", LESS_AFTER), ("neg", NEG_AFTER)):
+    for cue, phrases in (("lift", LIFT_AFTER), ("less", LESS_AFTER), ("neg", NEG_AFTER), ("ok", OK_AFTER)):
         if any(following[:len(phrase)] == phrase for phrase in phrases):
             return cue, end
     j, modal = start, False
@@ -671,6 +678,8 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             if state.intensity == "normal" and cue == state.polarity:
                 state.intensity = state.carried
             reading = _reading(mention, cue, state.intensity, item.text)
+            if reading is not None and state.neg and state.too:
+                reading.moderation = True
             if reading is not None:
                 out.items.append(reading)
                 last = reading
@@ -743,6 +752,9 @@ def read(text: str) -> Readings:
     out = Readings()
     rest = _read_numbers(repair_text(normalise(text)), out)
     clauses = _CLAUSE_SPLIT.split(rest)
+    words = [clause.strip() for clause in clauses if clause.strip()]
+    if len(words) == 2 and " " not in words[0] and words[1] in ("no", "none", "yes", "nope", "sure"):
+        clauses = [" ".join(words)]  # "drums? no.", "vocals? yes": an answer to its own question
     for k, clause in enumerate(clauses):
         tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
         if tokens:  # "it's very upbeat, I love it" is praise, not a complaint
@@ -830,8 +842,14 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
     lifted: list[str] = list(ATTRIBUTE_KEYS) if found.reset else []
     acceptable: list[str] = []
     explicit = {r.key for r in found.items if not r.implicit}
+    asked = {(r.key, r.value) for r in found.items if not r.moderation}
     for reading in found.items:
         if reading.implicit and reading.key in explicit:
+            continue
+        if reading.moderation and any(key == reading.key and value != reading.value for key, value in asked):
+            for other in found.items:  # "upbeat, but not too fast": a slight move the asked way
+                if other.key == reading.key and not other.moderation:
+                    other.intensity = "slight"
             continue
         if reading.value == "lift":
             lifted.append(reading.key)

@@ -230,6 +230,14 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("a lot less synth and choir", {"instrument.synth": "less", "instrument.synth.intensity": "strong",
                                     "instrument.choir": "less", "instrument.choir.intensity": "strong"}),
     ("nah, not really. another one?", {"something_else": True}),
+    # round 7: a moderation beside an ask tempers it, what a mention does, energy nouns with a postfix
+    ("faster, but not too fast", {"tempo": "faster", "tempo.intensity": "slight"}),
+    ("the strings make it sound cheesy", {"instrument.strings": "less"}),
+    ("the guitar carries it, just quicker", {"tempo": "faster"}),
+    ("turn the energy down", {"mood.energetic": "less"}),
+    ("ramp up the tempo", {"tempo": "faster"}),
+    ("exactly 90 seconds", {"duration.min_s": 76.5, "duration.max_s": 103.5}),
+    ("vocals? no.", {"vocals": "off"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
