@@ -134,7 +134,7 @@ _MOOD_WORDS = {
              ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller")),
     "energetic": (("energetic", "energy", "punch", "oomph", "intensity", "excitement", "banger", "bangers",
                    "anthem", "anthemic", "edgy", "more edge", "some edge", "more drive", "lacks drive",
-                   "lacking drive", "some drive",
+                   "lacking drive", "some drive", "harder", "go harder", "hit harder",
                    "intense", "lively", "powerful", "punchy", "driving", "high energy",
                    "exciting", "hype", "vigorous", "dynamic", "loud", "aggressive", "epic", "pumped", "pumping"),
                   ("livelier", "more intense", "punchier", "louder", "more energetic", "pump it up", "amp it up",
@@ -185,7 +185,8 @@ ATTRIBUTE_KEYS = tuple(sorted({mention.key for mention in MENTIONS.values()}))
 STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "slow motion", "slow mo", "slowmo", "fast forward", "fast cuts", "fast cut", "voice over", "voiceover",
     "voice overs", "fast food", "dark room", "country road", "country side", "countryside", "rock climbing",
-    "the rock", "keys to", "classic", "a bit of fun", "slow down the video", "fast paced edit",
+    "the rock", "keys to", "first dance", "wedding dance", "father daughter dance",
+    "mother son dance", "classic", "a bit of fun", "slow down the video", "fast paced edit",
     "have fun", "for fun", "the words", "no longer", "any longer", "not any longer",
 ))
 
@@ -229,7 +230,8 @@ _cue("more", "not enough")  # "too much synth, not enough piano"
 _cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so")
 _cue("lift", "do not care about", "do not care", "dont care about", "no matter", "do not mind",
      "dont mind", "fine with", "ok with", "okay with", "am happy with", "are happy with", "be happy with",
-     "forget", "no preference on", "no preference for", "no preference about", "no preference regarding",
+     "forget", "ignore", "you can ignore", "disregard", "never mind", "nevermind", "no preference on",
+     "no preference for", "no preference about", "no preference regarding",
      "forget about", "forget the", "whatever", "open to", "allow", "any")
 _cue("keep", "keep the", "keep that", "same", "leave the", "retain", "keep those",
      # praise of what is playing ("love the guitar but it is too slow"), not a wish: "would love the ..." is one
@@ -300,7 +302,8 @@ NEG_AFTER = tuple(tuple(p.split()) for p in (
 OK_AFTER = tuple(tuple(p.split()) for p in (
     "carries it", "carries the track", "carries the song", "makes it", "makes the track", "makes the song",
     "is the best part", "are the best part", "works well", "work well", "works great", "work great", "nails it",
-    "is spot on", "are spot on", "is on point", "are on point"))
+    "is spot on", "are spot on", "is on point", "are on point", "slap", "slaps", "bang", "bangs", "go hard",
+    "goes hard", "is fire", "are fire", "hit hard", "hits hard", "hit different", "hits different", "rock", "rocks"))
 # A comparative right after a tempo, instrument or vocals mention ("make the tempo higher", "drums up").
 POSTFIX_UP = frozenset({"higher", "up", "faster", "quicker", "louder", "stronger", "heavier"})
 POSTFIX_DOWN = frozenset({"lower", "down", "slower", "quieter", "softer", "lighter", "gentler", "subtler"})

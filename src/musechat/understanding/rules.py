@@ -548,9 +548,12 @@ class _ClauseState:
     keep: bool = False
     intensity: Intensity = "normal"
     carried: Intensity = "normal"  # "way more energy and drums": a list under one cue shares its degree
+    polarity_fresh: bool = False  # a more/less cue that has not reached a mention yet
+    degree_bound: bool = False  # the degree said so far belongs to that cue ("a bit less")
 
     def after_mention(self) -> None:
         self.carried = self.intensity if self.polarity in ("more", "less") else "normal"
+        self.polarity_fresh = False
         self.too, self.lift, self.keep, self.intensity = False, None, False, "normal"
         self.neg_fresh = False
         if self.neg:
@@ -584,6 +587,8 @@ def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None)
             return "less"  # "the instrumental felt empty / is too bare": the user misses vocals
         if predicate in ("ok", "fine") and state.lift is not None:
             return "lift"
+        if predicate in ("more", "ok", "fine") and state.neg and state.neg_fresh:
+            return "neg"  # "a version without vocals would be great", "no drums is fine"
         return predicate
     if state.lift is not None and state.lift != "any":
         return "lift"
@@ -697,12 +702,18 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                 # A "more" cue right after a negator stays negated ("do not make it slower", "I do not want
                 # more guitar"); after the negated mention it starts afresh ("lose the vocals and make it faster").
                 if not (state.neg and state.neg_fresh):
-                    state.neg, state.polarity = False, "more"
+                    if state.polarity_fresh and state.degree_bound:  # "a bit less X and more Y": the first cue's
+                        state.intensity = "normal"
+                    state.neg, state.polarity, state.polarity_fresh = False, "more", True
+                    state.degree_bound = state.intensity != "normal"
             elif cue == "weak_more":
                 if not state.neg and state.polarity is None:
                     state.polarity = "weak_more"
             elif cue == "less":
-                state.neg, state.polarity = False, "less"
+                if state.polarity_fresh and state.degree_bound:
+                    state.intensity = "normal"
+                state.neg, state.polarity, state.polarity_fresh = False, "less", True
+                state.degree_bound = state.intensity != "normal"
             elif cue == "too":
                 state.too = True
                 if _too_intensity(item.text) != "normal":

@@ -238,6 +238,13 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("ramp up the tempo", {"tempo": "faster"}),
     ("exactly 90 seconds", {"duration.min_s": 76.5, "duration.max_s": 103.5}),
     ("vocals? no.", {"vocals": "off"}),
+    # after test6's misses: a degree belongs to its own cue, slang praise, "ignore", a negation before praise
+    ("a little less polished and more jazz", {"genre.jazz": "more"}),
+    ("the guitar goes hard but it's too slow", {"tempo": "faster"}),
+    ("make it hit harder", {"mood.energetic": "more"}),
+    ("ignore the length now", {"lifted": ["duration"]}),
+    ("something without a choir would be perfect", {"instrument.choir": "none"}),
+    ("music for our first dance, calm", {"mood.calm": "more"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
