@@ -205,21 +205,27 @@ def _unstretch(match: re.Match[str]) -> str:
     return re.sub(r"([a-z])\1{2,}", r"\1\1", word)
 
 
+_CHAT_WORDS_RE = tuple((re.compile(p), r) for p, r in _CHAT_WORDS)
+_CONTRACTIONS_RE = tuple((re.compile(p), r) for p, r in _CONTRACTIONS)
+_COMPARISON_SIGNS_RE = tuple((re.compile(rf"\s*{sign}\s*(?=\d)"), f" {words} ") for sign, words in _COMPARISON_SIGNS)
+_REWRITES_RE = tuple((re.compile(p), r) for p, r in _REWRITES)
+
+
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("`", "'")
     text = re.sub(r"[a-z]+", _unstretch, text)
-    for pattern, replacement in _CHAT_WORDS:
-        text = re.sub(pattern, replacement, text)
-    for pattern, replacement in _CONTRACTIONS:
-        text = re.sub(pattern, replacement, text)
+    for pattern, replacement in _CHAT_WORDS_RE:
+        text = pattern.sub(replacement, text)
+    for pattern, replacement in _CONTRACTIONS_RE:
+        text = pattern.sub(replacement, text)
     text = text.replace("'", "").replace("&", " and ")
     text = re.sub(r"(?<=[a-z])-(?=[a-z])|(?<=[a-z])-(?=\d)|(?<=\d)-(?=[a-z])", " ", text)
     text = re.sub(r"(\d)\s*([a-z]*)\s*\+", r"\1 \2 plus ", text)  # "120+ bpm", "90s+": at least
-    for symbol, words in _COMPARISON_SIGNS:  # "bpm > 120", "duration < 60s"
-        text = re.sub(rf"\s*{symbol}\s*(?=\d)", f" {words} ", text)
+    for sign, words in _COMPARISON_SIGNS_RE:  # "bpm > 120", "duration < 60s"
+        text = sign.sub(words, text)
     text = re.sub(r"[^a-z0-9.,;:!?\- ]+", " ", text)
-    for pattern, rewrite in _REWRITES:
-        text = re.sub(pattern, rewrite, text)
+    for pattern, rewrite in _REWRITES_RE:
+        text = pattern.sub(rewrite, text)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -318,6 +324,11 @@ _RESET = re.compile(
     r"|no (?:more )?(?:filters|restrictions|constraints)(?: at all)?)\b")
 
 
+_BPM_PATTERNS_RE = tuple((kind, re.compile(p)) for kind, p in _BPM_PATTERNS)
+_DURATION_PATTERNS_RE = tuple((kind, re.compile(p)) for kind, p in _DURATION_PATTERNS)
+_LICENCE_PATTERNS_RE = tuple((re.compile(p), licences) for p, licences in _LICENCE_PATTERNS)
+
+
 def _seconds(amount: str, unit: str | None) -> float:
     value = _NUMBER_WORDS.get(amount)
     number = float(amount) if value is None else float(value)
@@ -330,8 +341,8 @@ def _cut(text: str, match: re.Match[str]) -> str:
 
 def _read_numbers(text: str, out: Readings) -> str:
     """Durations, BPM, licences and "something else": read, then cut out of the text."""
-    for kind, pattern in _BPM_PATTERNS:
-        while (match := re.search(pattern, text)) is not None:
+    for kind, pattern in _BPM_PATTERNS_RE:
+        while (match := pattern.search(text)) is not None:
             words = match.group(0).strip()
             values = [float(g) for g in match.groups() if g is not None]
             if kind == "between":
@@ -343,8 +354,8 @@ def _read_numbers(text: str, out: Readings) -> str:
             else:
                 (out.max_bpm if kind == "max" else out.min_bpm).append((values[0], words))
             text = _cut(text, match)
-    for kind, pattern in _DURATION_PATTERNS:
-        while (match := re.search(pattern, text)) is not None:
+    for kind, pattern in _DURATION_PATTERNS_RE:
+        while (match := pattern.search(text)) is not None:
             words, groups = match.group(0).strip(), match.groups()
             if kind == "between":
                 low = _seconds(groups[0], groups[1] or groups[3])
@@ -363,8 +374,8 @@ def _read_numbers(text: str, out: Readings) -> str:
     if (match := re.search(_ANY_LICENCE, text)) is not None:
         out.items.append(Reading("licence", "lift", words=match.group(0)))
         text = _cut(text, match)
-    for pattern, licences in _LICENCE_PATTERNS:
-        while (match := re.search(pattern, text)) is not None:
+    for pattern, licences in _LICENCE_PATTERNS_RE:
+        while (match := pattern.search(text)) is not None:
             out.licences.extend(licences)
             text = _cut(text, match)
     if _asks_only_next(text):
@@ -414,6 +425,12 @@ def _scan(tokens: list[str]) -> list[Item]:
     return items
 
 
+# What may follow a mention and decide it ("does not matter", "has to go", "carries it"), by first word,
+# in the order they are tried.
+_AFTER_BY_FIRST: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+for _cue_name, _phrases in (("lift", LIFT_AFTER), ("less", LESS_AFTER), ("neg", NEG_AFTER), ("ok", OK_AFTER)):
+    for _phrase in _phrases:
+        _AFTER_BY_FIRST.setdefault(_phrase[0], []).append((_cue_name, _phrase))
 _ENERGY_NOUNS = frozenset({"energy", "intensity", "excitement", "punch", "oomph"})
 
 
@@ -465,8 +482,8 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     following = tuple(" ".join(item.text for item in items[start:end]).split())
     if following[:1] == ("s",):  # "the guitar's gotta go"
         following = following[1:]
-    for cue, phrases in (("lift", LIFT_AFTER), ("less", LESS_AFTER), ("neg", NEG_AFTER), ("ok", OK_AFTER)):
-        if any(following[:len(phrase)] == phrase for phrase in phrases):
+    for cue, phrase in _AFTER_BY_FIRST.get(following[0] if following else "", ()):
+        if following[:len(phrase)] == phrase:
             return cue, end
     j, modal = start, False
     while j < len(items) and ((items[j].kind == "cue" and items[j].cue in ("slight", "strong"))
