@@ -54,8 +54,12 @@ _add(Mention("tempo", -1, implied="more"), "slower", "slower paced", "lower temp
      "halftime", "half speed", "half tempo", "twice as slow")
 _add(Mention("tempo", -1, implied="too"), "drags", "dragging", "sluggish", "plodding")
 _add(Mention("tempo", 0), "tempo", "speed", "pace", "bpm", "rhythm")
-_add(Mention("tempo", 0, limit=True), *(f"{a} {b}" for a in ("tempo", "bpm", "speed")
-                                        for b in ("limit", "range", "restriction", "filter", "constraint", "cap")))
+_LIMIT_WORDS = ("limit", "range", "restriction", "filter", "constraint", "cap", "requirement", "requirements", "rule",
+                "setting", "target")
+_add(Mention("tempo", 0, limit=True), *(f"{a} {b}" for a in ("tempo", "bpm", "speed") for b in _LIMIT_WORDS))
+# "drop the bpm" is slower, "drop the bpm limit" lifts it: the longer phrase is read whole
+_add(Mention("tempo", 0, implied="neg", limit=True), *(f"drop the {a} {b}" for a in ("tempo", "bpm", "speed")
+                                                        for b in _LIMIT_WORDS))
 
 # ---- vocals
 _add(Mention("vocals", 1), "vocal", "vocals", "voice", "voices", "singing", "singer", "singers", "sing", "sung",
@@ -134,7 +138,8 @@ _MOOD_WORDS = {
              ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller")),
     "energetic": (("energetic", "energy", "punch", "oomph", "intensity", "excitement", "banger", "bangers",
                    "anthem", "anthemic", "edgy", "more edge", "some edge", "more drive", "lacks drive",
-                   "lacking drive", "some drive", "harder", "go harder", "hit harder",
+                   "lacking drive", "some drive", "harder", "go harder", "hit harder", "some life", "more life",
+                   "life into it", "bring it to life",
                    "intense", "lively", "powerful", "punchy", "driving", "high energy",
                    "exciting", "hype", "vigorous", "dynamic", "loud", "aggressive", "epic", "pumped", "pumping"),
                   ("livelier", "more intense", "punchier", "louder", "more energetic", "pump it up", "amp it up",
@@ -174,7 +179,7 @@ _add(Mention("vocals", 0, limit=True), *(f"{a} {b}" for a in ("vocal", "vocals",
                                                     "limit", "only rule")))
 _add(Mention("licence", 0), "licence", "license", "licensing")
 _add(Mention("duration", 0, limit=True), *(f"{a} {b}" for a in ("length", "time", "duration", "runtime")
-                                           for b in ("limit", "range", "restriction", "filter", "constraint", "cap")))
+                                           for b in _LIMIT_WORDS))
 _add(Mention("licence", 0, limit=True), *(f"{a} {b}" for a in ("licence", "license", "licensing")
                                           for b in ("limit", "restriction", "filter", "constraint", "requirement")))
 
@@ -208,7 +213,7 @@ _cue("neg", "no", "not", "neither", "without", "turn off", "switch off", "shut o
      "excluding", "except", "free of", "rather not", "would rather not", "not any", "no more", "take out", "leave out",
      "strip out", "mute", "silence", "nothing with", "without any", "sick of", "tired of", "enough of",
      "no need for", "nobody",
-     "stay away from", "steer clear of", "keep away from", "keep clear of",
+     "take away", "do away with", "stay away from", "steer clear of", "keep away from", "keep clear of",
      "no longer need", "no longer want", "no longer require", "no longer like", "do not need", "dont need",
      "do not like", "dont like", "dislike", "not have")
 _cue("more", "more like", "more", "add", "added", "adding", "increase", "raise", "bring in", "bring back", "put",

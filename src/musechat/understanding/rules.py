@@ -167,6 +167,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:as long as|so long as|provided(?: that)?)\b", "; if"),
     # "can the guitar go?" asks what "the guitar can go" says
     (r"\b(?:can|could|should|may) (the|that|those|these) ((?:[a-z]+ ){0,2}?[a-z]+) go\b", r"\1 \2 can go"),
+    # "any length works": any is fine
+    (r"\bany ([a-z]+(?: [a-z]+)?) (?:works|will do|goes|is ok|is okay)\b", r"any \1 is fine"),
     # A requirement taken back is a lift, not the opposite ask: "it doesn't have to be instrumental".
     (r"\b(?:(?:do|does) not|no longer) (?:need|require) (?:it|this|the track|the song|the music|this one) "
      r"to be\b|\b(?:it|this|the track|the song|the music|this one) (?:does not|do not|no longer|need not) "
@@ -249,10 +251,12 @@ _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("between", rf"\b{_AMOUNT}\s*(?:{_UNIT})?\s*to\s*{_AMOUNT}\s*{_UNIT}(?:\s+long)?"),
     ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}{_MORE_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
     ("min", rf"\b{_NEG_WORDS}\s+{_FILLER}{_LESS_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
-    ("max", rf"\b(?:{_LESS_WORDS}|{_AT_MOST}|no longer than|no more than|max(?:imum)?(?: of)?|within"
+    ("max", rf"\b(?:{_LESS_WORDS}|{_AT_MOST}|no longer than|no more than|max(?:imum)?(?: length| duration| runtime)?"
+            rf"(?: of| is)?|within"
             rf"|up to|inside|tops)\s+{_AMOUNT}\s*{_UNIT}"),
     ("max", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:max(?:imum)?|tops|or less|or shorter|{_AT_MOST}|or under)\b"),
-    ("min", rf"\b(?:{_MORE_WORDS}|{_AT_LEAST}|min(?:imum)?(?: of)?|no shorter than|no less than)"
+    ("min", rf"\b(?:{_MORE_WORDS}|{_AT_LEAST}|min(?:imum)?(?: length| duration| runtime)?(?: of| is)?|no shorter than"
+            rf"|no less than)"
             rf"\s+{_AMOUNT}\s*{_UNIT}"),
     ("min", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:min(?:imum)?|or more|or longer|{_AT_LEAST}|or over|plus)\b"),
     ("min", rf"\b{_AMOUNT}\s*plus\s+{_UNIT}"),
@@ -431,6 +435,7 @@ _AFTER_BY_FIRST: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
 for _cue_name, _phrases in (("lift", LIFT_AFTER), ("less", LESS_AFTER), ("neg", NEG_AFTER), ("ok", OK_AFTER)):
     for _phrase in _phrases:
         _AFTER_BY_FIRST.setdefault(_phrase[0], []).append((_cue_name, _phrase))
+_PRESENCE_WORDS = frozenset({"prominent", "present", "noticeable", "audible", "obvious", "upfront", "dominant"})
 _ENERGY_NOUNS = frozenset({"energy", "intensity", "excitement", "punch", "oomph"})
 
 
@@ -453,6 +458,8 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
             return "less", j + 1
         if j < len(items) and items[j].text in ("more", "less", "fewer"):
             sign = 1 if items[j].text == "more" else -1
+            if j + 1 < len(items) and items[j + 1].text in _PRESENCE_WORDS:  # "make the vocals less prominent"
+                return ("more" if sign > 0 else "less"), j + 2
             quality = items[j + 1].mention if j + 1 < len(items) else None
             if quality is not None and quality.quality:  # "make the piano more loud", "the strings more quiet"
                 sign *= 1 if quality.key == "mood.energetic" else -1
@@ -497,6 +504,8 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     if bag & PREDICATE_OK and bag & PREDICATE_LIFT_NOW:
         return "lift", end
     joined = " ".join(words)
+    if joined == "not":
+        return "less", end  # "the tempo's alright, the guitar isn't"
     if re.search(r"\bnot (?:[a-z]+ ){0,2}enough\b", joined):
         return "more", end  # "the vocals are not loud enough"
     if re.search(r"\bnot (?:too|that|so|overly) ", joined + " "):
@@ -617,7 +626,8 @@ def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None)
     # up", "lose the drums and a slower tempo" (a fresh one still flips it: "do not make it slower").
     if state.neg and (state.neg_fresh or mention.implied is None):
         return "neg"
-    if state.polarity is not None:
+    # A polarity carried over a list stops at a comparative: "less gloomy and a bit quicker" is quicker.
+    if state.polarity is not None and (state.polarity_fresh or mention.implied is None):
         return state.polarity
     return mention.implied if mention.implied is not None else "bare"
 

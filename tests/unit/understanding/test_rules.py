@@ -245,6 +245,16 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("ignore the length now", {"lifted": ["duration"]}),
     ("something without a choir would be perfect", {"instrument.choir": "none"}),
     ("music for our first dance, calm", {"mood.calm": "more"}),
+    # after test7's misses: a polarity carried over a list stops at a comparative (it flipped "quicker")
+    ("less dark and a little faster", {"mood.sad": "less", "tempo": "faster", "tempo.intensity": "slight"}),
+    ("more piano and slower", {"instrument.piano": "more", "tempo": "slower"}),
+    ("max duration 2 minutes", {"duration.max_s": 120.0}),
+    ("any tempo will do", {"lifted": ["tempo"]}),
+    ("drop the tempo requirement", {"lifted": ["tempo"]}),
+    ("the piano's fine, the synth isn't", {"instrument.synth": "less"}),
+    ("take away the strings", {"instrument.strings": "none"}),
+    ("make the drums more prominent", {"instrument.drums": "more"}),
+    ("put some life into it", {"mood.energetic": "more"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
