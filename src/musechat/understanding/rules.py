@@ -168,7 +168,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "can the guitar go?" asks what "the guitar can go" says
     (r"\b(?:can|could|should|may) (the|that|those|these) ((?:[a-z]+ ){0,2}?[a-z]+) go\b", r"\1 \2 can go"),
     # "any length works": any is fine
-    (r"\bany ([a-z]+(?: [a-z]+)?) (?:works|will do|goes|is ok|is okay)\b", r"any \1 is fine"),
+    (r"\bany ([a-z]+(?: [a-z]+)?) (?:works|will do|goes)\b", r"any \1 is fine"),
     # A requirement taken back is a lift, not the opposite ask: "it doesn't have to be instrumental".
     (r"\b(?:(?:do|does) not|no longer) (?:need|require) (?:it|this|the track|the song|the music|this one) "
      r"to be\b|\b(?:it|this|the track|the song|the music|this one) (?:does not|do not|no longer|need not) "
