@@ -122,7 +122,7 @@ _GENRE_WORDS = {
     "folk": (("folk", "folky", "folksy"), ("folkier",)),
     "country": (("country", "bluegrass", "western"), ()),
     "hiphop": (("hip hop", "hiphop", "rap", "rapper", "rapping", "trap", "rnb", "r and b"), ()),
-    "funk": (("funk", "funky", "soul", "soulful", "groovy", "disco"), ("funkier", "groovier")),
+    "funk": (("funk", "funky", "soul", "soulful", "groovy", "disco", "groove", "grooves"), ("funkier", "groovier")),
     "ambient": (("ambient", "atmospheric", "drone", "new age"), ()),
     "indian": (("indian", "bollywood", "raga"), ()),
 }
@@ -168,6 +168,8 @@ _add(Mention("duration", -1, implied="more"), "shorter", "briefer", "a shorter o
      "shorter song", "shorter version", "shorter piece", "radio edit")
 _add(Mention("duration", -1, implied="more"), "keep it short", "short and sweet", "a short one", "a short track",
      "a short song", "a short piece", "short track", "short song", "something short", "nice and short")
+_add(Mention("duration", -1, implied="more"), "half the length", "half as long", "half the duration")
+_add(Mention("duration", 1, implied="more"), "twice as long", "double the length", "double the duration")
 _add(Mention("duration", 1, implied="more"), "a long one", "a long track", "a long song", "a long piece",
      "something long")
 _add(Mention("duration", 1, implied="too"), "too long", "way too long", "far too long", "a bit too long",
@@ -192,7 +194,9 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "voice overs", "fast food", "dark room", "country road", "country side", "countryside", "rock climbing",
     "the rock", "keys to", "first dance", "wedding dance", "father daughter dance",
     "mother son dance", "classic", "a bit of fun", "slow down the video", "fast paced edit",
-    "have fun", "for fun", "the words", "no longer", "any longer", "not any longer",
+    "have fun", "for fun", "the words", "build up slowly", "builds up slowly", "build slowly", "builds slowly",
+    "slow build", "slowly builds", "slow burn", "starts slow", "starts slowly", "slow start", "slow intro",
+    "no longer", "any longer", "not any longer",
 ))
 
 CUES: dict[tuple[str, ...], Cue] = {}
@@ -261,7 +265,7 @@ PREDICATE_MORE = frozenset({"thin", "empty", "weak", "buried", "faint", "missing
 PREDICATE_LESS = frozenset({"too", "much", "loud", "annoying", "distracting", "overpowering", "harsh", "busy",
                             "heavy", "grating", "irritating", "clashes", "clash", "overwhelming", "overbearing",
                             "overkill", "cheap", "tacky", "tinny", "jarring", "obnoxious", "over the top",
-                            "out of place",
+                            "out of place", "off",
                             "cheesy", "intrusive", "shrill", "piercing", "noisy", "awful", "terrible",
                             "bad", "horrible", "excessive", "dominant", "overdone", "wrong", "unbearable", "mushy"})
 # Comparatives after a copula say what is wanted outright ("could the drums be a little quieter").
@@ -283,7 +287,8 @@ POSTFIX_MORE = frozenset({"on", "in", "back in"})
 LIFT_AFTER = tuple(tuple(p.split()) for p in (
     "does not matter", "do not matter", "no longer matters", "matters not", "is not important",
     "are not important", "is unimportant", "is irrelevant", "are irrelevant", "is flexible", "are flexible",
-    "can be anything", "can be whatever", "is up to you", "is your call", "is not a concern", "is open",
+    "no longer matter", "is no longer important", "are no longer important", "can be anything", "can be whatever",
+    "is up to you", "is your call", "is not a concern", "is open",
     "can stay", "may stay", "can remain", "can come back", "can return", "can stay in"))
 # After a mention, what says it does not belong ("the female singer does not fit") or must go.
 LESS_AFTER = tuple(tuple(p.split()) for p in (

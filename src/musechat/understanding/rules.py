@@ -241,7 +241,8 @@ _UNIT = r"(seconds?|secs?|minutes?|mins?|(?<=\d)s|(?<=\d )s|(?<=\d)m|(?<=\d )m)\
 _NEG_WORDS = r"(?:no|not|nothing|never|nobody|none)"
 # What may stand between a negator and its bound ("can not BE longer than", "NOTHING over", "no TRACK over"),
 # never a clause of its own: "no singing and under a minute" is no vocals plus a maximum, not a minimum.
-_FILLER = r"(?:(?:be|is|are|it|its|that|this|a|any|one|track|tracks|song|songs|thing|music|way|go|run|last)\s+){0,3}"
+_FILLER = (r"(?:(?:be|is|are|it|its|that|this|a|any|one|track|tracks|song|songs|thing|music|way|go|run|last|want|need"
+           r"|anything|something|to|have)\s+){0,3}")
 _MORE_WORDS = r"(?:over|above|more than|longer than|past|beyond|exceed(?:s|ing)?|greater than)"
 _LESS_WORDS = r"(?:under|below|less than|shorter than|fewer than)"
 _AT_MOST = r"at (?:the |a )?(?:very )?(?:most|maximum|max)"
@@ -577,8 +578,9 @@ class _ClauseState:
     polarity_fresh: bool = False  # a more/less cue that has not reached a mention yet
     degree_bound: bool = False  # the degree said so far belongs to that cue ("a bit less")
 
-    def after_mention(self) -> None:
-        self.carried = self.intensity if self.polarity in ("more", "less") else "normal"
+    def after_mention(self, comparative: bool = False) -> None:
+        # "much slower and softer": a comparative's degree carries to the next comparative too
+        self.carried = self.intensity if self.polarity in ("more", "less") or comparative else "normal"
         self.polarity_fresh = False
         self.too, self.lift, self.keep, self.intensity = False, None, False, "normal"
         self.neg_fresh = False
@@ -673,6 +675,8 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
     state = _ClauseState()
     # A clause that names nothing may say how much of the last ask ("less piano, a lot less").
     last = out.items[-1] if out.items and not any(it.kind == "mention" for it in items) else None
+    if _complains_of_the_last_instrument(items, out):
+        return
     i = 0
     while i < len(items):
         item = items[i]
@@ -707,7 +711,8 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                 cue = "more"  # "not fast enough", "not enough piano" is handled as a predicate
             if cue == "too" or (mention.implied == "too" and cue == "bare"):
                 cue = "less"
-            if state.intensity == "normal" and cue == state.polarity:
+            if state.intensity == "normal" and (cue == state.polarity or (
+                    state.polarity is None and mention.implied == "more")):
                 state.intensity = state.carried
             reading = _reading(mention, cue, state.intensity, item.text)
             if reading is not None and state.neg and state.too:
@@ -715,7 +720,7 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             if reading is not None:
                 out.items.append(reading)
                 last = reading
-            state.after_mention()
+            state.after_mention(comparative=mention.implied == "more" and state.polarity is None)
             i = max(i + 1, end)
             continue
         if item.kind == "cue" and item.cue is not None:
@@ -751,7 +756,10 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             elif cue == "keep":
                 state.keep = True
             elif cue in ("slight", "strong"):
-                if not any(it.kind == "mention" for it in items[i + 1:]) and last is not None:
+                after = items[i + 1] if i + 1 < len(items) else None
+                right_after_its_ask = (i > 0 and items[i - 1].kind == "mention"
+                                       and (after is None or after.text in ("and", "or", "then", "please")))
+                if last is not None and (right_after_its_ask or not any(it.kind == "mention" for it in items[i + 1:])):
                     if last.key != "vocals" and last.value not in ("lift", "none", "fine"):
                         last.intensity = _intensity_of(item.text, cue)  # "calm the pace a touch"
                 else:
@@ -767,6 +775,20 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
         i += 1
     if out.last_mention is not None and not any(it.kind == "mention" for it in items):
         _read_back_reference(items, out, out.last_mention)
+
+
+def _complains_of_the_last_instrument(items: list[Item], out: Readings) -> bool:
+    """"the guitar is nice but too loud": a clause of "too" and a loudness word speaks of the instrument or
+    voice named just before (more of it when too quiet, less when too loud)."""
+    named = out.last_mention
+    if (len(items) != 2 or items[0].cue != "too" or items[1].mention is None or not items[1].mention.quality
+            or named is None or not named.key.startswith(("instrument.", "vocals")) or named.sign == 0):
+        return False
+    loud = items[1].mention.key == "mood.energetic"
+    reading = _reading(named, "less" if loud else "more", _too_intensity(items[0].text), items[1].text)
+    if reading is not None:
+        out.items.append(reading)
+    return True
 
 
 _BACK_REFERENCES = frozenset({"that", "it", "this", "those", "them", "these"})

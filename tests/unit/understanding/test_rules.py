@@ -255,6 +255,19 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("take away the strings", {"instrument.strings": "none"}),
     ("make the drums more prominent", {"instrument.drums": "more"}),
     ("put some life into it", {"mood.energetic": "more"}),
+    # after test8's misses: a negated want before a bound (it read the opposite bound), arrangement words,
+    # a degree right after its ask, a comparative's degree carried to the next, "but too loud" of the last
+    # instrument named
+    ("we don't need anything shorter than a minute", {"duration.min_s": 60.0}),
+    ("I don't want anything over 3 minutes", {"duration.max_s": 180.0}),
+    ("a strings piece that builds slowly", {"instrument.strings": "more"}),
+    ("the choir sounds off", {"instrument.choir": "less"}),
+    ("slow down a bit and no choir", {"tempo": "slower", "tempo.intensity": "slight", "instrument.choir": "none"}),
+    ("a lot happier and brighter", {"mood.happy": "more", "mood.happy.intensity": "strong"}),
+    ("the drums are fine but too quiet", {"instrument.drums": "more"}),
+    ("the tempo no longer matters, nor does the length", {"lifted": ["tempo"]}),
+    ("half the length please", {"duration": "shorter"}),
+    ("more groove", {"genre.funk": "more"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
