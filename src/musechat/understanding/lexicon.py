@@ -168,12 +168,18 @@ _add(Mention("duration", -1, implied="more"), "shorter", "briefer", "a shorter o
      "shorter song", "shorter version", "shorter piece", "radio edit")
 _add(Mention("duration", -1, implied="more"), "keep it short", "short and sweet", "a short one", "a short track",
      "a short song", "a short piece", "short track", "short song", "something short", "nice and short")
-_add(Mention("duration", -1, implied="more"), "half the length", "half as long", "half the duration")
+_add(Mention("duration", -1, implied="more"), "half the length", "half as long", "half the duration",
+     "cut the length in half", "cut it in half", "halve the length", "halve it", "trim it down", "cut it down",
+     "a trimmed version", "a cut down version")
 _add(Mention("duration", 1, implied="more"), "twice as long", "double the length", "double the duration")
 _add(Mention("duration", 1, implied="more"), "a long one", "a long track", "a long song", "a long piece",
      "something long")
 _add(Mention("duration", 1, implied="too"), "too long", "way too long", "far too long", "a bit too long",
      "a little too long", "a bit long", "a little long", "overly long", "long winded", "too lengthy")
+_add(Mention("duration", 1, implied="too"), "on the long side", "a bit on the long side")
+_add(Mention("duration", -1, implied="too"), "on the short side", "a bit on the short side")
+_add(Mention("tempo", 1, implied="too"), "on the fast side", "a bit on the fast side")
+_add(Mention("tempo", -1, implied="too"), "on the slow side", "a bit on the slow side")
 _add(Mention("duration", -1, implied="too"), "too short", "way too short", "far too short", "a bit too short",
      "a little too short", "a bit short", "a little short")
 _add(Mention("vocals", 0, limit=True), *(f"{a} {b}" for a in ("vocal", "vocals", "instrumental", "no vocals", "lyrics")

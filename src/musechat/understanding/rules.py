@@ -169,6 +169,11 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:can|could|should|may) (the|that|those|these) ((?:[a-z]+ ){0,2}?[a-z]+) go\b", r"\1 \2 can go"),
     # "any length works": any is fine
     (r"\bany ([a-z]+(?: [a-z]+)?) (?:works|will do|goes)\b", r"any \1 is fine"),
+    # "I don't think the choir works" says the choir does not
+    (r"\b(?:do not|dont) think (the|that|this|those|these) ((?:[a-z]+ ){0,2}?[a-z]+?)s? (?:works?|fits?|suits?"
+     r"|belongs?|goes) ?(?:here|it|this)?\b", r"\1 \2 does not work"),
+    # "a male vocalist over a female one": the voice after "over" is the one not wanted
+    (r"\bover (?:a |an |the )?(?=(?:male|female|man|woman|men|women|guy|girl|lady)\b)", "instead no "),
     # A requirement taken back is a lift, not the opposite ask: "it doesn't have to be instrumental".
     (r"\b(?:(?:do|does) not|no longer) (?:need|require) (?:it|this|the track|the song|the music|this one) "
      r"to be\b|\b(?:it|this|the track|the song|the music|this one) (?:does not|do not|no longer|need not) "
@@ -747,6 +752,12 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                 state.neg, state.polarity, state.polarity_fresh = False, "less", True
                 state.degree_bound = state.intensity != "normal"
             elif cue == "too":
+                j = i + 1
+                while j < len(items) and items[j].cue in ("slight", "strong"):
+                    j += 1
+                if item.text == "so" and (j >= len(items) or items[j].kind != "mention"):
+                    i += 1  # "so definitely something fun": "so" is "therefore" unless a quality follows
+                    continue
                 state.too = True
                 if _too_intensity(item.text) != "normal":
                     state.intensity = _too_intensity(item.text)

@@ -268,6 +268,13 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("the tempo no longer matters, nor does the length", {"lifted": ["tempo"]}),
     ("half the length please", {"duration": "shorter"}),
     ("more groove", {"genre.funk": "more"}),
+    # after test9's misses: "so" as "therefore" (it turned "fun" into less happy), "I don't think X works",
+    # "X over Y" for voices, halving, "on the long side"
+    ("it's for a party, so something upbeat please", {"tempo": "faster"}),
+    ("I don't think the strings fit", {"instrument.strings": "less"}),
+    ("a woman's voice over a man's", {"vocals": "female"}),
+    ("cut it in half", {"duration": "shorter"}),
+    ("a little on the slow side", {"tempo": "faster", "tempo.intensity": "slight"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
