@@ -8,7 +8,8 @@ it was scored; `test5`, by the same session after its fixes, scored once when it
 reader (91.7 %); `test6` (personas: wedding, gaming, podcast, corporate, travel, chat, non-native) was
 written and committed after that score and before the fixes that followed it, and scored after them
 (90.0 %); `test7` likewise, scored on the reader of f6d9628 (85.0 %); `test8` likewise, on the reader
-after `test7`'s fixes (81.7 %); `test9` likewise, after `test8`'s (88.3 %).
+after `test7`'s fixes (81.7 %); `test9` likewise, after `test8`'s (88.3 %);
+`test10` (negation scope, corrections, relative clauses) likewise, after `test9`'s.
 They take no part in the synthetic world's wording (`SPLITS`).
 
 A bank row: {"text", "kind", "expect"}; `expect` is `flatten(UnderstoodRequest)` of this utterance alone,
@@ -28,7 +29,7 @@ from musechat.understanding.merge import flatten
 from musechat.understanding.rules import normalise, parse_utterance
 
 SPLITS = ("train", "val", "test")
-LATER_HELDOUT = ("test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9")
+LATER_HELDOUT = ("test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10")
 BANKS = (*SPLITS, *LATER_HELDOUT)
 
 
