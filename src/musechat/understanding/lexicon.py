@@ -208,7 +208,8 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
 CUES: dict[tuple[str, ...], Cue] = {}
 # Negators that are removal verbs: after a fresh negator they cancel it ("do not remove the piano").
 REMOVALS = frozenset({"lose", "drop", "remove", "get rid of", "cut", "cut out", "skip", "ditch", "kill", "nix",
-                      "scrap", "exclude", "take out", "leave out", "strip out", "mute", "silence", "avoid"})
+                      "scrap", "exclude", "take out", "leave out", "strip out", "mute", "silence", "avoid", "losing",
+                      "removing", "dropping", "ditching", "cutting out", "getting rid of", "taking out"})
 
 
 def _cue(cue: Cue, *phrases: str) -> None:
@@ -223,7 +224,8 @@ _cue("neg", "no", "not", "neither", "without", "turn off", "switch off", "shut o
      "excluding", "except", "free of", "rather not", "would rather not", "not any", "no more", "take out", "leave out",
      "strip out", "mute", "silence", "nothing with", "without any", "sick of", "tired of", "enough of",
      "no need for", "nobody",
-     "take away", "do away with", "stay away from", "steer clear of", "keep away from", "keep clear of",
+     "take away", "do away with", "losing", "removing", "dropping", "ditching", "cutting out", "getting rid of",
+     "taking out", "stay away from", "steer clear of", "keep away from", "keep clear of",
      "no longer need", "no longer want", "no longer require", "no longer like", "do not need", "dont need",
      "do not like", "dont like", "dislike", "not have")
 _cue("more", "more like", "more", "add", "added", "adding", "increase", "raise", "bring in", "bring back", "put",

@@ -174,6 +174,10 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|belongs?|goes) ?(?:here|it|this)?\b", r"\1 \2 does not work"),
     # "a male vocalist over a female one": the voice after "over" is the one not wanted
     (r"\bover (?:a |an |the )?(?=(?:male|female|man|woman|men|women|guy|girl|lady)\b)", "instead no "),
+    # Double negatives and exclusions: "I wouldn't say no to some guitar", "not without vocals",
+    # "any genre other than country", "I never said no drums"
+    (r"\b(?:would not|wouldnt) say no to\b", "would love"), (r"\bnot without\b", "with"),
+    (r"\bother than\b", "except"), (r"\b(?:i )?never (?:said|asked for) no\b", "i am fine with"),
     # A requirement taken back is a lift, not the opposite ask: "it doesn't have to be instrumental".
     (r"\b(?:(?:do|does) not|no longer) (?:need|require) (?:it|this|the track|the song|the music|this one) "
      r"to be\b|\b(?:it|this|the track|the song|the music|this one) (?:does not|do not|no longer|need not) "
@@ -283,11 +287,12 @@ _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
     ("between", rf"\bbetween (\d+)\s*(?:bpm)?\s*(?:and|to)\s*(\d+){_BPM}"),
     ("between", rf"\b(\d+)\s*to\s*(\d+){_BPM}"),
     ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}(?:over|above|more than|faster than|exceed(?:s|ing)?)\s+(\d+){_BPM}"),
-    ("max", rf"\b(?:under|below|less than|at most|max(?:imum)?|up to|slower than|no more than|no faster than)"
-            rf"\s+(\d+){_BPM}"),
+    # "no slower than 90 bpm" is a minimum: a plain comparison never follows "no"/"not"
+    ("max", rf"\b(?<!no )(?<!not )(?:under|below|less than|at most|max(?:imum)?|up to|slower than|no more than"
+            rf"|no faster than)\s+(\d+){_BPM}"),
     ("max", rf"\b(\d+){_BPM}\s+(?:max(?:imum)?|tops|or less|or slower|at most)\b"),
-    ("min", rf"\b(?:over|above|more than|at least|min(?:imum)?|faster than|no slower than|no less than)"
-            rf"\s+(\d+){_BPM}"),
+    ("min", rf"\b(?<!no )(?<!not )(?:over|above|more than|at least|min(?:imum)?|faster than|no slower than"
+            rf"|no less than)\s+(\d+){_BPM}"),
     ("min", rf"\b(\d+){_BPM}\s+(?:min(?:imum)?|or more|or faster|at least|plus)\b"),
     ("min", rf"\b(\d+)\s*plus{_BPM}"),
     ("around", rf"\b(?:around|about|roughly|approximately|approx|like|near|close to)?\s*(\d+){_BPM}"),
@@ -309,7 +314,8 @@ _SOMETHING_ELSE = re.compile(
     r"|\bnext one,? please\b"
     r"|\bskip (?:this|that)(?: one)?\b|\bshow me (?:another|more)\b|\belse entirely\b|\bnot quite it\b"
     r"|\bsomething (?:totally |completely |entirely |very |quite )?different\b|\bchange it up\b"
-    r"|\bnot feeling (?:it|this|that)\b|\bwhat else\b"
+    r"|\bnot feeling (?:it|this|that)\b|\bwhat else\b|\bnot even close\b|\bthe opposite\b"
+    r"|\bdifferent (?:instruments?|sound|mood|energy)\b"
     r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b")
 
 # A whole utterance of these words only asks for another pick ("nah, next", "pass", "meh, give me another").
@@ -565,7 +571,8 @@ def _reading(mention: Mention, cue: str, intensity: Intensity, words: str) -> Re
         return Reading(key, "longer" if mention.sign * polarity > 0 else "shorter", intensity, words)
     if key in ("duration", "licence"):
         return None
-    amount: Amount = "more" if polarity > 0 else ("none" if cue == "neg" else "less")
+    # a negated comparative is less, not a removal: "happier, not sadder"
+    amount: Amount = "more" if polarity > 0 else ("none" if cue == "neg" and mention.implied != "more" else "less")
     return Reading(key, amount, intensity, words)
 
 
@@ -682,6 +689,9 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
     last = out.items[-1] if out.items and not any(it.kind == "mention" for it in items) else None
     if _complains_of_the_last_instrument(items, out):
         return
+    if len(items) == 2 and items[0].text in PREDICATE_PRAISE and items[1].kind == "mention":
+        out.last_mention = items[1].mention
+        return  # "nice guitar, but ...": praise of the pick, no ask
     i = 0
     while i < len(items):
         item = items[i]
@@ -792,12 +802,19 @@ def _complains_of_the_last_instrument(items: list[Item], out: Readings) -> bool:
     """"the guitar is nice but too loud": a clause of "too" and a loudness word speaks of the instrument or
     voice named just before (more of it when too quiet, less when too loud)."""
     named = out.last_mention
-    if (len(items) != 2 or items[0].cue != "too" or items[1].mention is None or not items[1].mention.quality
-            or named is None or not named.key.startswith(("instrument.", "vocals")) or named.sign == 0):
+    quality = items[-1].mention if items else None
+    too = len(items) == 2 and items[0].cue == "too"
+    comparative = len(items) == 1 and quality is not None and quality.implied == "more"  # "drums yes, but quieter"
+    if (not (too or comparative) or quality is None or not quality.quality or named is None
+            or not named.key.startswith(("instrument.", "vocals")) or named.sign == 0
+            or (comparative and not named.key.startswith("instrument."))):  # "a female singer, but softer": a mood
         return False
-    loud = items[1].mention.key == "mood.energetic"
-    reading = _reading(named, "less" if loud else "more", _too_intensity(items[0].text), items[1].text)
-    if reading is not None:
+    loud = quality.key == "mood.energetic"
+    wants_more = loud if comparative else not loud
+    intensity = _too_intensity(items[0].text) if too else "normal"
+    reading = _reading(named, "more" if wants_more else "less", intensity, items[-1].text)
+    if reading is not None:  # it refines what the words asked of that instrument: "drums yes, but quieter"
+        out.items[:] = [r for r in out.items if r.key != reading.key or r.value not in ("more", "less")]
         out.items.append(reading)
     return True
 

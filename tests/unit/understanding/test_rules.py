@@ -275,6 +275,18 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("a woman's voice over a man's", {"vocals": "female"}),
     ("cut it in half", {"duration": "shorter"}),
     ("a little on the slow side", {"tempo": "faster", "tempo.intensity": "slight"}),
+    # after test10's misses: double negatives, exclusions, "no slower than" (it read a maximum), a negated
+    # comparative is less, a removal that is kept, an elliptical comparative of the last instrument
+    ("I wouldn't say no to a flute", {"instrument.flute": "more"}),
+    ("not without drums", {"instrument.drums": "more"}),
+    ("any instrument other than synth", {"instrument.synth": "none"}),
+    ("no faster than 120 bpm and no slower than 80 bpm", {"tempo.min_bpm": 80.0, "tempo.max_bpm": 120.0}),
+    ("I never said no vocals", {"lifted": ["vocals"]}),
+    ("calmer, not darker", {"mood.calm": "more", "mood.sad": "less"}),
+    ("without removing the guitar, add a cello", {"instrument.strings": "more"}),
+    ("strings yes, but softer", {"instrument.strings": "less"}),
+    ("nice piano, but faster", {"tempo": "faster"}),
+    ("not even close", {"something_else": True}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
