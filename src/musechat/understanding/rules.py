@@ -210,10 +210,10 @@ def _unstretch(match: re.Match[str]) -> str:
     word = match.group(0)
     if not _STRETCHED.search(word):
         return word
-    once = re.sub(r"([a-z])\1{2,}", r"\1", word)
+    once = _STRETCHED.sub(r"\1", word)
     if once in lexicon_words() or once in (known_words() or frozenset()):
         return once
-    return re.sub(r"([a-z])\1{2,}", r"\1\1", word)
+    return _STRETCHED.sub(r"\1\1", word)
 
 
 _CHAT_WORDS_RE = tuple((re.compile(p), r) for p, r in _CHAT_WORDS)
@@ -590,6 +590,14 @@ class _ClauseState:
     polarity_fresh: bool = False  # a more/less cue that has not reached a mention yet
     degree_bound: bool = False  # the degree said so far belongs to that cue ("a bit less")
 
+    def take_polarity(self, polarity: str) -> None:
+        """A more/less cue. A degree said before an earlier cue that has not reached its mention was that
+        cue's: "a bit less corporate and more rock" is plain more rock."""
+        if self.polarity_fresh and self.degree_bound:
+            self.intensity = "normal"
+        self.neg, self.polarity, self.polarity_fresh = False, polarity, True
+        self.degree_bound = self.intensity != "normal"
+
     def after_mention(self, comparative: bool = False) -> None:
         # "much slower and softer": a comparative's degree carries to the next comparative too
         self.carried = self.intensity if self.polarity in ("more", "less") or comparative else "normal"
@@ -749,18 +757,12 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                 # A "more" cue right after a negator stays negated ("do not make it slower", "I do not want
                 # more guitar"); after the negated mention it starts afresh ("lose the vocals and make it faster").
                 if not (state.neg and state.neg_fresh):
-                    if state.polarity_fresh and state.degree_bound:  # "a bit less X and more Y": the first cue's
-                        state.intensity = "normal"
-                    state.neg, state.polarity, state.polarity_fresh = False, "more", True
-                    state.degree_bound = state.intensity != "normal"
+                    state.take_polarity("more")
             elif cue == "weak_more":
                 if not state.neg and state.polarity is None:
                     state.polarity = "weak_more"
             elif cue == "less":
-                if state.polarity_fresh and state.degree_bound:
-                    state.intensity = "normal"
-                state.neg, state.polarity, state.polarity_fresh = False, "less", True
-                state.degree_bound = state.intensity != "normal"
+                state.take_polarity("less")
             elif cue == "too":
                 j = i + 1
                 while j < len(items) and items[j].cue in ("slight", "strong"):
@@ -843,10 +845,12 @@ def read(text: str) -> Readings:
     words = [clause.strip() for clause in clauses if clause.strip()]
     if len(words) == 2 and " " not in words[0] and words[1] in ("no", "none", "yes", "nope", "sure"):
         clauses = [" ".join(words)]  # "drums? no.", "vocals? yes": an answer to its own question
+    # "it's very upbeat, I love it" is praise, not a complaint: no clause up to the last praise complains
+    last_praise = max((k for k, clause in enumerate(clauses) if _PRAISE.search(clause)), default=-1)
     for k, clause in enumerate(clauses):
         tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
-        if tokens:  # "it's very upbeat, I love it" is praise, not a complaint
-            _read_clause(tokens, out, praise_free=not any(_PRAISE.search(later) for later in clauses[k:]))
+        if tokens:
+            _read_clause(tokens, out, praise_free=k > last_praise)
     return out
 
 
