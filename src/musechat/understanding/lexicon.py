@@ -133,7 +133,7 @@ for _name, (_plain, _comparative) in _GENRE_WORDS.items():
 # ---- moods
 _MOOD_WORDS = {
     "calm": (("calm", "relaxed", "relaxing", "chill", "chilled", "mellow", "peaceful", "gentle", "soft", "quiet",
-              "soothing", "serene", "tranquil", "relax", "calming", "chillout",
+              "soothing", "serene", "tranquil", "relax", "calming", "chillout", "sleepy", "drowsy",
               "chill out", "laid back", "laidback", "easy listening", "dreamy", "restful"),
              ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller")),
     "energetic": (("energetic", "energy", "punch", "oomph", "intensity", "excitement", "banger", "bangers",
@@ -146,7 +146,8 @@ _MOOD_WORDS = {
                    "liven it up", "liven things up")),
     "happy": (("happy", "cheerful", "joyful", "joyous", "uplifting", "bright", "sunny", "fun", "playful",
                "optimistic", "feel good", "positive", "jolly", "cheery", "hopeful"),
-              ("happier", "brighter", "sunnier", "cheerier", "more cheerful")),
+              ("happier", "brighter", "sunnier", "cheerier", "more cheerful", "cheer it up", "cheer things up",
+               "brighten it up", "brighten things up")),
     "sad": (("sad", "melancholic", "melancholy", "gloomy", "somber", "sombre", "dark", "moody", "mournful",
              "bittersweet", "depressing", "tragic", "sorrowful", "wistful", "downbeat"),
             ("sadder", "darker", "gloomier", "moodier")),
@@ -275,7 +276,8 @@ PREDICATE_LESS = frozenset({"too", "much", "loud", "annoying", "distracting", "o
                             "overkill", "cheap", "tacky", "tinny", "jarring", "obnoxious", "over the top",
                             "out of place", "off",
                             "cheesy", "intrusive", "shrill", "piercing", "noisy", "awful", "terrible",
-                            "bad", "horrible", "excessive", "dominant", "overdone", "wrong", "unbearable", "mushy"})
+                            "bad", "horrible", "excessive", "dominant", "overdone", "wrong", "unbearable", "mushy",
+                            "drowning", "smothering", "swamping", "overshadowing", "burying"})
 # Comparatives after a copula say what is wanted outright ("could the drums be a little quieter").
 PREDICATE_WANT_LESS = frozenset({"quieter", "softer", "lower", "gentler", "subtler", "toned down", "turned down",
                                  "further back", "less prominent", "in the background", "less loud"})

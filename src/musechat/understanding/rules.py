@@ -188,6 +188,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\bless ((?:[a-z]+ ){0,3}?[a-z]+) than\b(?! (?:before|that|this|the last|the previous|the first|usual|ever)\b)",
      r"less \1 instead more"),
     (r"\bbetter than\b(?! (?:before|that|this|the last|the previous|the first|usual|ever)\b)", "instead less"),
+    # "why is there a guitar?" complains of one there should be none of; "why so much guitar?" of too much
+    (r"\bwhy (?:is|are) there (?:so much|so many|this much|all this|all these|that much)\b", "too much"),
+    (r"\bwhy (?:is|are) there (?:a |an |any |some )?", "no "),
 )
 
 
@@ -296,6 +299,9 @@ _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
     ("min", rf"\b(\d+){_BPM}\s+(?:min(?:imum)?|or more|or faster|at least|plus)\b"),
     ("min", rf"\b(\d+)\s*plus{_BPM}"),
     ("around", rf"\b(?:around|about|roughly|approximately|approx|like|near|close to)?\s*(\d+){_BPM}"),
+    # "drop the tempo to about 80", "bring the pace up to 120": a tempo moved to a number lands near it
+    ("around", r"\b(?:tempo|bpm|pace|speed)\s+(?:down |up |back )?to\s+(?:about |around |roughly |approximately "
+               r"|approx |like |near )?(\d{2,3})\b(?!\s*(?:%|percent|seconds?|secs?|minutes?|mins?|s|m)\b)"),
     ("around", rf"{_BPM_FIRST}(\d{{2,3}})\b(?!\s*(?:seconds?|secs?|minutes?|mins?|s|m)\b)"),
 )
 BPM_AROUND = 10.0  # "around 120 bpm" reads as 110-130
@@ -849,6 +855,8 @@ def read(text: str) -> Readings:
     last_praise = max((k for k, clause in enumerate(clauses) if _PRAISE.search(clause)), default=-1)
     for k, clause in enumerate(clauses):
         tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
+        if k > 0 and tokens[:1] == ["so"] and len(tokens) > 1:
+            tokens = tokens[1:]  # "it's for a party, so cheerful please": "so" opens a consequence, not "too"
         if tokens:
             _read_clause(tokens, out, praise_free=k > last_praise)
     return out

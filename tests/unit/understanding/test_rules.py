@@ -287,6 +287,17 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("strings yes, but softer", {"instrument.strings": "less"}),
     ("nice piano, but faster", {"tempo": "faster"}),
     ("not even close", {"something_else": True}),
+    # after test11's misses: complaint verbs after a copula, "why is there a ...", "cheer it up", "so" opening
+    # a consequence, a tempo moved to a number
+    ("the horns are fine but the strings are swamping the voice", {"instrument.strings": "less"}),
+    ("why is there a flute", {"instrument.flute": "none"}),
+    ("why are there so many synths", {"instrument.synth": "less"}),
+    ("cheer things up", {"mood.happy": "more"}),
+    ("too drowsy", {"mood.calm": "less"}),
+    ("it's a gym reel, so energetic please", {"mood.energetic": "more"}),
+    ("so slow", {"tempo": "faster"}),
+    ("bring the tempo down to 85", {"tempo.min_bpm": 75.0, "tempo.max_bpm": 95.0}),
+    ("the tempo up to 120 at most", {"tempo.max_bpm": 120.0}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
