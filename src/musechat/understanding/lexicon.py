@@ -41,7 +41,8 @@ def _add(mention: Mention, *phrases: str) -> None:
 _add(Mention("tempo", 1), "fast", "quick", "speedy", "uptempo", "up tempo", "upbeat", "brisk", "pacey", "rapid")
 _add(Mention("tempo", 1, implied="more"), "faster", "quicker", "speedier", "faster paced", "more pace",
      "higher tempo", "higher bpm", "speed up", "speed it up", "speed things up", "pick up the pace",
-     "pick up the tempo", "pick it up", "tempo up", "up the tempo", "more tempo", "more speed", "step it up",
+     "pick up the tempo", "pick it up", "pace it up", "pace things up", "up the pace",
+     "tempo up", "up the tempo", "more tempo", "more speed", "step it up",
      "raise the tempo", "increase the tempo", "raise the bpm", "increase the bpm", "raise the pace",
      "increase the pace", "crank up the tempo", "double the tempo", "double time", "twice as fast")
 _add(Mention("tempo", 1, implied="too"), "frantic", "rushed", "hectic")
@@ -152,7 +153,9 @@ _MOOD_WORDS = {
              "bittersweet", "depressing", "tragic", "sorrowful", "wistful", "downbeat"),
             ("sadder", "darker", "gloomier", "moodier")),
 }
-_QUALITY_WORDS = {"soft", "softer", "quiet", "quieter", "loud", "louder", "gentle", "gentler"}
+# Said of an instrument, these describe how it sounds, not the track's mood: "less intense drums" is less drums.
+_QUALITY_WORDS = {"soft", "softer", "quiet", "quieter", "loud", "louder", "gentle", "gentler", "intense",
+                  "more intense", "aggressive", "punchy", "punchier", "powerful"}
 for _name, (_plain, _comparative) in _MOOD_WORDS.items():
     for _phrase in _plain:
         _add(Mention(f"mood.{_name}", quality=_phrase in _QUALITY_WORDS), _phrase)
@@ -228,7 +231,7 @@ _cue("neg", "no", "not", "neither", "without", "turn off", "switch off", "shut o
      "take away", "do away with", "losing", "removing", "dropping", "ditching", "cutting out", "getting rid of",
      "taking out", "stay away from", "steer clear of", "keep away from", "keep clear of",
      "no longer need", "no longer want", "no longer require", "no longer like", "do not need", "dont need",
-     "do not like", "dont like", "dislike", "not have")
+     "do not like", "dont like", "dislike", "not have", "spare me", "spare us")
 _cue("more", "more like", "more", "add", "added", "adding", "increase", "raise", "bring in", "bring back", "put",
      "want", "wanted", "need", "needs",
      "like", "love", "would love", "prefer", "heavier", "bigger", "extra", "plus", "miss", "could use",
@@ -289,7 +292,8 @@ PREDICATE_OK = frozenset({"fine", "ok", "okay", "allowed", "welcome", "good", "a
 # Said of an attribute the conversation removed, these release it ("actually, vocals are fine").
 PREDICATE_ACCEPTABLE = frozenset({"fine", "ok", "okay", "allowed", "welcome", "alright", "acceptable"})
 PREDICATE_PRAISE = frozenset({"great", "good", "nice", "perfect", "fine", "ok", "okay", "lovely", "works",
-                              "spot", "right", "excellent", "beautiful", "amazing", "cool"})
+                              "spot", "right", "excellent", "beautiful", "amazing", "cool", "brilliant",
+                              "gorgeous", "awesome", "fantastic", "wonderful", "stunning"})
 # A word right after a mention that says it should go ("vocals off", "drums out") or come ("vocals on").
 POSTFIX_NEG = frozenset({"off", "out", "gone", "away", "free"})
 POSTFIX_MORE = frozenset({"on", "in", "back in"})
@@ -312,6 +316,7 @@ LESS_AFTER = tuple(tuple(p.split()) for p in (
     *(f"{verb} {obj} {how}{word}" for verb in ("make", "makes") for obj in ("it", "this", "the track")
       for how in ("", "feel ", "sound ", "seem ") for word in ("cheap", "cheesy", "busy", "messy", "muddy", "harsh",
                                                                "tacky", "annoying", "worse", "boring")),
+    "not so much", "not as much", "not so great", "not so good", "not really", "less so",
     "is not good", "are not good", "is not great", "are not great", "is no good", "are no good", "is not ideal",
     "are not ideal", "is not suitable", "are not suitable"))
 NEG_AFTER = tuple(tuple(p.split()) for p in (

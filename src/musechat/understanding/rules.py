@@ -191,6 +191,12 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "why is there a guitar?" complains of one there should be none of; "why so much guitar?" of too much
     (r"\bwhy (?:is|are) there (?:so much|so many|this much|all this|all these|that much)\b", "too much"),
     (r"\bwhy (?:is|are) there (?:a |an |any |some )?", "no "),
+    # "we can have drums again" releases them; "dial the energy way back" turns it down
+    (r"\b(?:can|could|may) (?:have|use|include|bring back) ((?:[a-z]+ ){0,2}?[a-z]+) again\b", r"\1 can come back"),
+    (r"\b(dial|tone|scale|pull|rein|ease) (?:the |that |this )?((?:[a-z]+ ){0,2}?[a-z]+?) ((?:way |a bit |a little "
+     r"|right )?)back\b(?! (?:in|on|up)\b)", r"less \3\2"),
+    # "I keep hearing synth" complains of it
+    (r"\b(?:i|we) (?:(?:keep|still) (?:hearing|getting|noticing|hear)|can still hear) ", "too much "),
 )
 
 
@@ -267,11 +273,11 @@ _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("max", rf"\b(?:{_LESS_WORDS}|{_AT_MOST}|no longer than|no more than|max(?:imum)?(?: length| duration| runtime)?"
             rf"(?: of| is)?|within"
             rf"|up to|inside|tops)\s+{_AMOUNT}\s*{_UNIT}"),
-    ("max", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:max(?:imum)?|tops|or less|or shorter|{_AT_MOST}|or under)\b"),
+    ("max", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:max(?:imum)?|tops|or less|or shorter|{_AT_MOST}|or under|or below)\b"),
     ("min", rf"\b(?:{_MORE_WORDS}|{_AT_LEAST}|min(?:imum)?(?: length| duration| runtime)?(?: of| is)?|no shorter than"
             rf"|no less than)"
             rf"\s+{_AMOUNT}\s*{_UNIT}"),
-    ("min", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:min(?:imum)?|or more|or longer|{_AT_LEAST}|or over|plus)\b"),
+    ("min", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:min(?:imum)?|or more|or longer|{_AT_LEAST}|or over|or above|plus)\b"),
     ("min", rf"\b{_AMOUNT}\s*plus\s+{_UNIT}"),
     ("around", rf"\b(?:around|about|roughly|approximately|approx|like|some|maybe|say|exactly|precisely)\s+{_AMOUNT}"
                rf"\s*{_UNIT}"),
@@ -293,10 +299,10 @@ _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
     # "no slower than 90 bpm" is a minimum: a plain comparison never follows "no"/"not"
     ("max", rf"\b(?<!no )(?<!not )(?:under|below|less than|at most|max(?:imum)?|up to|slower than|no more than"
             rf"|no faster than)\s+(\d+){_BPM}"),
-    ("max", rf"\b(\d+){_BPM}\s+(?:max(?:imum)?|tops|or less|or slower|at most)\b"),
+    ("max", rf"\b(\d+){_BPM}\s+(?:max(?:imum)?|tops|or less|or slower|at most|or below|or lower|or under)\b"),
     ("min", rf"\b(?<!no )(?<!not )(?:over|above|more than|at least|min(?:imum)?|faster than|no slower than"
             rf"|no less than)\s+(\d+){_BPM}"),
-    ("min", rf"\b(\d+){_BPM}\s+(?:min(?:imum)?|or more|or faster|at least|plus)\b"),
+    ("min", rf"\b(\d+){_BPM}\s+(?:min(?:imum)?|or more|or faster|at least|plus|or above|or higher|or over)\b"),
     ("min", rf"\b(\d+)\s*plus{_BPM}"),
     ("around", rf"\b(?:around|about|roughly|approximately|approx|like|near|close to)?\s*(\d+){_BPM}"),
     # "drop the tempo to about 80", "bring the pace up to 120": a tempo moved to a number lands near it
@@ -322,15 +328,18 @@ _SOMETHING_ELSE = re.compile(
     r"|\bsomething (?:totally |completely |entirely |very |quite )?different\b|\bchange it up\b"
     r"|\bnot feeling (?:it|this|that)\b|\bwhat else\b|\bnot even close\b|\bthe opposite\b"
     r"|\bdifferent (?:instruments?|sound|mood|energy)\b"
+    r"|\b(?:one more|another) (?:suggestion|option|idea|try|pick|attempt)\b"
     r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b")
 
 # A whole utterance of these words only asks for another pick ("nah, next", "pass", "meh, give me another").
-_NEXT_WORDS = frozenset({"next", "pass", "skip", "another", "other", "different", "else", "again"})
+_NEXT_WORDS = frozenset({"next", "pass", "skip", "another", "other", "different", "else", "again", "alternative",
+                         "alternatives"})
 _NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "hmm", "hm", "um", "uh", "ok", "okay", "well", "so", "please",
                            "thanks", "thank", "you", "one", "track", "song", "give", "me", "show", "play", "the",
                            "a", "an", "let", "lets", "us", "see", "try", "just", "then", "now", "this", "that",
                            "time", "go", "to", "on", "ugh", "eh", "yeah", "sorry", "maybe", "not", "quite", "really",
-                           "it", "hmmm", "have", "got", "what", "do", "any", "options"})
+                           "it", "hmmm", "have", "got", "what", "do", "any", "options", "option", "suggestion",
+                           "suggestions", "idea", "ideas", "pick", "choice"})
 
 
 def _asks_only_next(text: str) -> bool:
@@ -830,8 +839,18 @@ def _complains_of_the_last_instrument(items: list[Item], out: Readings) -> bool:
 _BACK_REFERENCES = frozenset({"that", "it", "this", "those", "them", "these"})
 
 
+_NEGATED_BACK_REFERENCES = frozenset({"any", "it", "them", "that", "those", "this", "these"})
+
+
 def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> None:
-    """"the guitar is great, more of that": a clause naming nothing asks more (less) of the last mention."""
+    """"the guitar is great, more of that": a clause naming nothing asks more (less) of the last mention;
+    "I can hear a flute, don't want it" removes it, whatever the clause before made of it (a correction)."""
+    if (items and items[-1].text in _NEGATED_BACK_REFERENCES and len(items) <= 5
+            and any(it.kind == "cue" and it.cue == "neg" for it in items)):
+        reading = _reading(mention, "neg", "normal", " ".join(it.text for it in items))
+        if reading is not None:
+            out.items = [it for it in out.items if it.key != reading.key] + [reading]
+        return
     for k, item in enumerate(items[:-1]):
         if item.text in ("more of", "less of") and items[k + 1].text in _BACK_REFERENCES:
             degrees = [it for it in items if it.kind == "cue" and it.cue in ("slight", "strong")]

@@ -298,6 +298,19 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("so slow", {"tempo": "faster"}),
     ("bring the tempo down to 85", {"tempo.min_bpm": 75.0, "tempo.max_bpm": 95.0}),
     ("the tempo up to 120 at most", {"tempo.max_bpm": 120.0}),
+    # after test12's misses: "or below" bounds, "can have X again" lifts, an elliptical "not so much", "another
+    # suggestion", a quality word before an instrument, "pace it up", "dial X back", "spare me", a correction
+    # by a negated back-reference
+    ("85 bpm or under", {"tempo.max_bpm": 85.0}),
+    ("we could include strings again", {"lifted": ["instrument.strings"]}),
+    ("the vocals are nice, the piano not as much", {"instrument.piano": "less"}),
+    ("one more suggestion please", {"something_else": True}),
+    ("more powerful drums", {"instrument.drums": "more"}),
+    ("pace it up", {"tempo": "faster"}),
+    ("tone the strings way back", {"instrument.strings": "less", "instrument.strings.intensity": "strong"}),
+    ("pull the guitar back in", {"instrument.guitar": "more"}),
+    ("spare me the synth", {"instrument.synth": "none"}),
+    ("more flute. actually, I don't want it", {"instrument.flute": "none"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
