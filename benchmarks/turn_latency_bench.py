@@ -16,7 +16,9 @@ Setup (reproducible, seeded; reused from --workdir when its build.json matches):
 3. per backend: the gateway server (workers off) against that store; one conversation started; then
    closed-loop clients (1, 10, 50) chain turns from it, 8 turns per conversation, with a fixed set of 12
    phrases (repeats: served from the text cache after the first) — and, for the engine, one more pass
-   at 10 clients with phrases that never repeat (every turn runs the text model);
+   at 10 clients with phrases that never repeat (every turn runs the text model); the same engine with one
+   part off, as baselines in the same run: one process, no micro-batching, no payload cache (every search
+   reads its hits' payloads from the engine);
 4. the text model on torch vs ONNX Runtime (`turn_latency/text_ab.py`): their features compared, their cost
    per sentence in the gateway's text process, then the gateway at 10 clients (repeated and unique
    phrases) with one and the other, interleaved, --text-repeats rounds, a fresh gateway each.
@@ -39,7 +41,7 @@ from typing import Any
 
 from report import environment, loadavg
 from turn_latency.build import build
-from turn_latency.load import plan, run_backend
+from turn_latency.load import SAME_ENGINE_BASELINES, plan, run_backend
 from turn_latency.markdown import write_report
 from turn_latency.params import CLIENT_TIMEOUT_S, LIMIT, MUSIC_DIM, PHRASES, TEXT_DIM, TURNS_PER_CONVERSATION, VIDEO_DIM
 from turn_latency.stages import search_quality, stage_breakdown
@@ -55,7 +57,7 @@ def main() -> int:
                         f"video {VIDEO_DIM}, music {MUSIC_DIM}, text {TEXT_DIM}).")
     parser.add_argument("--workdir", type=Path, default=Path("var/bench/turn-latency"))
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
-    parser.add_argument("--backends", default="edge,edge-one-process,edge-unbatched,local")
+    parser.add_argument("--backends", default="edge,edge-one-process,edge-unbatched,edge-uncached,local")
     parser.add_argument("--scale", type=float, default=1.0, help="Multiply the request bounds (0.1 for a smoke run).")
     parser.add_argument("--text-repeats", type=int, default=3, help="Rounds of the text-backend A/B (torch vs "
                         "onnx, interleaved; 0 = skip it).")
@@ -96,8 +98,8 @@ def main() -> int:
     if args.only_layouts:
         return only_layouts(args, checkpoint)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    if unknown := set(backends) - {"edge", "edge-one-process", "edge-unbatched", "local"}:
-        parser.error(f"unknown backend(s) {sorted(unknown)}: use edge, edge-one-process, edge-unbatched and/or local")
+    if unknown := set(backends) - {"edge", *SAME_ENGINE_BASELINES, "local"}:
+        parser.error(f"unknown backend(s) {sorted(unknown)}: use edge, {', '.join(SAME_ENGINE_BASELINES)} and/or local")
     runs: list[dict[str, Any]] = []
     stages: dict[str, float] = {}
     quality: list[dict[str, Any]] = []
@@ -140,6 +142,7 @@ def main() -> int:
         "runs": runs, "ratios": ratios(runs),
         "batching_ratios": {p: ratios(runs, "edge-unbatched", p) for p in ("repeated", "unique")},
         "engine_process_ratios": {p: ratios(runs, "edge-one-process", p) for p in ("repeated", "unique")},
+        "payload_cache_ratios": {p: ratios(runs, "edge-uncached", p) for p in ("repeated", "unique")},
         "target": target(runs), "stages_ms": stages, "search_quality": quality,
         "text_backend": GatewaySettings.model_fields["text_backend"].default,
         "params": {"limit": LIMIT, "turns_per_conversation": TURNS_PER_CONVERSATION, "phrases": list(PHRASES),

@@ -243,6 +243,8 @@ def run_backend(backend: str, workdir: Path, checkpoint: Path, bootstrap: str, l
            "MUSECHAT_STORE_PATH": str(workdir / engine)}
     if backend == "edge-unbatched":  # the same engine and gateway, every turn computed on its own
         env["MUSECHAT_GATEWAY_BATCH_MAX_SIZE"] = "1"
+    if backend == "edge-uncached":  # the same engine and gateway, every search reads its hits' payloads
+        env["MUSECHAT_STORE_PAYLOAD_CACHE_ENTRIES"] = "0"
     if backend == "edge-one-process":  # the same engine and gateway, the engine and text model in the worker
         env["MUSECHAT_GATEWAY_ENGINE_PROCESS"] = env["MUSECHAT_GATEWAY_TEXT_PROCESS"] = "false"
     if backend.startswith("edge-text-"):  # the same gateway, the text model on one backend or the other
@@ -286,6 +288,10 @@ def run_backend(backend: str, workdir: Path, checkpoint: Path, bootstrap: str, l
             "levels": [lv.summary() for lv in levels]}
 
 
+# The engine with one of its parts switched off, each measured at the same levels as a baseline in the same run.
+SAME_ENGINE_BASELINES = ("edge-one-process", "edge-unbatched", "edge-uncached")
+
+
 def plan(backend: str, scale: float) -> list[Level]:
     """Bounded runs. Local mode brute-forces every turn (≈1-3 s here at 100k, filters in Python, one at a
     time under the GIL), so it gets a few requests per level only."""
@@ -296,11 +302,7 @@ def plan(backend: str, scale: float) -> list[Level]:
         return [Level("edge", 1, "repeated", int(300 * scale), 30.0), target[0],
                 Level("edge", 50, "repeated", int(2500 * scale), 40.0), target[1],
                 Level("edge", 10, "unique", int(1500 * scale), 40.0), *target[2:]]
-    if backend == "edge-one-process":
-        return [Level(backend, 1, "repeated", int(300 * scale), 30.0),
-                Level(backend, 10, "repeated", int(1500 * scale), 40.0),
-                Level(backend, 10, "unique", int(1500 * scale), 40.0)]
-    if backend == "edge-unbatched":
+    if backend in SAME_ENGINE_BASELINES:
         return [Level(backend, 1, "repeated", int(300 * scale), 30.0),
                 Level(backend, 10, "repeated", int(1500 * scale), 40.0),
                 Level(backend, 10, "unique", int(1500 * scale), 40.0)]

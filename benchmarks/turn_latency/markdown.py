@@ -79,7 +79,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
     """Latency percentiles against concurrency, per backend, log-log, with the target line."""
     fig, ax = pyplot().subplots(figsize=(7, 4.5))
     styles = {"p50_ms": ":", "p95_ms": "--", "p99_ms": "-"}
-    colours = {"edge": "tab:blue", "edge-one-process": "tab:purple", "edge-unbatched": "tab:green", "local": "tab:red"}
+    colours = {"edge": "tab:blue", "edge-one-process": "tab:purple", "edge-unbatched": "tab:green",
+               "edge-uncached": "tab:orange", "local": "tab:red"}
     for run in result["runs"]:
         rows = [lv for lv in run["levels"] if lv["phrases"] == "repeated" and lv["ok"]]
         for key, style in styles.items():
@@ -103,7 +104,8 @@ def label(backend: str) -> str:
     if backend.startswith("edge-text-"):
         return f"Qdrant Edge, text model on {backend.removeprefix('edge-text-')}"
     return {"edge": "Qdrant Edge", "edge-unbatched": "Qdrant Edge, no micro-batching",
-            "edge-one-process": "Qdrant Edge, one process"}.get(backend, "qdrant-client local")
+            "edge-one-process": "Qdrant Edge, one process",
+            "edge-uncached": "Qdrant Edge, no payload cache"}.get(backend, "qdrant-client local")
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -165,7 +167,8 @@ def ratio_tables(r: dict[str, Any]) -> list[str]:
              *table(["clients", "p50", "p95", "p99", "throughput edge / local"], _ratio_rows(r["ratios"]))]
     for key, what, ours in (("engine_process_ratios", "one process / engine and text model in their own processes",
                              "own processes / one process"),
-                            ("batching_ratios", "without / with micro-batching", "with / without")):
+                            ("batching_ratios", "without / with micro-batching", "with / without"),
+                            ("payload_cache_ratios", "without / with the store's payload cache", "with / without")):
         for phrases, rows in r.get(key, {}).items():
             if rows:
                 lines += ["", f"Ratio {what} (same engine, same run), {phrases} phrases:", "",

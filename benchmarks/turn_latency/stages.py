@@ -128,7 +128,7 @@ def stage_breakdown(workdir: Path, checkpoint: Path, bootstrap: str, reps: int) 
                 median_ms(lambda: ranker.rank_many(batch))),
             "rank: fusion + search, 1 turn": median_ms(lambda: ranker.rank(request)),
             "Kafka publish, ack awaited": median_ms(publish),
-        } | _hosted_stages(store, workdir, checkpoint, batch, median_ms, per_turn)
+        } | _hosted_stages(store, workdir, checkpoint, batch, median_ms, per_turn) | _pool_stages(workdir, median_ms)
     finally:
         port.close()
         producer.close()
@@ -156,6 +156,39 @@ def _hosted_stages(store: Any, workdir: Path, checkpoint: Path, batch: list[Any]
                 per_turn(median_ms(lambda: hosted.rank_many(batch)))}
     finally:
         host.close()
+
+
+def _pool_stages(workdir: Path, median_ms: Any) -> dict[str, float]:
+    """The search of a turn that re-ranks (a pool of hits with the response and re-rank fields) with the
+    store's payload cache off and on. *New*: every call a query near a track not searched around before
+    (its hits' payloads never read: the cache cold); *again*: one query repeated (every hit cached). The
+    queries are stored tracks' own vectors, a different set for each line."""
+    from musechat.contracts.catalog import MUSIC_VECTOR, TRACKS_COLLECTION
+    from musechat.ranker.attributes import RERANK_FIELDS, pool_size
+    from musechat.ranker.core import RESPONSE_FIELDS
+    from musechat.store import NearestQuery
+    from musechat.store.edge import EdgeStore
+    from musechat.store.settings import StoreSettings
+
+    fields, pool = (*RESPONSE_FIELDS, *RERANK_FIELDS), pool_size(LIMIT)
+    name = f"ANN search, re-ranking pool ({pool} hits with the re-rank fields), 1 query"
+    cached = StoreSettings.model_fields["payload_cache_entries"].default
+    out = {}
+    for offset, (entries, label) in enumerate(((0, "payload cache off"), (cached, "payload cache on"))):
+        with EdgeStore(workdir / "edge", payload_cache_entries=entries) as store:
+            probes = store.retrieve(TRACKS_COLLECTION, [f"trk-{i * 97 + 41 * offset:07d}" for i in range(1000)])
+            queries = iter([NearestQuery(vector=p.vectors[MUSIC_VECTOR], limit=pool) for p in probes])
+            same = next(queries)
+
+            def search(query: NearestQuery, store: EdgeStore = store) -> None:
+                store.search_many(TRACKS_COLLECTION, MUSIC_VECTOR, [query], with_payload=fields)
+
+            def new(queries: Any = queries) -> None:
+                search(next(queries))
+
+            out[f"{name}, {label}, new query each time"] = median_ms(new, n=min(200, len(probes) - 2))
+            out[f"{name}, {label}, the same query again"] = median_ms(lambda same=same: search(same))
+    return out
 
 
 def search_quality(workdir: Path, checkpoint: Path, tracks: int, queries: int, seed: int) -> list[dict[str, Any]]:

@@ -48,6 +48,10 @@ class ExpiringLru(Generic[K, V]):
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
 
+    def discard(self, key: K) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -81,6 +81,11 @@ class StoreSettings(BaseSettings):
         "engine's default). Bounds the memory one HNSW build holds (build peak vs final index, docs/sizing.md) "
         "at the price of more segments per query. Set at creation.",
     )
+    payload_cache_entries: int = Field(
+        default=20_000, ge=0, description="Edge: decoded payloads of search hits kept in memory (LRU; 0 = off, "
+        "every search reads its hits' payloads from the engine). Exact: this process is the shard's only "
+        "writer and drops what it writes. ~1-3 KB each (docs/benchmarks/turn_latency.md).",
+    )
     search_threads: int | None = Field(
         default=1, ge=1, description="Edge threads per query (None = number of CPUs). One: concurrency comes "
         "from concurrent requests, and a hand-off to a pool costs more than it saves on a 2-core node.",
@@ -117,6 +122,7 @@ def open_store(settings: StoreSettings) -> VectorStore:
             quantization=settings.quantization,
             search_threads=settings.search_threads,
             max_segment_size_kb=settings.max_segment_size_kb,
+            payload_cache_entries=settings.payload_cache_entries,
         )
     from qdrant_client import QdrantClient
 

@@ -57,11 +57,13 @@ def _open_server(url: str, api_key: str) -> VectorStore:
         return open_store(StoreSettings(backend="qdrant", url=url, api_key=api_key))
 
 
-@pytest.fixture(params=["edge", "edge-hosted", "qdrant-local", "qdrant-rest-standin"])
+@pytest.fixture(params=["edge", "edge-uncached", "edge-hosted", "qdrant-local", "qdrant-rest-standin"])
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Yields a function that opens (or reopens) the same on-disk store."""
     if request.param == "edge":
         yield lambda: EdgeStore(tmp_path / "edge")
+    elif request.param == "edge-uncached":  # every search reads its hits' payloads from the engine
+        yield lambda: EdgeStore(tmp_path / "edge", payload_cache_entries=0)
     elif request.param == "edge-hosted":  # the engine in a child process, every call through the pipe
         yield lambda: HostedStore.open(StoreSettings(backend="edge", path=tmp_path / "edge"))
     elif request.param == "qdrant-local":
@@ -154,6 +156,23 @@ def test_upsert_is_idempotent_by_entity_id(store: VectorStore) -> None:
     assert store.count("tracks_v1") == N
     got = store.retrieve("tracks_v1", [p.id for p in pts[:5]])
     assert [r.payload["title"] for r in got] == ["Renamed"] * 5
+
+
+def test_a_search_after_a_write_sees_the_write(store: VectorStore) -> None:
+    # Searched first, so a backend that keeps hits' payloads has them when the points change under it.
+    pts = _loaded(store)
+    before = {h.id: h.payload for h in store.search("tracks_v1", "audio", pts[0].vectors["audio"], limit=N)}
+    assert before["trk_000"]["title"] == "Song 0"
+    renamed = [p.model_copy(update={"payload": {**p.payload, "title": "Renamed", "vocals": not p.payload["vocals"]}})
+               for p in pts[:3]]
+    store.upsert("tracks_v1", renamed)
+    store.delete("tracks_v1", ["trk_003"])
+    after = {h.id: h.payload for h in store.search("tracks_v1", "audio", pts[0].vectors["audio"], limit=N,
+                                                   with_payload=["title", "vocals"])}
+    assert "trk_003" not in after
+    for p in renamed:
+        assert after[p.id] == {"title": "Renamed", "vocals": p.payload["vocals"]}
+    assert after["trk_004"] == {"title": "Song 4", "vocals": pts[4].payload["vocals"]}
 
 
 def test_named_vectors_are_searched_separately(store: VectorStore) -> None:
