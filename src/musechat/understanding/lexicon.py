@@ -42,12 +42,14 @@ _add(Mention("tempo", 1), "fast", "quick", "speedy", "uptempo", "up tempo", "upb
 _add(Mention("tempo", 1, implied="more"), "faster", "quicker", "speedier", "faster paced", "more pace",
      "higher tempo", "higher bpm", "speed up", "speed it up", "speed things up", "pick up the pace",
      "pick up the tempo", "pick it up", "pace it up", "pace things up", "up the pace",
-     "tempo up", "up the tempo", "more tempo", "more speed", "step it up",
+     "tempo up", "faster tempo", "faster pace", "faster bpm", "quicker tempo", "quicker pace", "up the tempo",
+     "more tempo", "more speed", "step it up",
      "raise the tempo", "increase the tempo", "raise the bpm", "increase the bpm", "raise the pace",
      "increase the pace", "crank up the tempo", "double the tempo", "double time", "twice as fast")
 _add(Mention("tempo", 1, implied="too"), "frantic", "rushed", "hectic")
 _add(Mention("tempo", -1), "slow", "slowly", "leisurely", "downtempo", "down tempo")
 _add(Mention("tempo", -1, implied="more"), "slower", "slower paced", "lower tempo", "lower bpm", "slow down",
+     "slower tempo", "slower pace", "slower bpm",
      "slow it down", "slow things down", "tempo down", "bring the tempo down", "bring it down",
      "calm the pace", "ease the pace", "ease off", "take it down", "more slowly", "less pace",
      "drop the tempo", "lower the tempo", "reduce the tempo", "drop the pace", "lower the pace", "reduce the pace",
@@ -134,7 +136,7 @@ for _name, (_plain, _comparative) in _GENRE_WORDS.items():
 # ---- moods
 _MOOD_WORDS = {
     "calm": (("calm", "relaxed", "relaxing", "chill", "chilled", "mellow", "peaceful", "gentle", "soft", "quiet",
-              "soothing", "serene", "tranquil", "relax", "calming", "chillout", "sleepy", "drowsy",
+              "soothing", "serene", "tranquil", "relax", "calming", "chillout", "sleepy", "drowsy", "lullaby",
               "chill out", "laid back", "laidback", "easy listening", "dreamy", "restful"),
              ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller")),
     "energetic": (("energetic", "energy", "punch", "oomph", "intensity", "excitement", "banger", "bangers",
@@ -241,7 +243,7 @@ _cue("more", "more like", "more", "add", "added", "adding", "increase", "raise",
 _cue("weak_more", "with", "some", "a", "an", "any")
 _cue("less", "less like", "less", "fewer", "decrease", "drop down",
      "tone down", "tone it down", "turn down", "lighter", "reduce", "lower",
-     "not a fan of",
+     "not a fan of", "not a huge fan of", "not a big fan of", "not the biggest fan of", "not really a fan of",
      "not so much", "not as much", "softer on", "lighter on", "dial back", "dial down", "too much", "toned down",
      "not too much", "away from", "easy on", "go easy on", "ease up on", "cut back on", "cut down on",
      "minimal", "less of", "bit much", "a bit much", "subtler", "not much",
@@ -302,7 +304,8 @@ LIFT_AFTER = tuple(tuple(p.split()) for p in (
     "does not matter", "do not matter", "no longer matters", "matters not", "is not important",
     "are not important", "is unimportant", "is irrelevant", "are irrelevant", "is flexible", "are flexible",
     "no longer matter", "is no longer important", "are no longer important", "can be anything", "can be whatever",
-    "is up to you", "is your call", "is not a concern", "is open",
+    "is up to you", "is your call", "is not a concern", "is open", "is no longer an issue", "no longer an issue",
+    "is not an issue", "are not an issue", "is no issue", "whatever", "whatever works",
     "can stay", "may stay", "can remain", "can come back", "can return", "can stay in"))
 # After a mention, what says it does not belong ("the female singer does not fit") or must go.
 LESS_AFTER = tuple(tuple(p.split()) for p in (
@@ -317,6 +320,8 @@ LESS_AFTER = tuple(tuple(p.split()) for p in (
       for how in ("", "feel ", "sound ", "seem ") for word in ("cheap", "cheesy", "busy", "messy", "muddy", "harsh",
                                                                "tacky", "annoying", "worse", "boring")),
     "not so much", "not as much", "not so great", "not so good", "not really", "less so",
+    "is not doing it for me", "are not doing it for me", "is not doing it", "are not doing it", "does nothing for me",
+    "do nothing for me", "is not for me", "are not for me",
     "is not good", "are not good", "is not great", "are not great", "is no good", "are no good", "is not ideal",
     "are not ideal", "is not suitable", "are not suitable"))
 NEG_AFTER = tuple(tuple(p.split()) for p in (

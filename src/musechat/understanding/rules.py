@@ -195,6 +195,10 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:can|could|may) (?:have|use|include|bring back) ((?:[a-z]+ ){0,2}?[a-z]+) again\b", r"\1 can come back"),
     (r"\b(dial|tone|scale|pull|rein|ease) (?:the |that |this )?((?:[a-z]+ ){0,2}?[a-z]+?) ((?:way |a bit |a little "
      r"|right )?)back\b(?! (?:in|on|up)\b)", r"less \3\2"),
+    # "the singer's voice" names one voice
+    (r"\b(singer|vocalist)(?: s)? (?:voice|vocals?)\b", r"\1"),
+    # "vocals or no vocals" is either: what follows says whether it matters
+    (r"\b([a-z]+) or no \1\b", r"\1"),
     # "I keep hearing synth" complains of it
     (r"\b(?:i|we) (?:(?:keep|still) (?:hearing|getting|noticing|hear)|can still hear) ", "too much "),
 )
@@ -339,7 +343,8 @@ _NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "hmm", "hm", "um", "uh", 
                            "a", "an", "let", "lets", "us", "see", "try", "just", "then", "now", "this", "that",
                            "time", "go", "to", "on", "ugh", "eh", "yeah", "sorry", "maybe", "not", "quite", "really",
                            "it", "hmmm", "have", "got", "what", "do", "any", "options", "option", "suggestion",
-                           "suggestions", "idea", "ideas", "pick", "choice"})
+                           "suggestions", "idea", "ideas", "pick", "choice", "kinda", "mid", "lame", "boring", "bruh",
+                           "honestly"})
 
 
 def _asks_only_next(text: str) -> bool:
@@ -527,7 +532,7 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     if j >= len(items) or items[j].kind != "word" or items[j].text not in COPULAS:
         return None, start
     words = " ".join(item.text for item in items[j + 1:end]).split()
-    bag = set(words) | {" ".join(words[k:k + 2]) for k in range(len(words) - 1)}
+    bag = set(words) | {" ".join(words[k:k + n]) for n in (2, 3) for k in range(len(words) - n + 1)}
     if bag & PREDICATE_OK and bag & PREDICATE_LIFT_NOW:
         return "lift", end
     joined = " ".join(words)
@@ -840,11 +845,20 @@ _BACK_REFERENCES = frozenset({"that", "it", "this", "those", "them", "these"})
 
 
 _NEGATED_BACK_REFERENCES = frozenset({"any", "it", "them", "that", "those", "this", "these"})
+# A clause of these alone releases the last thing named: "vocals or no vocals, doesn't matter", "length: whatever".
+_LIFTING_CLAUSES = frozenset({"does not matter", "do not matter", "whatever", "whatever works", "either way",
+                              "no matter", "either is fine", "either works", "not an issue", "i do not mind",
+                              "do not mind", "i do not care", "do not care", "up to you"})
 
 
 def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> None:
     """"the guitar is great, more of that": a clause naming nothing asks more (less) of the last mention;
     "I can hear a flute, don't want it" removes it, whatever the clause before made of it (a correction)."""
+    if " ".join(it.text for it in items) in _LIFTING_CLAUSES:
+        lift = _reading(mention, "lift", "normal", " ".join(it.text for it in items))
+        if lift is not None:
+            out.items = [it for it in out.items if it.key != lift.key] + [lift]
+        return
     if (items and items[-1].text in _NEGATED_BACK_REFERENCES and len(items) <= 5
             and any(it.kind == "cue" and it.cue == "neg" for it in items)):
         reading = _reading(mention, "neg", "normal", " ".join(it.text for it in items))

@@ -311,6 +311,15 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("pull the guitar back in", {"instrument.guitar": "more"}),
     ("spare me the synth", {"instrument.synth": "none"}),
     ("more flute. actually, I don't want it", {"instrument.flute": "none"}),
+    # after test13's misses: "X or no X" and a lifting clause after it, a three-word predicate ("out of place"),
+    # "isn't doing it for me", "not a huge fan", a comparative tempo named with its noun, "no longer an issue"
+    ("piano or no piano, either way", {"lifted": ["instrument.piano"]}),
+    ("the strings are over the top", {"instrument.strings": "less"}),
+    ("the flute is not doing it for me", {"instrument.flute": "less"}),
+    ("not a huge fan of the choir", {"instrument.choir": "less"}),
+    ("less synth and a slower pace", {"instrument.synth": "less", "tempo": "slower"}),
+    ("duration is no longer an issue", {"lifted": ["duration"]}),
+    ("the singer's voice is a bit much", {"vocals": "off"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
