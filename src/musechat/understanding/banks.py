@@ -10,9 +10,9 @@ written and committed after that score and before the fixes that followed it, an
 (90.0 %); `test7` likewise, scored on the reader of f6d9628 (85.0 %); `test8` likewise, on the reader
 after `test7`'s fixes (81.7 %); `test9` likewise, after `test8`'s (88.3 %);
 `test10` (negation scope, corrections, relative clauses) likewise, after `test9`'s (65.0 %; 83.3 % after
-its fixes, below the bar); `test11`, `test12` and `test13` by a later session, each committed before it was
-scored (89.1 % on `test11`'s 55 sentences that repeat no earlier bank; 85.0 % on `test12`, two labels set to
-earlier banks' conventions; 85.0 % on `test13`).
+its fixes, below the bar); `test11` to `test14` by a later session, each committed before it was scored
+(89.1 % on `test11`'s 55 sentences that repeat no earlier bank; 85.0 % on `test12`, two labels set to earlier
+banks' conventions; 85.0 % on `test13`; 83.3 % on `test14`).
 They take no part in the synthetic world's wording (`SPLITS`).
 
 A bank row: {"text", "kind", "expect"}; `expect` is `flatten(UnderstoodRequest)` of this utterance alone,

@@ -268,7 +268,7 @@ _cue("slight", "a bit", "a little", "a little bit", "slightly", "a touch", "a ta
      "notch")
 _cue("strong", "much", "way", "a lot", "lots", "far", "very", "significantly", "right down", "right up",
      "extremely", "super", "a lot more", "heaps", "way more", "massively", "dramatically", "considerably",
-     "really", "hugely", "loads")
+     "really", "hugely", "loads", "tons", "tons more", "a whole lot", "whole lot", "a ton", "way way")
 
 # After a copula ("the drums are too loud", "vocals are fine now"), these decide what the mention wants.
 COPULAS = frozenset({"is", "are", "was", "were", "feel", "feels", "felt", "sounds", "sound", "seems", "seem",

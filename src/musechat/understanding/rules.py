@@ -195,6 +195,18 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:can|could|may) (?:have|use|include|bring back) ((?:[a-z]+ ){0,2}?[a-z]+) again\b", r"\1 can come back"),
     (r"\b(dial|tone|scale|pull|rein|ease) (?:the |that |this )?((?:[a-z]+ ){0,2}?[a-z]+?) ((?:way |a bit |a little "
      r"|right )?)back\b(?! (?:in|on|up)\b)", r"less \3\2"),
+    # "hold the vocals" leaves them out; "with and without vocals" says both
+    (r"\bhold the (?=(?:vocals?|singing|singer|voice|drums|guitars?|piano|synths?|strings|flute|choir|percussion"
+     r"|violins?|cello)\b)", "no "),
+    (r"\bwith and without ((?:[a-z]+ ){0,2}?[a-z]+)\b", r"with \1 and without \1"),
+    # "scratch the no-guitar thing" takes the removal back
+    (r"\b(?:scratch|forget|drop|undo|ignore|cancel|remove|lose) (?:the |that |my )?(?:no|without) ((?:[a-z]+ ){0,2}?"
+     r"[a-z]+?) (?:thing|rule|request|part|bit|idea|constraint|filter)\b", r"\1 can come back"),
+    # "I've changed my mind, drums are fine" releases them as "drums are fine again" does
+    (r"\b(?:changed my mind|on second thoughts?|come to think of it)\b,?\s*(.*?)\b(is|are) (fine|ok|okay|alright"
+     r"|acceptable)\b", r"\1\2 \3 again"),
+    # "somewhere in the 120s bpm": that decade of BPM
+    (r"\bin the (\d{1,2})0s(?: bpm| range)?(?= bpm|\b)(?: bpm)?", r"between \g<1>0 and \g<1>9 bpm"),
     # "the singer's voice" names one voice
     (r"\b(singer|vocalist)(?: s)? (?:voice|vocals?)\b", r"\1"),
     # "vocals or no vocals" is either: what follows says whether it matters
@@ -319,7 +331,8 @@ DURATION_AROUND = 0.15  # "about 90 seconds" reads as ±15 %
 _LICENCE_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"\bcc ?(?:0|zero)\b|\bpublic domain\b|\bcreative commons zero\b", ("CC0-1.0",)),
     (r"\bcc by\b|\bccby\b|\bcreative commons attribution\b|\battribution licen[cs]e\b", ("CC-BY-4.0",)),
-    (r"\broyalty free\b|\broyaltyfree\b", ("royalty-free",)),
+    (r"\broyalty free\b|\broyaltyfree\b|\bwithout paying (?:any )?royalt(?:y|ies)\b|\bno royalt(?:y|ies)\b",
+     ("royalty-free",)),
     (r"\bcreative commons\b", ("CC0-1.0", "CC-BY-4.0")),
 )
 _ANY_LICENCE = r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the licen[cs]e\b"
@@ -332,7 +345,7 @@ _SOMETHING_ELSE = re.compile(
     r"|\bsomething (?:totally |completely |entirely |very |quite )?different\b|\bchange it up\b"
     r"|\bnot feeling (?:it|this|that)\b|\bwhat else\b|\bnot even close\b|\bthe opposite\b"
     r"|\bdifferent (?:instruments?|sound|mood|energy)\b"
-    r"|\b(?:one more|another) (?:suggestion|option|idea|try|pick|attempt)\b"
+    r"|\b(?:one more|another) (?:suggestion|option|idea|try|pick|attempt)\b|\bsurprise (?:me|us)\b"
     r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b")
 
 # A whole utterance of these words only asks for another pick ("nah, next", "pass", "meh, give me another").
@@ -347,9 +360,17 @@ _NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "hmm", "hm", "um", "uh", 
                            "honestly"})
 
 
+# "hmm no", "nah.": a bare refusal of the pick
+_REFUSALS = frozenset({"no", "nah", "nope"})
+_REFUSAL_FILLERS = frozenset({"hmm", "hm", "hmmm", "um", "uh", "meh", "ugh", "well", "sorry", "not", "really", "thanks",
+                              "oh", "eh"})
+
+
 def _asks_only_next(text: str) -> bool:
-    words = re.findall(r"[a-z]+", text)
-    return bool(set(words) & _NEXT_WORDS) and set(words) <= _NEXT_WORDS | _NEXT_FILLERS
+    words = set(re.findall(r"[a-z]+", text))
+    if words & _REFUSALS and words <= _REFUSALS | _REFUSAL_FILLERS:
+        return True
+    return bool(words & _NEXT_WORDS) and words <= _NEXT_WORDS | _NEXT_FILLERS
 
 
 _RESET = re.compile(

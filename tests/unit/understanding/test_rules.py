@@ -320,6 +320,17 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("less synth and a slower pace", {"instrument.synth": "less", "tempo": "slower"}),
     ("duration is no longer an issue", {"lifted": ["duration"]}),
     ("the singer's voice is a bit much", {"vocals": "off"}),
+    # after test14's misses: "hold the X", "tons more", a removal taken back, "surprise me", "with and without",
+    # a decade of BPM, royalties, a change of mind, a bare refusal
+    ("hold the choir", {"instrument.choir": "none"}),
+    ("hold the tempo steady", {}),
+    ("a whole lot faster", {"tempo": "faster", "tempo.intensity": "strong"}),
+    ("undo the no piano thing", {"lifted": ["instrument.piano"]}),
+    ("surprise me with something", {"something_else": True}),
+    ("tempo in the 130s", {"tempo.min_bpm": 130.0, "tempo.max_bpm": 139.0}),
+    ("the 90s rock sound", {"genre.rock": "more"}),
+    ("I changed my mind, vocals are okay", {"lifted": ["vocals"]}),
+    ("hmm, no", {"something_else": True}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
