@@ -9,6 +9,8 @@ part into ranking signals (`musechat.ranker.attributes`).
 
 from __future__ import annotations
 
+import functools
+
 from musechat.contracts.request import UnderstoodRequest
 from musechat.understanding.errors import RequestConflictError
 from musechat.understanding.merge import flatten, from_filters, merge, removes, to_filters
@@ -21,7 +23,16 @@ __all__ = ["RequestConflictError", "flatten", "from_filters", "merge", "parse_ut
 def understand(text: str, previous: UnderstoodRequest | None = None) -> UnderstoodRequest:
     """This turn's words merged into the previous standing request. An attribute the words call fine
     ("actually, vocals are fine") is released where the conversation had removed it, else it was praise."""
-    current, acceptable = read_request(text)
+    current, acceptable = _reading_of(text)
     if previous is not None and (released := [key for key in acceptable if removes(previous, key)]):
         current = current.model_copy(update={"lifted": sorted({*current.lifted, *released})})
     return merge(previous, current)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reading_of(text: str) -> tuple[UnderstoodRequest, tuple[str, ...]]:
+    """`read_request`, remembered by exact text: users repeat short phrases ("slower", "no vocals"), the
+    reader is pure, and `merge` builds a new request rather than changing this one. A conflict is not kept:
+    it raises again each time."""
+    current, acceptable = read_request(text)
+    return current, tuple(acceptable)
