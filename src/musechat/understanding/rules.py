@@ -207,6 +207,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|acceptable)\b", r"\1\2 \3 again"),
     # "somewhere in the 120s bpm": that decade of BPM
     (r"\bin the (\d{1,2})0s(?: bpm| range)?(?= bpm|\b)(?: bpm)?", r"between \g<1>0 and \g<1>9 bpm"),
+    # "fine, any length" says what "any length is fine" says; "I'd rather have a guitar than a piano" compares
+    (r"\b(?:fine|ok|okay|sure|whatever),? any ([a-z]+)\b(?! is| are)", r"any \1 is fine"),
+    (r"\b(?:would |d )?rather (?:have|hear|use|go with|get) ((?:[a-z]+ ){0,3}?[a-z]+) than\b", r"more \1 instead less"),
     # "the singer's voice" names one voice
     (r"\b(singer|vocalist)(?: s)? (?:voice|vocals?)\b", r"\1"),
     # "vocals or no vocals" is either: what follows says whether it matters
@@ -295,6 +298,9 @@ _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
             rf"\s+{_AMOUNT}\s*{_UNIT}"),
     ("min", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:min(?:imum)?|or more|or longer|{_AT_LEAST}|or over|or above|plus)\b"),
     ("min", rf"\b{_AMOUNT}\s*plus\s+{_UNIT}"),
+    # "it's for a 30-second ad": the length of what it scores bounds the track
+    ("max", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:long )?(?:ad|advert|clip|video|spot|reel|promo|teaser|trailer|story|short"
+            rf"|commercial|intro|outro|bumper|montage|tiktok|short film)s?\b"),
     ("around", rf"\b(?:around|about|roughly|approximately|approx|like|some|maybe|say|exactly|precisely)\s+{_AMOUNT}"
                rf"\s*{_UNIT}"),
     ("around", rf"\b{_AMOUNT}\s*{_UNIT}\s*(?:long|ish|or so|or thereabouts|give or take)\b"),
@@ -357,7 +363,7 @@ _NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "hmm", "hm", "um", "uh", 
                            "time", "go", "to", "on", "ugh", "eh", "yeah", "sorry", "maybe", "not", "quite", "really",
                            "it", "hmmm", "have", "got", "what", "do", "any", "options", "option", "suggestion",
                            "suggestions", "idea", "ideas", "pick", "choice", "kinda", "mid", "lame", "boring", "bruh",
-                           "honestly"})
+                           "honestly", "thx", "ty", "cheers"})
 
 
 # "hmm no", "nah.": a bare refusal of the pick
@@ -697,6 +703,7 @@ def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None)
 
 _VIDEO_WORDS = frozenset({"video", "clip", "scene", "footage", "film", "edit", "vlog", "movie", "shot", "shots",
                           "montage", "trailer", "story", "reel", "short", "ad", "commercial", "wedding", "piece"})
+_LIKING = re.compile(r"\b(?:i|we) (?:really |do |really do )?(?:love|like|enjoy|adore|dig)\b")
 _PRAISE = re.compile(r"\b(?:love|like|enjoy|adore|dig) (?:it|this|that)\b|\b(?:perfect|awesome|amazing|fantastic)\b"
                      r"|\bexactly (?:right|what)\b")
 _SLIGHT_HEDGES = frozenset({"quite", "pretty", "rather", "kinda", "fairly", "kind", "sort", "sorta"})
@@ -911,6 +918,8 @@ def read(text: str) -> Readings:
         tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
         if k > 0 and tokens[:1] == ["so"] and len(tokens) > 1:
             tokens = tokens[1:]  # "it's for a party, so cheerful please": "so" opens a consequence, not "too"
+        if k > 0 and tokens[:1] == ["not"] and _LIKING.search(clauses[k - 1]):
+            tokens = ["less", *tokens[1:]]  # "I love the guitar but not the drums": the drums are liked less
         if tokens:
             _read_clause(tokens, out, praise_free=k > last_praise)
     return out

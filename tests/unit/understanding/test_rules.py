@@ -331,6 +331,14 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("the 90s rock sound", {"genre.rock": "more"}),
     ("I changed my mind, vocals are okay", {"lifted": ["vocals"]}),
     ("hmm, no", {"something_else": True}),
+    # after test15's misses: the length of what the track scores, "fine, any X", "rather X than Y", a thank-you
+    # after "next", "I love X but not Y"
+    ("for a 20-second teaser", {"duration.max_s": 20.0}),
+    ("okay, any length", {"lifted": ["duration"]}),
+    ("I'd rather have drums than a choir", {"instrument.drums": "more", "instrument.choir": "less"}),
+    ("next, cheers", {"something_else": True}),
+    ("I really like the strings but not the flute", {"instrument.flute": "less"}),
+    ("love the strings, not the flute", {"instrument.flute": "none"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
