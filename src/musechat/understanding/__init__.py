@@ -10,11 +10,12 @@ part into ranking signals (`musechat.ranker.attributes`).
 from __future__ import annotations
 
 import functools
+import re
 
 from musechat.contracts.request import UnderstoodRequest
 from musechat.understanding.errors import RequestConflictError
 from musechat.understanding.merge import flatten, from_filters, merge, removes, to_filters
-from musechat.understanding.rules import parse_utterance, read_request
+from musechat.understanding.rules import normalise, parse_utterance, read_request
 
 __all__ = ["RequestConflictError", "flatten", "from_filters", "merge", "parse_utterance", "to_filters",
            "understand"]
@@ -24,9 +25,15 @@ def understand(text: str, previous: UnderstoodRequest | None = None) -> Understo
     """This turn's words merged into the previous standing request. An attribute the words call fine
     ("actually, vocals are fine") is released where the conversation had removed it, else it was praise."""
     current, acceptable = _reading_of(text)
+    if previous is not None and previous.licences and current.licences and _ADDS.search(normalise(text)):
+        # "CC0 only", then "CC-BY is fine too": a licence named as an addition widens the set, not replaces it
+        current = current.model_copy(update={"licences": sorted({*previous.licences, *current.licences})})
     if previous is not None and (released := [key for key in acceptable if removes(previous, key)]):
         current = current.model_copy(update={"lifted": sorted({*current.lifted, *released})})
     return merge(previous, current)
+
+
+_ADDS = re.compile(r"\b(?:too|also|as well|or|plus|in addition)\b")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -559,6 +559,8 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     if j >= len(items) or items[j].kind != "word" or items[j].text not in COPULAS:
         return None, start
     words = " ".join(item.text for item in items[j + 1:end]).split()
+    if len(words) > 1 and words[-1] == "too":
+        words = words[:-1]  # "jazz is fine too": a last "too" is "also"
     bag = set(words) | {" ".join(words[k:k + n]) for n in (2, 3) for k in range(len(words) - n + 1)}
     if bag & PREDICATE_OK and bag & PREDICATE_LIFT_NOW:
         return "lift", end
@@ -817,6 +819,9 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                     j += 1
                 if item.text == "so" and (j >= len(items) or items[j].kind != "mention"):
                     i += 1  # "so definitely something fun": "so" is "therefore" unless a quality follows
+                    continue
+                if item.text == "too" and all(it.text in POSTFIX_END for it in items[j:]):
+                    i += 1  # "jazz is fine too": a "too" that ends the clause is "also"
                     continue
                 state.too = True
                 if _too_intensity(item.text) != "normal":

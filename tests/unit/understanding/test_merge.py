@@ -122,3 +122,16 @@ def test_start_over_releases_everything_the_words_set_but_keeps_the_same_turns_a
     again = understand("forget all that, no piano", standing)
     assert to_filters(again).exclude_tags == list(to_filters(understand("no piano")).exclude_tags)
     assert again.vocals is None and again.max_duration_s is None
+
+
+@pytest.mark.parametrize("words", ["CC-BY is fine too", "also CC-BY", "or cc by"])
+def test_a_licence_named_as_an_addition_widens_the_allowed_set(words: str) -> None:
+    request = _converse("CC0 only", words)
+    assert request.licences == ["CC-BY-4.0", "CC0-1.0"]
+    assert sorted(to_filters(request).licences) == ["CC-BY-4.0", "CC0-1.0"]
+    assert _converse("CC0 only", "CC-BY only").licences == ["CC-BY-4.0"]  # named alone, it replaces
+
+
+def test_a_clause_ending_in_too_means_also_not_excess() -> None:
+    assert _converse("no jazz", "jazz is fine too").lifted == ["genre.jazz"]
+    assert understand("the drums are too loud").instruments["drums"].direction == "less"
