@@ -106,7 +106,8 @@ for _name, _phrases in _INSTRUMENT_WORDS.items():
     _add(Mention(f"instrument.{_name}"), *_phrases)
 # "beat" alone is tempo talk ("the beat is too fast"); with a quantity it is the drums.
 _add(Mention("instrument.drums", implied="more"), "more beat", "a stronger beat", "stronger beat", "a heavier beat",
-     "heavier beat", "with a beat", "a good beat", "a solid beat", "more of a beat")
+     "heavier beat", "with a beat", "a good beat", "a solid beat", "more of a beat", "a proper beat", "proper beat",
+     "a real beat", "a decent beat")
 _add(Mention("instrument.drums", implied="less"), "less beat", "a softer beat", "softer beat", "a lighter beat",
      "lighter beat")
 
@@ -147,7 +148,8 @@ _MOOD_WORDS = {
                    "exciting", "hype", "vigorous", "dynamic", "loud", "aggressive", "epic", "pumped", "pumping"),
                   ("livelier", "more intense", "punchier", "louder", "more energetic", "pump it up", "amp it up",
                    "liven it up", "liven things up")),
-    "happy": (("happy", "cheerful", "joyful", "joyous", "uplifting", "bright", "sunny", "fun", "playful",
+    "happy": (("happy", "cheerful", "joyful", "joyous", "uplifting", "bright", "sunny", "fun", "playful", "smile",
+               "smiles", "smiling",
                "optimistic", "feel good", "positive", "jolly", "cheery", "hopeful"),
               ("happier", "brighter", "sunnier", "cheerier", "more cheerful", "cheer it up", "cheer things up",
                "brighten it up", "brighten things up")),
@@ -265,10 +267,11 @@ _cue("more", "would like", "would love", "would enjoy", "turn on", "switch on", 
 _cue("less", "bring down", "take down", "scale back", "pull back", "push back")
 _cue("slight", "a bit", "a little", "a little bit", "slightly", "a touch", "a tad", "somewhat", "a smidge",
      "marginally", "just a bit", "bit", "little", "a hair", "mildly", "a shade", "touch", "tad", "a notch",
-     "notch")
+     "notch", "a hint of", "hint of", "a dash of", "a sprinkle of", "a splash of")
 _cue("strong", "much", "way", "a lot", "lots", "far", "very", "significantly", "right down", "right up",
      "extremely", "super", "a lot more", "heaps", "way more", "massively", "dramatically", "considerably",
-     "really", "hugely", "loads", "tons", "tons more", "a whole lot", "whole lot", "a ton", "way way")
+     "really", "hugely", "loads", "tons", "tons more", "a whole lot", "whole lot", "a ton", "way way",
+     "up to eleven", "to eleven", "up to 11")
 
 # After a copula ("the drums are too loud", "vocals are fine now"), these decide what the mention wants.
 COPULAS = frozenset({"is", "are", "was", "were", "feel", "feels", "felt", "sounds", "sound", "seems", "seem",

@@ -210,6 +210,13 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "fine, any length" says what "any length is fine" says; "I'd rather have a guitar than a piano" compares
     (r"\b(?:fine|ok|okay|sure|whatever),? any ([a-z]+)\b(?! is| are)", r"any \1 is fine"),
     (r"\b(?:would |d )?rather (?:have|hear|use|go with|get) ((?:[a-z]+ ){0,3}?[a-z]+) than\b", r"more \1 instead less"),
+    # "over a minute and under two": a bound's bare number takes the minutes the sentence already named (not
+    # seconds: "over 90 seconds but under two" means minutes)
+    (r"\b(minutes?|mins?)\b([^0-9]*?)\b(under|over|below|above|less than|more than|at most|at least)"
+     r" (one|two|three|four|five|six|seven|eight|nine|ten|\d+)\b(?!\s*(?:minutes?|mins?|seconds?|secs?|bpm|s|m|%)\b)",
+     r"\1\2\3 \4 \1"),
+    # "I feel like the music should ..." is "I think ...", not a liking
+    (r"\b(?:i|we) (?:feel|felt) like\b", "i think"),
     # "the singer's voice" names one voice
     (r"\b(singer|vocalist)(?: s)? (?:voice|vocals?)\b", r"\1"),
     # "vocals or no vocals" is either: what follows says whether it matters
@@ -309,20 +316,20 @@ _BPM = r"\s*(?:bpm|beats per minute|beats a minute)\b"
 _BPM_FIRST = r"\b(?:bpm|tempo)\s*(?:of|at|around|about|roughly|near|in the|should be|=)?\s*"
 _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
     ("max", r"\b(?:bpm|tempo)\s+(?:should be |must be |needs to be |of |at )?(?:under|below|less than|at most|max"
-            r"(?:imum)?|no more than|up to|no faster than|slower than)\s+(\d{2,3})\b(?!\s*(?:seconds?|secs?|minutes?"
-            r"|mins?|s|m)\b)"),
+            r"(?:imum)?(?: of)?|no more than|up to|no faster than|slower than|no higher than|not above|not over)"
+            r"\s+(\d{2,3})\b(?!\s*(?:seconds?|secs?|minutes?|mins?|s|m)\b)"),
     ("min", r"\b(?:bpm|tempo)\s+(?:should be |must be |needs to be |of |at )?(?:over|above|more than|at least|min"
-            r"(?:imum)?|no less than|no slower than|faster than)\s+(\d{2,3})\b(?!\s*(?:seconds?|secs?|minutes?"
-            r"|mins?|s|m)\b)"),
+            r"(?:imum)?(?: of)?|no less than|no slower than|faster than|no lower than|not below|not under)"
+            r"\s+(\d{2,3})\b(?!\s*(?:seconds?|secs?|minutes?|mins?|s|m)\b)"),
     ("between", rf"{_BPM_FIRST}(?:between )?(\d+)\s*(?:and|to)\s*(\d+)\b(?!\s*(?:seconds?|secs?|minutes?|mins?)\b)"),
     ("between", rf"\bbetween (\d+)\s*(?:bpm)?\s*(?:and|to)\s*(\d+){_BPM}"),
     ("between", rf"\b(\d+)\s*to\s*(\d+){_BPM}"),
     ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}(?:over|above|more than|faster than|exceed(?:s|ing)?)\s+(\d+){_BPM}"),
     # "no slower than 90 bpm" is a minimum: a plain comparison never follows "no"/"not"
-    ("max", rf"\b(?<!no )(?<!not )(?:under|below|less than|at most|max(?:imum)?|up to|slower than|no more than"
+    ("max", rf"\b(?<!no )(?<!not )(?:under|below|less than|at most|max(?:imum)?(?: of)?|up to|slower than|no more than"
             rf"|no faster than)\s+(\d+){_BPM}"),
     ("max", rf"\b(\d+){_BPM}\s+(?:max(?:imum)?|tops|or less|or slower|at most|or below|or lower|or under)\b"),
-    ("min", rf"\b(?<!no )(?<!not )(?:over|above|more than|at least|min(?:imum)?|faster than|no slower than"
+    ("min", rf"\b(?<!no )(?<!not )(?:over|above|more than|at least|min(?:imum)?(?: of)?|faster than|no slower than"
             rf"|no less than)\s+(\d+){_BPM}"),
     ("min", rf"\b(\d+){_BPM}\s+(?:min(?:imum)?|or more|or faster|at least|plus|or above|or higher|or over)\b"),
     ("min", rf"\b(\d+)\s*plus{_BPM}"),
@@ -367,9 +374,9 @@ _NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "hmm", "hm", "um", "uh", 
 
 
 # "hmm no", "nah.": a bare refusal of the pick
-_REFUSALS = frozenset({"no", "nah", "nope"})
-_REFUSAL_FILLERS = frozenset({"hmm", "hm", "hmmm", "um", "uh", "meh", "ugh", "well", "sorry", "not", "really", "thanks",
-                              "oh", "eh"})
+_REFUSALS = frozenset({"no", "nah", "nope", "meh"})
+_REFUSAL_FILLERS = frozenset({"hmm", "hm", "hmmm", "um", "uh", "ugh", "well", "sorry", "not", "really", "thanks",
+                              "oh", "eh", "it", "that", "this", "one", "quite"})
 
 
 def _asks_only_next(text: str) -> bool:
@@ -725,9 +732,14 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
         return None
     if state.neg or state.polarity is not None or state.too or state.lift is not None or state.keep:
         return None
-    j, degrees = i - 1, []
-    while j >= 0 and ((items[j].kind == "cue" and items[j].cue in ("slight", "strong")) or items[j].text in _HEDGES):
-        degrees.append(items[j])
+    j, degrees, complained = i - 1, [], False
+    while j >= 0:
+        if (items[j].kind == "cue" and items[j].cue in ("slight", "strong")) or items[j].text in _HEDGES:
+            degrees.append(items[j])
+        elif items[j].kind == "word" and items[j].text in PREDICATE_LESS and items[j].text != "too":
+            complained = True  # "this feels heavy and sad": described beside a complaint, it is one
+        elif items[j].text != "and":
+            break
         j -= 1
     if j < 0 or items[j].text not in COPULAS:
         return None
@@ -735,7 +747,7 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
     if not all(word in _PICK_WORDS for word in subject) or set(subject) & (_VIDEO_WORDS | MODALS):
         return None
     if not degrees:
-        return "plain"
+        return "normal" if complained else "plain"
     slight = any(d.cue == "slight" or d.text in _SLIGHT_HEDGES for d in degrees)
     return "slight" if slight else "normal"
 
@@ -923,6 +935,10 @@ def read(text: str) -> Readings:
         tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
         if k > 0 and tokens[:1] == ["so"] and len(tokens) > 1:
             tokens = tokens[1:]  # "it's for a party, so cheerful please": "so" opens a consequence, not "too"
+        if (k > 0 and tokens[:2] in (["they", "are"], ["those", "are"], ["they", "sound"], ["they", "feel"])
+                and out.last_mention is not None and out.last_mention.key.startswith("instrument.")):
+            # "I don't mind the drums, but they're a bit loud": "they" are the instrument just named
+            tokens = [out.last_mention.key.split(".", 1)[1], *tokens[1:]]
         if k > 0 and tokens[:1] == ["not"] and _LIKING.search(clauses[k - 1]):
             tokens = ["less", *tokens[1:]]  # "I love the guitar but not the drums": the drums are liked less
         if tokens:
@@ -1025,6 +1041,9 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
             acceptable.append(reading.key)
         else:
             by_key.setdefault(reading.key, []).append(reading)
+    # "I don't mind the drums, but they're a bit loud": a change asked in the same words replaces the earlier
+    # value anyway, so it stands instead of a bare release
+    lifted = [key for key in lifted if key not in by_key or found.reset]
     low, high = _bound(found.min_s, True), _bound(found.max_s, False)
     lengths = by_key.pop("duration", [])
     if low or high:  # a vague length word gives way to a bound: "keep it short: 40 seconds max"

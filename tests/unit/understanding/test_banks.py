@@ -36,9 +36,9 @@ def test_the_later_held_out_banks_stay_out_of_the_synthetic_worlds_splits() -> N
                                          "test13", "test14", "test15", "test16"}
 
 
-# The adversarial bank (negation scope, corrections, double negatives): 65 % before its fixes, 83 % after;
-# it does not meet the issue's 95 % bar, so it guards against regressions at the level it reached.
-BELOW_THE_BAR = {"test10": 0.83}
+# The adversarial bank (negation scope, corrections, double negatives): 65 % before its fixes, 83 % after,
+# 85 % after later banks' fixes; it does not meet the issue's 95 % bar, so it guards the level it reached.
+BELOW_THE_BAR = {"test10": 0.85}
 
 
 @pytest.mark.parametrize("split", BANKS)

@@ -339,6 +339,19 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("next, cheers", {"something_else": True}),
     ("I really like the strings but not the flute", {"instrument.flute": "less"}),
     ("love the strings, not the flute", {"instrument.flute": "none"}),
+    # after test16's misses: a mood described beside a complaint word, "they" for the instrument just named (a
+    # change beside a release of it stands), minutes carried to a bare bound, "no higher than", "a minimum of",
+    # "meh", "a hint of", "up to eleven", "I feel like"
+    ("this sounds heavy and sad", {"mood.sad": "less"}),
+    ("I don't mind the piano, but they are way too loud", {"instrument.piano": "less",
+                                                           "instrument.piano.intensity": "strong"}),
+    ("over a minute and under two", {"duration.min_s": 60.0, "duration.max_s": 120.0}),
+    ("over 90 seconds but under two", {"duration.min_s": 90.0}),
+    ("bpm no higher than 100", {"tempo.max_bpm": 100.0}),
+    ("a minimum of 90 bpm", {"tempo.min_bpm": 90.0}),
+    ("meh", {"something_else": True}),
+    ("a hint of piano", {"instrument.piano": "more", "instrument.piano.intensity": "slight"}),
+    ("I feel like it should be happier", {"mood.happy": "more"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
