@@ -10,10 +10,11 @@ written and committed after that score and before the fixes that followed it, an
 (90.0 %); `test7` likewise, scored on the reader of f6d9628 (85.0 %); `test8` likewise, on the reader
 after `test7`'s fixes (81.7 %); `test9` likewise, after `test8`'s (88.3 %);
 `test10` (negation scope, corrections, relative clauses) likewise, after `test9`'s (65.0 %; 83.3 % after
-its fixes, below the bar); `test11` to `test16` by a later session, each committed before it was scored
+its fixes, below the bar); `test11` to `test17` by a later session, each committed before it was scored
 (89.1 % on `test11`'s 55 sentences that repeat no earlier bank; 85.0 % on `test12`, two labels set to earlier
 banks' conventions; 85.0 % on `test13`; 83.3 % on `test14`; 91.7 % on `test15`, one label set to the
-reader's design; 81.7 % on `test16`, two labels set to the lexicon's conventions).
+reader's design; 81.7 % on `test16`, two labels set to the lexicon's conventions; 70.0 % on `test17`, a
+second negation-scope bank, one label set to the reader's design).
 They take no part in the synthetic world's wording (`SPLITS`).
 
 A bank row: {"text", "kind", "expect"}; `expect` is `flatten(UnderstoodRequest)` of this utterance alone,
@@ -25,12 +26,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import unicodedata
 from importlib import resources
 from typing import Any
 
 from musechat.understanding.errors import RequestConflictError
 from musechat.understanding.merge import flatten
-from musechat.understanding.rules import normalise, parse_utterance
+from musechat.understanding.rules import parse_utterance
 
 SPLITS = ("train", "val", "test")
 LATER_HELDOUT = ("test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10", "test11",
@@ -60,10 +63,18 @@ def accuracy(rows: list[dict[str, Any]]) -> tuple[float, list[dict[str, Any]]]:
     return 1.0 - len(misses) / max(1, len(rows)), misses
 
 
+def surface(text: str) -> str:
+    """A sentence as written, with case, apostrophes, symbols and spacing ignored (punctuation kept): what
+    makes two bank sentences the same one. Not the reader's `normalise`, whose rewrites make different wordings
+    of one ask alike ("I didn't say more drums, I said fewer" reads as "fewer drums")."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "").replace("'", "")
+    return " ".join(re.sub(r"[^a-z0-9.,;:!?\- ]+", " ", text).split())
+
+
 def sentence_overlap(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> float:
-    """Share of `b`'s sentences that occur in `a` (after normalisation)."""
-    seen = {normalise(row["text"]) for row in a}
-    return sum(normalise(row["text"]) in seen for row in b) / max(1, len(b))
+    """Share of `b`'s sentences that occur in `a` (by `surface` form)."""
+    seen = {surface(row["text"]) for row in a}
+    return sum(surface(row["text"]) in seen for row in b) / max(1, len(b))
 
 
 # ------------------------------------------------------------------ the generated train bank

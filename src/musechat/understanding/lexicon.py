@@ -231,6 +231,7 @@ _cue("neg", "no", "not", "neither", "without", "turn off", "switch off", "shut o
      "cannot stand", "cant stand", "hate", "stop", "kill", "nix", "scrap", "minus", "anything but", "exclude",
      "excluding", "except", "free of", "rather not", "would rather not", "not any", "no more", "take out", "leave out",
      "strip out", "mute", "silence", "nothing with", "without any", "sick of", "tired of", "enough of",
+     "enough with", "done with", "finished with", "stop giving me",
      "no need for", "nobody",
      "take away", "do away with", "losing", "removing", "dropping", "ditching", "cutting out", "getting rid of",
      "taking out", "stay away from", "steer clear of", "keep away from", "keep clear of",
@@ -243,7 +244,8 @@ _cue("more", "more like", "more", "add", "added", "adding", "increase", "raise",
      "featuring", "feature", "hear", "some more", "turn up", "boost", "emphasise", "emphasize", "up the",
      "keep it", "something", "something with", "lean into", "give it", "try")
 _cue("weak_more", "with", "some", "a", "an", "any")
-_cue("less", "less like", "less", "fewer", "decrease", "drop down",
+_cue("less", "less like", "less", "fewer", "decrease", "drop down", "hardly any", "barely any", "scarcely any",
+     "very little", "not as",
      "tone down", "tone it down", "turn down", "lighter", "reduce", "lower",
      "not a fan of", "not a huge fan of", "not a big fan of", "not the biggest fan of", "not really a fan of",
      "not so much", "not as much", "softer on", "lighter on", "dial back", "dial down", "too much", "toned down",
@@ -312,6 +314,7 @@ LIFT_AFTER = tuple(tuple(p.split()) for p in (
     "can stay", "may stay", "can remain", "can come back", "can return", "can stay in"))
 # After a mention, what says it does not belong ("the female singer does not fit") or must go.
 LESS_AFTER = tuple(tuple(p.split()) for p in (
+    "bugs me", "that bugs me", "bothers me", "that bothers me", "annoys me", "that annoys me", "irritates me",
     "does not fit", "do not fit", "does not work", "do not work", "does not suit", "do not suit",
     "does not belong", "do not belong", "is not working", "are not working", "is not right", "are not right",
     "gets in the way", "get in the way", "distract", "distracts", "distract from", "distracts from", "clash with",

@@ -212,9 +212,22 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:would |d )?rather (?:have|hear|use|go with|get) ((?:[a-z]+ ){0,3}?[a-z]+) than\b", r"more \1 instead less"),
     # "over a minute and under two": a bound's bare number takes the minutes the sentence already named (not
     # seconds: "over 90 seconds but under two" means minutes)
-    (r"\b(minutes?|mins?)\b([^0-9]*?)\b(under|over|below|above|less than|more than|at most|at least)"
+    (r"\b(minutes?|mins?)\b([^0-9]*?)\b(under|over|below|above|less than|more than|at most|at least|longer than"
+     r"|shorter than)"
      r" (one|two|three|four|five|six|seven|eight|nine|ten|\d+)\b(?!\s*(?:minutes?|mins?|seconds?|secs?|bpm|s|m|%)\b)",
      r"\1\2\3 \4 \1"),
+    (r"\b(seconds?|secs?)\b([^0-9]*?)\b(under|over|below|above|less than|more than|at most|at least|longer than"
+     r"|shorter than)"
+     r" (\d{2,})\b(?!\s*(?:minutes?|mins?|seconds?|secs?|bpm|s|m|%)\b)", r"\1\2\3 \4 \1"),
+    # Corrections: "I didn't say more drums, I said fewer"; "less guitar, not no guitar"; "no drums, not even soft
+    # ones"; "it's not the drums, it's the synth that bugs me"; "no vocals? no, I want vocals"
+    (r"\bi (?:did not|didnt|never) (?:say|ask for|mean) (?:more|less|fewer|no) ((?:[a-z]+ ){0,2}?[a-z]+),? i (?:said"
+     r"|asked for|meant) (more|less|fewer|no)\b", r"\2 \1"),
+    (r",?\s*\bnot no ((?:[a-z]+ ){0,2}?[a-z]+)\b", ""),
+    (r",?\s*\bnot even (?:the )?[a-z]+ ones?\b", ""),
+    (r"\b(?:it is|its) not (?:the )?(?:[a-z]+ ){0,2}?[a-z]+,? (?:it is|its) (?:the )?", ""),
+    (r"^\s*(?:no|without) [^?]{1,40}\?\s*(?:no|nope|nah)\b[,.!]?\s*(?=[a-z])", ""),
+    (r"\bnot against\b", "do not mind"), (r"\bnot quite as\b", "a bit less"),
     # "I feel like the music should ..." is "I think ...", not a liking
     (r"\b(?:i|we) (?:feel|felt) like\b", "i think"),
     # "the singer's voice" names one voice
@@ -325,6 +338,7 @@ _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
     ("between", rf"\bbetween (\d+)\s*(?:bpm)?\s*(?:and|to)\s*(\d+){_BPM}"),
     ("between", rf"\b(\d+)\s*to\s*(\d+){_BPM}"),
     ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}(?:over|above|more than|faster than|exceed(?:s|ing)?)\s+(\d+){_BPM}"),
+    ("min", rf"\b{_NEG_WORDS}\s+{_FILLER}(?:under|below|less than|slower than)\s+(\d+){_BPM}"),
     # "no slower than 90 bpm" is a minimum: a plain comparison never follows "no"/"not"
     ("max", rf"\b(?<!no )(?<!not )(?:under|below|less than|at most|max(?:imum)?(?: of)?|up to|slower than|no more than"
             rf"|no faster than)\s+(\d+){_BPM}"),
@@ -532,7 +546,7 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
                 return ("more" if sign > 0 else "less"), j + 2
             if all(item.text in POSTFIX_END for item in items[j + 1:]):  # "drums: less"
                 return ("more" if sign > 0 else "less"), j + 1
-    if items[start].text in ("no", "none") and all(item.text in POSTFIX_END for item in items[start + 1:]):
+    if items[start].text in ("no", "none", "nope") and all(item.text in POSTFIX_END for item in items[start + 1:]):
         return "neg", start + 1  # "vocals no" (after "vocals: no")
     if items[start].kind != "word":
         return None, start
@@ -558,14 +572,15 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     for cue, phrase in _AFTER_BY_FIRST.get(following[0] if following else "", ()):
         if following[:len(phrase)] == phrase:
             return cue, end
-    j, modal = start, False
+    j, modal, negated = start, False, False
     while j < len(items) and ((items[j].kind == "cue" and items[j].cue in ("slight", "strong"))
-                              or items[j].text in MODALS):
+                              or items[j].text in MODALS or (modal and items[j].text == "not")):
+        negated = negated or items[j].text == "not"  # "should not be so prominent"
         modal = modal or items[j].text in MODALS
         j += 1
     if j >= len(items) or items[j].kind != "word" or items[j].text not in COPULAS:
         return None, start
-    words = " ".join(item.text for item in items[j + 1:end]).split()
+    words = (["not"] if negated else []) + " ".join(item.text for item in items[j + 1:end]).split()
     if len(words) > 1 and words[-1] == "too":
         words = words[:-1]  # "jazz is fine too": a last "too" is "also"
     bag = set(words) | {" ".join(words[k:k + n]) for n in (2, 3) for k in range(len(words) - n + 1)}
@@ -576,7 +591,10 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
         return "less", end  # "the tempo's alright, the guitar isn't"
     if re.search(r"\bnot (?:[a-z]+ ){0,2}enough\b", joined):
         return "more", end  # "the vocals are not loud enough"
-    if re.search(r"\bnot (?:too|that|so|overly) ", joined + " "):
+    negated_degree = re.search(r"\bnot (?:too|that|so|overly|as) ([a-z]+)", joined)
+    if modal and negated_degree:  # "the piano shouldn't be so prominent": a wish for less (or more, of "quiet")
+        return ("more" if negated_degree.group(1) in PREDICATE_MORE else "less"), end
+    if negated_degree:
         return "ok", end  # "the drums are not too loud": no complaint
     if bag & PREDICATE_WANT_LESS:
         return "less", end
@@ -921,18 +939,35 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
             return
 
 
+_ANSWERS = frozenset({"no", "none", "yes", "nope", "sure"})
+
+
+def _answers_joined(clauses: list[str]) -> list[str]:
+    """"drums? no.", "vocals? no, drums? yes": a clause that only names an instrument, genre or vocals and the
+    yes/no after it are one answer ("shorter, no, longer" stays three clauses: a direction, not a question)."""
+    out: list[str] = []
+    for clause in clauses:
+        named = MENTIONS.get((out[-1],)) if out else None
+        if (clause in _ANSWERS and named is not None and named.implied is None
+                and named.key.startswith(("instrument.", "genre.", "vocals"))):
+            out[-1] = f"{out[-1]} {clause}"
+        else:
+            out.append(clause)
+    return out
+
+
 def read(text: str) -> Readings:
     """Every reading in one utterance, before they are checked against each other."""
     out = Readings()
     rest = _read_numbers(repair_text(normalise(text)), out)
     clauses = _CLAUSE_SPLIT.split(rest)
-    words = [clause.strip() for clause in clauses if clause.strip()]
-    if len(words) == 2 and " " not in words[0] and words[1] in ("no", "none", "yes", "nope", "sure"):
-        clauses = [" ".join(words)]  # "drums? no.", "vocals? yes": an answer to its own question
+    clauses = _answers_joined([clause.strip() for clause in clauses if clause.strip()])
     # "it's very upbeat, I love it" is praise, not a complaint: no clause up to the last praise complains
     last_praise = max((k for k, clause in enumerate(clauses) if _PRAISE.search(clause)), default=-1)
     for k, clause in enumerate(clauses):
         tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
+        if k == 0 and len(clauses) > 1 and tokens[:2] == ["not", "the"] and len(tokens) <= 4:
+            continue  # "not the piano, the guitar should go": which one was meant, not a removal
         if k > 0 and tokens[:1] == ["so"] and len(tokens) > 1:
             tokens = tokens[1:]  # "it's for a party, so cheerful please": "so" opens a consequence, not "too"
         if (k > 0 and tokens[:2] in (["they", "are"], ["those", "are"], ["they", "sound"], ["they", "feel"])
@@ -1027,7 +1062,13 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
     acceptable: list[str] = []
     explicit = {r.key for r in found.items if not r.implicit}
     asked = {(r.key, r.value) for r in found.items if not r.moderation}
+    # "not too fast and not too slow": moderations both ways, and no ask, keep the attribute where it is
+    moderated_both_ways = {key for key in {r.key for r in found.items if r.moderation}
+                           if len({r.value for r in found.items if r.key == key and r.moderation}) > 1
+                           and not any(k == key for k, _ in asked)}
     for reading in found.items:
+        if reading.key in moderated_both_ways:
+            continue
         if reading.implicit and reading.key in explicit:
             continue
         if reading.moderation and any(key == reading.key and value != reading.value for key, value in asked):

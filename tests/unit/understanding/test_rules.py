@@ -352,6 +352,24 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("meh", {"something_else": True}),
     ("a hint of piano", {"instrument.piano": "more", "instrument.piano.intensity": "slight"}),
     ("I feel like it should be happier", {"mood.happy": "more"}),
+    # after test17's misses (negation scope): corrections, a negated modal predicate, "not against", moderations
+    # both ways, "not no X", "hardly any", "done with", "not as", bounds carried in seconds, "not under N bpm",
+    # "it's not X, it's Y", a leading "not the X", an echoed question answered "no", form-like answers
+    ("I didn't ask for more strings, I asked for less", {"instrument.strings": "less"}),
+    ("the synth shouldn't be that loud", {"instrument.synth": "less"}),
+    ("the vocals shouldn't be so quiet", {"vocals": "on"}),
+    ("I'm not against drums", {"lifted": ["instrument.drums"]}),
+    ("not too fast and not too slow", {}),
+    ("less piano, not no piano", {"instrument.piano": "less"}),
+    ("hardly any choir", {"instrument.choir": "less"}),
+    ("I'm done with country", {"genre.country": "none"}),
+    ("not as loud", {"mood.energetic": "less"}),
+    ("at least 20 seconds and at most 50", {"duration.min_s": 20.0, "duration.max_s": 50.0}),
+    ("not under 90 bpm", {"tempo.min_bpm": 90.0}),
+    ("it's not the piano, it's the choir that annoys me", {"instrument.choir": "less"}),
+    ("not the guitar, the drums should go", {"instrument.drums": "none"}),
+    ("no synth? no, I want synth", {"instrument.synth": "more"}),
+    ("flute? no, strings? yes", {"instrument.flute": "none", "instrument.strings": "more"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
