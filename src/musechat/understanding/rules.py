@@ -228,6 +228,12 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:it is|its) not (?:the )?(?:[a-z]+ ){0,2}?[a-z]+,? (?:it is|its) (?:the )?", ""),
     (r"^\s*(?:no|without) [^?]{1,40}\?\s*(?:no|nope|nah)\b[,.!]?\s*(?=[a-z])", ""),
     (r"\bnot against\b", "do not mind"), (r"\bnot quite as\b", "a bit less"),
+    # "the synth lead is annoying" speaks of the synth; "more punch in the drums" asks for the drums
+    (r"\b(synths?|guitars?|piano|drums|strings|flute|choir|vocals?|violins?|cello) (?:lead|part|line|solo|sound|section"
+     r"|riff|loop|intro|outro|bit|track)s?\b(?= (?:is|are|was|were|sounds?|feels?|seems?|gets?)\b)", r"\1"),
+    (r"\b(?:punch|energy|oomph|presence|weight|power|body) (?:in|on|from) (?:the )?(?=(?:drums|guitars?|piano|synths?"
+     r"|strings|vocals|flute|choir)\b)", ""),
+    (r"\btwice as (?:fast|quick)\b", "a lot faster"), (r"\bhalf as fast\b", "a lot slower"),
     # "I feel like the music should ..." is "I think ...", not a liking
     (r"\b(?:i|we) (?:feel|felt) like\b", "i think"),
     # "the singer's voice" names one voice
@@ -373,6 +379,8 @@ _SOMETHING_ELSE = re.compile(
     r"|\bnot feeling (?:it|this|that)\b|\bwhat else\b|\bnot even close\b|\bthe opposite\b"
     r"|\bdifferent (?:instruments?|sound|mood|energy)\b"
     r"|\b(?:one more|another) (?:suggestion|option|idea|try|pick|attempt)\b|\bsurprise (?:me|us)\b"
+    r"|\bnot (?:really |quite |exactly )?what (?:i|we) (?:had in mind|wanted|want|was looking for|were looking for"
+    r"|meant)\b"
     r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b")
 
 # A whole utterance of these words only asks for another pick ("nah, next", "pass", "meh, give me another").

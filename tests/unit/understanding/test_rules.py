@@ -370,6 +370,14 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("not the guitar, the drums should go", {"instrument.drums": "none"}),
     ("no synth? no, I want synth", {"instrument.synth": "more"}),
     ("flute? no, strings? yes", {"instrument.flute": "none", "instrument.strings": "more"}),
+    # after test18's misses: a part of an instrument ("the synth lead"), mood nouns, "punch in the drums",
+    # "clubby", "not what I had in mind", "twice as fast"
+    ("the piano line sounds cheap", {"instrument.piano": "less"}),
+    ("less brightness", {"mood.happy": "less"}),
+    ("more punch in the guitar", {"instrument.guitar": "more"}),
+    ("no clubby stuff", {"genre.dance": "none"}),
+    ("hmm, not quite what I was looking for", {"something_else": True}),
+    ("twice as quick", {"tempo": "faster", "tempo.intensity": "strong"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
