@@ -140,7 +140,7 @@ _MOOD_WORDS = {
     "calm": (("calm", "relaxed", "relaxing", "chill", "chilled", "mellow", "peaceful", "gentle", "soft", "quiet",
               "soothing", "serene", "tranquil", "relax", "calming", "chillout", "sleepy", "drowsy", "lullaby",
               "chill out", "laid back", "laidback", "easy listening", "dreamy", "restful"),
-             ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller")),
+             ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller", "dreamier")),
     "energetic": (("energetic", "energy", "punch", "oomph", "intensity", "excitement", "banger", "bangers",
                    "anthem", "anthemic", "edgy", "more edge", "some edge", "more drive", "lacks drive",
                    "lacking drive", "some drive", "harder", "go harder", "hit harder", "some life", "more life",
@@ -247,7 +247,7 @@ _cue("more", "more like", "more", "add", "added", "adding", "increase", "raise",
      "keep it", "something", "something with", "lean into", "give it", "try")
 _cue("weak_more", "with", "some", "a", "an", "any")
 _cue("less", "less like", "less", "fewer", "decrease", "drop down", "hardly any", "barely any", "scarcely any",
-     "very little", "not as",
+     "very little", "not as", "more subtle",
      "tone down", "tone it down", "turn down", "lighter", "reduce", "lower",
      "not a fan of", "not a huge fan of", "not a big fan of", "not the biggest fan of", "not really a fan of",
      "not so much", "not as much", "softer on", "lighter on", "dial back", "dial down", "too much", "toned down",
@@ -292,6 +292,7 @@ PREDICATE_LESS = frozenset({"too", "much", "loud", "annoying", "distracting", "o
                             "drowning", "smothering", "swamping", "overshadowing", "burying"})
 # Comparatives after a copula say what is wanted outright ("could the drums be a little quieter").
 PREDICATE_WANT_LESS = frozenset({"quieter", "softer", "lower", "gentler", "subtler", "toned down", "turned down",
+                                 "more subtle", "more understated", "more restrained",
                                  "further back", "less prominent", "in the background", "less loud"})
 PREDICATE_WANT_MORE = frozenset({"louder", "stronger", "higher", "more prominent", "up front", "turned up",
                                  "brought up", "punchier", "clearer", "more audible", "in front"})

@@ -193,8 +193,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\bwhy (?:is|are) there (?:a |an |any |some )?", "no "),
     # "we can have drums again" releases them; "dial the energy way back" turns it down
     (r"\b(?:can|could|may) (?:have|use|include|bring back) ((?:[a-z]+ ){0,2}?[a-z]+) again\b", r"\1 can come back"),
-    (r"\b(dial|tone|scale|pull|rein|ease) (?:the |that |this )?((?:[a-z]+ ){0,2}?[a-z]+?) ((?:way |a bit |a little "
-     r"|right )?)back\b(?! (?:in|on|up)\b)", r"less \3\2"),
+    (r"\b(dial|tone|scale|pull|push|rein|ease) (?:the |that |this )?((?:[a-z]+ ){0,2}?[a-z]+?) "
+     r"((?:way |a bit |a little |right )?)back\b(?! (?:in|on|up)\b)", r"less \3\2"),
     # "hold the vocals" leaves them out; "with and without vocals" says both
     (r"\bhold the (?=(?:vocals?|singing|singer|voice|drums|guitars?|piano|synths?|strings|flute|choir|percussion"
      r"|violins?|cello)\b)", "no "),
@@ -234,6 +234,10 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:punch|energy|oomph|presence|weight|power|body) (?:in|on|from) (?:the )?(?=(?:drums|guitars?|piano|synths?"
      r"|strings|vocals|flute|choir)\b)", ""),
     (r"\btwice as (?:fast|quick)\b", "a lot faster"), (r"\bhalf as fast\b", "a lot slower"),
+    (r"\bat the same time\b", ""), (r"\b(rap|rapping|hip hop) (?:vocals?|singing|verses?)\b", r"\1"),
+    # "the synth is too harsh, the drums too loud": the copula left out
+    (r"\b(the (?:drums|synths?|guitars?|piano|strings|flute|choir|vocals?|violins?)) ((?:way |far |a bit |much )?too)"
+     r"(?= (?!please|now|thanks|again)[a-z])", r"\1 are \2"),
     # "I feel like the music should ..." is "I think ...", not a liking
     (r"\b(?:i|we) (?:feel|felt) like\b", "i think"),
     # "the singer's voice" names one voice
@@ -398,7 +402,7 @@ _NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "hmm", "hm", "um", "uh", 
 # "hmm no", "nah.": a bare refusal of the pick
 _REFUSALS = frozenset({"no", "nah", "nope", "meh"})
 _REFUSAL_FILLERS = frozenset({"hmm", "hm", "hmmm", "um", "uh", "ugh", "well", "sorry", "not", "really", "thanks",
-                              "oh", "eh", "it", "that", "this", "one", "quite"})
+                              "oh", "eh", "it", "that", "this", "one", "quite", "is"})
 
 
 def _asks_only_next(text: str) -> bool:

@@ -378,6 +378,15 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("no clubby stuff", {"genre.dance": "none"}),
     ("hmm, not quite what I was looking for", {"something_else": True}),
     ("twice as quick", {"tempo": "faster", "tempo.intensity": "strong"}),
+    # after test19's misses: "dreamier", "push X back", "rap vocals" is the genre, "this isn't it", "at the same
+    # time", a copula left out ("the drums too loud"), "more subtle"
+    ("dreamier", {"mood.calm": "more"}),
+    ("push the choir back a bit", {"instrument.choir": "less", "instrument.choir.intensity": "slight"}),
+    ("no rap vocals", {"genre.hiphop": "none"}),
+    ("nah, that is not it", {"something_else": True}),
+    ("the piano is nice, the flute too shrill", {"instrument.flute": "less"}),
+    ("more drums too", {"instrument.drums": "more"}),
+    ("the drums could be more subtle", {"instrument.drums": "less"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
