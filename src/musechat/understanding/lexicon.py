@@ -114,7 +114,8 @@ _add(Mention("instrument.drums", implied="less"), "less beat", "a softer beat", 
 # ---- genres
 _GENRE_WORDS = {
     "classical": (("classical", "baroque"), ("more classical",)),
-    "orchestral": (("orchestral", "orchestra", "symphonic", "symphony", "cinematic"), ()),
+    "orchestral": (("orchestral", "orchestra", "symphonic", "symphony", "cinematic", "film score", "movie score",
+                    "soundtrack", "film music"), ()),
     "electronic": (("electronic", "electronica", "edm", "electro", "synthwave"), ()),
     "techno": (("techno",), ()),
     "dance": (("dance", "dancey", "dance y", "dancy", "danceable", "club", "clubby", "club music", "house music",

@@ -238,6 +238,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "the synth is too harsh, the drums too loud": the copula left out
     (r"\b(the (?:drums|synths?|guitars?|piano|strings|flute|choir|vocals?|violins?)) ((?:way |far |a bit |much )?too)"
      r"(?= (?!please|now|thanks|again)[a-z])", r"\1 are \2"),
+    (r"\brid (?:it|this|the track|the song|the music) of\b", "get rid of"),
     # "I feel like the music should ..." is "I think ...", not a liking
     (r"\b(?:i|we) (?:feel|felt) like\b", "i think"),
     # "the singer's voice" names one voice
@@ -336,7 +337,8 @@ _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("around", rf"\b{_AMOUNT}\s*{_UNIT}\s*(?:long|ish|or so|or thereabouts|give or take)\b"),
 )
 _BPM = r"\s*(?:bpm|beats per minute|beats a minute)\b"
-_BPM_FIRST = r"\b(?:bpm|tempo)\s*(?:of|at|around|about|roughly|near|in the|should be|=)?\s*"
+_BPM_FIRST = (r"\b(?:bpm|tempo)\s*(?:(?:should|must|could|needs to|has to) be\s*)?(?:of|at|around|about|roughly|near"
+              r"|in the|is|=)?\s*")
 _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
     ("max", r"\b(?:bpm|tempo)\s+(?:should be |must be |needs to be |of |at )?(?:under|below|less than|at most|max"
             r"(?:imum)?(?: of)?|no more than|up to|no faster than|slower than|no higher than|not above|not over)"
@@ -364,6 +366,7 @@ _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
     ("around", rf"{_BPM_FIRST}(\d{{2,3}})\b(?!\s*(?:seconds?|secs?|minutes?|mins?|s|m)\b)"),
 )
 BPM_AROUND = 10.0  # "around 120 bpm" reads as 110-130
+BPM_RANGE = (20.0, 320.0)  # what TempoRequest accepts
 DURATION_AROUND = 0.15  # "about 90 seconds" reads as ±15 %
 _LICENCE_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"\bcc ?(?:0|zero)\b|\bpublic domain\b|\bcreative commons zero\b", ("CC0-1.0",)),
@@ -384,7 +387,7 @@ _SOMETHING_ELSE = re.compile(
     r"|\bdifferent (?:instruments?|sound|mood|energy)\b"
     r"|\b(?:one more|another) (?:suggestion|option|idea|try|pick|attempt)\b|\bsurprise (?:me|us)\b"
     r"|\bnot (?:really |quite |exactly )?what (?:i|we) (?:had in mind|wanted|want|was looking for|were looking for"
-    r"|meant)\b"
+    r"|meant)\b|^(?:i|we) (?:do not|dont) (?:like|love|want) (?:this|that|it)(?: one| track| song)?(?: at all)?[.!]*$"
     r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b")
 
 # A whole utterance of these words only asks for another pick ("nah, next", "pass", "meh, give me another").
@@ -441,27 +444,33 @@ def _read_numbers(text: str, out: Readings) -> str:
         while (match := pattern.search(text)) is not None:
             words = match.group(0).strip()
             values = [float(g) for g in match.groups() if g is not None]
+            if not all(BPM_RANGE[0] <= value <= BPM_RANGE[1] for value in values):
+                text = _cut(text, match)  # "tempo 2 to 3" names no tempo a track can have: read nothing
+                continue
             if kind == "between":
                 out.min_bpm.append((min(values), words))
                 out.max_bpm.append((max(values), words))
             elif kind == "around":
-                out.min_bpm.append((max(20.0, values[0] - BPM_AROUND), words))
-                out.max_bpm.append((min(320.0, values[0] + BPM_AROUND), words))
+                out.min_bpm.append((max(BPM_RANGE[0], values[0] - BPM_AROUND), words))
+                out.max_bpm.append((min(BPM_RANGE[1], values[0] + BPM_AROUND), words))
             else:
                 (out.max_bpm if kind == "max" else out.min_bpm).append((values[0], words))
             text = _cut(text, match)
     for kind, pattern in _DURATION_PATTERNS_RE:
         while (match := pattern.search(text)) is not None:
             words, groups = match.group(0).strip(), match.groups()
+            # A length of nothing ("between 0 and 0 seconds", "about 0 seconds") bounds nothing: read nothing
             if kind == "between":
                 low = _seconds(groups[0], groups[1] or groups[3])
                 high = _seconds(groups[2], groups[3])
-                out.min_s.append((min(low, high), words))
-                out.max_s.append((max(low, high), words))
+                if max(low, high) > 0:
+                    out.min_s.append((min(low, high), words))
+                    out.max_s.append((max(low, high), words))
             elif kind == "around":
                 value = _seconds(groups[0], groups[1])
-                out.min_s.append((round(value * (1 - DURATION_AROUND), 1), words))
-                out.max_s.append((round(value * (1 + DURATION_AROUND), 1), words))
+                if value > 0:
+                    out.min_s.append((round(value * (1 - DURATION_AROUND), 1), words))
+                    out.max_s.append((round(value * (1 + DURATION_AROUND), 1), words))
             else:
                 value = _seconds(groups[0], groups[1])
                 if value > 0:
@@ -592,6 +601,10 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
         j += 1
     if j >= len(items) or items[j].kind != "word" or items[j].text not in COPULAS:
         return None, start
+    named = items[start - 1].mention
+    if named is not None and named.key == "tempo" and any(
+            item.mention is not None and item.mention.key == "tempo" for item in items[j + 1:end]):
+        return None, start  # "the tempo is too slow": the tempo word after the copula says which way
     words = (["not"] if negated else []) + " ".join(item.text for item in items[j + 1:end]).split()
     if len(words) > 1 and words[-1] == "too":
         words = words[:-1]  # "jazz is fine too": a last "too" is "also"
@@ -920,6 +933,10 @@ _BACK_REFERENCES = frozenset({"that", "it", "this", "those", "them", "these"})
 
 
 _NEGATED_BACK_REFERENCES = frozenset({"any", "it", "them", "that", "those", "this", "these"})
+# "I don't want any", "can we lose them": a want, or a negator that is itself a removal ("lose", "drop"); not a
+# bare "don't" before another verb ("don't change them")
+_WANTING = frozenset({"want", "like", "need", "have", "hear", "use"})
+_BARE_NEGATORS = frozenset({"no", "not", "do not", "dont", "never", "nothing", "none", "neither"})
 # A clause of these alone releases the last thing named: "vocals or no vocals, doesn't matter", "length: whatever".
 _LIFTING_CLAUSES = frozenset({"does not matter", "do not matter", "whatever", "whatever works", "either way",
                               "no matter", "either is fine", "either works", "not an issue", "i do not mind",
@@ -935,7 +952,9 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
             out.items = [it for it in out.items if it.key != lift.key] + [lift]
         return
     if (items and items[-1].text in _NEGATED_BACK_REFERENCES and len(items) <= 5
-            and any(it.kind == "cue" and it.cue == "neg" for it in items)):
+            and any(it.kind == "cue" and it.cue == "neg" for it in items)
+            and (any(word in _WANTING for it in items for word in it.text.split())
+                 or any(it.kind == "cue" and it.cue == "neg" and it.text not in _BARE_NEGATORS for it in items))):
         reading = _reading(mention, "neg", "normal", " ".join(it.text for it in items))
         if reading is not None:
             out.items = [it for it in out.items if it.key != reading.key] + [reading]

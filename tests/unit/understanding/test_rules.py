@@ -387,6 +387,19 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("the piano is nice, the flute too shrill", {"instrument.flute": "less"}),
     ("more drums too", {"instrument.drums": "more"}),
     ("the drums could be more subtle", {"instrument.drums": "less"}),
+    # after test20's misses: "the tempo is too slow" (read slower), "don't change them" (read as a removal), a bpm
+    # after "should be", "soundtrack", "rid it of", "I don't like this one at all"; and numbers no track can have
+    # (they raised a validation error, found by fuzzing)
+    ("the tempo is too slow for a run", {"tempo": "faster"}),
+    ("the drums are great, don't change them", {}),
+    ("the bpm should be about 120", {"tempo.min_bpm": 110.0, "tempo.max_bpm": 130.0}),
+    ("a soundtrack feel", {"genre.orchestral": "more"}),
+    ("rid the track of the synth", {"instrument.synth": "none"}),
+    ("I don't like this one at all", {"something_else": True}),
+    ("tempo 2 to 3", {}),
+    ("between 2 and 3 bpm", {}),
+    ("between 0 and 0 seconds", {}),
+    ("about 0 seconds", {}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
