@@ -15,7 +15,8 @@ its fixes, below the bar); `test11` to `test20` by a later session, each committ
 banks' conventions; 85.0 % on `test13`; 83.3 % on `test14`; 91.7 % on `test15`, one label set to the
 reader's design; 81.7 % on `test16`, two labels set to the lexicon's conventions; 70.0 % on `test17`, a
 second negation-scope bank, one label set to the reader's design; 88.3 % on `test18`; 86.7 % on `test19`;
-90.0 % on `test20`, three labels set to earlier banks' conventions or corrected).
+90.0 % on `test20`, three labels set to earlier banks' conventions or corrected; 88.5 % on `test21`, one label
+corrected, which was also committed before the learned reader of `learned.py` existed: 57.4 % there).
 They take no part in the synthetic world's wording (`SPLITS`).
 
 A bank row: {"text", "kind", "expect"}; `expect` is `flatten(UnderstoodRequest)` of this utterance alone,
@@ -40,7 +41,7 @@ SPLITS = ("train", "val", "test")
 LATER_HELDOUT = ("test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9", "test10", "test11",
                  "test12", "test13", "test14", "test15",
                  "test16", "test17", "test18", "test19",
-                 "test20", "test21")
+                 "test20", "test21", "test22")
 BANKS = (*SPLITS, *LATER_HELDOUT)
 
 
