@@ -37,7 +37,7 @@ HELDOUT = ("test", *LATER_HELDOUT)
 RULES_CLEAN_FIRST = {"test4": 0.922, "test5": 0.917, "test6": 0.900, "test7": 0.850, "test8": 0.817,
                      "test9": 0.883, "test10": 0.650, "test11": 0.891, "test12": 0.850, "test13": 0.850,
                      "test14": 0.833, "test15": 0.917, "test16": 0.817, "test17": 0.700, "test18": 0.883,
-                     "test19": 0.867, "test20": 0.900}
+                     "test19": 0.867, "test20": 0.900, "test21": 0.885}
 GRID = (TrainSettings(hidden=128, epochs=80), TrainSettings(hidden=128, epochs=160),
         TrainSettings(hidden=256, epochs=160))
 READERS = ("rules", "learned", "rules + learned fallback")
@@ -141,7 +141,7 @@ def run(folds: int) -> dict[str, Any]:
         hits = sum(banks[b]["readers"][name]["intent_accuracy"] * banks[b]["sentences"] for b in names)
         return hits / sum(banks[b]["sentences"] for b in names)
 
-    later = tuple(RULES_CLEAN_FIRST)
+    later = tuple(bank for bank in RULES_CLEAN_FIRST if bank != "test21")
     return {
         "environment": env.__dict__ | {"loadavg_end": loadavg()},
         "text_model": encoder.version,
@@ -153,7 +153,7 @@ def run(folds: int) -> dict[str, Any]:
         "banks": banks,
         "pooled": {name: {"test4..test20": pooled(name, later), "test21": banks["test21"]["readers"][name][
             "intent_accuracy"], "all_heldout": pooled(name, HELDOUT)} for name in READERS},
-        "rules_clean_first": RULES_CLEAN_FIRST | {"test21": banks["test21"]["readers"]["rules"]["intent_accuracy"]},
+        "rules_clean_first": RULES_CLEAN_FIRST,
         "rules_clean_first_pooled_test4..test20": sum(RULES_CLEAN_FIRST[b] * banks[b]["sentences"] for b in later)
         / sum(banks[b]["sentences"] for b in later),
         "us_per_utterance": {"learned_head_median": 1e6 * statistics.median(per_call),
@@ -189,8 +189,8 @@ def markdown(result: dict[str, Any]) -> list[str]:
         "## Intent accuracy on the held-out banks (exact match of the whole request)",
         "",
         "*rules, first score*: the rules on each bank before that bank's fixes (banks.py's history); *rules now*: "
-        "after them, so not a clean figure on `test`..`test20`. `test21` was committed before either reader was "
-        "scored on it (and before the learned reader existed): clean for both.",
+        "after them, so not a clean figure. `test21` was committed before either reader was scored on it (and "
+        "before the learned reader existed); the rules were fixed for its misses after that first score.",
         "",
         *table(["bank", "sentences", "rules, first score", "rules now", "learned", "rules + learned fallback",
                 "fallback used"],
@@ -199,13 +199,19 @@ def markdown(result: dict[str, Any]) -> list[str]:
                  *(f"{100 * b['readers'][name]['intent_accuracy']:.1f} %" for name in READERS), b["fallback_used"]]
                 for bank, b in result["banks"].items()]),
         "",
-        *table(["reader", "test4..test20 pooled", "test21 (clean for all)", "all held-out pooled"],
+        *table(["reader", "test4..test20 pooled", "test21", "all held-out pooled"],
                [[name, f"{100 * p['test4..test20']:.1f} %", f"{100 * p['test21']:.1f} %",
                  f"{100 * p['all_heldout']:.1f} %"] for name, p in pooled.items()]),
         "",
-        f"The rules' first scores pooled over test4..test20: "
-        f"{100 * result['rules_clean_first_pooled_test4..test20']:.1f} % (the learned reader's figure there is "
-        f"clean: {100 * pooled['learned']['test4..test20']:.1f} %).",
+        f"Clean figures side by side: the rules' first scores pooled over test4..test20 "
+        f"{100 * result['rules_clean_first_pooled_test4..test20']:.1f} %, the learned reader's "
+        f"{100 * pooled['learned']['test4..test20']:.1f} %; on `test21`, the rules' first score "
+        f"{100 * result['rules_clean_first']['test21']:.1f} % (one label set to the banks' convention after it), the "
+        f"learned reader's {100 * pooled['learned']['test21']:.1f} %. The *rules* rows above are the rules now, after "
+        "every bank's fixes (`test21`'s included), so they are not clean; the fallback's figures share that bias. "
+        "Its clean figure is the first run's (commit fd43ef9, before the rules' fixes for `test21`, labels as then): "
+        "rules 86.9 %, learned 57.4 %, rules + learned fallback 86.9 % on `test21`: in the 10 sentences where the "
+        "rules read nothing categorical, the classifier's slots added no hit.",
         "",
         "How the misses fail (summed over the held-out banks; *wrong*: an attribute read another way, or a "
         "conflict missed or invented; *missed*: attributes left out; *extra*: attributes added):",

@@ -159,8 +159,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:swap|replace|switch|trade|exchange|substitute)(?: out)? (?:from )?(?:the |a |an )?(?:male |female )?"
      r"(?:singer|vocalist|voice|vocal|singing)s? (?:for|with|to|by) (?=(?:a |an |the )?(?:male|female|man|woman|"
      r"girl|guy|men|women)\b)", ""),
-    (r"\b(?:swap|replace|switch|trade|exchange|substitute)(?: out)? (?:from )?((?:[a-z]+ ){0,3}?[a-z]+) "
-     r"(?:for|with|to|by) ", r"no \1, add "),
+    (r"\b(?:swap|replace|switch|trade|exchange|substitute)(?: out)? (?:from )?(?:the |that |this )?"
+     r"((?:[a-z]+ ){0,3}?[a-z]+) (?:for|with|to|by) ", r"no \1, add "),
     # "flute instead of violin", "jazz rather than rock": the clause after the split is a removal.
     (r"\b(?:instead of|rather than)\b", "instead no"),
     # A condition is a clause of its own, and a wish: "any tempo is fine as long as it is upbeat".
@@ -227,7 +227,14 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r",?\s*\bnot even (?:the )?[a-z]+ ones?\b", ""),
     (r"\b(?:it is|its) not (?:the )?(?:[a-z]+ ){0,2}?[a-z]+,? (?:it is|its) (?:the )?", ""),
     (r"^\s*(?:no|without) [^?]{1,40}\?\s*(?:no|nope|nah)\b[,.!]?\s*(?=[a-z])", ""),
-    (r"\bnot against\b", "do not mind"), (r"\bnot quite as\b", "a bit less"),
+    (r"\bnot against\b", "do not mind"), (r"\bnot quite (?:as|so)\b", "a bit less"),
+    # "it's okay to have vocals" does not mind them; "why is someone singing?" wants nobody to; "it has to fit
+    # in 40 seconds" is a bound
+    (r"\b(?:it is|its|it would be|itd be) (?:okay|ok|fine|alright|acceptable) to (?:have|include|use) ",
+     "i do not mind "),
+    (r"\bwhy (?:is|are) (?:someone|somebody|anyone|anybody|there someone|there somebody|they) "
+     r"(?:singing|rapping)\b", "no singing"),
+    (r"\bfits? (?:in|into|inside)(?= (?:a |an |one |\d))", "within"),
     # "the synth lead is annoying" speaks of the synth; "more punch in the drums" asks for the drums
     (r"\b(synths?|guitars?|piano|drums|strings|flute|choir|vocals?|violins?|cello) (?:lead|part|line|solo|sound|section"
      r"|riff|loop|intro|outro|bit|track)s?\b(?= (?:is|are|was|were|sounds?|feels?|seems?|gets?)\b)", r"\1"),
@@ -971,6 +978,10 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
 
 
 _ANSWERS = frozenset({"no", "none", "yes", "nope", "sure"})
+_MODAL_BE = (["could", "be"], ["should", "be"], ["can", "be"], ["might", "be"], ["would", "be"], ["needs", "to"],
+             ["need", "to"], ["has", "to"], ["must", "be"])
+_LOUDNESS = frozenset({"quieter", "louder", "softer", "subtler", "subtle", "prominent", "loud", "quiet", "busy",
+                       "busier", "lower", "higher"})
 
 
 def _answers_joined(clauses: list[str]) -> list[str]:
@@ -1001,10 +1012,15 @@ def read(text: str) -> Readings:
             continue  # "not the piano, the guitar should go": which one was meant, not a removal
         if k > 0 and tokens[:1] == ["so"] and len(tokens) > 1:
             tokens = tokens[1:]  # "it's for a party, so cheerful please": "so" opens a consequence, not "too"
-        if (k > 0 and tokens[:2] in (["they", "are"], ["those", "are"], ["they", "sound"], ["they", "feel"])
+        if (k > 0 and tokens[:2] in (["they", "are"], ["those", "are"], ["they", "sound"], ["they", "feel"],
+                                     ["they", "could"], ["they", "should"])
                 and out.last_mention is not None and out.last_mention.key.startswith("instrument.")):
             # "I don't mind the drums, but they're a bit loud": "they" are the instrument just named
             tokens = [out.last_mention.key.split(".", 1)[1], *tokens[1:]]
+        if (k > 0 and tokens[:2] in _MODAL_BE and out.last_mention is not None
+                and out.last_mention.key.startswith("instrument.") and _LOUDNESS.intersection(tokens)):
+            # "the piano is lovely but could be a little quieter": the instrument just named is the subject
+            tokens = [out.last_mention.key.split(".", 1)[1], *tokens]
         if k > 0 and tokens[:1] == ["not"] and _LIKING.search(clauses[k - 1]):
             tokens = ["less", *tokens[1:]]  # "I love the guitar but not the drums": the drums are liked less
         if tokens:

@@ -28,3 +28,19 @@ def test_the_committed_page_renders_from_the_committed_json() -> None:
         sys.path.remove(str(ROOT / "benchmarks"))
         for name in ("understanding_bench", "report"):
             sys.modules.pop(name, None)
+
+
+def test_the_learned_reader_page_renders_from_its_committed_json() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        bench = importlib.import_module("understanding_learned_bench")
+        result = json.loads((ROOT / "docs/benchmarks/understanding_learned.json").read_text(encoding="utf-8"))
+        page = (ROOT / "docs/benchmarks/understanding_learned.md").read_text(encoding="utf-8")
+        assert "\n".join(bench.markdown(result)) == page
+        # every held-out bank scored, each reader on each
+        assert set(result["banks"]) == {"test", *bench.LATER_HELDOUT}
+        assert all(set(bank["readers"]) == set(bench.READERS) for bank in result["banks"].values())
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+        for name in ("understanding_learned_bench", "report"):
+            sys.modules.pop(name, None)

@@ -400,6 +400,19 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("between 2 and 3 bpm", {}),
     ("between 0 and 0 seconds", {}),
     ("about 0 seconds", {}),
+    # after test21's misses: "bouncier", a swap's article ("swap the rock vibe for ..."), a modal clause after an
+    # instrument ("the piano is lovely but could be quieter"), "why is someone singing", "not quite so",
+    # "fit in N seconds", "it's okay to have X"
+    ("a bouncy feel", {"mood.happy": "more"}),
+    ("swap the metal sound for some funk", {"genre.metal": "none", "genre.funk": "more"}),
+    ("the guitar is great but should be a bit softer",
+     {"instrument.guitar": "less", "instrument.guitar.intensity": "slight"}),
+    ("the piano is great but could be slower", {"tempo": "slower"}),
+    ("I love the strings, they could be louder", {"instrument.strings": "more"}),
+    ("why are they rapping?", {"vocals": "off"}),
+    ("not quite so gloomy", {"mood.sad": "less", "mood.sad.intensity": "slight"}),
+    ("must fit into 30 seconds", {"duration.max_s": 30.0}),
+    ("it would be fine to include a choir", {"lifted": ["instrument.choir"]}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
