@@ -37,7 +37,7 @@ HELDOUT = ("test", *LATER_HELDOUT)
 RULES_CLEAN_FIRST = {"test4": 0.922, "test5": 0.917, "test6": 0.900, "test7": 0.850, "test8": 0.817,
                      "test9": 0.883, "test10": 0.650, "test11": 0.891, "test12": 0.850, "test13": 0.850,
                      "test14": 0.833, "test15": 0.917, "test16": 0.817, "test17": 0.700, "test18": 0.883,
-                     "test19": 0.867, "test20": 0.900, "test21": 0.885}
+                     "test19": 0.867, "test20": 0.900, "test21": 0.885, "test22": 0.833}
 GRID = (TrainSettings(hidden=128, epochs=80), TrainSettings(hidden=128, epochs=160),
         TrainSettings(hidden=256, epochs=160))
 READERS = ("rules", "learned", "rules + learned fallback")
@@ -141,7 +141,7 @@ def run(folds: int) -> dict[str, Any]:
         hits = sum(banks[b]["readers"][name]["intent_accuracy"] * banks[b]["sentences"] for b in names)
         return hits / sum(banks[b]["sentences"] for b in names)
 
-    later = tuple(bank for bank in RULES_CLEAN_FIRST if bank != "test21")
+    later = tuple(bank for bank in RULES_CLEAN_FIRST if bank not in ("test21", "test22"))
     return {
         "environment": env.__dict__ | {"loadavg_end": loadavg()},
         "text_model": encoder.version,
@@ -207,8 +207,10 @@ def markdown(result: dict[str, Any]) -> list[str]:
         f"{100 * result['rules_clean_first_pooled_test4..test20']:.1f} %, the learned reader's "
         f"{100 * pooled['learned']['test4..test20']:.1f} %; on `test21`, the rules' first score "
         f"{100 * result['rules_clean_first']['test21']:.1f} % (one label set to the banks' convention after it), the "
-        f"learned reader's {100 * pooled['learned']['test21']:.1f} %. The *rules* rows above are the rules now, after "
-        "every bank's fixes (`test21`'s included), so they are not clean; the fallback's figures share that bias. "
+        f"learned reader's {100 * pooled['learned']['test21']:.1f} %; on `test22` (written after the learned reader "
+        f"existed, not used to tune it), {100 * result['rules_clean_first']['test22']:.1f} % and "
+        f"{100 * result['banks']['test22']['readers']['learned']['intent_accuracy']:.1f} %. The *rules* rows above "
+        "are the rules now, after every bank's fixes, so they are not clean; the fallback's figures share that bias. "
         "Its clean figure is the first run's (commit fd43ef9, before the rules' fixes for `test21`, labels as then): "
         "rules 86.9 %, learned 57.4 %, rules + learned fallback 86.9 % on `test21`: in the 10 sentences where the "
         "rules read nothing categorical, the classifier's slots added no hit.",

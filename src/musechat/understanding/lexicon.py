@@ -152,11 +152,13 @@ _MOOD_WORDS = {
                    "liven it up", "liven things up")),
     "happy": (("happy", "cheerful", "joyful", "joyous", "uplifting", "bright", "sunny", "fun", "playful", "smile",
                "smiles", "smiling", "brightness", "cheerfulness", "happiness",
-               "optimistic", "feel good", "positive", "jolly", "cheery", "hopeful", "bouncy"),
+               "optimistic", "feel good", "positive", "jolly", "cheery", "hopeful", "bouncy", "chipper", "sugary",
+               "saccharine"),
               ("happier", "brighter", "sunnier", "cheerier", "more cheerful", "cheer it up", "cheer things up",
                "brighten it up", "brighten things up", "bouncier")),
     "sad": (("sad", "melancholic", "melancholy", "gloomy", "somber", "sombre", "dark", "moody", "mournful",
              "bittersweet", "depressing", "tragic", "sorrowful", "wistful", "downbeat", "darkness", "gloominess",
+             "downer",
             "sadness"),
             ("sadder", "darker", "gloomier", "moodier")),
 }
@@ -290,7 +292,8 @@ PREDICATE_LESS = frozenset({"too", "much", "loud", "annoying", "distracting", "o
                             "out of place", "off",
                             "cheesy", "intrusive", "shrill", "piercing", "noisy", "awful", "terrible",
                             "bad", "horrible", "excessive", "dominant", "overdone", "wrong", "unbearable", "mushy",
-                            "drowning", "smothering", "swamping", "overshadowing", "burying"})
+                            "drowning", "smothering", "swamping", "overshadowing", "burying", "the issue",
+                            "the problem"})
 # Comparatives after a copula say what is wanted outright ("could the drums be a little quieter").
 PREDICATE_WANT_LESS = frozenset({"quieter", "softer", "lower", "gentler", "subtler", "toned down", "turned down",
                                  "more subtle", "more understated", "more restrained",

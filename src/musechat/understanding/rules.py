@@ -235,6 +235,16 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\bwhy (?:is|are) (?:someone|somebody|anyone|anybody|there someone|there somebody|they) "
      r"(?:singing|rapping)\b", "no singing"),
     (r"\bfits? (?:in|into|inside)(?= (?:a |an |one |\d))", "within"),
+    # after test22: "no need for it to be instrumental" takes a requirement back; "not so heavy on the drums" is
+    # less of them; "tone it down" lowers the energy; "the 2 minute limit" is the length limit
+    (r"\bno need for (?:it|this|the track|the song|the music|this one) to be\b", "do not care if it is"),
+    (r"\b(?:not|less) (?:so |too |as |that )?heavy on (?:the )?", "less "),
+    (r"\btoo heavy on (?:the )?", "too much "), (r"\bheavy on (?:the )?", "lots of "),
+    (r"\b(?:tone|dial) (?:it|things|this|everything) down\b", "less energetic"),
+    (r"\b(remove|drop|forget|ignore|lose|scrap|lift|cancel) (?:the |that |this |my )?\d+(?:\.\d+)? ?(?:minutes?|mins?"
+     r"|seconds?|secs?) (limit|cap|restriction|rule)\b", r"\1 the length \2"),
+    (r"\b(remove|drop|forget|ignore|lose|scrap|lift|cancel) (?:the |that |this |my )?\d+(?:\.\d+)? ?bpm "
+     r"(limit|cap|restriction|rule)\b", r"\1 the bpm \2"),
     # "the synth lead is annoying" speaks of the synth; "more punch in the drums" asks for the drums
     (r"\b(synths?|guitars?|piano|drums|strings|flute|choir|vocals?|violins?|cello) (?:lead|part|line|solo|sound|section"
      r"|riff|loop|intro|outro|bit|track)s?\b(?= (?:is|are|was|were|sounds?|feels?|seems?|gets?)\b)", r"\1"),
@@ -980,6 +990,8 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
 _ANSWERS = frozenset({"no", "none", "yes", "nope", "sure"})
 _MODAL_BE = (["could", "be"], ["should", "be"], ["can", "be"], ["might", "be"], ["would", "be"], ["needs", "to"],
              ["need", "to"], ["has", "to"], ["must", "be"])
+_DEGREE_OPENERS = frozenset({"too", "a", "way", "far", "much", "bit", "kinda", "slightly", "quite", "rather",
+                             "pretty", "somewhat", "little", "tad"})
 _LOUDNESS = frozenset({"quieter", "louder", "softer", "subtler", "subtle", "prominent", "loud", "quiet", "busy",
                        "busier", "lower", "higher"})
 
@@ -1021,6 +1033,11 @@ def read(text: str) -> Readings:
                 and out.last_mention.key.startswith("instrument.") and _LOUDNESS.intersection(tokens)):
             # "the piano is lovely but could be a little quieter": the instrument just named is the subject
             tokens = [out.last_mention.key.split(".", 1)[1], *tokens]
+        elif (k > 0 and len(tokens) <= 4 and tokens[0] in _DEGREE_OPENERS and out.last_mention is not None
+              and out.last_mention.key.startswith("instrument.")
+              and (PREDICATE_LESS | _LOUDNESS).intersection(tokens[1:])):
+            # "the flute is nice but a bit shrill": a complaint with no subject is about the instrument just named
+            tokens = [out.last_mention.key.split(".", 1)[1], "is", *tokens]
         if k > 0 and tokens[:1] == ["not"] and _LIKING.search(clauses[k - 1]):
             tokens = ["less", *tokens[1:]]  # "I love the guitar but not the drums": the drums are liked less
         if tokens:

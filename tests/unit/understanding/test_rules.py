@@ -413,6 +413,19 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("not quite so gloomy", {"mood.sad": "less", "mood.sad.intensity": "slight"}),
     ("must fit into 30 seconds", {"duration.max_s": 30.0}),
     ("it would be fine to include a choir", {"lifted": ["instrument.choir"]}),
+    # after test22's misses: "chipper", "a downer", "sugary", "X is the issue", "no need for it to be", "heavy on",
+    # "tone it down", a bare complaint after praise of an instrument, "remove the 2 minute limit"
+    ("too chipper", {"mood.happy": "less"}),
+    ("less of a downer please", {"mood.sad": "less"}),
+    ("the synth is the problem", {"instrument.synth": "less"}),
+    ("there's no need for this to be instrumental", {"lifted": ["vocals"]}),
+    ("go heavy on the strings", {"instrument.strings": "more"}),
+    ("not too heavy on the piano", {"instrument.piano": "less"}),
+    ("tone things down", {"mood.energetic": "less"}),
+    ("the choir is lovely but way too loud", {"instrument.choir": "less", "instrument.choir.intensity": "strong"}),
+    ("drop that 90 second cap", {"lifted": ["duration"]}),
+    ("forget the 100 bpm limit", {"lifted": ["tempo"]}),
+    ("140 bpm minimum", {"tempo.min_bpm": 140.0}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
