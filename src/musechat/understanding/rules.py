@@ -990,6 +990,22 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
 _ANSWERS = frozenset({"no", "none", "yes", "nope", "sure"})
 _MODAL_BE = (["could", "be"], ["should", "be"], ["can", "be"], ["might", "be"], ["would", "be"], ["needs", "to"],
              ["need", "to"], ["has", "to"], ["must", "be"])
+def _quality_of_the_track(word: str) -> bool:
+    """A plain tempo or mood word ("slow", "gloomy"): it describes the track, not an instrument."""
+    mention = MENTIONS.get((word,))
+    return mention is not None and mention.sign != 0 and (mention.key == "tempo" or mention.key.startswith("mood."))
+
+
+def _describes_after_praise(tokens: list[str], before: str) -> bool:
+    """A clause of a degree and one plain tempo or mood word ("a bit slow though") after a clause of praise."""
+    words = [t for t in tokens if t not in _DEGREE_OPENERS and t not in ("though", "tho", "of")]
+    return (len(words) == 1 and _quality_of_the_track(words[0])
+            and (bool(PREDICATE_PRAISE.intersection(before.split())) or bool(_PRAISED.search(before))))
+
+
+_PRAISED = re.compile(r"\b(?:love|loving|like|liking|enjoy|dig|adore)\b|\b(?:perfect|awesome|amazing|fantastic)\b")
+
+
 _DEGREE_OPENERS = frozenset({"too", "a", "way", "far", "much", "bit", "kinda", "slightly", "quite", "rather",
                              "pretty", "somewhat", "little", "tad"})
 _LOUDNESS = frozenset({"quieter", "louder", "softer", "subtler", "subtle", "prominent", "loud", "quiet", "busy",
@@ -1033,11 +1049,15 @@ def read(text: str) -> Readings:
                 and out.last_mention.key.startswith("instrument.") and _LOUDNESS.intersection(tokens)):
             # "the piano is lovely but could be a little quieter": the instrument just named is the subject
             tokens = [out.last_mention.key.split(".", 1)[1], *tokens]
-        elif (k > 0 and len(tokens) <= 4 and tokens[0] in _DEGREE_OPENERS and out.last_mention is not None
+        elif (k > 0 and 0 < len(tokens) <= 4 and tokens[0] in _DEGREE_OPENERS and out.last_mention is not None
               and out.last_mention.key.startswith("instrument.")
-              and (PREDICATE_LESS | _LOUDNESS).intersection(tokens[1:])):
+              and (PREDICATE_LESS | _LOUDNESS).intersection(tokens[1:])
+              and not any(_quality_of_the_track(token) and token not in _LOUDNESS for token in tokens)):
             # "the flute is nice but a bit shrill": a complaint with no subject is about the instrument just named
             tokens = [out.last_mention.key.split(".", 1)[1], "is", *tokens]
+        elif k > 0 and tokens and tokens[0] in _DEGREE_OPENERS and _describes_after_praise(tokens, clauses[k - 1]):
+            # "nice, but a bit slow": after praise, a degree and a plain quality describe the pick (a complaint)
+            tokens = ["it", "is", *tokens]
         if k > 0 and tokens[:1] == ["not"] and _LIKING.search(clauses[k - 1]):
             tokens = ["less", *tokens[1:]]  # "I love the guitar but not the drums": the drums are liked less
         if tokens:

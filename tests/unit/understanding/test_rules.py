@@ -426,6 +426,10 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("drop that 90 second cap", {"lifted": ["duration"]}),
     ("forget the 100 bpm limit", {"lifted": ["tempo"]}),
     ("140 bpm minimum", {"tempo.min_bpm": 140.0}),
+    # found while probing test22's fixes: after praise, "a bit slow" describes the pick (it read slower)
+    ("nice, but a bit slow", {"tempo": "faster", "tempo.intensity": "slight"}),
+    ("the guitar is great, a little too fast though", {"tempo": "slower", "tempo.intensity": "slight"}),
+    ("great, but a bit more piano", {"instrument.piano": "more", "instrument.piano.intensity": "slight"}),
 ])
 def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
