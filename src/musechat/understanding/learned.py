@@ -6,7 +6,7 @@ measured. This is that classifier, so the choice rests on a measurement (benchma
 docs/benchmarks/understanding_learned.md), not an argument.
 
     slots = SlotSpace()
-    model = train_slot_reader(features, [slots.encode(row["expect"]) for row in rows], settings)
+    model = train_slot_reader(features, [slots.encode(row["expect"]) for row in rows], slots.sizes, settings)
     reading = slots.decode(predict(model, [features_of_text])[0], numbers=rules_numbers)
 
 It reads the categorical part of a request, one slot per attribute (tempo faster/slower/lift; vocals
