@@ -988,8 +988,16 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
 
 
 _ANSWERS = frozenset({"no", "none", "yes", "nope", "sure"})
+# What lets a clause with no subject of its own speak of the instrument just named, or describe the pick
 _MODAL_BE = (["could", "be"], ["should", "be"], ["can", "be"], ["might", "be"], ["would", "be"], ["needs", "to"],
              ["need", "to"], ["has", "to"], ["must", "be"])
+_DEGREE_OPENERS = frozenset({"too", "a", "way", "far", "much", "bit", "kinda", "slightly", "quite", "rather",
+                             "pretty", "somewhat", "little", "tad"})
+_LOUDNESS = frozenset({"quieter", "louder", "softer", "subtler", "subtle", "prominent", "loud", "quiet", "busy",
+                       "busier", "lower", "higher"})
+_PRAISED = re.compile(r"\b(?:love|loving|like|liking|enjoy|dig|adore)\b|\b(?:perfect|awesome|amazing|fantastic)\b")
+
+
 def _quality_of_the_track(word: str) -> bool:
     """A plain tempo or mood word ("slow", "gloomy"): it describes the track, not an instrument."""
     mention = MENTIONS.get((word,))
@@ -1001,15 +1009,6 @@ def _describes_after_praise(tokens: list[str], before: str) -> bool:
     words = [t for t in tokens if t not in _DEGREE_OPENERS and t not in ("though", "tho", "of")]
     return (len(words) == 1 and _quality_of_the_track(words[0])
             and (bool(PREDICATE_PRAISE.intersection(before.split())) or bool(_PRAISED.search(before))))
-
-
-_PRAISED = re.compile(r"\b(?:love|loving|like|liking|enjoy|dig|adore)\b|\b(?:perfect|awesome|amazing|fantastic)\b")
-
-
-_DEGREE_OPENERS = frozenset({"too", "a", "way", "far", "much", "bit", "kinda", "slightly", "quite", "rather",
-                             "pretty", "somewhat", "little", "tad"})
-_LOUDNESS = frozenset({"quieter", "louder", "softer", "subtler", "subtle", "prominent", "loud", "quiet", "busy",
-                       "busier", "lower", "higher"})
 
 
 def _answers_joined(clauses: list[str]) -> list[str]:
