@@ -76,6 +76,16 @@ def bootstrap_error_message(settings: BusSettings, cause: str | None, *, passwor
     return f"{message}; hint: {hint}" if hint else message
 
 
+def most_telling(causes: list[str]) -> str | None:
+    """The cause that says most about what to fix: the one whose hint comes first in `_HINTS`, the latest
+    among equals. On a loaded host one attempt may end in "Timeout during ApiVersions check" after earlier
+    ones were refused the SASL login; the refusal is the thing to fix, not the timeout."""
+    def rank(cause: str) -> int:
+        return next((i for i, (pattern, _) in enumerate(_HINTS) if pattern.search(cause)), len(_HINTS))
+
+    return min(reversed(causes), key=rank, default=None)
+
+
 @contextlib.contextmanager
 def bootstrapping(settings: BusSettings) -> Iterator[dict[str, Any]]:
     """`with bootstrapping(settings) as security: KafkaProducer(..., **security)`: yields the client's
@@ -88,8 +98,8 @@ def bootstrapping(settings: BusSettings) -> Iterator[dict[str, Any]]:
         except KafkaTimeoutError as exc:
             if isinstance(exc, BusBootstrapError):
                 raise
-            cause = capture.causes[-1] if capture.causes else None
-            message = bootstrap_error_message(settings, cause, password=security.get("sasl_plain_password"))
+            message = bootstrap_error_message(settings, most_telling(capture.causes),
+                                              password=security.get("sasl_plain_password"))
             raise BusBootstrapError(message) from exc
 
 

@@ -11,7 +11,7 @@ import pytest
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from musechat.bus import BusBootstrapError, BusSettings, EventConsumer, EventProducer
-from musechat.bus.bootstrap import bootstrap_error_message, bootstrapping
+from musechat.bus.bootstrap import bootstrap_error_message, bootstrapping, most_telling
 from musechat.bus.broker import free_port
 
 pytestmark = pytest.mark.unit
@@ -116,6 +116,24 @@ def test_bootstrapping_keeps_the_cause_kafka_only_logged_even_when_its_loggers_a
     # The app's level still decides what is logged: the ERROR passed, the WARNINGs did not.
     assert [r.levelno for r in caplog.records if r.name == "kafka.net.manager"] == [logging.ERROR]
     assert (manager.level, manager.filters) == (logging.NOTSET, [])
+
+
+def test_a_refusal_is_not_masked_by_a_later_timeout(scram: BusSettings) -> None:
+    # Seen on a loaded CI host: the wrong password was refused, then the last attempt timed out in ApiVersions.
+    manager = logging.getLogger("kafka.net.manager")
+    with pytest.raises(BusBootstrapError) as raised, bootstrapping(scram):
+        manager.warning("Bootstrap connection to %s failed: %s (backoff %.2f secs)", "bootstrap-0", SASL_FAILED, 0.2)
+        manager.warning("Bootstrap connection to %s failed: %s (backoff %.2f secs)", "bootstrap-0",
+                        "KafkaTimeoutError: Timeout during ApiVersions check", 0.4)
+        raise KafkaTimeoutError("Unable to bootstrap from ['kafka-0.kafka:9093']")
+    assert f"{SASL_FAILED}; hint: the broker refused the SASL login" in str(raised.value)
+
+
+def test_the_most_telling_cause_is_the_latest_of_the_most_specific() -> None:
+    assert most_telling([]) is None
+    assert most_telling(["KafkaTimeoutError: Timeout during ApiVersions check", "something odd"]) == "something odd"
+    assert most_telling(["Connection refused", "CERTIFICATE_VERIFY_FAILED: one", "Connection refused",
+                         "CERTIFICATE_VERIFY_FAILED: two"]) == "CERTIFICATE_VERIFY_FAILED: two"
 
 
 def test_other_errors_pass_through_bootstrapping(scram: BusSettings) -> None:
