@@ -47,10 +47,6 @@ def _categorical(flat: dict[str, Any]) -> bool:
     return any(key not in PATTERN_KEYS for key in flat) and "conflict" not in flat
 
 
-def _pattern_part(flat: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in flat.items() if key in PATTERN_KEYS}
-
-
 def _miss_kind(expect: dict[str, Any], got: dict[str, Any]) -> str:
     """`wrong` (an attribute read another way, or a conflict where none was / not where one was), `missed`
     (only attributes left out), `extra` (only attributes added)."""
@@ -108,7 +104,7 @@ def run(folds: int) -> dict[str, Any]:
         all_texts += texts
         rules = [reading(text) for text in texts]
         guesses = predict(model, [a.tokens for a in encoder.encode_arrays(texts)])
-        learned = [slots.decode(guess, _pattern_part(rule)) for guess, rule in zip(guesses, rules, strict=True)]
+        learned = [slots.decode(guess, rule) for guess, rule in zip(guesses, rules, strict=True)]
         fallback = [rule if _categorical(rule) or "conflict" in rule else {**learned_one, **rule}
                     for rule, learned_one in zip(rules, learned, strict=True)]
         got = {"rules": rules, "learned": learned, "rules + learned fallback": fallback}
@@ -146,7 +142,7 @@ def run(folds: int) -> dict[str, Any]:
         "environment": env.__dict__ | {"loadavg_end": loadavg()},
         "text_model": encoder.version,
         "fit_sentences": len(fit_rows),
-        "label_ceiling": sum(slots.decode(slots.encode(r["expect"]), _pattern_part(r["expect"])) == r["expect"]
+        "label_ceiling": sum(slots.decode(slots.encode(r["expect"]), r["expect"]) == r["expect"]
                              for r in fit_rows) / len(fit_rows),
         "cross_validation": {"folds": folds, "grid": cv, "chosen": {"hidden": chosen.hidden, "epochs": chosen.epochs}},
         "fit_seconds": fit_seconds,

@@ -88,7 +88,8 @@ class SlotSpace:
         return out
 
     def decode(self, classes: Sequence[int], numbers: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A bank label from class indexes, with the pattern-read keys (`PATTERN_KEYS`) from `numbers`."""
+        """A bank label from class indexes, with the pattern-read keys (`PATTERN_KEYS`) from `numbers` (any
+        flat reading: its other keys are ignored)."""
         flat: dict[str, Any] = {}
         lifted: list[str] = []
         degree = "normal"

@@ -1,11 +1,15 @@
-"""docs/benchmarks/understanding.md is a function of its committed JSON (no benchmark runs here)."""
+"""docs/benchmarks/understanding{,_learned}.md are functions of their committed JSON (no benchmark runs here)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -14,33 +18,31 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_the_committed_page_renders_from_the_committed_json() -> None:
+@contextlib.contextmanager
+def _report(name: str) -> Iterator[tuple[ModuleType, dict[str, Any], str]]:
+    """The benchmark module `name`, its committed JSON and its committed page (docs/benchmarks/`stem`.*)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        bench = importlib.import_module("understanding_bench")
-        result = json.loads((ROOT / "docs/benchmarks/understanding.json").read_text(encoding="utf-8"))
-        page = (ROOT / "docs/benchmarks/understanding.md").read_text(encoding="utf-8")
-        rendered = "\n".join(bench.markdown(result))
-        assert rendered == page
-        assert result["splits"]["test"]["intent_accuracy"] >= 0.95
-        assert result["serving"]["hard_negative_violations_top5"]["understanding"] == 0
+        stem = name.removesuffix("_bench")
+        result = json.loads((ROOT / f"docs/benchmarks/{stem}.json").read_text(encoding="utf-8"))
+        page = (ROOT / f"docs/benchmarks/{stem}.md").read_text(encoding="utf-8")
+        yield importlib.import_module(name), result, page
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-        for name in ("understanding_bench", "report"):
-            sys.modules.pop(name, None)
+        for module in (name, "report"):
+            sys.modules.pop(module, None)
+
+
+def test_the_committed_page_renders_from_the_committed_json() -> None:
+    with _report("understanding_bench") as (bench, result, page):
+        assert "\n".join(bench.markdown(result)) == page
+        assert result["splits"]["test"]["intent_accuracy"] >= 0.95
+        assert result["serving"]["hard_negative_violations_top5"]["understanding"] == 0
 
 
 def test_the_learned_reader_page_renders_from_its_committed_json() -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        bench = importlib.import_module("understanding_learned_bench")
-        result = json.loads((ROOT / "docs/benchmarks/understanding_learned.json").read_text(encoding="utf-8"))
-        page = (ROOT / "docs/benchmarks/understanding_learned.md").read_text(encoding="utf-8")
+    with _report("understanding_learned_bench") as (bench, result, page):
         assert "\n".join(bench.markdown(result)) == page
         # every held-out bank scored, each reader on each
         assert set(result["banks"]) == {"test", *bench.LATER_HELDOUT}
         assert all(set(bank["readers"]) == set(bench.READERS) for bank in result["banks"].values())
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-        for name in ("understanding_learned_bench", "report"):
-            sys.modules.pop(name, None)
