@@ -162,6 +162,34 @@ _MOOD_WORDS = {
             "sadness"),
             ("sadder", "darker", "gloomier", "moodier")),
 }
+# From WordNet 3.0 (Debian's wordnet-base): adjectives in the "similar to" sets of the seed words above, and
+# a few nouns of the same senses, kept by hand where they describe music and have no commoner other sense
+# ("still", "smooth", "glad", "sweet", "blue", "wild" were left out). Chosen on WordNet and val only.
+_WORDNET_MOODS = {
+    "calm": ("placid", "unruffled", "untroubled", "languid", "languorous", "reposeful", "velvety", "halcyon",
+             "easygoing", "serenity", "tranquility", "tranquillity", "calmness"),
+    "energetic": ("peppy", "zippy", "snappy", "spirited", "effervescent", "exhilarating", "electrifying",
+                  "thrilling", "stimulating", "invigorating", "kinetic", "propulsive", "thunderous", "blaring",
+                  "high octane", "high powered", "fierce", "heroic", "larger than life", "vitality", "vigour",
+                  "vigor", "zest", "pep", "verve", "gusto"),
+    "happy": ("chirpy", "perky", "buoyant", "blithe", "lighthearted", "light hearted", "jaunty", "gleeful",
+              "jubilant", "jovial", "merry", "mirthful", "jocund", "elated", "festive", "frisky", "frolicsome",
+              "rollicking", "bubbly", "beaming", "breezy", "syrupy", "treacly", "cloying", "joy", "glee"),
+    "sad": ("doleful", "heavyhearted", "pensive", "plaintive", "elegiac", "lugubrious", "dour", "glum", "morose",
+            "dreary", "dismal", "cheerless", "downcast", "downhearted", "dejected", "woeful", "tearful",
+            "heartbreaking", "heartrending", "heartbroken", "low spirited", "grim", "sullen", "unhappy", "joyless",
+            "sorrow", "grief", "gloom"),
+}
+_WORDNET_MOOD_COMPARATIVES = {"energetic": ("fiercer",), "sad": ("glummer", "grimmer", "dourer")}
+for _name, _words_of_mood in _WORDNET_MOODS.items():
+    _MOOD_WORDS[_name] = (_MOOD_WORDS[_name][0] + _words_of_mood,
+                          _MOOD_WORDS[_name][1] + _WORDNET_MOOD_COMPARATIVES.get(_name, ()))
+# WordNet's tempo adjectives (the Italian markings included) for the same two directions.
+_add(Mention("tempo", 1, implied="more"), "swifter", "brisker")
+_add(Mention("tempo", 1), "swift", "hurried", "allegro", "presto", "prestissimo", "vivace", "fast paced")
+_add(Mention("tempo", -1), "unhurried", "slow moving", "slow paced", "adagio", "andante", "largo", "lento",
+     "larghetto", "lentissimo", "larghissimo")
+
 # Said of an instrument, these describe how it sounds, not the track's mood: "less intense drums" is less drums.
 _QUALITY_WORDS = {"soft", "softer", "quiet", "quieter", "loud", "louder", "gentle", "gentler", "intense",
                   "more intense", "aggressive", "punchy", "punchier", "powerful"}
@@ -170,6 +198,19 @@ for _name, (_plain, _comparative) in _MOOD_WORDS.items():
         _add(Mention(f"mood.{_name}", quality=_phrase in _QUALITY_WORDS), _phrase)
     for _phrase in _comparative:
         _add(Mention(f"mood.{_name}", implied="more", quality=_phrase in _QUALITY_WORDS), _phrase)
+
+
+
+# Every one-word tempo, mood or genre quality in "-y" also says "more of it" as "-ier" ("chirpier", "peppier",
+# "clubbier"): words people coin on the fly that no list keeps up with. Only the "-y" rule: other endings make
+# nouns of nouns ("pep" -> "pepper") and the longer adjectives take "more".
+for _phrase, _mention in list(MENTIONS.items()):
+    _word = _phrase[0]
+    if (len(_phrase) == 1 and _mention.implied is None and _mention.sign != 0 and _word.endswith("y")
+            and _word[-2] not in "aeiouy" and not _word.endswith(("ity", "gy"))
+            and _mention.key.split(".")[0] in ("tempo", "mood", "genre")):
+        MENTIONS.setdefault((_word[:-1] + "ier",), Mention(_mention.key, _mention.sign, implied="more",
+                                                          quality=_mention.quality))
 
 # ---- attributes named without a direction (targets of a lift: "any length is fine")
 _add(Mention("duration", 0), "length", "duration", "runtime")
@@ -216,6 +257,9 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "have fun", "for fun", "the words", "build up slowly", "builds up slowly", "build slowly", "builds slowly",
     "slow build", "slowly builds", "slow burn", "starts slow", "starts slowly", "slow start", "slow intro",
     "no longer", "any longer", "not any longer",
+    # "a happy little tune": "little" belittles the tune, it is no degree
+    *(f"little {noun}" for noun in ("tune", "tunes", "song", "songs", "track", "tracks", "piece", "number",
+                                    "ditty", "melody", "jingle")),
 ))
 
 CUES: dict[tuple[str, ...], Cue] = {}

@@ -435,6 +435,29 @@ def test_chat_spellings_elliptical_intensity_and_postfix_bounds(text: str, expec
     assert flatten(parse_utterance(text)) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # mood and tempo words from WordNet's similar-to sets of the lexicon's seeds
+    ("way too glum", {"mood.sad": "less", "mood.sad.intensity": "strong"}),
+    ("nothing dreary please", {"mood.sad": "none"}),
+    ("something peppy with a female singer", {"vocals": "female", "mood.energetic": "more"}),
+    ("a jaunty tune for the bakery ad", {"mood.happy": "more"}),
+    ("an allegro piece, no choir", {"tempo": "faster", "instrument.choir": "none"}),
+    ("it is too languid", {"mood.calm": "less"}),
+    ("go for something more unhurried", {"tempo": "slower"}),
+    # "-y" words make "-ier" comparatives nobody lists; the few monosyllables are listed
+    ("make it a bit chirpier", {"mood.happy": "more", "mood.happy.intensity": "slight"}),
+    ("zippier please", {"mood.energetic": "more"}),
+    ("clubbier", {"genre.dance": "more"}),
+    ("I want it brisker", {"tempo": "faster"}),
+    ("glummer", {"mood.sad": "more"}),
+    # "little" before a word for the track belittles it, it is no degree
+    ("a happy little tune", {"mood.happy": "more"}),
+    ("a little happier", {"mood.happy": "more", "mood.happy.intensity": "slight"}),
+])
+def test_wordnet_words_and_coined_comparatives(text: str, expected: dict[str, object]) -> None:
+    assert flatten(parse_utterance(text)) == expected
+
+
 @pytest.mark.parametrize(("text", "lifted"), [
     ("Vocals are fine now.", ["vocals"]),
     ("I don't mind guitar anymore", ["instrument.guitar"]),
