@@ -199,14 +199,12 @@ for _name, (_plain, _comparative) in _MOOD_WORDS.items():
     for _phrase in _comparative:
         _add(Mention(f"mood.{_name}", implied="more", quality=_phrase in _QUALITY_WORDS), _phrase)
 
-
-
 # Every one-word tempo, mood or genre quality in "-y" also says "more of it" as "-ier" ("chirpier", "peppier",
 # "clubbier"): words people coin on the fly that no list keeps up with. Only the "-y" rule: other endings make
 # nouns of nouns ("pep" -> "pepper") and the longer adjectives take "more".
-for _phrase, _mention in list(MENTIONS.items()):
-    _word = _phrase[0]
-    if (len(_phrase) == 1 and _mention.implied is None and _mention.sign != 0 and _word.endswith("y")
+for _words_of_mention, _mention in list(MENTIONS.items()):
+    _word = _words_of_mention[0]
+    if (len(_words_of_mention) == 1 and _mention.implied is None and _mention.sign != 0 and _word.endswith("y")
             and _word[-2] not in "aeiouy" and not _word.endswith(("ity", "gy"))
             and _mention.key.split(".")[0] in ("tempo", "mood", "genre")):
         MENTIONS.setdefault((_word[:-1] + "ier",), Mention(_mention.key, _mention.sign, implied="more",
