@@ -404,8 +404,12 @@ _SOMETHING_ELSE = re.compile(
     r"|\bdifferent (?:instruments?|sound|mood|energy)\b"
     r"|\b(?:one more|another) (?:suggestion|option|idea|try|pick|attempt)\b|\bsurprise (?:me|us)\b"
     r"|\bnot (?:really |quite |exactly )?what (?:i|we) (?:had in mind|wanted|want|was looking for|were looking for"
-    r"|meant)\b|^(?:i|we) (?:do not|dont) (?:like|love|want) (?:this|that|it)(?: one| track| song)?(?: at all)?[.!]*$"
+    r"|meant)\b"
     r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b")
+# A whole utterance refusing "it" refuses the pick, unless words before a self-correction named what "it" is
+# ("more flute. actually, I don't want it" = no flute).
+_REFUSES_THE_PICK = re.compile(r"^(?:i|we) (?:do not|dont) (?:like|love|want) (?:this|that|it)(?: one| track| song)?"
+                               r"(?: at all)?[.!]*$")
 
 # A whole utterance of these words only asks for another pick ("nah, next", "pass", "meh, give me another").
 _NEXT_WORDS = frozenset({"next", "pass", "skip", "another", "other", "different", "else", "again", "alternative",
@@ -503,6 +507,9 @@ def _read_numbers(text: str, out: Readings) -> str:
     if _asks_only_next(text):
         out.something_else = True
         return ""
+    if out.last_mention is None and (match := _REFUSES_THE_PICK.search(text)) is not None:
+        out.something_else = True
+        text = _cut(text, match)
     while (match := _SOMETHING_ELSE.search(text)) is not None:
         out.something_else = True
         text = _cut(text, match)
@@ -1025,10 +1032,52 @@ def _answers_joined(clauses: list[str]) -> list[str]:
     return out
 
 
+# A self-correction: what follows replaces what came before for every attribute it names ("faster, wait no,
+# I meant slower" = slower, not a contradiction). "X no" only before punctuation ("actually no vocals" is a
+# removal); the single words only at a clause's start, where the clause split already cuts the sentence.
+_PUNCT = r"[\s.,;:!?]"
+_CORRECTION = re.compile(
+    rf"\b(?:no{_PUNCT}+wait|scratch that|on second thoughts?|or rather|i meant)\b"
+    rf"|\b(?:wait|actually|well|sorry|oh|hmm){_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$))"
+    rf"|(?:^|(?<=[.,;:!?]))\s*(?:actually|i mean|wait|sorry|oops|correction)\b"
+    rf"(?:{_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$)))?")
+_CORRECTION_FILLERS = frozenset({"no", "nope", "nah", "hmm", "well", "oh", "ok", "okay", "sorry", "um", "uh"})
+
+
 def read(text: str) -> Readings:
-    """Every reading in one utterance, before they are checked against each other."""
+    """Every reading in one utterance, before they are checked against each other; after a self-correction
+    the later words replace the earlier ones attribute by attribute."""
+    normalised = repair_text(normalise(text))
+    # a segment of bare fillers ("no, I meant less piano") is the correction's own preamble, not a refusal
+    segments = [segment for segment in _CORRECTION.split(normalised)
+                if not set(re.findall(r"[a-z]+", segment)) <= _CORRECTION_FILLERS] or [normalised]
     out = Readings()
-    rest = _read_numbers(repair_text(normalise(text)), out)
+    for segment in segments:
+        part = _read_segment(segment.strip(" .,;:!?"), Readings(last_mention=out.last_mention))
+        _replace(out, part)
+    return out
+
+
+def _replace(out: Readings, part: Readings) -> None:
+    """`part`'s readings added to `out`, each attribute `part` names dropping what `out` had of it."""
+    named = {reading.key for reading in part.items}
+    named |= {"duration"} if part.min_s or part.max_s else set()
+    named |= {"tempo"} if part.min_bpm or part.max_bpm else set()
+    named |= {"licence"} if part.licences else set()
+    out.items = [reading for reading in out.items if reading.key not in named] + part.items
+    for key, bounds in (("duration", ("min_s", "max_s")), ("tempo", ("min_bpm", "max_bpm"))):
+        for bound in bounds:
+            if key in named:
+                setattr(out, bound, getattr(part, bound))
+    out.licences = part.licences if "licence" in named else out.licences
+    out.something_else |= part.something_else
+    out.reset |= part.reset
+    out.last_mention = part.last_mention or out.last_mention
+
+
+def _read_segment(text: str, out: Readings) -> Readings:
+    """The readings of normalised words with no self-correction in them."""
+    rest = _read_numbers(text, out)
     clauses = _CLAUSE_SPLIT.split(rest)
     clauses = _answers_joined([clause.strip() for clause in clauses if clause.strip()])
     # "it's very upbeat, I love it" is praise, not a complaint: no clause up to the last praise complains

@@ -499,6 +499,28 @@ def test_words_that_contradict_themselves_are_a_typed_422(text: str, attribute: 
     assert all(w in error.message for w in words), error.message
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # a self-correction replaces what came before it, attribute by attribute (it was a 422 conflict until two
+    # bank writers who never saw the reader both labelled corrections this way)
+    ("faster — wait no, I meant slower, sorry, long day", {"tempo": "slower"}),
+    ("slower, no wait, faster", {"tempo": "faster"}),
+    ("No female vocals... hmm, actually no vocals at all.", {"vocals": "off"}),
+    ("Take the flute out — well, no, just make the flute a bit quieter.",
+     {"instrument.flute": "less", "instrument.flute.intensity": "slight"}),
+    ("longer than 2 minutes, actually no, under a minute", {"duration.max_s": 60.0}),
+    ("no piano and faster, scratch that, slower", {"instrument.piano": "none", "tempo": "slower"}),
+    ("faster, I mean way faster", {"tempo": "faster", "tempo.intensity": "strong"}),
+    ("no drums, actually drums are fine now", {"lifted": ["instrument.drums"]}),
+    ("no, I meant less piano", {"instrument.piano": "less"}),
+    # "actually no" before a noun is a removal, and a bare refusal stays one
+    ("actually no vocals", {"vocals": "off"}),
+    ("hmm no", {"something_else": True}),
+    ("Actually, under a minute please", {"duration.max_s": 60.0}),
+])
+def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[str, object]) -> None:
+    assert flatten(parse_utterance(text)) == expected
+
+
 def test_compatible_readings_of_one_attribute_are_no_conflict() -> None:
     assert parse_utterance("less guitar, actually no guitar").instruments == {"guitar": Change(direction="none")}
     assert parse_utterance("male and female vocals").vocals == "on"
