@@ -87,6 +87,11 @@ for _gender, _adjectives in (("female", ("female", "woman", "women", "womans", "
                                                       "voices", "vocals", "vocal", "singing", "lead", "lead vocals",
                                                       "lead singer")))
 
+_add(Mention("vocals", 1, gender="female"), *(f"a {who} {doing}" for who in ("woman", "girl", "lady")
+                                              for doing in ("singing", "sing", "singer", "voice", "vocalist")))
+_add(Mention("vocals", 1, gender="male"), *(f"a {who} {doing}" for who in ("man", "guy", "dude", "bloke")
+                                            for doing in ("singing", "sing", "singer", "voice", "vocalist")))
+
 # ---- instruments (MusiCNN MTT/MSD tags and their everyday names)
 _INSTRUMENT_WORDS = {
     "piano": ("piano", "pianos", "acoustic piano", "keys", "keyboard", "keyboards", "grand piano", "harpsichord",
@@ -215,7 +220,9 @@ _add(Mention("duration", 0), "length", "duration", "runtime")
 # A shorter or longer track than the previous pick. "long"/"short" alone are left out: "as long as",
 # "a horror short", "long time" say nothing about the music's length.
 _add(Mention("duration", 1, implied="more"), "longer", "lengthier", "a longer one", "longer one", "longer track",
-     "longer song", "longer version", "longer piece", "extended", "extended version")
+     "longer song", "longer version", "longer piece", "extended version", "extended mix", "extended edit",
+     "an extended one")  # not "extended" alone: "the client extended the ad" is about the video
+_add(Mention("duration", -1, implied="more"), "not so long", "not as long", "less long")
 _add(Mention("duration", -1, implied="more"), "shorter", "briefer", "a shorter one", "shorter one", "shorter track",
      "shorter song", "shorter version", "shorter piece", "radio edit")
 _add(Mention("duration", -1, implied="more"), "keep it short", "short and sweet", "a short one", "a short track",
@@ -250,11 +257,15 @@ ATTRIBUTE_KEYS = tuple(sorted({mention.key for mention in MENTIONS.values()}))
 STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "slow motion", "slow mo", "slowmo", "fast forward", "fast cuts", "fast cut", "voice over", "voiceover",
     "voice overs", "fast food", "dark room", "country road", "country side", "countryside", "rock climbing",
-    "the rock", "keys to", "first dance", "wedding dance", "father daughter dance",
+    "on the rock", "on the rocks", "rock face", "rock formation", "rock formations", "rock pool", "rock pools",
+    "rocky coast", "rocky beach", "rocky mountains", "keys to", "first dance", "wedding dance", "father daughter dance",
     "mother son dance", "classic", "a bit of fun", "slow down the video", "fast paced edit",
     "have fun", "for fun", "the words", "build up slowly", "builds up slowly", "build slowly", "builds slowly",
     "slow build", "slowly builds", "slow burn", "starts slow", "starts slowly", "slow start", "slow intro",
     "no longer", "any longer", "not any longer",
+    "same time", "at the same time", "the same time",  # "slower, and at the same time faster" keeps nothing
+    *(f"drone {what}" for what in ("shot", "shots", "footage", "video", "clip", "clips", "camera", "flyover", "view",
+                                   "views")),  # the camera, not the ambient genre
     # "a happy little tune": "little" belittles the tune, it is no degree
     *(f"little {noun}" for noun in ("tune", "tunes", "song", "songs", "track", "tracks", "piece", "number",
                                     "ditty", "melody", "jingle")),
@@ -302,6 +313,7 @@ _cue("less", "less like", "less", "fewer", "decrease", "drop down", "hardly any"
      "not keen on", "not crazy about", "not sold on", "not loving", "not feeling the")
 _cue("more", "not enough")  # "too much synth, not enough piano"
 _cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so")
+_cue("lift", "take back", "undo", "retract", "withdraw")  # "I take back the no-drums thing"
 _cue("lift", "do not care about", "do not care", "dont care about", "no matter", "do not mind",
      "dont mind", "fine with", "ok with", "okay with", "am happy with", "are happy with", "be happy with",
      "forget", "ignore", "you can ignore", "disregard", "never mind", "nevermind", "no preference on",
@@ -377,6 +389,8 @@ LESS_AFTER = tuple(tuple(p.split()) for p in (
     "not so much", "not as much", "not so great", "not so good", "not really", "less so",
     "is not doing it for me", "are not doing it for me", "is not doing it", "are not doing it", "does nothing for me",
     "do nothing for me", "is not for me", "are not for me",
+    *(f"{copula}{verb} {whose} ears" for copula in ("", "is ", "are ")
+      for verb in ("hurting", "hurts", "hurt", "killing") for whose in ("my", "our")),
     "is not good", "are not good", "is not great", "are not great", "is no good", "are no good", "is not ideal",
     "are not ideal", "is not suitable", "are not suitable"))
 NEG_AFTER = tuple(tuple(p.split()) for p in (
@@ -388,7 +402,10 @@ OK_AFTER = tuple(tuple(p.split()) for p in (
     "carries it", "carries the track", "carries the song", "makes it", "makes the track", "makes the song",
     "is the best part", "are the best part", "works well", "work well", "works great", "work great", "nails it",
     "is spot on", "are spot on", "is on point", "are on point", "slap", "slaps", "bang", "bangs", "go hard",
-    "goes hard", "is fire", "are fire", "hit hard", "hits hard", "hit different", "hits different", "rock", "rocks"))
+    "goes hard", "is fire", "are fire", "hit hard", "hits hard", "hit different", "hits different", "rock", "rocks",
+    # what the video already has: "the kids' voices are already on the video" asks nothing of the music
+    *(f"{copula} {already}{place} the {what}" for copula in ("is", "are") for already in ("", "already ")
+      for place in ("on", "in") for what in ("video", "footage", "clip", "film", "recording"))))
 # A comparative right after a tempo, instrument or vocals mention ("make the tempo higher", "drums up").
 POSTFIX_UP = frozenset({"higher", "up", "faster", "quicker", "louder", "stronger", "heavier"})
 POSTFIX_DOWN = frozenset({"lower", "down", "slower", "quieter", "softer", "lighter", "gentler", "subtler"})

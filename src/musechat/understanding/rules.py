@@ -306,6 +306,8 @@ def normalise(text: str) -> str:
     for pattern, replacement in _CONTRACTIONS_RE:
         text = pattern.sub(replacement, text)
     text = text.replace("'", "").replace("&", " and ")
+    text = re.sub(r"(?<=\d)\s*[–—]\s*(?=\d)", " to ", text)  # "2–3 minutes"
+    text = re.sub(r"(?<!\d)\s+-+\s+(?!\d)|[–—]+", ", ", text)  # a dash between words ends a clause
     text = re.sub(r"(?<=[a-z])-(?=[a-z])|(?<=[a-z])-(?=\d)|(?<=\d)-(?=[a-z])", " ", text)
     text = re.sub(r"(\d)\s*([a-z]*)\s*\+", r"\1 \2 plus ", text)  # "120+ bpm", "90s+": at least
     for sign, words in _COMPARISON_SIGNS_RE:  # "bpm > 120", "duration < 60s"
@@ -327,7 +329,7 @@ _NEG_WORDS = r"(?:no|not|nothing|never|nobody|none)"
 # What may stand between a negator and its bound ("can not BE longer than", "NOTHING over", "no TRACK over"),
 # never a clause of its own: "no singing and under a minute" is no vocals plus a maximum, not a minimum.
 _FILLER = (r"(?:(?:be|is|are|it|its|that|this|a|any|one|track|tracks|song|songs|thing|music|way|go|run|last|want|need"
-           r"|anything|something|to|have)\s+){0,3}")
+           r"|anything|something|to|have|give|me|us|play|show|send|find|suggest|get)\s+){0,3}")
 _MORE_WORDS = r"(?:over|above|more than|longer than|past|beyond|exceed(?:s|ing)?|greater than)"
 _LESS_WORDS = r"(?:under|below|less than|shorter than|fewer than)"
 _AT_MOST = r"at (?:the |a )?(?:very )?(?:most|maximum|max)"
@@ -337,12 +339,12 @@ _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("between", rf"\b{_AMOUNT}\s*(?:{_UNIT})?\s*to\s*{_AMOUNT}\s*{_UNIT}(?:\s+long)?"),
     ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}{_MORE_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
     ("min", rf"\b{_NEG_WORDS}\s+{_FILLER}{_LESS_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
-    ("max", rf"\b(?:{_LESS_WORDS}|{_AT_MOST}|no longer than|no more than|max(?:imum)?(?: length| duration| runtime)?"
+    ("max", rf"\b(?:{_LESS_WORDS}|{_AT_MOST}|no longer than|no more than|max(?:imum|\.)?(?: length| duration| runtime)?"
             rf"(?: of| is)?|within"
             rf"|up to|inside|tops)\s+{_AMOUNT}\s*{_UNIT}"),
     ("max", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:max(?:imum)?|tops|or less|or shorter|{_AT_MOST}|or under|or below)\b"),
-    ("min", rf"\b(?:{_MORE_WORDS}|{_AT_LEAST}|min(?:imum)?(?: length| duration| runtime)?(?: of| is)?|no shorter than"
-            rf"|no less than)"
+    ("min", rf"\b(?:{_MORE_WORDS}|{_AT_LEAST}|min(?:imum|\.)?(?: length| duration| runtime)?(?: of| is)?"
+            rf"|no shorter than|no less than)"
             rf"\s+{_AMOUNT}\s*{_UNIT}"),
     ("min", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:min(?:imum)?|or more|or longer|{_AT_LEAST}|or over|or above|plus)\b"),
     ("min", rf"\b{_AMOUNT}\s*plus\s+{_UNIT}"),
@@ -656,7 +658,7 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     if bag & PREDICATE_ACCEPTABLE and not modal:
         return "fine", end  # praise, or a release of what the conversation removed: `understand` decides
     if bag & PREDICATE_PRAISE:
-        return ("more" if modal else "ok"), end  # "a sitar would be cool" wishes for one
+        return ("wish" if modal else "ok"), end  # "a sitar would be cool" wishes for one
     return None, start
 
 
@@ -753,6 +755,8 @@ def _predicate_intensity(predicate: list[Item]) -> Intensity:
 
 
 def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None) -> str:
+    if predicate == "wish":  # "instrumental would be perfect" wants what it names, whichever its sign
+        return "neg" if state.neg and state.neg_fresh else "more"
     if predicate is not None:
         if mention.key == "vocals" and mention.sign < 0 and predicate in ("more", "less"):
             return "less"  # "the instrumental felt empty / is too bare": the user misses vocals
@@ -829,6 +833,8 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
     if len(items) == 2 and items[0].text in PREDICATE_PRAISE and items[1].kind == "mention":
         out.last_mention = items[1].mention
         return  # "nice guitar, but ...": praise of the pick, no ask
+    clause_start = len(out.items)
+    sounding: dict[str, Item] = {}  # "a gentle piano": the instrument asked for, and how it should sound
     i = 0
     while i < len(items):
         item = items[i]
@@ -841,6 +847,8 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                 # "quieter drums" asks for less drums; "a soft piano" describes the piano it asks for
                 if mention.implied == "more":
                     state.polarity = "more" if mention.key == "mood.energetic" else "less"
+                elif not (i > 0 and items[i - 1].cue in ("more", "less")):  # "more powerful drums" is louder drums
+                    sounding[following.mention.key] = item
                 i += 1
                 continue
             described = _describes_the_pick(items, i, state)
@@ -928,6 +936,12 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                     if state.neg_budget < 0:
                         state.neg = False
         i += 1
+    # ... and a track that sounds that way: "a gentle piano piece" is calm piano music, "no loud drums" only
+    # removes the drums
+    for reading in out.items[clause_start:]:
+        quality = sounding.pop(reading.key, None)
+        if quality is not None and quality.mention is not None and reading.value in ("more", "on", "male", "female"):
+            out.items.append(Reading(quality.mention.key, "more", words=quality.text))
     if out.last_mention is not None and not any(it.kind == "mention" for it in items):
         _read_back_reference(items, out, out.last_mention)
 
@@ -995,6 +1009,7 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
 
 
 _ANSWERS = frozenset({"no", "none", "yes", "nope", "sure"})
+_ARTICLES = frozenset({"the", "a", "an", "that", "this", "those", "these"})
 # What lets a clause with no subject of its own speak of the instrument just named, or describe the pick
 _MODAL_BE = (["could", "be"], ["should", "be"], ["can", "be"], ["might", "be"], ["would", "be"], ["needs", "to"],
              ["need", "to"], ["has", "to"], ["must", "be"])
@@ -1023,7 +1038,7 @@ def _answers_joined(clauses: list[str]) -> list[str]:
     yes/no after it are one answer ("shorter, no, longer" stays three clauses: a direction, not a question)."""
     out: list[str] = []
     for clause in clauses:
-        named = MENTIONS.get((out[-1],)) if out else None
+        named = MENTIONS.get(tuple(w for w in out[-1].split() if w not in _ARTICLES)) if out else None
         if (clause in _ANSWERS and named is not None and named.implied is None
                 and named.key.startswith(("instrument.", "genre.", "vocals"))):
             out[-1] = f"{out[-1]} {clause}"
@@ -1082,6 +1097,7 @@ def _read_segment(text: str, out: Readings) -> Readings:
     clauses = _answers_joined([clause.strip() for clause in clauses if clause.strip()])
     # "it's very upbeat, I love it" is praise, not a complaint: no clause up to the last praise complains
     last_praise = max((k for k, clause in enumerate(clauses) if _PRAISE.search(clause)), default=-1)
+    subject: Reading | None = None  # a clause that only names an instrument, which the next may speak of
     for k, clause in enumerate(clauses):
         tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
         if k == 0 and len(clauses) > 1 and tokens[:2] == ["not", "the"] and len(tokens) <= 4:
@@ -1109,7 +1125,13 @@ def _read_segment(text: str, out: Readings) -> Readings:
         if k > 0 and tokens[:1] == ["not"] and _LIKING.search(clauses[k - 1]):
             tokens = ["less", *tokens[1:]]  # "I love the guitar but not the drums": the drums are liked less
         if tokens:
+            before = len(out.items)
             _read_clause(tokens, out, praise_free=k > last_praise)
+            said = out.items[before:]
+            if subject is not None and any(reading.key == subject.key for reading in said):
+                out.items.remove(subject)  # "the drums - way too loud": the first clause only named them
+            subject = said[0] if (len(said) == 1 and said[0].value == "more"
+                                  and set(tokens) - _ARTICLES == set(said[0].words.split())) else None
     return out
 
 

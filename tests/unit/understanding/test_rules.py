@@ -111,8 +111,8 @@ def test_numbers_with_units_and_licences(text: str, expected: dict[str, object])
     ("the vocals should be louder", {"vocals": "on"}),
     ("a flute would be nice", {"instrument.flute": "more"}),
     ("the drums are great", {}),
-    # a plain quality word describes the instrument asked for; a comparative one asks for less of it
-    ("with a soft piano", {"instrument.piano": "more"}),
+    # a plain quality word describes the instrument asked for and the music; a comparative asks for less of it
+    ("with a soft piano", {"instrument.piano": "more", "mood.calm": "more"}),  # calm music too, since test23
     ("softer strings", {"instrument.strings": "less"}),
     ("maybe 2 minutes", {"duration.min_s": 102.0, "duration.max_s": 138.0}),
     # what follows a mention can say it does not belong, or must go; "happy with" is a mood after "and"
@@ -458,6 +458,30 @@ def test_wordnet_words_and_coined_comparatives(text: str, expected: dict[str, ob
     assert flatten(parse_utterance(text)) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # constructions from the first banks written by someone else (test23, test24), in other words than theirs
+    ("nothing over 3 minutes, thanks", {"duration.max_s": 180.0}),
+    ("don't send me anything over 120 bpm", {"tempo.max_bpm": 120.0}),
+    ("max. 2 min", {"duration.max_s": 120.0}),
+    ("2–3 minutes", {"duration.min_s": 120.0, "duration.max_s": 180.0}),
+    ("the drone footage is floaty, a bit faster", {"tempo": "faster", "tempo.intensity": "slight"}),
+    ("tone down the rock", {"genre.rock": "less"}),
+    ("I don't want a guy singing", {"vocals": "female"}),
+    ("a version with a woman singing", {"vocals": "female"}),
+    ("instrumental would be great", {"vocals": "off"}),
+    ("forget the 2 minute cap, the client extended the edit", {"lifted": ["duration"]}),
+    ("undo the no-vocals thing", {"lifted": ["vocals"]}),
+    ("no vocals, his voice is already on the video", {"vocals": "off"}),
+    ("drop the strings, they're hurting my ears", {"instrument.strings": "none"}),
+    ("not so long please", {"duration": "shorter"}),
+    ("the drums - way too loud", {"instrument.drums": "less", "instrument.drums.intensity": "strong"}),
+    ("the guitar, no", {"instrument.guitar": "none"}),
+    ("faster - and no vocals", {"tempo": "faster", "vocals": "off"}),
+])
+def test_constructions_from_independently_written_banks(text: str, expected: dict[str, object]) -> None:
+    assert flatten(parse_utterance(text)) == expected
+
+
 @pytest.mark.parametrize(("text", "lifted"), [
     ("Vocals are fine now.", ["vocals"]),
     ("I don't mind guitar anymore", ["instrument.guitar"]),
@@ -490,6 +514,7 @@ def test_praise_and_small_talk_ask_nothing() -> None:
     ("more piano, no piano", "instrument.piano", ("more piano", "no piano")),
     ("over 140 bpm and under 100 bpm", "tempo", ("140", "100")),
     ("shorter, no, longer", "duration", ("shorter", "longer")),
+    ("faster, and at the same time slower", "tempo", ("faster", "slower")),
 ])
 def test_words_that_contradict_themselves_are_a_typed_422(text: str, attribute: str, words: tuple[str, str]) -> None:
     with pytest.raises(RequestConflictError) as caught:
