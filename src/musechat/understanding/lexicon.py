@@ -122,7 +122,7 @@ _GENRE_WORDS = {
     "orchestral": (("orchestral", "orchestra", "symphonic", "symphony", "cinematic", "film score", "movie score",
                     "soundtrack", "film music"), ()),
     "electronic": (("electronic", "electronica", "edm", "electro", "synthwave"), ()),
-    "techno": (("techno",), ()),
+    "techno": (("techno", "techno club"), ()),
     "dance": (("dance", "dancey", "dance y", "dancy", "danceable", "club", "clubby", "club music", "house music",
                "deep house"), ("more danceable",)),
     "rock": (("rock", "rocky", "grunge", "punk", "indie rock", "rock n roll"), ("rockier",)),
@@ -313,7 +313,8 @@ _cue("less", "less like", "less", "fewer", "decrease", "drop down", "hardly any"
      "not keen on", "not crazy about", "not sold on", "not loving", "not feeling the")
 _cue("more", "not enough")  # "too much synth, not enough piano"
 _cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so")
-_cue("lift", "take back", "undo", "retract", "withdraw")  # "I take back the no-drums thing"
+_cue("lift", "take back", "undo", "retract", "withdraw", "do not worry about", "dont worry about",
+     "no need to worry about", "not worried about")  # "I take back the no-drums thing"
 _cue("lift", "do not care about", "do not care", "dont care about", "no matter", "do not mind",
      "dont mind", "fine with", "ok with", "okay with", "am happy with", "are happy with", "be happy with",
      "forget", "ignore", "you can ignore", "disregard", "never mind", "nevermind", "no preference on",
@@ -359,7 +360,8 @@ PREDICATE_LIFT_NOW = frozenset({"now", "again", "anymore", "after all", "back"})
 PREDICATE_OK = frozenset({"fine", "ok", "okay", "allowed", "welcome", "good", "alright", "acceptable", "back"})
 # Said of an attribute the conversation removed, these release it ("actually, vocals are fine").
 PREDICATE_ACCEPTABLE = frozenset({"fine", "ok", "okay", "allowed", "welcome", "alright", "acceptable"})
-PREDICATE_PRAISE = frozenset({"great", "good", "nice", "perfect", "fine", "ok", "okay", "lovely", "works",
+PREDICATE_PRAISE = frozenset({"grand", "ace", "brill", "decent", "solid", "great", "good", "nice", "perfect", "fine",
+                              "ok", "okay", "lovely", "works",
                               "spot", "right", "excellent", "beautiful", "amazing", "cool", "brilliant",
                               "gorgeous", "awesome", "fantastic", "wonderful", "stunning"})
 # A word right after a mention that says it should go ("vocals off", "drums out") or come ("vocals on").
@@ -372,7 +374,10 @@ LIFT_AFTER = tuple(tuple(p.split()) for p in (
     "no longer matter", "is no longer important", "are no longer important", "can be anything", "can be whatever",
     "is up to you", "is your call", "is not a concern", "is open", "is no longer an issue", "no longer an issue",
     "is not an issue", "are not an issue", "is no issue", "whatever", "whatever works",
-    "can stay", "may stay", "can remain", "can come back", "can return", "can stay in"))
+    "can come back", "can return"))
+# After a mention, what lets it stay: a release where the conversation removed it, else praise ("the strings
+# can stay"); the conversation decides, as for "fine".
+FINE_AFTER = tuple(tuple(p.split()) for p in ("can stay", "may stay", "can remain", "can stay in"))
 # After a mention, what says it does not belong ("the female singer does not fit") or must go.
 LESS_AFTER = tuple(tuple(p.split()) for p in (
     "bugs me", "that bugs me", "bothers me", "that bothers me", "annoys me", "that annoys me", "irritates me",
@@ -382,7 +387,8 @@ LESS_AFTER = tuple(tuple(p.split()) for p in (
     "clashes with", "compete with", "competes with", "drown out", "drowns out", "overpower", "overpowers",
     "dominate", "dominates", "takes over", "take over", "is distracting", "are distracting",
     "ruins", "ruin", "ruins it", "ruin it", "is ruining", "are ruining", "spoils", "spoil", "wrecks", "wreck",
-    "kills the vibe", "kill the vibe", "kills the mood", "kill the mood",
+    "kills the vibe", "kill the vibe", "kills the mood", "kill the mood", "doing my head in", "does my head in",
+    "do my head in", "drives me mad", "driving me mad", "drives me crazy", "driving me crazy",
     *(f"{verb} {obj} {how}{word}" for verb in ("make", "makes") for obj in ("it", "this", "the track")
       for how in ("", "feel ", "sound ", "seem ") for word in ("cheap", "cheesy", "busy", "messy", "muddy", "harsh",
                                                                "tacky", "annoying", "worse", "boring")),

@@ -38,6 +38,7 @@ from musechat.understanding.lexicon import (
     COPULAS,
     CUES,
     LESS_AFTER,
+    FINE_AFTER,
     LIFT_AFTER,
     MAX_PHRASE,
     MENTIONS,
@@ -199,6 +200,22 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\bhold the (?=(?:vocals?|singing|singer|voice|drums|guitars?|piano|synths?|strings|flute|choir|percussion"
      r"|violins?|cello)\b)", "no "),
     (r"\bwith and without ((?:[a-z]+ ){0,2}?[a-z]+)\b", r"with \1 and without \1"),
+    # A cleft names what is fine by naming what is not the problem: "it's not the speed that bugs me, ..."
+    # ... and the thing it names next is the problem: "..., it's the flute" = less flute
+    (r"\b(?:it is |its )?not the (?:[a-z]+ ){0,2}?[a-z]+ (?:that|which) (?:bugs?|bothers?|annoys?|irritates?|gets? to)"
+     r" (?:me|us)[\s,;.]+(?:it is|its) the ", "less "),
+    (r"\b(?:it is |its )?not the (?:[a-z]+ ){0,2}?[a-z]+ (?:that|which) (?:bugs?|bothers?|annoys?|irritates?|gets? to)"
+     r" (?:me|us)\b", ""),
+    (r"\b(?:it is |its )?not the (?:[a-z]+ ){0,2}?[a-z]+ (?:that is|thats|which is) the (?:problem|issue)\b", ""),
+    # a person described, not a voice asked for: "our host is a bloke" (but "a song whose singer is a woman")
+    (r"\b(?<!singer )(?<!vocalist )(?<!voice )(?<!vocals )(?:is|was) a (?:man|woman|guy|bloke|lady|girl|dude)\b", ""),
+    # "it shouldn't be this gloomy" says what "too gloomy" says
+    (r"\b(should|must|could|can|would|need to|has to|have to) not be (?:this|that) ", r"\1 not be too "),
+    # "it's not that I don't like the synth" likes it
+    (r"\b(?:it is |its )?not that (i|we) (?:do not|dont) (like|love|mind|want)\b", r"\1 \2"),
+    # "doesn't matter how long it is" frees the length, "how fast" the tempo
+    (r"\b(?:it )?(?:does not|doesnt|do not|dont) (?:matter|care) how long\b", "length does not matter"),
+    (r"\b(?:it )?(?:does not|doesnt|do not|dont) (?:matter|care) how (?:fast|slow|quick)\b", "tempo does not matter"),
     # "scratch the no-guitar thing" takes the removal back
     (r"\b(?:scratch|forget|drop|undo|ignore|cancel|remove|lose) (?:the |that |my )?(?:no|without) ((?:[a-z]+ ){0,2}?"
      r"[a-z]+?) (?:thing|rule|request|part|bit|idea|constraint|filter)\b", r"\1 can come back"),
@@ -271,7 +288,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
 _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", "a little"),
                (r"\blil\b", "little"), (r"\bgimme\b", "give me"), (r"\bwanna\b", "want to"),
                (r"\bpl[sz]\b", "please"), (r"\bplz\b", "please"), (r"\bu\b", "you"),
-               (r"\bwith out\b", "without"))
+               (r"\bwith out\b", "without"), (r"\bw/o\b", "without"), (r"\bw/(?=\s)", "with"),
+               (r"\babt\b", "about"))
 
 
 _COMPARISON_SIGNS = (("(?:<=|=<|≤)", "at most"), ("(?:>=|=>|≥)", "at least"), ("<", "under"), (">", "over"))
@@ -559,7 +577,8 @@ def _scan(tokens: list[str]) -> list[Item]:
 # What may follow a mention and decide it ("does not matter", "has to go", "carries it"), by first word,
 # in the order they are tried.
 _AFTER_BY_FIRST: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-for _cue_name, _phrases in (("lift", LIFT_AFTER), ("less", LESS_AFTER), ("neg", NEG_AFTER), ("ok", OK_AFTER)):
+for _cue_name, _phrases in (("lift", LIFT_AFTER), ("fine", FINE_AFTER), ("less", LESS_AFTER), ("neg", NEG_AFTER),
+                            ("ok", OK_AFTER)):
     for _phrase in _phrases:
         _AFTER_BY_FIRST.setdefault(_phrase[0], []).append((_cue_name, _phrase))
 _PRESENCE_WORDS = frozenset({"prominent", "present", "noticeable", "audible", "obvious", "upfront", "dominant"})
@@ -984,6 +1003,17 @@ _LIFTING_CLAUSES = frozenset({"does not matter", "do not matter", "whatever", "w
 def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> None:
     """"the guitar is great, more of that": a clause naming nothing asks more (less) of the last mention;
     "I can hear a flute, don't want it" removes it, whatever the clause before made of it (a correction)."""
+    while items and items[-1].text in POSTFIX_END:
+        items = items[:-1]  # "lose it please"
+    too_much = re.search(r"\b(?:(way|far|much|a bit|a little|slightly) )?too (?:much|many) of (?:it|that|this|them"
+                         r"|those)$", " ".join(it.text for it in items))
+    if too_much:  # "the flute's lovely but there's way too much of it"
+        degree = too_much.group(1)
+        reading = _reading(mention, "less", _too_intensity(f"{degree} too") if degree else "normal",
+                           too_much.group(0))
+        if reading is not None:
+            out.items.append(reading)
+        return
     if " ".join(it.text for it in items) in _LIFTING_CLAUSES:
         lift = _reading(mention, "lift", "normal", " ".join(it.text for it in items))
         if lift is not None:

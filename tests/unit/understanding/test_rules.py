@@ -477,6 +477,22 @@ def test_wordnet_words_and_coined_comparatives(text: str, expected: dict[str, ob
     ("the drums - way too loud", {"instrument.drums": "less", "instrument.drums.intensity": "strong"}),
     ("the guitar, no", {"instrument.guitar": "none"}),
     ("faster - and no vocals", {"tempo": "faster", "vocals": "off"}),
+    # test25/test26's constructions, reworded
+    ("the presenter is a woman, so a male voice please", {"vocals": "male"}),
+    ("a song whose singer is a woman", {"vocals": "female"}),
+    ("the piano's lovely but there's far too much of it", {"instrument.piano": "less",
+                                                           "instrument.piano.intensity": "strong"}),
+    ("don't worry about the length any more", {"lifted": ["duration"]}),
+    ("not the piano, it's the choir doing my head in, lose it please", {"instrument.choir": "none"}),
+    ("guitar's grand, just drop the synth", {"instrument.synth": "none"}),
+    ("one w/o drums?", {"instrument.drums": "none"}),
+    ("no vocals, the piano can stay", {"vocals": "off"}),
+    ("it shouldn't be this slow", {"tempo": "faster"}),
+    ("the drums shouldn't be so loud", {"instrument.drums": "less"}),
+    ("it's not the vocals that bother me, it's too slow", {"tempo": "faster"}),
+    ("it's not that we don't like the strings, we just want less of them", {"instrument.strings": "less"}),
+    ("doesn't matter how long it is", {"lifted": ["duration"]}),
+    ("forget what i said abt the flute", {"lifted": ["instrument.flute"]}),
 ])
 def test_constructions_from_independently_written_banks(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
