@@ -34,7 +34,8 @@ _WORD = re.compile(r"[a-z]+")
 def lexicon_words() -> frozenset[str]:
     """Every word the reader reads: mentions, cues, skipped phrases, and the predicate and filler sets."""
     phrases: list[tuple[str, ...]] = [*lexicon.MENTIONS, *lexicon.CUES, *lexicon.STOP_PHRASES,
-                                      *lexicon.LIFT_AFTER, *lexicon.FINE_AFTER, *lexicon.LESS_AFTER, *lexicon.NEG_AFTER, *lexicon.OK_AFTER]
+                                      *lexicon.LIFT_AFTER, *lexicon.FINE_AFTER, *lexicon.LESS_AFTER,
+                                      *lexicon.NEG_AFTER, *lexicon.OK_AFTER]
     for words in (lexicon.COPULAS, lexicon.PREDICATE_MORE, lexicon.PREDICATE_LESS, lexicon.PREDICATE_WANT_LESS,
                   lexicon.PREDICATE_WANT_MORE, lexicon.PREDICATE_LIFT_NOW, lexicon.PREDICATE_OK,
                   lexicon.PREDICATE_ACCEPTABLE, lexicon.PREDICATE_PRAISE, lexicon.POSTFIX_NEG, lexicon.POSTFIX_MORE,
