@@ -37,7 +37,11 @@ HELDOUT = ("test", *LATER_HELDOUT)
 RULES_CLEAN_FIRST = {"test4": 0.922, "test5": 0.917, "test6": 0.900, "test7": 0.850, "test8": 0.817,
                      "test9": 0.883, "test10": 0.650, "test11": 0.891, "test12": 0.850, "test13": 0.850,
                      "test14": 0.833, "test15": 0.917, "test16": 0.817, "test17": 0.700, "test18": 0.883,
-                     "test19": 0.867, "test20": 0.900, "test21": 0.885, "test22": 0.833}
+                     "test19": 0.867, "test20": 0.900, "test21": 0.885, "test22": 0.833,
+                     # written by helpers that never saw the reader or the other banks (HELDOUT_SPEC.md)
+                     "test23": 0.850, "test24": 0.800, "test25": 0.915, "test26": 0.817}
+BY_THE_AUTHOR = tuple(f"test{n}" for n in range(4, 21))
+INDEPENDENT = ("test23", "test24", "test25", "test26")
 GRID = (TrainSettings(hidden=128, epochs=80), TrainSettings(hidden=128, epochs=160),
         TrainSettings(hidden=256, epochs=160))
 READERS = ("rules", "learned", "rules + learned fallback")
@@ -137,7 +141,10 @@ def run(folds: int) -> dict[str, Any]:
         hits = sum(banks[b]["readers"][name]["intent_accuracy"] * banks[b]["sentences"] for b in names)
         return hits / sum(banks[b]["sentences"] for b in names)
 
-    later = tuple(bank for bank in RULES_CLEAN_FIRST if bank not in ("test21", "test22"))
+    def first(names: tuple[str, ...]) -> float:
+        return sum(RULES_CLEAN_FIRST[b] * banks[b]["sentences"] for b in names) / sum(banks[b]["sentences"]
+                                                                                     for b in names)
+
     return {
         "environment": env.__dict__ | {"loadavg_end": loadavg()},
         "text_model": encoder.version,
@@ -147,11 +154,13 @@ def run(folds: int) -> dict[str, Any]:
         "cross_validation": {"folds": folds, "grid": cv, "chosen": {"hidden": chosen.hidden, "epochs": chosen.epochs}},
         "fit_seconds": fit_seconds,
         "banks": banks,
-        "pooled": {name: {"test4..test20": pooled(name, later), "test21": banks["test21"]["readers"][name][
-            "intent_accuracy"], "all_heldout": pooled(name, HELDOUT)} for name in READERS},
+        "pooled": {name: {"test4..test20": pooled(name, BY_THE_AUTHOR), "test21": banks["test21"]["readers"][name][
+            "intent_accuracy"], "independent": pooled(name, INDEPENDENT), "all_heldout": pooled(name, HELDOUT)}
+            for name in READERS},
         "rules_clean_first": RULES_CLEAN_FIRST,
-        "rules_clean_first_pooled_test4..test20": sum(RULES_CLEAN_FIRST[b] * banks[b]["sentences"] for b in later)
-        / sum(banks[b]["sentences"] for b in later),
+        "rules_clean_first_pooled_test4..test20": first(BY_THE_AUTHOR),
+        "rules_clean_first_pooled_independent": first(INDEPENDENT),
+        "independent_banks": list(INDEPENDENT),
         "us_per_utterance": {"learned_head_median": 1e6 * statistics.median(per_call),
                              "rules_median": 1e6 * statistics.median(rules_us)},
         "peak_rss_mb": peak_rss_mb(),
@@ -162,6 +171,7 @@ def markdown(result: dict[str, Any]) -> list[str]:
     env = result["environment"]
     cv = result["cross_validation"]
     pooled = result["pooled"]
+    independent = f"`{result['independent_banks'][0]}`..`{result['independent_banks'][-1]}`"
     return [
         "# Request understanding: rules against a learned reader",
         "",
@@ -195,9 +205,10 @@ def markdown(result: dict[str, Any]) -> list[str]:
                  *(f"{100 * b['readers'][name]['intent_accuracy']:.1f} %" for name in READERS), b["fallback_used"]]
                 for bank, b in result["banks"].items()]),
         "",
-        *table(["reader", "test4..test20 pooled", "test21", "all held-out pooled"],
+        *table(["reader", "test4..test20 pooled", "test21", f"{independent} pooled (independent writers)",
+                "all held-out pooled"],
                [[name, f"{100 * p['test4..test20']:.1f} %", f"{100 * p['test21']:.1f} %",
-                 f"{100 * p['all_heldout']:.1f} %"] for name, p in pooled.items()]),
+                 f"{100 * p['independent']:.1f} %", f"{100 * p['all_heldout']:.1f} %"] for name, p in pooled.items()]),
         "",
         f"Clean figures side by side: the rules' first scores pooled over test4..test20 "
         f"{100 * result['rules_clean_first_pooled_test4..test20']:.1f} %, the learned reader's "
@@ -210,6 +221,12 @@ def markdown(result: dict[str, Any]) -> list[str]:
         "Its clean figure is the first run's (commit fd43ef9, before the rules' fixes for `test21`, labels as then): "
         "rules 86.9 %, learned 57.4 %, rules + learned fallback 86.9 % on `test21`: in the 10 sentences where the "
         "rules read nothing categorical, the classifier's slots added no hit.",
+        "",
+        f"{independent} were written by helpers that never saw either reader, the code or the other banks, "
+        f"from a one-page label spec (`src/musechat/understanding/banks/HELDOUT_SPEC.md`); the learned reader was "
+        f"never tuned on them, so its figure there is clean: "
+        f"{100 * pooled['learned']['independent']:.1f} %, against the rules' first scores pooled "
+        f"{100 * result['rules_clean_first_pooled_independent']:.1f} % (each bank scored before its fixes).",
         "",
         "How the misses fail (summed over the held-out banks; *wrong*: an attribute read another way, or a "
         "conflict missed or invented; *missed*: attributes left out; *extra*: attributes added):",
