@@ -66,7 +66,7 @@ _add(Mention("tempo", 0, implied="neg", limit=True), *(f"drop the {a} {b}" for a
 
 # ---- vocals
 _add(Mention("vocals", 1), "vocal", "vocals", "voice", "voices", "singing", "singer", "singers", "sing", "sung",
-     "lyrics", "lyric", "vocalist", "vocalists", "someone singing", "somebody singing", "anyone singing",
+     "lyrics", "lyric", "vocalist", "vocalists", "vox", "someone singing", "somebody singing", "anyone singing",
      "a vocal", "words", "a song with words")
 _add(Mention("vocals", -1), "instrumental", "instrumentals", "instrumental only", "purely instrumental",
      "non vocal", "nonvocal", "non vocals", "wordless", "vocalless", "voiceless")
@@ -113,6 +113,10 @@ for _name, _phrases in _INSTRUMENT_WORDS.items():
 _add(Mention("instrument.drums", implied="more"), "more beat", "a stronger beat", "stronger beat", "a heavier beat",
      "heavier beat", "with a beat", "a good beat", "a solid beat", "more of a beat", "a proper beat", "proper beat",
      "a real beat", "a decent beat")
+# Without "beat" there are no drums ("is there one without the beat?"); the tempo sense needs a speed word.
+_add(Mention("instrument.drums", implied="neg"),
+     *(f"{neg} {det}{beat}" for neg in ("no", "without", "lose", "drop") for det in ("", "the ", "a ", "any ")
+       for beat in ("beat", "beats")))
 _add(Mention("instrument.drums", implied="less"), "less beat", "a softer beat", "softer beat", "a lighter beat",
      "lighter beat")
 
@@ -263,7 +267,19 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "have fun", "for fun", "the words", "build up slowly", "builds up slowly", "build slowly", "builds slowly",
     "slow build", "slowly builds", "slow burn", "starts slow", "starts slowly", "slow start", "slow intro",
     "no longer", "any longer", "not any longer",
-    "same time", "at the same time", "the same time",  # "slower, and at the same time faster" keeps nothing
+    "same time", "at the same time", "the same time",
+    # "same track minus the keys": the pick as the base, not a wish to keep all of it
+    *(f"{same} {what}" for same in ("same", "the same") for what in ("track", "song", "vibe", "feel", "one", "thing",
+                                                                    "tune", "but")),
+    "dance floor", "the dance floor", "dancefloor",  # the place in the video
+    *(f"{fast} {cuts}" for fast in ("quick", "rapid", "snappy") for cuts in ("cut", "cuts", "edit", "edits")),
+    "fast edit", "fast edits",
+    # British "folk" are people ("folk lose interest"); "folks" always are
+    *(f"folk {verb}" for verb in ("lose", "only", "just", "will", "are", "who", "do", "dont", "tend", "get", "want",
+                                  "need", "watch", "might", "may", "can", "cannot", "would", "wont", "glance",
+                                  "walk", "round", "around", "here")),
+    *(f"{who} folk" for who in ("older", "old", "young", "most", "local")),
+    "folks",  # "slower, and at the same time faster" keeps nothing
     *(f"drone {what}" for what in ("shot", "shots", "footage", "video", "clip", "clips", "camera", "flyover", "view",
                                    "views")),  # the camera, not the ambient genre
     # "a happy little tune": "little" belittles the tune, it is no degree

@@ -253,11 +253,10 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"(?:singing|rapping)\b", "no singing"),
     (r"\bfits? (?:in|into|inside)(?= (?:a |an |one |\d))", "within"),
     # after test22: "no need for it to be instrumental" takes a requirement back; "not so heavy on the drums" is
-    # less of them; "tone it down" lowers the energy; "the 2 minute limit" is the length limit
+    # less of them; "tone it down" lowers the energy (`_read_segment`); "the 2 minute limit" is the length limit
     (r"\bno need for (?:it|this|the track|the song|the music|this one) to be\b", "do not care if it is"),
     (r"\b(?:not|less) (?:so |too |as |that )?heavy on (?:the )?", "less "),
     (r"\btoo heavy on (?:the )?", "too much "), (r"\bheavy on (?:the )?", "lots of "),
-    (r"\b(?:tone|dial) (?:it|things|this|everything) down\b", "less energetic"),
     (r"\b(remove|drop|forget|ignore|lose|scrap|lift|cancel) (?:the |that |this |my )?\d+(?:\.\d+)? ?(?:minutes?|mins?"
      r"|seconds?|secs?) (limit|cap|restriction|rule)\b", r"\1 the length \2"),
     (r"\b(remove|drop|forget|ignore|lose|scrap|lift|cancel) (?:the |that |this |my )?\d+(?:\.\d+)? ?bpm "
@@ -268,11 +267,18 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:punch|energy|oomph|presence|weight|power|body) (?:in|on|from) (?:the )?(?=(?:drums|guitars?|piano|synths?"
      r"|strings|vocals|flute|choir)\b)", ""),
     (r"\btwice as (?:fast|quick)\b", "a lot faster"), (r"\bhalf as fast\b", "a lot slower"),
+    (r"\bhalf (?:the|its) (?:speed|tempo|pace)\b(?: of (?:this|that|it|the (?:current )?(?:one|track|song)))?",
+     "a lot slower"),
     (r"\bat the same time\b", ""), (r"\b(rap|rapping|hip hop) (?:vocals?|singing|verses?)\b", r"\1"),
     # "the synth is too harsh, the drums too loud": the copula left out
-    (r"\b(the (?:drums|synths?|guitars?|piano|strings|flute|choir|vocals?|violins?)) ((?:way |far |a bit |much )?too)"
+    (r"(?:^|(?<=[,;.] ))((?:the )?(?:drums|synths?|guitars?|piano|strings|flute|choir|vocals?|violins?)) "
+     r"((?:way |far |a bit |much )?too)"
      r"(?= (?!please|now|thanks|again)[a-z])", r"\1 are \2"),
     (r"\brid (?:it|this|the track|the song|the music) of\b", "get rid of"),
+    # "the beat is too busy" speaks of the drums; "the beat is too fast" of the tempo
+    (r"\b(?:the )?beats? (is|are|s|feels?|sounds?) ((?:way |far |a bit |a little |much )?too )?(busy|loud|heavy|much"
+     r"|overpowering|distracting|annoying|harsh|intrusive|boomy|dominant|prominent|quiet|weak|thin)\b",
+     r"the drums \1 \2\3"),
     # "I feel like the music should ..." is "I think ...", not a liking
     (r"\b(?:i|we) (?:feel|felt) like\b", "i think"),
     # "the singer's voice" names one voice
@@ -319,6 +325,8 @@ _REWRITES_RE = tuple((re.compile(p), r) for p, r in _REWRITES)
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("`", "'")
     text = re.sub(r"[a-z]+", _unstretch, text)
+    text = text.replace("\u2191", " up ").replace("\u2193", " down ")  # "tempo \u2191"
+    text = re.sub(r"\ball right\b", "alright", text)
     for pattern, replacement in _CHAT_WORDS_RE:
         text = pattern.sub(replacement, text)
     for pattern, replacement in _CONTRACTIONS_RE:
@@ -425,7 +433,8 @@ _SOMETHING_ELSE = re.compile(
     r"|\b(?:one more|another) (?:suggestion|option|idea|try|pick|attempt)\b|\bsurprise (?:me|us)\b"
     r"|\bnot (?:really |quite |exactly )?what (?:i|we) (?:had in mind|wanted|want|was looking for|were looking for"
     r"|meant)\b"
-    r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b")
+    r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b"
+    r"|\b(?:is |s )?not the one\b|\b(?:do not|dont) think (?:that|this|it) ?(?:is|s) (?:the one|it|right)\b")
 # A whole utterance refusing "it" refuses the pick, unless words before a self-correction named what "it" is
 # ("more flute. actually, I don't want it" = no flute).
 _REFUSES_THE_PICK = re.compile(r"^(?:i|we) (?:do not|dont) (?:like|love|want) (?:this|that|it)(?: one| track| song)?"
@@ -816,7 +825,7 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
     with no cue and no modal ("it should be calm" wishes; "the video is dark" describes the video, which
     the music should match). Said plainly ("it is slow") it asks nothing: "plain". Said with a degree ("it's a
     bit slow", "this music is very fast, I need more slow") it is a complaint, read as "too": the intensity
-    ("slight" for "a bit", "quite"). None: not a description."""
+    ("slight" for "a bit", "quite"; "strong" for "very", "really"). None: not a description."""
     mention = items[i].mention
     if mention is None or mention.implied is not None or not mention.key.startswith(("tempo", "mood.")):
         return None
@@ -838,8 +847,9 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
         return None
     if not degrees:
         return "normal" if complained else "plain"
-    slight = any(d.cue == "slight" or d.text in _SLIGHT_HEDGES for d in degrees)
-    return "slight" if slight else "normal"
+    if any(d.cue == "slight" or d.text in _SLIGHT_HEDGES for d in degrees):
+        return "slight"
+    return "strong" if any(d.cue == "strong" for d in degrees) else "normal"  # "it's very dreary"
 
 
 def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> None:
@@ -854,12 +864,17 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
         return  # "nice guitar, but ...": praise of the pick, no ask
     clause_start = len(out.items)
     sounding: dict[str, Item] = {}  # "a gentle piano": the instrument asked for, and how it should sound
+    too_list: Intensity | None = None  # "too soft and gentle": "too" reaches over "and" to the next quality
     i = 0
     while i < len(items):
         item = items[i]
         if item.kind == "mention" and item.mention is not None:
             mention = item.mention
             out.last_mention = mention
+            if (too_list is not None and i >= 2 and items[i - 1].text in ("and", "or")
+                    and items[i - 2].kind == "mention" and mention.implied is None and not state.too):
+                state.too, state.intensity = True, too_list
+            too_list = None
             following = items[i + 1] if i + 1 < len(items) else None
             if (mention.quality and following is not None and following.kind == "mention"
                     and following.mention is not None and following.mention.key.startswith(("instrument.", "vocals"))):
@@ -899,6 +914,8 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             if reading is not None:
                 out.items.append(reading)
                 last = reading
+            if state.too and mention.implied is None and not state.neg:
+                too_list = state.intensity
             state.after_mention(comparative=mention.implied == "more" and state.polarity is None)
             i = max(i + 1, end)
             continue
@@ -909,6 +926,7 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                 state.neg, state.keep = False, True  # "do not remove the piano": the negations cancel, it stays
             elif cue == "neg":
                 state.neg, state.neg_fresh, state.neg_budget, state.polarity = True, True, NEG_REACH, None
+                state.keep = False  # "like the travel bit, no sitar": a negation after praise asks again
             elif cue == "more":
                 # A "more" cue right after a negator stays negated ("do not make it slower", "I do not want
                 # more guitar"); after the negated mention it starts afresh ("lose the vocals and make it faster").
@@ -1120,6 +1138,19 @@ def _replace(out: Readings, part: Readings) -> None:
     out.last_mention = part.last_mention or out.last_mention
 
 
+def _turned_down(tokens: list[str], named: Mention | None) -> list[str]:
+    """"tone it down" lowers the energy, unless "it" is the instrument just named ("the beat is too busy, tone
+    it down a lot" = much less drums; "the piano is too loud, turn it down")."""
+    for j in range(len(tokens) - 2):
+        verb, what, down = tokens[j:j + 3]
+        if verb in ("tone", "dial", "turn", "bring") and down == "down":
+            if what in ("it", "them") and named is not None and named.key.startswith("instrument."):
+                return [*tokens[:j], verb, "down", named.key.split(".", 1)[1], *tokens[j + 3:]]
+            if verb in ("tone", "dial") and what in ("it", "things", "this", "everything"):
+                return [*tokens[:j], "less", "energetic", *tokens[j + 3:]]
+    return tokens
+
+
 def _read_segment(text: str, out: Readings) -> Readings:
     """The readings of normalised words with no self-correction in them."""
     rest = _read_numbers(text, out)
@@ -1139,6 +1170,7 @@ def _read_segment(text: str, out: Readings) -> Readings:
                 and out.last_mention is not None and out.last_mention.key.startswith("instrument.")):
             # "I don't mind the drums, but they're a bit loud": "they" are the instrument just named
             tokens = [out.last_mention.key.split(".", 1)[1], *tokens[1:]]
+        tokens = _turned_down(tokens, out.last_mention)
         if (k > 0 and tokens[:2] in _MODAL_BE and out.last_mention is not None
                 and out.last_mention.key.startswith("instrument.") and _LOUDNESS.intersection(tokens)):
             # "the piano is lovely but could be a little quieter": the instrument just named is the subject

@@ -62,7 +62,7 @@ def test_direction_and_intensity(text: str, expected: dict[str, object]) -> None
     ("I don't want more guitar", {"instrument.guitar": "none"}),
     ("don't add strings", {"instrument.strings": "none"}),
     ("drop the tempo", {"tempo": "slower"}),
-    ("half the tempo", {"tempo": "slower"}),
+    ("half the tempo", {"tempo": "slower", "tempo.intensity": "strong"}),  # as "half as fast", "twice as fast"
     ("raise the bpm", {"tempo": "faster"}),
     ("no, add some piano", {"instrument.piano": "more"}),
     ("Get rid of the vocals and make it faster", {"vocals": "off", "tempo": "faster"}),
@@ -493,6 +493,25 @@ def test_wordnet_words_and_coined_comparatives(text: str, expected: dict[str, ob
     ("it's not that we don't like the strings, we just want less of them", {"instrument.strings": "less"}),
     ("doesn't matter how long it is", {"lifted": ["duration"]}),
     ("forget what i said abt the flute", {"lifted": ["instrument.flute"]}),
+    # test27-test29's constructions, reworded
+    ("a bit too quiet and sleepy for the gym", {"mood.calm": "less", "mood.calm.intensity": "slight"}),
+    ("love the beach part, no choir please", {"instrument.choir": "none"}),
+    ("this one's really gloomy", {"mood.sad": "less", "mood.sad.intensity": "strong"}),
+    ("the last bit is the dance floor so no flute", {"instrument.flute": "none"}),
+    ("older folk will watch it, nothing loud", {"mood.energetic": "none"}),
+    ("some folk with a fiddle", {"genre.folk": "more", "instrument.strings": "more"}),
+    ("anything without the beat?", {"instrument.drums": "none"}),
+    ("the beat is too fast", {"tempo": "slower"}),
+    ("the beats are way too busy", {"instrument.drums": "less", "instrument.drums.intensity": "strong"}),
+    ("the flute's all right again", {"lifted": ["instrument.flute"]}),
+    ("nah, I don't think this is it", {"something_else": True}),
+    ("bpm 100-110, no vox", {"tempo.min_bpm": 100.0, "tempo.max_bpm": 110.0, "vocals": "off"}),
+    ("same song minus the strings", {"instrument.strings": "none"}),
+    ("half the tempo of this one", {"tempo": "slower", "tempo.intensity": "strong"}),
+    ("tempo ↓", {"tempo": "slower"}),
+    ("guitar way too loud", {"instrument.guitar": "less", "instrument.guitar.intensity": "strong"}),
+    ("the synth is harsh, tone it down a bit", {"instrument.synth": "less", "instrument.synth.intensity": "slight"}),
+    ("could you tone it down", {"mood.energetic": "less"}),
 ])
 def test_constructions_from_independently_written_banks(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
