@@ -226,7 +226,8 @@ _add(Mention("duration", 0), "length", "duration", "runtime")
 _add(Mention("duration", 1, implied="more"), "longer", "lengthier", "a longer one", "longer one", "longer track",
      "longer song", "longer version", "longer piece", "extended version", "extended mix", "extended edit",
      "an extended one")  # not "extended" alone: "the client extended the ad" is about the video
-_add(Mention("duration", -1, implied="more"), "not so long", "not as long", "less long")
+_add(Mention("duration", -1, implied="more"), "not so long", "not as long", "less long", "cut it shorter",
+     "cut it short", "trim it shorter", "cut shorter")
 _add(Mention("duration", -1, implied="more"), "shorter", "briefer", "a shorter one", "shorter one", "shorter track",
      "shorter song", "shorter version", "shorter piece", "radio edit")
 _add(Mention("duration", -1, implied="more"), "keep it short", "short and sweet", "a short one", "a short track",
@@ -272,6 +273,7 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     *(f"{same} {what}" for same in ("same", "the same") for what in ("track", "song", "vibe", "feel", "one", "thing",
                                                                     "tune", "but")),
     "dance floor", "the dance floor", "dancefloor",  # the place in the video
+    *(f"{club} {what}" for club in ("club", "nightclub") for what in ("scene", "scenes", "shot", "shots", "footage")),
     *(f"{fast} {cuts}" for fast in ("quick", "rapid", "snappy") for cuts in ("cut", "cuts", "edit", "edits")),
     "fast edit", "fast edits",
     # British "folk" are people ("folk lose interest"); "folks" always are
@@ -403,6 +405,10 @@ LESS_AFTER = tuple(tuple(p.split()) for p in (
     "clashes with", "compete with", "competes with", "drown out", "drowns out", "overpower", "overpowers",
     "dominate", "dominates", "takes over", "take over", "is distracting", "are distracting",
     "ruins", "ruin", "ruins it", "ruin it", "is ruining", "are ruining", "spoils", "spoil", "wrecks", "wreck",
+    *(f"{verb} {how}" for verb in ("does not sit", "do not sit", "is not sitting", "are not sitting")
+      for how in ("right", "well")),
+    *(f"{copula} not what {who} {after}" for copula in ("is", "are") for who in ("i am", "we are", "im")
+      for after in ("after", "looking for")),
     "kills the vibe", "kill the vibe", "kills the mood", "kill the mood", "doing my head in", "does my head in",
     "do my head in", "drives me mad", "driving me mad", "drives me crazy", "driving me crazy",
     *(f"{verb} {obj} {how}{word}" for verb in ("make", "makes") for obj in ("it", "this", "the track")

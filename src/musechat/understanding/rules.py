@@ -275,6 +275,12 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"((?:way |far |a bit |much )?too)"
      r"(?= (?!please|now|thanks|again)[a-z])", r"\1 are \2"),
     (r"\brid (?:it|this|the track|the song|the music) of\b", "get rid of"),
+    # "where did that choir come from?" complains of it; "it's the synth I want gone" removes it
+    (r"\bwhere (?:did|does|do) (?:that|the|this|those|these|all) ((?:[a-z]+ ){0,2}?[a-z]+) come from\b", r"no \1"),
+    (r"\b(?:it is |its )?(?:the )?((?:[a-z]+ ){0,2}?[a-z]+) (?:that )?(?:i|we) (?:want|need|would like) (?:gone|out"
+     r"|removed)\b", r"no \1"),
+    # "leave it out", "take them out": the removal verb before its back reference
+    (r"\b(leave|take|cut|keep|strip) (it|them|that|those) out\b", r"\1 out \2"),
     # "the beat is too busy" speaks of the drums; "the beat is too fast" of the tempo
     (r"\b(?:the )?beats? (is|are|s|feels?|sounds?) ((?:way |far |a bit |a little |much )?too )?(busy|loud|heavy|much"
      r"|overpowering|distracting|annoying|harsh|intrusive|boomy|dominant|prominent|quiet|weak|thin)\b",
@@ -434,7 +440,7 @@ _SOMETHING_ELSE = re.compile(
     r"|\bnot (?:really |quite |exactly )?what (?:i|we) (?:had in mind|wanted|want|was looking for|were looking for"
     r"|meant)\b"
     r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b"
-    r"|\b(?:is |s )?not the one\b|\b(?:do not|dont) think (?:that|this|it) ?(?:is|s) (?:the one|it|right)\b")
+    r"|\bnext (?:track|song|one)(?: please)?[.!]*$|\b(?:is |s )?not the one\b|\b(?:do not|dont) think (?:that|this|it) ?(?:is|s) (?:the one|it|right)\b")
 # A whole utterance refusing "it" refuses the pick, unless words before a self-correction named what "it" is
 # ("more flute. actually, I don't want it" = no flute).
 _REFUSES_THE_PICK = re.compile(r"^(?:i|we) (?:do not|dont) (?:like|love|want) (?:this|that|it)(?: one| track| song)?"
@@ -645,6 +651,10 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     if following[:1] == ("s",):  # "the guitar's gotta go"
         following = following[1:]
     for cue, phrase in _AFTER_BY_FIRST.get(following[0] if following else "", ()):
+        before = items[start - 1].mention if start > 0 else None
+        if len(phrase) == 1 and items[start].kind == "mention" and not (
+                before is not None and before.key.startswith(("instrument.", "vocals"))):
+            continue  # "punchy rock" names the genre; "the drums rock" praises them
         if following[:len(phrase)] == phrase:
             return cue, end
     j, modal, negated = start, False, False

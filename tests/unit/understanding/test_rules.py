@@ -512,6 +512,16 @@ def test_wordnet_words_and_coined_comparatives(text: str, expected: dict[str, ob
     ("guitar way too loud", {"instrument.guitar": "less", "instrument.guitar.intensity": "strong"}),
     ("the synth is harsh, tone it down a bit", {"instrument.synth": "less", "instrument.synth.intensity": "slight"}),
     ("could you tone it down", {"mood.energetic": "less"}),
+    # test30-test32's constructions, reworded
+    ("where did those strings come from?", {"instrument.strings": "none"}),
+    ("the female voice doesn't sit well", {"vocals": "male"}),
+    ("love the drums; it's the flute we want gone", {"instrument.flute": "none"}),
+    ("jazz isn't what we're looking for, take it out", {"genre.jazz": "none"}),
+    ("for the club scenes, at least 125 bpm", {"tempo.min_bpm": 125.0}),
+    ("cut it shorter and slower", {"duration": "shorter", "tempo": "slower"}),
+    ("punchy rock", {"genre.rock": "more", "mood.energetic": "more"}),
+    ("the drums rock", {}),
+    ("nope, next track please", {"something_else": True}),
 ])
 def test_constructions_from_independently_written_banks(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
