@@ -440,7 +440,8 @@ _SOMETHING_ELSE = re.compile(
     r"|\bnot (?:really |quite |exactly )?what (?:i|we) (?:had in mind|wanted|want|was looking for|were looking for"
     r"|meant)\b"
     r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b"
-    r"|\bnext (?:track|song|one)(?: please)?[.!]*$|\b(?:is |s )?not the one\b|\b(?:do not|dont) think (?:that|this|it) ?(?:is|s) (?:the one|it|right)\b")
+    r"|\bnext (?:track|song|one)(?: please)?[.!]*$|\b(?:is |s )?not the one\b"
+    r"|\b(?:do not|dont) think (?:that|this|it) ?(?:is|s) (?:the one|it|right)\b")
 # A whole utterance refusing "it" refuses the pick, unless words before a self-correction named what "it" is
 # ("more flute. actually, I don't want it" = no flute).
 _REFUSES_THE_PICK = re.compile(r"^(?:i|we) (?:do not|dont) (?:like|love|want) (?:this|that|it)(?: one| track| song)?"
