@@ -87,6 +87,12 @@ for _gender, _adjectives in (("female", ("female", "woman", "women", "womans", "
                                                       "voices", "vocals", "vocal", "singing", "lead", "lead vocals",
                                                       "lead singer")))
 
+# "the voice of a man", "man voice" (non-native word orders)
+for _gender, _people in (("female", ("woman", "a woman", "women", "girl", "a girl", "lady", "a lady")),
+                         ("male", ("man", "a man", "men", "guy", "a guy", "boy", "a boy"))):
+    _add(Mention("vocals", 1, gender=_gender), *(f"{voice} of {who}" for voice in ("voice", "the voice", "voices",
+                                                                                  "singing", "vocals")
+                                                 for who in _people))
 _add(Mention("vocals", 1, gender="female"), *(f"a {who} {doing}" for who in ("woman", "girl", "lady")
                                               for doing in ("singing", "sing", "singer", "voice", "vocalist")))
 _add(Mention("vocals", 1, gender="male"), *(f"a {who} {doing}" for who in ("man", "guy", "dude", "bloke")
@@ -311,6 +317,7 @@ _cue("neg", "no", "not", "neither", "without", "turn off", "switch off", "shut o
      "no need for", "nobody",
      "take away", "do away with", "losing", "removing", "dropping", "ditching", "cutting out", "getting rid of",
      "taking out", "stay away from", "steer clear of", "keep away from", "keep clear of",
+     "had enough", "heard enough", "listened enough", "listened to enough", "have had enough",
      "no longer need", "no longer want", "no longer require", "no longer like", "do not need", "dont need",
      "do not like", "dont like", "dislike", "not have", "spare me", "spare us")
 _cue("more", "more like", "more", "add", "added", "adding", "increase", "raise", "bring in", "bring back", "put",
@@ -331,6 +338,7 @@ _cue("less", "less like", "less", "fewer", "decrease", "drop down", "hardly any"
      "not keen on", "not crazy about", "not sold on", "not loving", "not feeling the")
 _cue("more", "not enough")  # "too much synth, not enough piano"
 _cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so")
+_cue("lift", "changed my mind about", "change my mind about", "changed our mind about")
 _cue("lift", "take back", "undo", "retract", "withdraw", "do not worry about", "dont worry about",
      "no need to worry about", "not worried about")  # "I take back the no-drums thing"
 _cue("lift", "do not care about", "do not care", "dont care about", "no matter", "do not mind",
@@ -363,7 +371,8 @@ PREDICATE_LESS = frozenset({"too", "much", "loud", "annoying", "distracting", "o
                             "heavy", "grating", "irritating", "clashes", "clash", "overwhelming", "overbearing",
                             "overkill", "cheap", "tacky", "tinny", "jarring", "obnoxious", "over the top",
                             "out of place", "off",
-                            "cheesy", "intrusive", "shrill", "piercing", "noisy", "awful", "terrible",
+                            "cheesy", "intrusive", "shrill", "piercing", "noisy", "awful", "terrible", "disturbing",
+                            "bothering", "cringe", "cringey", "cringy",
                             "bad", "horrible", "excessive", "dominant", "overdone", "wrong", "unbearable", "mushy",
                             "drowning", "smothering", "swamping", "overshadowing", "burying", "the issue",
                             "the problem"})
@@ -375,9 +384,10 @@ PREDICATE_WANT_MORE = frozenset({"louder", "stronger", "higher", "more prominent
                                  "brought up", "punchier", "clearer", "more audible", "in front"})
 MODALS = frozenset({"should", "could", "can", "would", "might", "must", "to", "needs", "need", "has", "have"})
 PREDICATE_LIFT_NOW = frozenset({"now", "again", "anymore", "after all", "back"})
-PREDICATE_OK = frozenset({"fine", "ok", "okay", "allowed", "welcome", "good", "alright", "acceptable", "back"})
+PREDICATE_OK = frozenset({"fine", "ok", "okay", "allowed", "permitted", "welcome", "good", "alright", "acceptable",
+                          "back"})
 # Said of an attribute the conversation removed, these release it ("actually, vocals are fine").
-PREDICATE_ACCEPTABLE = frozenset({"fine", "ok", "okay", "allowed", "welcome", "alright", "acceptable"})
+PREDICATE_ACCEPTABLE = frozenset({"fine", "ok", "okay", "allowed", "permitted", "welcome", "alright", "acceptable"})
 PREDICATE_PRAISE = frozenset({"grand", "ace", "brill", "decent", "solid", "great", "good", "nice", "perfect", "fine",
                               "ok", "okay", "lovely", "works",
                               "spot", "right", "excellent", "beautiful", "amazing", "cool", "brilliant",

@@ -181,7 +181,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\bother than\b", "except"), (r"\b(?:i )?never (?:said|asked for) no\b", "i am fine with"),
     # A requirement taken back is a lift, not the opposite ask: "it doesn't have to be instrumental".
     (r"\b(?:(?:do|does) not|no longer) (?:need|require) (?:it|this|the track|the song|the music|this one) "
-     r"to be\b|\b(?:it|this|the track|the song|the music|this one) (?:does not|do not|no longer|need not) "
+     r"to be\b|(?:\b(?:it|this|the track|the song|the music|this one) |^)(?:does not|do not|no longer|need not) "
      r"(?:have|has|needs?) to be\b", "do not care if it is"),
     # A comparison names what is wanted less: "more guitar than piano", "a woman would suit it better than a man".
     (r"\bmore ((?:[a-z]+ ){0,3}?[a-z]+) than\b(?! (?:before|that|this|the last|the previous|the first|usual|ever)\b)",
@@ -281,6 +281,15 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|removed)\b", r"no \1"),
     # "leave it out", "take them out": the removal verb before its back reference
     (r"\b(leave|take|cut|keep|strip) (it|them|that|those) out\b", r"\1 out \2"),
+    (r"\b(take|put|throw|send) (it|them|that|those) away\b", r"take away \2"),
+    (r"\bbring (it|them|that|those) back\b", r"bring back \1"),
+    # "I don't hate the drums" likes them; "it's the synth that has to go" removes it
+    (r"\b(?:do not|dont|did not|didnt) (?:hate|dislike) (?=the|that|those|these)", "like "),
+    (r"\b(?:it is |its )?the ((?:[a-z]+ ){0,2}?[a-z]+) that (has to|needs to|must|should|can|has got to|gotta) go\b",
+     r"the \1 \2 go"),
+    # a person in the video is no voice asked for: "in the video a girl is reading a book"
+    (r"\b(?:a|the|my|our|his|her) (?:girl|boy|woman|man|guy|lady|kid|child|baby) (?:is|was|are|were)\b", ""),
+    (r"\b(?:the )?beats? (?=(?:has|have|needs?|must|can|should|gotta|has got) (?:to )?go\b)", "the drums "),
     # "the beat is too busy" speaks of the drums; "the beat is too fast" of the tempo
     (r"\b(?:the )?beats? (is|are|s|feels?|sounds?) ((?:way |far |a bit |a little |much )?too )?(busy|loud|heavy|much"
      r"|overpowering|distracting|annoying|harsh|intrusive|boomy|dominant|prominent|quiet|weak|thin)\b",
@@ -301,7 +310,7 @@ _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", 
                (r"\blil\b", "little"), (r"\bgimme\b", "give me"), (r"\bwanna\b", "want to"),
                (r"\bpl[sz]\b", "please"), (r"\bplz\b", "please"), (r"\bu\b", "you"),
                (r"\bwith out\b", "without"), (r"\bw/o\b", "without"), (r"\bw/(?=\s)", "with"),
-               (r"\babt\b", "about"))
+               (r"\babt\b", "about"), (r"\br\b(?! ?(?:&|and|n) ?b\b)", "are"), (r"\bno cap\b", ""))
 
 
 _COMPARISON_SIGNS = (("(?:<=|=<|≤)", "at most"), ("(?:>=|=>|≥)", "at least"), ("<", "under"), (">", "over"))
@@ -426,21 +435,23 @@ _LICENCE_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("royalty-free",)),
     (r"\bcreative commons\b", ("CC0-1.0", "CC-BY-4.0")),
 )
-_ANY_LICENCE = r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the licen[cs]e\b"
+_ANY_LICENCE = (r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the licen[cs]e\b"
+                r"|\bdo not care if it is (?:public domain|cc ?(?:0|zero)|cc by|royalty free|creative commons)\b")
 _SOMETHING_ELSE = re.compile(
     r"\b(?:something|anything|someone|somebody) (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
-    r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short))"
+    r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short|kind|sort|type))"
     r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\bnope\b|\btry again\b"
-    r"|\bnext one,? please\b"
-    r"|\bskip (?:this|that)(?: one)?\b|\bshow me (?:another|more)\b|\belse entirely\b|\bnot quite it\b"
+    r"|(?<!the )\bnext one,? (?:please|kindly)\b"
+    r"|\bskip (?:this|that)(?: one)?\b|\bshow (?:me |us )?(?:another|more)\b"
+    r"|\b(?:give me|show me|try) a different(?: one)?\b|\b(?:this|that|it)(?: one)? (?:is|s) not for (?:me|us)\b|\belse entirely\b|\bnot quite it\b"
     r"|\bsomething (?:totally |completely |entirely |very |quite )?different\b|\bchange it up\b"
     r"|\bnot feeling (?:it|this|that)\b|\bwhat else\b|\bnot even close\b|\bthe opposite\b"
     r"|\bdifferent (?:instruments?|sound|mood|energy)\b"
     r"|\b(?:one more|another) (?:suggestion|option|idea|try|pick|attempt)\b|\bsurprise (?:me|us)\b"
     r"|\bnot (?:really |quite |exactly )?what (?:i|we) (?:had in mind|wanted|want|was looking for|were looking for"
-    r"|meant)\b"
+    r"|meant|search|searched|seek|look for|am looking for|am searching for)\b"
     r"|\bnot (?:sure|convinced|keen|happy) (?:about|with|by|on) (?:this|that|it)(?: one)?\b"
-    r"|\bnext (?:track|song|one)(?: please)?[.!]*$|\b(?:is |s )?not the one\b"
+    r"|(?<!the )\bnext (?:track|song|one),?(?: please| kindly| thanks)?[.!]*$|\b(?:is |s )?not the one\b"
     r"|\b(?:do not|dont) think (?:that|this|it) ?(?:is|s) (?:the one|it|right)\b")
 # A whole utterance refusing "it" refuses the pick, unless words before a self-correction named what "it" is
 # ("more flute. actually, I don't want it" = no flute).
@@ -909,6 +920,8 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                 continue
             # a word that says "too" itself is not turned around by what follows ("dragging on")
             predicate, end = (None, i + 1) if mention.implied == "too" else _predicate(items, i + 1)
+            if predicate is None and _governing_cue(state, mention, None) == "bare":
+                predicate, end = _list_predicate(items, i, predicate, end)
             cue = _governing_cue(state, mention, predicate)
             if predicate in ("more", "less") and state.intensity == "normal":
                 state.intensity = _predicate_intensity(items[i + 1:end])  # "the drums are way too loud"
@@ -966,6 +979,11 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                     state.lift = item.text
             elif cue == "keep":
                 state.keep = True
+            elif (cue in ("slight", "strong") and item.text.endswith((" more", " less")) and i + 1 < len(items)
+                  and items[i + 1].kind == "mention"):
+                # "slightly less jazz and way more funk": "way more" is a degree and a direction
+                state.take_polarity(item.text.rsplit(" ", 1)[1])
+                state.intensity, state.degree_bound = _intensity_of(item.text, cue), True
             elif cue in ("slight", "strong"):
                 after = items[i + 1] if i + 1 < len(items) else None
                 right_after_its_ask = (i > 0 and items[i - 1].kind == "mention"
@@ -992,6 +1010,19 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             out.items.append(Reading(quality.mention.key, "more", words=quality.text))
     if out.last_mention is not None and not any(it.kind == "mention" for it in items):
         _read_back_reference(items, out, out.last_mention)
+
+
+def _list_predicate(items: list[Item], i: int, predicate: str | None, end: int) -> tuple[str | None, int]:
+    """"guitar and drums can come back": a predicate after a list of one kind of mention speaks of each."""
+    mention = items[i].mention
+    j = i + 2
+    while j < len(items) and items[j].kind == "word" and items[j].text in _ARTICLES:
+        j += 1
+    if (mention is None or i + 1 >= len(items) or items[i + 1].text not in ("and", "or") or j >= len(items)
+            or items[j].mention is None or items[j].mention.key.split(".")[0] != mention.key.split(".")[0]):
+        return predicate, end
+    shared, _ = _predicate(items, j + 1)
+    return (shared, i + 1) if shared is not None else (predicate, end)
 
 
 def _complains_of_the_last_instrument(items: list[Item], out: Readings) -> bool:
@@ -1055,6 +1086,12 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
         reading = _reading(mention, "neg", "normal", " ".join(it.text for it in items))
         if reading is not None:
             out.items = [it for it in out.items if it.key != reading.key] + [reading]
+        return
+    if len(items) == 2 and items[0].text in ("bring back", "add", "add back", "put back") and items[1].text in (
+            _BACK_REFERENCES):
+        reading = _reading(mention, "more", "normal", " ".join(it.text for it in items))  # "bring them back"
+        if reading is not None:
+            out.items.append(reading)
         return
     for k, item in enumerate(items[:-1]):
         if item.text in ("more of", "less of") and items[k + 1].text in _BACK_REFERENCES:
@@ -1174,6 +1211,9 @@ def _read_segment(text: str, out: Readings) -> Readings:
         tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
         if k == 0 and len(clauses) > 1 and tokens[:2] == ["not", "the"] and len(tokens) <= 4:
             continue  # "not the piano, the guitar should go": which one was meant, not a removal
+        if (k > 0 and tokens[:2] == ["not", "the"] and len(tokens) <= 4 and out.items
+                and out.items[-1].value in ("none", "less", "off")):
+            continue  # "cut the sitar, not the drums": the removal's exception, not a second one
         if k > 0 and tokens[:1] == ["so"] and len(tokens) > 1:
             tokens = tokens[1:]  # "it's for a party, so cheerful please": "so" opens a consequence, not "too"
         if (k > 0 and tokens[:2] in (["they", "are"], ["those", "are"], ["they", "sound"], ["they", "feel"],

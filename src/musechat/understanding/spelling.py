@@ -9,7 +9,8 @@ Which words are repaired: a word of 5+ letters that is neither a lexicon word no
 swapped) from exactly one lexicon word of 5+ letters with the same first letter; where two are one edit
 away, the one ending with the same letter wins, else nothing is repaired. Known words are never touched,
 so "flower" stays "flower" though "lower" is one letter away; short words are left alone ("last" vs
-"fast" is one letter, and four-letter words are too often names or jargon). Without the vocabulary (the
+"fast" is one letter, and four-letter words are too often names or jargon). An unknown word with no such
+neighbour that splits in exactly one way into two reader words is two words run together ("lesspop"). Without the vocabulary (the
 text model's package not installed) nothing is repaired.
 """
 
@@ -90,7 +91,16 @@ def repair(word: str) -> str:
     candidates = [c for c in _targets(word[0]) if one_edit_apart(word, c)]
     if len(candidates) > 1:
         candidates = [c for c in candidates if c[-1] == word[-1]]
-    return candidates[0] if len(candidates) == 1 else word
+    if len(candidates) == 1:
+        return candidates[0]
+    return _split(word, lexicon) or word
+
+
+def _split(word: str, lexicon: frozenset[str]) -> str | None:
+    """Two reader words run together ("lesspop", "nodrums"), each of 2+ letters: the one way to split it."""
+    splits = [f"{word[:k]} {word[k:]}" for k in range(2, len(word) - 1)
+              if word[:k] in lexicon and word[k:] in lexicon and len(word[k:]) >= 3]
+    return splits[0] if len(splits) == 1 else None
 
 
 def repair_text(text: str) -> str:
