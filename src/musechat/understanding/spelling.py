@@ -10,8 +10,8 @@ swapped) from exactly one lexicon word of 5+ letters with the same first letter;
 away, the one ending with the same letter wins, else nothing is repaired. Known words are never touched,
 so "flower" stays "flower" though "lower" is one letter away; short words are left alone ("last" vs
 "fast" is one letter, and four-letter words are too often names or jargon). An unknown word with no such
-neighbour that splits in exactly one way into two reader words is two words run together ("lesspop"). Without the vocabulary (the
-text model's package not installed) nothing is repaired.
+neighbour that splits in exactly one way into two reader words is two words run together ("lesspop").
+Without the vocabulary (the text model's package not installed) nothing is repaired.
 """
 
 from __future__ import annotations
