@@ -77,6 +77,7 @@ class Reading:
     words: str = ""
     implicit: bool = False  # a complaint about the pick ("it's a bit slow"): an explicit ask of the key wins
     moderation: bool = False  # "not too fast": beside an ask the other way it tempers it ("faster, not too fast")
+    described: bool = False  # named with no cue, then described ("the violins make it feel like a period drama")
 
 
 @dataclass
@@ -140,7 +141,12 @@ def _minutes_and_seconds(match: re.Match[str]) -> str:
     return f"{minutes * 60 + seconds} seconds"
 
 
+# One-word tempo and mood qualities: after "way to" / "is to" the "to" is a "too" typed short ("its way to cheerful")
+_QUALITY_WORDS = "|".join(sorted(phrase[0] for phrase, mention in MENTIONS.items()
+                                 if len(phrase) == 1 and mention.implied is None and mention.sign != 0
+                                 and mention.key.split(".")[0] in ("tempo", "mood")))
 _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
+    (rf"\b(way|far|much|bit|little|its|so) to (?=(?:{_QUALITY_WORDS}|long|short)\b)", r"\1 too "),
     (r"\b(\d+):([0-5]\d)(?:\s*(?:minutes?|mins?|m)\b)?", _minutes_seconds),
     (r"\b((?:(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|hundred|and|twenty|thirty"
      r"|forty|fifty|sixty"
@@ -310,7 +316,8 @@ _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", 
                (r"\blil\b", "little"), (r"\bgimme\b", "give me"), (r"\bwanna\b", "want to"),
                (r"\bpl[sz]\b", "please"), (r"\bplz\b", "please"), (r"\bu\b", "you"),
                (r"\bwith out\b", "without"), (r"\bw/o\b", "without"), (r"\bw/(?=\s)", "with"),
-               (r"\babt\b", "about"), (r"\br\b(?! ?(?:&|and|n) ?b\b)", "are"), (r"\bno cap\b", ""))
+               (r"\babt\b", "about"), (r"\bbmp\b", "bpm"), (r"\bles\b(?! paul)", "less"),
+               (r"\bslighty\b", "slightly"), (r"\bundr\b", "under"), (r"\bain'?t\b", "is not"), (r"\br\b(?! ?(?:&|and|n) ?b\b)", "are"), (r"\bno cap\b", ""))
 
 
 _COMPARISON_SIGNS = (("(?:<=|=<|≤)", "at most"), ("(?:>=|=>|≥)", "at least"), ("<", "under"), (">", "over"))
@@ -365,7 +372,7 @@ _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fi
                  "forty five": 45, "fifty": 50, "sixty": 60, "ninety": 90}
 _AMOUNT = r"(\d+(?:\.\d+)?|forty five|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
 # "s" and "m" only right after a number ("90s", "2 m"): "as long as" is no duration.
-_UNIT = r"(seconds?|secs?|minutes?|mins?|(?<=\d)s|(?<=\d )s|(?<=\d)m|(?<=\d )m)\b"
+_UNIT = r"(seconds?|secs?|minutes?|minuets?|minuts?|mintues?|mins?|(?<=\d)s|(?<=\d )s|(?<=\d)m|(?<=\d )m)\b"
 _NEG_WORDS = r"(?:no|not|nothing|never|nobody|none)"
 # What may stand between a negator and its bound ("can not BE longer than", "NOTHING over", "no TRACK over"),
 # never a clause of its own: "no singing and under a minute" is no vocals plus a maximum, not a minimum.
@@ -429,22 +436,22 @@ BPM_AROUND = 10.0  # "around 120 bpm" reads as 110-130
 BPM_RANGE = (20.0, 320.0)  # what TempoRequest accepts
 DURATION_AROUND = 0.15  # "about 90 seconds" reads as ±15 %
 _LICENCE_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"\bcc ?(?:0|zero)\b|\bpublic domain\b|\bcreative commons zero\b", ("CC0-1.0",)),
+    (r"\bcc ?(?:0|zero)\b|\bpublic do(?:main|mian|min|man|mane)\b|\bcreative commons zero\b", ("CC0-1.0",)),
     (r"\bcc by\b|\bccby\b|\bcreative commons attribution\b|\battribution licen[cs]e\b", ("CC-BY-4.0",)),
-    (r"\broyalty free\b|\broyaltyfree\b|\bwithout paying (?:any )?royalt(?:y|ies)\b|\bno royalt(?:y|ies)\b",
+    (r"\broyal(?:ty|ity|tie|tey)? ?free\b|\bwithout paying (?:any )?royalt(?:y|ies)\b|\bno royalt(?:y|ies)\b",
      ("royalty-free",)),
     (r"\bcreative commons\b", ("CC0-1.0", "CC-BY-4.0")),
 )
 _ANY_LICENCE = (r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the licen[cs]e\b"
                 r"|\bdo not care if it is (?:public domain|cc ?(?:0|zero)|cc by|royalty free|creative commons)\b")
 _SOMETHING_ELSE = re.compile(
-    r"\b(?:something|anything|someone|somebody) (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
+    r"\b(?:something|(?<!on )(?<!approve )(?<!accept )(?<!allow )(?<!use )anything|someone|somebody) (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
     r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short|kind|sort|type))"
     r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\bnope\b|\btry again\b"
     r"|(?<!the )\bnext one,? (?:please|kindly)\b"
     r"|\bskip (?:this|that)(?: one)?\b|\bshow (?:me |us )?(?:another|more)\b"
     r"|\b(?:give me|show me|try) a different(?: one)?\b|\b(?:this|that|it)(?: one)? (?:is|s) not for (?:me|us)\b"
-    r"|\belse entirely\b|\bnot quite it\b"
+    r"|\belse entirely\b|\bnot quite it\b|\b(?:this|that|it) is not it\b|\b(?:an|another|some) alternatives?\b"
     r"|\bsomething (?:totally |completely |entirely |very |quite )?different\b|\bchange it up\b"
     r"|\bnot feeling (?:it|this|that)\b|\bwhat else\b|\bnot even close\b|\bthe opposite\b"
     r"|\bdifferent (?:instruments?|sound|mood|energy)\b"
@@ -840,7 +847,7 @@ _PRAISE = re.compile(r"\b(?:love|like|enjoy|adore|dig) (?:it|this|that)\b|\b(?:p
 _SLIGHT_HEDGES = frozenset({"quite", "pretty", "rather", "kinda", "fairly", "kind", "sort", "sorta"})
 _HEDGES = frozenset({"quite", "pretty", "rather", "kinda", "fairly", "kind", "sort", "of", "sorta", "still"})
 _PICK_WORDS = frozenset({"it", "its", "this", "that", "music", "track", "song", "one", "pick", "tune", "current",
-                         "the", "s"})
+                         "the", "s", "whole", "thing", "overall", "everything", "all"})
 
 
 def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Intensity | Literal["plain"] | None:
@@ -936,6 +943,9 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             reading = _reading(mention, cue, state.intensity, item.text)
             if reading is not None and state.neg and state.too:
                 reading.moderation = True
+            if reading is not None and cue == "bare" and (mention.key.startswith(("mood.", "genre.")) or any(
+                    it.text in _DESCRIBING or it.text.endswith("ing") for it in items[i + 1:i + 3])):
+                reading.described = True
             if reading is not None:
                 out.items.append(reading)
                 last = reading
@@ -1106,6 +1116,9 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
 
 
 _ANSWERS = frozenset({"no", "none", "yes", "nope", "sure"})
+# After a mention named with no cue, words that describe it rather than ask for it
+_DESCRIBING = COPULAS | {"make", "makes", "made", "sound", "sounds", "feel", "feels", "seem", "seems", "remind",
+                         "reminds"}
 _ARTICLES = frozenset({"the", "a", "an", "that", "this", "those", "these"})
 # What lets a clause with no subject of its own speak of the instrument just named, or describe the pick
 _MODAL_BE = (["could", "be"], ["should", "be"], ["can", "be"], ["might", "be"], ["would", "be"], ["needs", "to"],
@@ -1244,6 +1257,9 @@ def _read_segment(text: str, out: Readings) -> Readings:
             said = out.items[before:]
             if subject is not None and any(reading.key == subject.key for reading in said):
                 out.items.remove(subject)  # "the drums - way too loud": the first clause only named them
+            for reading in [r for r in said if r.described and any(o.key == r.key for o in out.items[:before])]:
+                out.items.remove(reading)  # "without the choir; the chanting feels churchy": a reason, no ask
+                said.remove(reading)
             subject = said[0] if (len(said) == 1 and said[0].value == "more"
                                   and set(tokens) - _ARTICLES == set(said[0].words.split())) else None
     return out

@@ -26,6 +26,8 @@ from musechat.understanding import lexicon
 log = logging.getLogger(__name__)
 
 MIN_LETTERS = 5
+# Replies the reader knows outside its lexicon, for a doubled letter typed too often ("nexxt", "nahh").
+_REPLY_WORDS = frozenset({"next", "nah", "nope", "please", "skip"})
 _SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers", "ly", "y")
 _PREFIXES = ("re", "un")
 _WORD = re.compile(r"[a-z]+")
@@ -60,9 +62,9 @@ def known_words() -> frozenset[str] | None:
 
 
 @functools.cache
-def _targets(first: str) -> tuple[str, ...]:
+def _targets(first: str, shortest: int = MIN_LETTERS) -> tuple[str, ...]:
     """Lexicon words of 5+ letters starting with `first`: the words a typo of that first letter may mean."""
-    return tuple(sorted(w for w in lexicon_words() if len(w) >= MIN_LETTERS and w[0] == first))
+    return tuple(sorted(w for w in lexicon_words() if len(w) >= shortest and w[0] == first))
 
 
 def one_edit_apart(a: str, b: str) -> bool:
@@ -86,21 +88,66 @@ def _known(word: str, known: frozenset[str]) -> bool:
 def repair(word: str) -> str:
     """The lexicon word `word` misspells, or `word` itself."""
     lexicon, known = lexicon_words(), known_words()
-    if known is None or len(word) < MIN_LETTERS or word in lexicon or _known(word, known):
+    if known is None or word in lexicon or word in known or len(word) < MIN_LETTERS - 1:
         return word
-    candidates = [c for c in _targets(word[0]) if one_edit_apart(word, c)]
+    if (undoubled := _undoubled(word, lexicon | _REPLY_WORDS)) is not None:
+        return undoubled  # "sloww", "nexxt", "lonng"
+    if word.endswith("yer") and (comparative := word[:-3] + "ier") in lexicon:
+        return comparative  # "happyer"
+    short = len(word) < MIN_LETTERS
+    affixed = _known(word, known)  # "fatser" reads as "fats" + "er": only a swap of neighbours repairs it
+    if short and not affixed:
+        candidates = [c for c in _targets(word[0], 4) if _swapped_or_missing(word, c)]  # "fsat", "tuch"
+    elif affixed:
+        candidates = [c for c in _targets(word[0]) if len(c) == len(word) and one_edit_apart(word, c)
+                      and sorted(c) == sorted(word)]
+    else:
+        candidates = [c for c in _targets(word[0]) if one_edit_apart(word, c)]
+    if len({lexicon_meaning(c) for c in candidates}) == 1 and None not in {lexicon_meaning(c) for c in candidates}:
+        candidates = sorted(candidates, key=len)[:1]  # "choire": "choir" and "choirs" mean the same
+    if len(candidates) > 1 and (swaps := [c for c in candidates if sorted(c) == sorted(word)]):
+        candidates = swaps  # two neighbours swapped is the commonest slip: "fatser" is "faster", not "father"
     if len(candidates) > 1:
         candidates = [c for c in candidates if c[-1] == word[-1]]
     if len(candidates) == 1:
         return candidates[0]
-    return _split(word, lexicon) or word
+    return word if short or affixed else (_split(word, lexicon) or word)
+
+
+def _undoubled(word: str, words: frozenset[str]) -> str | None:
+    """A doubled letter typed once too often, where one of the pair removed gives a word of 3+ letters."""
+    for k in range(1, len(word)):
+        if word[k] == word[k - 1] and len(word) > 3 and (single := word[:k] + word[k + 1:]) in words:
+            return single
+    return None
+
+
+def _swapped_or_missing(word: str, target: str) -> bool:
+    """One edit that is a swap of neighbours or a letter left out (not a wrong letter: too loose for 4)."""
+    return one_edit_apart(word, target) and (len(target) == len(word) + 1 or sorted(target) == sorted(word))
+
+
+def lexicon_meaning(word: str) -> str | None:
+    """The attribute a one-word mention names, with its sign ("choir" and "choirs" both instrument.choir)."""
+    mention = lexicon.MENTIONS.get((word,))
+    return None if mention is None else f"{mention.key}:{mention.sign}:{mention.implied}"
 
 
 def _split(word: str, lexicon: frozenset[str]) -> str | None:
-    """Two reader words run together ("lesspop", "nodrums"), each of 2+ letters: the one way to split it."""
-    splits = [f"{word[:k]} {word[k:]}" for k in range(2, len(word) - 1)
-              if word[:k] in lexicon and word[k:] in lexicon and len(word[k:]) >= 3]
+    """A cue and a mention run together ("lesspop", "nodrums", "morejazz"): the one way to split it."""
+    splits = [f"{word[:k]} {word[k:]}" for k in range(2, len(word) - 2)
+              if (word[:k],) in cue_words() and (word[k:],) in mention_words()]
     return splits[0] if len(splits) == 1 else None
+
+
+@functools.cache
+def cue_words() -> frozenset[tuple[str, ...]]:
+    return frozenset(lexicon.CUES)
+
+
+@functools.cache
+def mention_words() -> frozenset[tuple[str, ...]]:
+    return frozenset(lexicon.MENTIONS)
 
 
 def repair_text(text: str) -> str:

@@ -548,6 +548,23 @@ def test_wordnet_words_and_coined_comparatives(text: str, expected: dict[str, ob
     ("morejazz", {"genre.jazz": "more"}),
     ("doesn't have to be cc0 anymore", {"lifted": ["licence"]}),
     ("I changed my mind about the piano, bring it back", {"instrument.piano": "more"}),
+    # test36-test38's constructions, reworded
+    ("no strings please; the cello makes it feel like a costume drama", {"instrument.strings": "none"}),
+    ("less synth, the synths are cluttering the voice-over", {"instrument.synth": "less"}),
+    ("love the flute, but the whole thing is a bit fast", {"tempo": "slower", "tempo.intensity": "slight"}),
+    ("could you suggest an alternative?", {"something_else": True}),
+    ("CC0 only, legal won't approve anything else", {"licences": ["CC0-1.0"]}),
+    ("nah, this ain't it", {"something_else": True}),
+    ("no sad, gloomy stuff", {"mood.sad": "none"}),
+    ("its way to slow", {"tempo": "faster", "tempo.intensity": "strong"}),
+    ("the aim is to calm people", {"mood.calm": "more"}),
+    ("nothing with a beat", {"instrument.drums": "none"}),
+    ("I'd rather nobody sings", {"vocals": "off"}),
+    ("slower by a good deal", {"tempo": "slower", "tempo.intensity": "strong"}),
+    ("at least 3 minuets", {"duration.min_s": 180.0}),
+    ("public domian or royality free", {"licences": ["CC0-1.0", "royalty-free"]}),
+    ("at least 120 bmp", {"tempo.min_bpm": 120.0}),
+    ("les choir", {"instrument.choir": "less"}),
 ])
 def test_constructions_from_independently_written_banks(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected

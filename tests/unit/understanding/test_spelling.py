@@ -18,13 +18,22 @@ pytestmark = pytest.mark.unit
     ("more pianno", {"instrument.piano": "more"}),
     ("less drmus", {"instrument.drums": "less"}),
     ("more energtic", {"mood.energetic": "more"}),
+    # test37's kinds of slip: a swap beats a wrong letter, a doubled letter, a letter left out of a short word,
+    # a swap in a word that reads as a known stem plus a suffix, "-yer", words run together
+    ("a bit fatser", {"tempo": "faster", "tempo.intensity": "slight"}),
+    ("nothing too sloww", {"tempo": "faster"}),
+    ("a tuch calmer", {"mood.calm": "more", "mood.calm.intensity": "slight"}),
+    ("no choire", {"instrument.choir": "none"}),
+    ("happyer", {"mood.happy": "more"}),
+    ("morejazz, lessrock", {"genre.jazz": "more", "genre.rock": "less"}),
+    ("nahh, nexxt", {"something_else": True}),
 ])
 def test_misspelt_lexicon_words_are_read_as_meant(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
 
 
 @pytest.mark.parametrize("word", ["flower", "quartets", "retrain", "last", "cast", "fast", "slower", "jazzier",
-                                  "cheesy"])
+                                  "cheesy", "dropout", "backtrack"])
 def test_known_lexicon_and_short_words_stay(word: str) -> None:
     assert spelling.repair(word) == word
 
