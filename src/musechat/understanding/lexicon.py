@@ -66,7 +66,8 @@ _add(Mention("tempo", 0, implied="neg", limit=True), *(f"drop the {a} {b}" for a
 
 # ---- vocals
 _add(Mention("vocals", 1), "vocal", "vocals", "voice", "voices", "singing", "singer", "singers", "sing", "sung",
-     "lyrics", "lyric", "vocalist", "vocalists", "vox", "sings", "singing on it", "someone singing", "somebody singing", "anyone singing",
+     "lyrics", "lyric", "vocalist", "vocalists", "vox", "sings", "singing on it",
+     "someone singing", "somebody singing", "anyone singing",
      "a vocal", "words", "a song with words")
 _add(Mention("vocals", -1), "instrumental", "instrumentals", "instrumental only", "purely instrumental",
      "non vocal", "nonvocal", "non vocals", "wordless", "vocalless", "voiceless")
@@ -358,7 +359,8 @@ _cue("slight", "a bit", "a little", "a little bit", "slightly", "a touch", "a ta
      "marginally", "just a bit", "bit", "little", "a hair", "mildly", "a shade", "touch", "tad", "a notch",
      "notch", "a hint of", "hint of", "a dash of", "a sprinkle of", "a splash of")
 _cue("strong", "much", "way", "a lot", "lots", "far", "very", "significantly", "right down", "right up",
-     "extremely", "super", "a lot more", "heaps", "way more", "a good deal", "a great deal", "by a lot", "by a mile", "massively", "dramatically", "considerably",
+     "extremely", "super", "a lot more", "heaps", "way more", "a good deal", "a great deal", "by a lot",
+     "by a mile", "massively", "dramatically", "considerably",
      "really", "hugely", "loads", "tons", "tons more", "a whole lot", "whole lot", "a ton", "way way",
      "up to eleven", "to eleven", "up to 11")
 

@@ -317,7 +317,8 @@ _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", 
                (r"\bpl[sz]\b", "please"), (r"\bplz\b", "please"), (r"\bu\b", "you"),
                (r"\bwith out\b", "without"), (r"\bw/o\b", "without"), (r"\bw/(?=\s)", "with"),
                (r"\babt\b", "about"), (r"\bbmp\b", "bpm"), (r"\bles\b(?! paul)", "less"),
-               (r"\bslighty\b", "slightly"), (r"\bundr\b", "under"), (r"\bain'?t\b", "is not"), (r"\br\b(?! ?(?:&|and|n) ?b\b)", "are"), (r"\bno cap\b", ""))
+               (r"\bslighty\b", "slightly"), (r"\bundr\b", "under"), (r"\bain'?t\b", "is not"),
+               (r"\br\b(?! ?(?:&|and|n) ?b\b)", "are"), (r"\bno cap\b", ""))
 
 
 _COMPARISON_SIGNS = (("(?:<=|=<|≤)", "at most"), ("(?:>=|=>|≥)", "at least"), ("<", "under"), (">", "over"))
@@ -445,7 +446,8 @@ _LICENCE_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
 _ANY_LICENCE = (r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the licen[cs]e\b"
                 r"|\bdo not care if it is (?:public domain|cc ?(?:0|zero)|cc by|royalty free|creative commons)\b")
 _SOMETHING_ELSE = re.compile(
-    r"\b(?:something|(?<!on )(?<!approve )(?<!accept )(?<!allow )(?<!use )anything|someone|somebody) (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
+    r"\b(?:something|(?<!on )(?<!approve )(?<!accept )(?<!allow )(?<!use )anything|someone|somebody)"
+    r" (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
     r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short|kind|sort|type))"
     r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\bnope\b|\btry again\b"
     r"|(?<!the )\bnext one,? (?:please|kindly)\b"
