@@ -281,6 +281,12 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     *(f"{same} {what}" for same in ("same", "the same") for what in ("track", "song", "vibe", "feel", "one", "thing",
                                                                     "tune", "but")),
     "dance floor", "the dance floor", "dancefloor",  # the place in the video
+    # the user's own performers and voice, not a voice asked for: "it would compete with my singers"
+    *(f"{whose} {who}" for whose in ("my", "our", "his", "her", "their") for who in (
+        "singer", "singers", "vocalist", "vocalists", "choir", "voice", "voices", "voiceover", "voice over")),
+    # "the demo has to pop", "make it pop": stand out, not the genre
+    *(f"{verb} pop" for verb in ("has to", "have to", "needs to", "need to", "make it", "makes it", "really")),
+    "pop out", "pop up", "pops out",
     *(f"{club} {what}" for club in ("club", "nightclub") for what in ("scene", "scenes", "shot", "shots", "footage")),
     *(f"{fast} {cuts}" for fast in ("quick", "rapid", "snappy") for cuts in ("cut", "cuts", "edit", "edits")),
     "fast edit", "fast edits",
@@ -339,6 +345,7 @@ _cue("less", "less like", "less", "fewer", "decrease", "drop down", "hardly any"
      "not sure i like", "not sure we like", "not sure about", "not convinced by", "not convinced about",
      "not keen on", "not crazy about", "not sold on", "not loving", "not feeling the")
 _cue("more", "not enough")  # "too much synth, not enough piano"
+_cue("neg", "none of")  # "none of that please"
 _cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so")
 _cue("lift", "changed my mind about", "change my mind about", "changed our mind about")
 _cue("lift", "take back", "undo", "retract", "withdraw", "do not worry about", "dont worry about",
@@ -362,7 +369,8 @@ _cue("strong", "much", "way", "a lot", "lots", "far", "very", "significantly", "
      "extremely", "super", "a lot more", "heaps", "way more", "a good deal", "a great deal", "by a lot",
      "by a mile", "massively", "dramatically", "considerably",
      "really", "hugely", "loads", "tons", "tons more", "a whole lot", "whole lot", "a ton", "way way",
-     "up to eleven", "to eleven", "up to 11")
+     "up to eleven", "to eleven", "up to 11",
+     "muito", "muy", "molto", "mucho", "tres", "sehr", "hella")  # "this is muito slow": intensifiers from other tongues
 
 # After a copula ("the drums are too loud", "vocals are fine now"), these decide what the mention wants.
 COPULAS = frozenset({"is", "are", "was", "were", "feel", "feels", "felt", "sounds", "sound", "seems", "seem",

@@ -451,9 +451,10 @@ _SOMETHING_ELSE = re.compile(
     r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short|kind|sort|type))"
     r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\bnope\b|\btry again\b"
     r"|(?<!the )\bnext one,? (?:please|kindly)\b"
-    r"|\bskip (?:this|that)(?: one)?\b|\bshow (?:me |us )?(?:another|more)\b"
+    r"|\bskip (?:this|that|it)(?: one)?\b|\bshow (?:me |us )?(?:another|more)\b"
     r"|\b(?:give me|show me|try) a different(?: one)?\b|\b(?:this|that|it)(?: one)? (?:is|s) not for (?:me|us)\b"
-    r"|\belse entirely\b|\bnot quite it\b|\b(?:this|that|it) is not it\b|\b(?:an|another|some) alternatives?\b"
+    r"|\belse entirely\b|\bnot quite it\b|\b(?:this is|that is|thats|it is|its) not it\b"
+    r"|^(?:(?:meh|hmm|nah|sorry|ok|well)\W+)*(?:it |this |that )?(?:does not|doesnt) work for (?:me|us)\b|\b(?:an|another|some) alternatives?\b"
     r"|\bsomething (?:totally |completely |entirely |very |quite )?different\b|\bchange it up\b"
     r"|\bnot feeling (?:it|this|that)\b|\bwhat else\b|\bnot even close\b|\bthe opposite\b"
     r"|\bdifferent (?:instruments?|sound|mood|energy)\b"
@@ -946,7 +947,8 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             if reading is not None and state.neg and state.too:
                 reading.moderation = True
             if reading is not None and cue == "bare" and (mention.key.startswith(("mood.", "genre.")) or any(
-                    it.text in _DESCRIBING or it.text.endswith("ing") for it in items[i + 1:i + 3])):
+                    it.text in _DESCRIBING or it.text.endswith("ing") for it in items[i + 1:i + 3])
+                    or any(it.text in _HAVING for it in items[max(0, i - 2):i])):
                 reading.described = True
             if reading is not None:
                 out.items.append(reading)
@@ -1118,6 +1120,8 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
 
 
 _ANSWERS = frozenset({"no", "none", "yes", "nope", "sure"})
+# Before a mention named with no cue, words that say what something has ("every pitch video uses piano")
+_HAVING = frozenset({"uses", "use", "used", "using", "has", "had", "heard", "hearing"})
 # After a mention named with no cue, words that describe it rather than ask for it
 _DESCRIBING = COPULAS | {"make", "makes", "made", "sound", "sounds", "feel", "feels", "seem", "seems", "remind",
                          "reminds"}

@@ -565,6 +565,15 @@ def test_wordnet_words_and_coined_comparatives(text: str, expected: dict[str, ob
     ("public domian or royality free", {"licences": ["CC0-1.0", "royalty-free"]}),
     ("at least 120 bmp", {"tempo.min_bpm": 120.0}),
     ("les choir", {"instrument.choir": "less"}),
+    # test39-test41's constructions, reworded
+    ("hmm, doesn't work for me, next", {"something_else": True}),
+    ("that's not it either", {"something_else": True}),
+    ("not a fan of rock, so none of that", {"genre.rock": "none"}),
+    ("no strings, every wedding video uses strings", {"instrument.strings": "none"}),
+    ("no vocals, they would clash with our choir", {"vocals": "off"}),
+    ("the intro has to pop, make it punchier", {"mood.energetic": "more"}),
+    ("more pop please", {"genre.pop": "more"}),
+    ("this is muy slow, I need it faster", {"tempo": "faster"}),
 ])
 def test_constructions_from_independently_written_banks(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
