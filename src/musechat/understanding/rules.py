@@ -1034,8 +1034,9 @@ def _list_predicate(items: list[Item], i: int, predicate: str | None, end: int) 
     j = i + 2
     while j < len(items) and items[j].kind == "word" and items[j].text in _ARTICLES:
         j += 1
-    if (mention is None or i + 1 >= len(items) or items[i + 1].text not in ("and", "or") or j >= len(items)
-            or items[j].mention is None or items[j].mention.key.split(".")[0] != mention.key.split(".")[0]):
+    other = items[j].mention if j < len(items) else None
+    if (mention is None or other is None or items[i + 1].text not in ("and", "or")
+            or other.key.split(".")[0] != mention.key.split(".")[0]):
         return predicate, end
     shared, _ = _predicate(items, j + 1)
     return (shared, i + 1) if shared is not None else (predicate, end)
