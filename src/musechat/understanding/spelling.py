@@ -9,8 +9,11 @@ Which words are repaired: a word of 5+ letters that is neither a lexicon word no
 swapped) from exactly one lexicon word of 5+ letters with the same first letter; where two are one edit
 away, the one ending with the same letter wins, else nothing is repaired. Known words are never touched,
 so "flower" stays "flower" though "lower" is one letter away; short words are left alone ("last" vs
-"fast" is one letter, and four-letter words are too often names or jargon). An unknown word with no such
-neighbour that splits in exactly one way into two reader words is two words run together ("lesspop").
+"fast" is one letter, and four-letter words are too often names or jargon) unless a swap of neighbours or a
+missing letter explains them ("fsat", "tuch"). Also read: a doubled letter typed once too often ("sloww"),
+"-yer" for "-ier" ("happyer"), and a cue and a mention run together ("lesspop"). Where several words are one
+edit away, those that mean the same are one ("choire"), a swap of neighbours beats a wrong letter ("fatser" is
+faster, not father), then the same last letter decides.
 Without the vocabulary (the text model's package not installed) nothing is repaired.
 """
 
@@ -87,12 +90,12 @@ def _known(word: str, known: frozenset[str]) -> bool:
 @functools.lru_cache(maxsize=4096)
 def repair(word: str) -> str:
     """The lexicon word `word` misspells, or `word` itself."""
-    lexicon, known = lexicon_words(), known_words()
-    if known is None or word in lexicon or word in known or len(word) < MIN_LETTERS - 1:
+    words, known = lexicon_words(), known_words()
+    if known is None or word in words or word in known or len(word) < MIN_LETTERS - 1:
         return word
-    if (undoubled := _undoubled(word, lexicon | _REPLY_WORDS)) is not None:
+    if (undoubled := _undoubled(word, words | _REPLY_WORDS)) is not None:
         return undoubled  # "sloww", "nexxt", "lonng"
-    if word.endswith("yer") and (comparative := word[:-3] + "ier") in lexicon:
+    if word.endswith("yer") and (comparative := word[:-3] + "ier") in words:
         return comparative  # "happyer"
     short = len(word) < MIN_LETTERS
     affixed = _known(word, known)  # "fatser" reads as "fats" + "er": only a swap of neighbours repairs it
@@ -103,7 +106,8 @@ def repair(word: str) -> str:
                       and sorted(c) == sorted(word)]
     else:
         candidates = [c for c in _targets(word[0]) if one_edit_apart(word, c)]
-    if len({lexicon_meaning(c) for c in candidates}) == 1 and None not in {lexicon_meaning(c) for c in candidates}:
+    meanings = {lexicon.MENTIONS.get((c,)) for c in candidates}
+    if len(meanings) == 1 and None not in meanings:
         candidates = sorted(candidates, key=len)[:1]  # "choire": "choir" and "choirs" mean the same
     if len(candidates) > 1 and (swaps := [c for c in candidates if sorted(c) == sorted(word)]):
         candidates = swaps  # two neighbours swapped is the commonest slip: "fatser" is "faster", not "father"
@@ -111,13 +115,13 @@ def repair(word: str) -> str:
         candidates = [c for c in candidates if c[-1] == word[-1]]
     if len(candidates) == 1:
         return candidates[0]
-    return word if short or affixed else (_split(word, lexicon) or word)
+    return word if short or affixed else (_split(word) or word)
 
 
 def _undoubled(word: str, words: frozenset[str]) -> str | None:
     """A doubled letter typed once too often, where one of the pair removed gives a word of 3+ letters."""
     for k in range(1, len(word)):
-        if word[k] == word[k - 1] and len(word) > 3 and (single := word[:k] + word[k + 1:]) in words:
+        if word[k] == word[k - 1] and (single := word[:k] + word[k + 1:]) in words and len(single) >= 3:
             return single
     return None
 
@@ -127,27 +131,11 @@ def _swapped_or_missing(word: str, target: str) -> bool:
     return one_edit_apart(word, target) and (len(target) == len(word) + 1 or sorted(target) == sorted(word))
 
 
-def lexicon_meaning(word: str) -> str | None:
-    """The attribute a one-word mention names, with its sign ("choir" and "choirs" both instrument.choir)."""
-    mention = lexicon.MENTIONS.get((word,))
-    return None if mention is None else f"{mention.key}:{mention.sign}:{mention.implied}"
-
-
-def _split(word: str, lexicon: frozenset[str]) -> str | None:
+def _split(word: str) -> str | None:
     """A cue and a mention run together ("lesspop", "nodrums", "morejazz"): the one way to split it."""
     splits = [f"{word[:k]} {word[k:]}" for k in range(2, len(word) - 2)
-              if (word[:k],) in cue_words() and (word[k:],) in mention_words()]
+              if (word[:k],) in lexicon.CUES and (word[k:],) in lexicon.MENTIONS]
     return splits[0] if len(splits) == 1 else None
-
-
-@functools.cache
-def cue_words() -> frozenset[tuple[str, ...]]:
-    return frozenset(lexicon.CUES)
-
-
-@functools.cache
-def mention_words() -> frozenset[tuple[str, ...]]:
-    return frozenset(lexicon.MENTIONS)
 
 
 def repair_text(text: str) -> str:
