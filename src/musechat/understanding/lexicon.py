@@ -242,7 +242,9 @@ _add(Mention("duration", -1, implied="more"), "keep it short", "short and sweet"
      "a short song", "a short piece", "short track", "short song", "something short", "nice and short")
 _add(Mention("duration", -1, implied="more"), "half the length", "half as long", "half the duration",
      "cut the length in half", "cut it in half", "halve the length", "halve it", "trim it down", "cut it down",
-     "a trimmed version", "a cut down version")
+     "a trimmed version", "a cut down version",
+     *(f"{verb} the {what}" for verb in ("cut", "trim", "reduce", "shorten", "cut down", "bring down")
+       for what in ("length", "duration", "runtime", "run time")))
 _add(Mention("duration", 1, implied="more"), "twice as long", "double the length", "double the duration")
 _add(Mention("duration", 1, implied="more"), "a long one", "a long track", "a long song", "a long piece",
      "something long")
@@ -281,6 +283,15 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     *(f"{same} {what}" for same in ("same", "the same") for what in ("track", "song", "vibe", "feel", "one", "thing",
                                                                     "tune", "but")),
     "dance floor", "the dance floor", "dancefloor",  # the place in the video
+    # "our editor's happy to trim it": willing, not a mood
+    "happy to", "glad to", "happy for you to", "happy for us to",
+    # people in the video or the room who sing are no voice asked for: "the congregation sings straight after"
+    *(f"{who} {sing}" for who in ("we", "i", "they", "congregation", "the congregation", "everyone", "everybody",
+                                  "crowd", "the crowd", "audience", "the audience", "kids", "the kids", "guests",
+                                  "the guests", "people", "class", "the class", "students", "the students", "fans",
+                                  "the fans", "family", "the family")
+      for sing in ("sing", "sings", "sang", "singing", "sing along", "sings along", "will sing", "are singing",
+                   "is singing")),
     # the user's own performers and voice, not a voice asked for: "it would compete with my singers"
     *(f"{whose} {who}" for whose in ("my", "our", "his", "her", "their") for who in (
         "singer", "singers", "vocalist", "vocalists", "choir", "voice", "voices", "voiceover", "voice over")),
@@ -431,7 +442,11 @@ LESS_AFTER = tuple(tuple(p.split()) for p in (
     *(f"{copula} not what {who} {after}" for copula in ("is", "are") for who in ("i am", "we are", "im")
       for after in ("after", "looking for")),
     "kills the vibe", "kill the vibe", "kills the mood", "kill the mood", "doing my head in", "does my head in",
-    "do my head in", "drives me mad", "driving me mad", "drives me crazy", "driving me crazy",
+    "do my head in",
+    *(f"{verb}{me}{how}" for verb in ("drives", "driving", "is driving", "are driving", "drive")
+      for me in (" me ", " us ")
+      for how in ("mad", "crazy", "nuts", "insane", "bananas", "up the wall", "round the bend", "around the bend",
+                  "mental")),
     *(f"{verb} {obj} {how}{word}" for verb in ("make", "makes") for obj in ("it", "this", "the track")
       for how in ("", "feel ", "sound ", "seem ") for word in ("cheap", "cheesy", "busy", "messy", "muddy", "harsh",
                                                                "tacky", "annoying", "worse", "boring")),

@@ -225,6 +225,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "scratch the no-guitar thing" takes the removal back
     (r"\b(?:scratch|forget|drop|undo|ignore|cancel|remove|lose) (?:the |that |my )?(?:no|without) ((?:[a-z]+ ){0,2}?"
      r"[a-z]+?) (?:thing|rule|request|part|bit|idea|constraint|filter)\b", r"\1 can come back"),
+    # ... and "scratch the piano thing" takes back what was asked of the piano, as "forget the piano thing" does
+    (r"\b(?:scratch|cancel|undo) (?:the|that|my) ((?:[a-z]+ ){0,2}?[a-z]+?) (?:thing|request|idea|ask|comment)\b",
+     r"forget the \1 idea"),
     # "I've changed my mind, drums are fine" releases them as "drums are fine again" does
     (r"\b(?:changed my mind|on second thoughts?|come to think of it)\b,?\s*(.*?)\b(is|are) (fine|ok|okay|alright"
      r"|acceptable)\b", r"\1\2 \3 again"),
@@ -272,6 +275,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|riff|loop|intro|outro|bit|track)s?\b(?= (?:is|are|was|were|sounds?|feels?|seems?|gets?)\b)", r"\1"),
     (r"\b(?:punch|energy|oomph|presence|weight|power|body) (?:in|on|from) (?:the )?(?=(?:drums|guitars?|piano|synths?"
      r"|strings|vocals|flute|choir)\b)", ""),
+    # "way more drive": the degree belongs to the energy noun the lexicon only knows after a bare "more"
+    (r"\b(way|much|a lot|a bit|a little|slightly|far|lots) more (?:drive|edge|life)\b", r"\1 more energy"),
     (r"\btwice as (?:fast|quick)\b", "a lot faster"), (r"\bhalf as fast\b", "a lot slower"),
     (r"\bhalf (?:the|its) (?:speed|tempo|pace)\b(?: of (?:this|that|it|the (?:current )?(?:one|track|song)))?",
      "a lot slower"),
@@ -318,7 +323,8 @@ _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", 
                (r"\bwith out\b", "without"), (r"\bw/o\b", "without"), (r"\bw/(?=\s)", "with"),
                (r"\babt\b", "about"), (r"\bbmp\b", "bpm"), (r"\bles\b(?! paul)", "less"),
                (r"\bslighty\b", "slightly"), (r"\bundr\b", "under"), (r"\bain'?t\b", "is not"),
-               (r"\br\b(?! ?(?:&|and|n) ?b\b)", "are"), (r"\bno cap\b", ""))
+               (r"\br\b(?! ?(?:&|and|n) ?b\b)", "are"), (r"\bno cap\b", ""),
+               (r"\b(?:somthing|sumthing|somethin|smth|sth)\b", "something"))
 
 
 _COMPARISON_SIGNS = (("(?:<=|=<|≤)", "at most"), ("(?:>=|=>|≥)", "at least"), ("<", "under"), (">", "over"))
@@ -449,7 +455,9 @@ _SOMETHING_ELSE = re.compile(
     r"\b(?:something|(?<!on )(?<!approve )(?<!accept )(?<!allow )(?<!use )anything|someone|somebody)"
     r" (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
     r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short|kind|sort|type))"
-    r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\bnope\b|\btry again\b"
+    r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\btry again\b"
+    r"|\b(?:swap|switch|change) (?:it|this|that)(?: one| track| song)? out\b(?! for)"
+    r"|\breplace (?:it|this|that)(?: one| track| song)?\b(?! with)"
     r"|(?<!the )\bnext one,? (?:please|kindly)\b"
     r"|\bskip (?:this|that|it)(?: one)?\b|\bshow (?:me |us )?(?:another|more)\b"
     r"|\b(?:give me|show me|try) a different(?: one)?\b|\b(?:this|that|it)(?: one)? (?:is|s) not for (?:me|us)\b"
@@ -620,6 +628,8 @@ for _cue_name, _phrases in (("lift", LIFT_AFTER), ("fine", FINE_AFTER), ("less",
                             ("ok", OK_AFTER)):
     for _phrase in _phrases:
         _AFTER_BY_FIRST.setdefault(_phrase[0], []).append((_cue_name, _phrase))
+# Nouns a genre or instrument names a kind of ("electronic stuff", "guitar parts"): the mention stays the subject
+_HEAD_NOUNS = frozenset({"stuff", "music", "vibes", "elements", "parts", "influences", "bits", "tracks", "songs"})
 _PRESENCE_WORDS = frozenset({"prominent", "present", "noticeable", "audible", "obvious", "upfront", "dominant"})
 _ENERGY_NOUNS = frozenset({"energy", "intensity", "excitement", "punch", "oomph"})
 
@@ -668,6 +678,8 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     postfix = _postfix(items, start)
     if postfix[0] is not None:
         return postfix
+    while start < len(items) and items[start].kind == "word" and items[start].text in _HEAD_NOUNS:
+        start += 1  # "electronic stuff is ok again": the predicate is said of the genre
     end = start
     while end < len(items) and items[end].text not in ("and", "or"):
         end += 1
@@ -856,8 +868,8 @@ _PICK_WORDS = frozenset({"it", "its", "this", "that", "music", "track", "song", 
 
 def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Intensity | Literal["plain"] | None:
     """A tempo or mood word that says what the current pick is: after a copula whose subject is the pick,
-    with no cue and no modal ("it should be calm" wishes; "the video is dark" describes the video, which
-    the music should match). Said plainly ("it is slow") it asks nothing: "plain". Said with a degree ("it's a
+    with no cue and no modal ("it should be calm" wishes; "the video is dark" describes the video:
+    `_describes_the_video`). Said plainly ("it is slow") it asks nothing: "plain". Said with a degree ("it's a
     bit slow", "this music is very fast, I need more slow") it is a complaint, read as "too": the intensity
     ("slight" for "a bit", "quite"; "strong" for "very", "really"). None: not a description."""
     mention = items[i].mention
@@ -884,6 +896,41 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
     if any(d.cue == "slight" or d.text in _SLIGHT_HEDGES for d in degrees):
         return "slight"
     return "strong" if any(d.cue == "strong" for d in degrees) else "normal"  # "it's very dreary"
+
+
+# What a video is, as people name it ("hype reel", "sunrise timelapse"): not "piece", "edit" or "short", which
+# name music as often
+_SCENE_NOUNS = frozenset({"video", "videos", "clip", "clips", "scene", "footage", "film", "vlog", "movie", "montage",
+                          "trailer", "reel", "reels", "ad", "commercial", "episode", "timelapse", "documentary", "doc",
+                          "promo", "tutorial", "livestream", "stream", "slideshow", "recap", "teaser", "subject",
+                          "story", "topic", "theme"})
+_SCENE_MODIFIERS = frozenset({"a", "an", "the", "my", "our", "about", "all", "very", "really", "quite",
+                              "pretty", "so", "kind", "of"})
+
+
+def _describes_the_video(items: list[Item], i: int, state: _ClauseState) -> bool:
+    """A plain tempo or mood word said of the video, not the music: "it's a hype reel", "a slow sunrise
+    timelapse", "the episode is about grief". It tells what the scene is, which asks nothing of the track
+    (the writers of the held-out banks read it so: the music need not match it)."""
+    mention = items[i].mention
+    if mention is None or mention.implied is not None or not mention.key.startswith(("tempo", "mood.")):
+        return False
+    if state.neg or state.polarity not in (None, "weak_more") or state.too or state.lift is not None or state.keep:
+        return False  # "a" is the weak cue of "a calm one"
+    for item in items[i + 1:i + 4]:  # the word names the kind of video: "hype reel", "slow sunrise timelapse"
+        if item.text in _SCENE_NOUNS:
+            return True
+        if item.kind != "word" or item.text in _VIDEO_CUE_BREAKS:
+            break
+    j = i - 1
+    while j >= 0 and items[j].text in _SCENE_MODIFIERS:
+        j -= 1
+    # said of the video: "the video is dark", "episode's about grief"
+    return j >= 1 and items[j].text in COPULAS and any(item.text in _SCENE_NOUNS for item in items[:j])
+
+
+_VIDEO_CUE_BREAKS = frozenset({"and", "or", "for", "with", "but", "music", "track", "song", "tune", "one", "vibe",
+                               "vibes", "stuff", "please", "to", "in", "on", "like"})
 
 
 def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> None:
@@ -919,6 +966,10 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                     sounding[following.mention.key] = item
                 i += 1
                 continue
+            if _describes_the_video(items, i, state):
+                state.after_mention()
+                i += 1
+                continue
             described = _describes_the_pick(items, i, state)
             if described is not None:
                 complaint = None if described == "plain" or not praise_free else _reading(
@@ -947,9 +998,7 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             reading = _reading(mention, cue, state.intensity, item.text)
             if reading is not None and state.neg and state.too:
                 reading.moderation = True
-            if reading is not None and cue == "bare" and (mention.key.startswith(("mood.", "genre.")) or any(
-                    it.text in _DESCRIBING or it.text.endswith("ing") for it in items[i + 1:i + 3])
-                    or any(it.text in _HAVING for it in items[max(0, i - 2):i])):
+            if reading is not None and cue == "bare" and mention.key.startswith(("mood.", "genre.", "instrument.")):
                 reading.described = True
             if reading is not None:
                 out.items.append(reading)
@@ -1127,6 +1176,8 @@ _HAVING = frozenset({"uses", "use", "used", "using", "has", "had", "heard", "hea
 # After a mention named with no cue, words that describe it rather than ask for it
 _DESCRIBING = COPULAS | {"make", "makes", "made", "sound", "sounds", "feel", "feels", "seem", "seems", "remind",
                          "reminds"}
+# A clause with one of these says something of what it names (a reason), rather than only naming it (an ask)
+_SAYS = _DESCRIBING | _HAVING | {"have", "making", "thats"}
 _ARTICLES = frozenset({"the", "a", "an", "that", "this", "those", "these"})
 # What lets a clause with no subject of its own speak of the instrument just named, or describe the pick
 _MODAL_BE = (["could", "be"], ["should", "be"], ["can", "be"], ["might", "be"], ["would", "be"], ["needs", "to"],
@@ -1174,6 +1225,7 @@ _CORRECTION = re.compile(
     rf"|\b(?:wait|actually|well|sorry|oh|hmm){_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$))"
     rf"|(?:^|(?<=[.,;:!?]))\s*(?:actually|i mean|wait|sorry|oops|correction)\b"
     rf"(?:{_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$)))?")
+_OPENING_REFUSAL = re.compile(r"^\s*(?:nope|nah|meh|no(?=\s*[,.;:!]))\b")
 _CORRECTION_FILLERS = frozenset({"no", "nope", "nah", "hmm", "well", "oh", "ok", "okay", "sorry", "um", "uh"})
 
 
@@ -1188,6 +1240,9 @@ def read(text: str) -> Readings:
     for segment in segments:
         part = _read_segment(segment.strip(" .,;:!?"), Readings(last_mention=out.last_mention))
         _replace(out, part)
+    if _OPENING_REFUSAL.match(normalised) and not (out.items or out.min_s or out.max_s or out.min_bpm
+                                                   or out.max_bpm or out.licences or out.reset):
+        out.something_else = True  # "nope, too cheesy": a refusal whose reason names nothing to change
     return out
 
 
@@ -1208,14 +1263,18 @@ def _replace(out: Readings, part: Readings) -> None:
     out.last_mention = part.last_mention or out.last_mention
 
 
-def _turned_down(tokens: list[str], named: Mention | None) -> list[str]:
+def _turned_down(tokens: list[str], named: Mention | None, last: Reading | None) -> list[str]:
     """"tone it down" lowers the energy, unless "it" is the instrument just named ("the beat is too busy, tone
-    it down a lot" = much less drums; "the piano is too loud, turn it down")."""
+    it down a lot" = much less drums; "the piano is too loud, turn it down") or the genre or mood just
+    complained of ("kinda too jazzy, tone it down?" = less jazz)."""
     for j in range(len(tokens) - 2):
         verb, what, down = tokens[j:j + 3]
         if verb in ("tone", "dial", "turn", "bring") and down == "down":
             if what in ("it", "them") and named is not None and named.key.startswith("instrument."):
                 return [*tokens[:j], verb, "down", named.key.split(".", 1)[1], *tokens[j + 3:]]
+            if (what in ("it", "that", "this") and last is not None and last.value == "less"
+                    and last.key.startswith(("genre.", "mood."))):
+                return [*tokens[:j], verb, "down", last.key.split(".", 1)[1], *tokens[j + 3:]]
             if verb in ("tone", "dial") and what in ("it", "things", "this", "everything"):
                 return [*tokens[:j], "less", "energetic", *tokens[j + 3:]]
     return tokens
@@ -1229,6 +1288,7 @@ def _read_segment(text: str, out: Readings) -> Readings:
     # "it's very upbeat, I love it" is praise, not a complaint: no clause up to the last praise complains
     last_praise = max((k for k, clause in enumerate(clauses) if _PRAISE.search(clause)), default=-1)
     subject: Reading | None = None  # a clause that only names an instrument, which the next may speak of
+    spoken: list[tuple[list[str], list[Reading]]] = []  # each clause's words and readings
     for k, clause in enumerate(clauses):
         tokens = [t for t in re.split(r"[\s\-]+", clause) if t]
         if k == 0 and len(clauses) > 1 and tokens[:2] == ["not", "the"] and len(tokens) <= 4:
@@ -1243,7 +1303,7 @@ def _read_segment(text: str, out: Readings) -> Readings:
                 and out.last_mention is not None and out.last_mention.key.startswith("instrument.")):
             # "I don't mind the drums, but they're a bit loud": "they" are the instrument just named
             tokens = [out.last_mention.key.split(".", 1)[1], *tokens[1:]]
-        tokens = _turned_down(tokens, out.last_mention)
+        tokens = _turned_down(tokens, out.last_mention, out.items[-1] if out.items else None)
         if (k > 0 and tokens[:2] in _MODAL_BE and out.last_mention is not None
                 and out.last_mention.key.startswith("instrument.") and _LOUDNESS.intersection(tokens)):
             # "the piano is lovely but could be a little quieter": the instrument just named is the subject
@@ -1265,12 +1325,35 @@ def _read_segment(text: str, out: Readings) -> Readings:
             said = out.items[before:]
             if subject is not None and any(reading.key == subject.key for reading in said):
                 out.items.remove(subject)  # "the drums - way too loud": the first clause only named them
-            for reading in [r for r in said if r.described and any(o.key == r.key for o in out.items[:before])]:
+            reasons = [r for r in said if r.described and any(o.key == r.key for o in out.items[:before])
+                       and (not r.key.startswith("instrument.") or not _SAYS.isdisjoint(tokens))]
+            if reasons and not _SAYS.isdisjoint(tokens):
+                reasons = [r for r in said if r.described]  # the clause is the reason: see `_drop_reasons`
+            for reading in reasons:
                 out.items.remove(reading)  # "without the choir; the chanting feels churchy": a reason, no ask
                 said.remove(reading)
             subject = said[0] if (len(said) == 1 and said[0].value == "more"
                                   and set(tokens) - _ARTICLES == set(said[0].words.split())) else None
+            spoken.append((tokens, said))
+    _drop_reasons(spoken, out)
     return out
+
+
+def _drop_reasons(spoken: list[tuple[list[str], list[Reading]]], out: Readings) -> None:
+    """A clause that says something of what another clause asks the other way, naming it with no cue, gives
+    the reason for the ask ("the flute makes the flythrough feel like a nature doc - can I get one without any
+    flute?", "no piano please, that's three piano tracks in a row"); the rest of that clause is the same reason
+    ("without strings, the violins are making it syrupy" asks nothing of the mood). A clause with no verb is an
+    ask of its own ("no guitar, guitar solo please" contradicts itself)."""
+    for k, (tokens, said) in enumerate(spoken):
+        asked_elsewhere = {(r.key, r.value) for _, other in spoken[:k] + spoken[k + 1:] for r in other
+                           if not r.described}
+        if _SAYS.isdisjoint(tokens):
+            continue
+        if any(r.described and (r.key, r.value) not in asked_elsewhere
+               and any(key == r.key for key, _ in asked_elsewhere) for r in said):
+            for reading in [r for r in said if r.described]:
+                out.items.remove(reading)
 
 
 # ------------------------------------------------------------------ readings → request (or a conflict)
