@@ -119,7 +119,9 @@ for _name, _phrases in _INSTRUMENT_WORDS.items():
 # "beat" alone is tempo talk ("the beat is too fast"); with a quantity it is the drums.
 _add(Mention("instrument.drums", implied="more"), "more beat", "a stronger beat", "stronger beat", "a heavier beat",
      "heavier beat", "with a beat", "a good beat", "a solid beat", "more of a beat", "a proper beat", "proper beat",
-     "a real beat", "a decent beat")
+     "a real beat", "a decent beat",
+     *(f"{det}{adj} beat" for det in ("", "a ") for adj in ("strong", "heavy", "big", "hard", "punchy", "pounding",
+                                                            "thumping", "fat", "clear", "steady", "thick")))
 # Without "beat" there are no drums ("is there one without the beat?"); the tempo sense needs a speed word.
 _add(Mention("instrument.drums", implied="neg"),
      *(f"{neg} {det}{beat}" for neg in ("no", "without", "lose", "drop", "nothing with", "anything without")
@@ -283,6 +285,8 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     *(f"{same} {what}" for same in ("same", "the same") for what in ("track", "song", "vibe", "feel", "one", "thing",
                                                                     "tune", "but")),
     "dance floor", "the dance floor", "dancefloor",  # the place in the video
+    # "this is the bit where the children run": a part of the video, not a degree
+    "the bit", "this bit", "that bit",
     # "our editor's happy to trim it": willing, not a mood
     "happy to", "glad to", "happy for you to", "happy for us to",
     # people in the video or the room who sing are no voice asked for: "the congregation sings straight after"
@@ -316,7 +320,7 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
 
 CUES: dict[tuple[str, ...], Cue] = {}
 # Negators that are removal verbs: after a fresh negator they cancel it ("do not remove the piano").
-REMOVALS = frozenset({"lose", "drop", "remove", "get rid of", "cut", "cut out", "skip", "ditch", "kill", "nix",
+REMOVALS = frozenset({"lose", "drop", "remove", "get rid of", "cut", "cut out", "skip", "ditch", "kill", "nix", "quit",
                       "scrap", "exclude", "take out", "leave out", "strip out", "mute", "silence", "avoid", "losing",
                       "removing", "dropping", "ditching", "cutting out", "getting rid of", "taking out"})
 
@@ -357,6 +361,7 @@ _cue("less", "less like", "less", "fewer", "decrease", "drop down", "hardly any"
      "not keen on", "not crazy about", "not sold on", "not loving", "not feeling the")
 _cue("more", "not enough")  # "too much synth, not enough piano"
 _cue("neg", "none of")  # "none of that please"
+_cue("neg", "quit the", "quit that")  # "can you quit the guitar?": a learner's "take out"
 _cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so")
 _cue("lift", "changed my mind about", "change my mind about", "changed our mind about")
 _cue("lift", "take back", "undo", "retract", "withdraw", "do not worry about", "dont worry about",
@@ -424,6 +429,8 @@ LIFT_AFTER = tuple(tuple(p.split()) for p in (
     "no longer matter", "is no longer important", "are no longer important", "can be anything", "can be whatever",
     "is up to you", "is your call", "is not a concern", "is open", "is no longer an issue", "no longer an issue",
     "is not an issue", "are not an issue", "is no issue", "whatever", "whatever works",
+    *(f"{copula} {neg}{det}problem{when}" for copula in ("is", "are") for neg in ("not ", "no ", "no longer ")
+      for det in ("", "a ") for when in ("", " anymore", " now")),
     "can come back", "can return"))
 # After a mention, what lets it stay: a release where the conversation removed it, else praise ("the strings
 # can stay"); the conversation decides, as for "fine".

@@ -275,6 +275,14 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|riff|loop|intro|outro|bit|track)s?\b(?= (?:is|are|was|were|sounds?|feels?|seems?|gets?)\b)", r"\1"),
     (r"\b(?:punch|energy|oomph|presence|weight|power|body) (?:in|on|from) (?:the )?(?=(?:drums|guitars?|piano|synths?"
      r"|strings|vocals|flute|choir)\b)", ""),
+    # "this is longer than my whole reel": a complaint of the length, not a bound
+    *((rf"\b(?:this|it|that)(?: one| track| song)? (?:is|s|runs|goes|lasts|plays) (?:way |much |a lot |a bit )?"
+       rf"{comparative} than "
+       r"(?:my|our|the|your)\b(?: [a-z]+){0,3}", f"too {length}")
+      for comparative, length in (("longer", "long"), ("shorter", "short"))),
+    # a person named to say who she is, not a voice: "the lady who runs the keep-fit class says ..."
+    (r"\b(?:the|a|my|our) (?:lady|woman|man|guy|girl|boy|gentleman|bloke) (?:who|that)\b(?! (?:sings|is singing))",
+     "someone who"),
     # "way more drive": the degree belongs to the energy noun the lexicon only knows after a bare "more"
     (r"\b(way|much|a lot|a bit|a little|slightly|far|lots) more (?:drive|edge|life)\b", r"\1 more energy"),
     (r"\btwice as (?:fast|quick)\b", "a lot faster"), (r"\bhalf as fast\b", "a lot slower"),
@@ -324,7 +332,9 @@ _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", 
                (r"\babt\b", "about"), (r"\bbmp\b", "bpm"), (r"\bles\b(?! paul)", "less"),
                (r"\bslighty\b", "slightly"), (r"\bundr\b", "under"), (r"\bain'?t\b", "is not"),
                (r"\br\b(?! ?(?:&|and|n) ?b\b)", "are"), (r"\bno cap\b", ""),
-               (r"\b(?:somthing|sumthing|somethin|smth|sth)\b", "something"))
+               (r"\b(?:somthing|sumthing|somethin|smth|sth)\b", "something"),
+               # a learner's comparatives: "not more long than 2 minutes", "more short also"
+               (r"\bmore long\b", "longer"), (r"\bmore short\b", "shorter"))
 
 
 _COMPARISON_SIGNS = (("(?:<=|=<|≤)", "at most"), ("(?:>=|=>|≥)", "at least"), ("<", "under"), (">", "over"))
@@ -456,8 +466,7 @@ _SOMETHING_ELSE = re.compile(
     r" (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
     r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short|kind|sort|type))"
     r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\btry again\b"
-    r"|\b(?:swap|switch|change) (?:it|this|that)(?: one| track| song)? out\b(?! for)"
-    r"|\breplace (?:it|this|that)(?: one| track| song)?\b(?! with)"
+
     r"|(?<!the )\bnext one,? (?:please|kindly)\b"
     r"|\bskip (?:this|that|it)(?: one)?\b|\bshow (?:me |us )?(?:another|more)\b"
     r"|\b(?:give me|show me|try) a different(?: one)?\b|\b(?:this|that|it)(?: one)? (?:is|s) not for (?:me|us)\b"
@@ -641,7 +650,7 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
     if start >= len(items):
         return None, start
     mention = items[start - 1].mention
-    if mention is not None and (mention.key.startswith("instrument.") or mention.key == "vocals"
+    if mention is not None and (mention.key.startswith(("instrument.", "genre.")) or mention.key == "vocals"
                                 or (mention.key == "tempo" and mention.sign == 0)
                                 or items[start - 1].text in _ENERGY_NOUNS):  # not "calm down"
         j = start
@@ -653,6 +662,8 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
             return "less", j + 1
         if j < len(items) and items[j].text in ("more", "less", "fewer"):
             sign = 1 if items[j].text == "more" else -1
+            if j + 1 < len(items) and items[j + 1].text in ("and", "or", "then") and j > start:
+                return ("more" if sign > 0 else "less"), j + 1  # "the rock a little less and more soft"
             if j + 1 < len(items) and items[j + 1].text in _PRESENCE_WORDS:  # "make the vocals less prominent"
                 return ("more" if sign > 0 else "less"), j + 2
             quality = items[j + 1].mention if j + 1 < len(items) else None
@@ -903,7 +914,11 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
 _SCENE_NOUNS = frozenset({"video", "videos", "clip", "clips", "scene", "footage", "film", "vlog", "movie", "montage",
                           "trailer", "reel", "reels", "ad", "commercial", "episode", "timelapse", "documentary", "doc",
                           "promo", "tutorial", "livestream", "stream", "slideshow", "recap", "teaser", "subject",
-                          "story", "topic", "theme"})
+                          "story", "topic", "theme", "photos", "photo", "pictures", "picture", "images", "slides",
+                          "shots", "day", "occasion", "event", "moment", "memories"})
+# After the video's noun, a word for music makes it the music's kind after all: "a happy party track"
+_MUSIC_NOUNS = frozenset({"music", "track", "tracks", "song", "songs", "tune", "tunes", "piece", "playlist", "vibe",
+                          "vibes", "sound", "beat", "one"})
 _SCENE_MODIFIERS = frozenset({"a", "an", "the", "my", "our", "about", "all", "very", "really", "quite",
                               "pretty", "so", "kind", "of"})
 
@@ -917,9 +932,10 @@ def _describes_the_video(items: list[Item], i: int, state: _ClauseState) -> bool
         return False
     if state.neg or state.polarity not in (None, "weak_more") or state.too or state.lift is not None or state.keep:
         return False  # "a" is the weak cue of "a calm one"
-    for item in items[i + 1:i + 4]:  # the word names the kind of video: "hype reel", "slow sunrise timelapse"
+    for k in range(i + 1, min(i + 4, len(items))):  # it names the kind of video: "hype reel", "slow sunrise timelapse"
+        item = items[k]
         if item.text in _SCENE_NOUNS:
-            return True
+            return k + 1 == len(items) or items[k + 1].text not in _MUSIC_NOUNS
         if item.kind != "word" or item.text in _VIDEO_CUE_BREAKS:
             break
     j = i - 1
@@ -1131,6 +1147,11 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
     "I can hear a flute, don't want it" removes it, whatever the clause before made of it (a correction)."""
     while items and items[-1].text in POSTFIX_END:
         items = items[:-1]  # "lose it please"
+    if len(items) == 1 and items[0].kind == "cue" and items[0].cue == "neg" and items[0].text in REMOVALS:
+        removal = _reading(mention, "neg", "normal", items[0].text)  # "the synth, take out please"
+        if removal is not None:
+            out.items = [it for it in out.items if it.key != removal.key] + [removal]
+        return
     too_much = re.search(r"\b(?:(way|far|much|a bit|a little|slightly) )?too (?:much|many) of (?:it|that|this|them"
                          r"|those)$", " ".join(it.text for it in items))
     if too_much:  # "the flute's lovely but there's way too much of it"
@@ -1225,7 +1246,17 @@ _CORRECTION = re.compile(
     rf"|\b(?:wait|actually|well|sorry|oh|hmm){_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$))"
     rf"|(?:^|(?<=[.,;:!?]))\s*(?:actually|i mean|wait|sorry|oops|correction)\b"
     rf"(?:{_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$)))?")
-_OPENING_REFUSAL = re.compile(r"^\s*(?:nope|nah|meh|no(?=\s*[,.;:!]))\b")
+# Words that refuse the pick ("nope, too cheesy", "swap it out?", "doesn't fit my pasta video"): "something
+# else" only when nothing else is asked ("too cheerful for a memorial video, can you change it" = less happy)
+_REFUSAL = re.compile(
+    r"^\s*(?:nope|nah|meh|no(?=\s*[,.;:!]))\b"
+    r"|\b(?:swap|switch|change) (?:it|this|that)(?: one| track| song)? out\b"
+    r"|\breplace (?:it|this|that)(?: one| track| song)?\b"
+    r"|\bchange (?:it|this|that)(?: one| track| song)?\b"
+    r"|\b(?:give (?:me|us)|play|hear|try|have|get|find|show (?:me|us)) another\b"
+    r"|(?:^|(?<=[.,;:!?] ))next[.!?]*$"
+    r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "
+    r"|do not |dont |not )(?:convinc[a-z]*|fit|suit|match)\b")
 _CORRECTION_FILLERS = frozenset({"no", "nope", "nah", "hmm", "well", "oh", "ok", "okay", "sorry", "um", "uh"})
 
 
@@ -1240,7 +1271,7 @@ def read(text: str) -> Readings:
     for segment in segments:
         part = _read_segment(segment.strip(" .,;:!?"), Readings(last_mention=out.last_mention))
         _replace(out, part)
-    if _OPENING_REFUSAL.match(normalised) and not (out.items or out.min_s or out.max_s or out.min_bpm
+    if _REFUSAL.search(normalised) and not (out.items or out.min_s or out.max_s or out.min_bpm
                                                    or out.max_bpm or out.licences or out.reset):
         out.something_else = True  # "nope, too cheesy": a refusal whose reason names nothing to change
     return out
@@ -1311,7 +1342,9 @@ def _read_segment(text: str, out: Readings) -> Readings:
         elif (k > 0 and 0 < len(tokens) <= 4 and tokens[0] in _DEGREE_OPENERS and out.last_mention is not None
               and out.last_mention.key.startswith("instrument.")
               and (PREDICATE_LESS | _LOUDNESS).intersection(tokens[1:])
-              and not any(_quality_of_the_track(token) and token not in _LOUDNESS for token in tokens)):
+              and not any(_quality_of_the_track(token) and token not in _LOUDNESS for token in tokens)
+              and not any(item.mention is not None and item.mention.key.startswith(("instrument.", "vocals"))
+                          for item in _scan(tokens))):  # "no percussion, but a heavy beat" names its own
             # "the flute is nice but a bit shrill": a complaint with no subject is about the instrument just named
             tokens = [out.last_mention.key.split(".", 1)[1], "is", *tokens]
         elif k > 0 and tokens and tokens[0] in _DEGREE_OPENERS and _describes_after_praise(tokens, clauses[k - 1]):
@@ -1329,9 +1362,9 @@ def _read_segment(text: str, out: Readings) -> Readings:
                        and (not r.key.startswith("instrument.") or not _SAYS.isdisjoint(tokens))]
             if reasons and not _SAYS.isdisjoint(tokens):
                 reasons = [r for r in said if r.described]  # the clause is the reason: see `_drop_reasons`
-            for reading in reasons:
-                out.items.remove(reading)  # "without the choir; the chanting feels churchy": a reason, no ask
-                said.remove(reading)
+            # "without the choir; the chanting feels churchy": a reason, no ask
+            out.items = [r for r in out.items if not any(r is reason for reason in reasons)]
+            said = [r for r in said if not any(r is reason for reason in reasons)]
             subject = said[0] if (len(said) == 1 and said[0].value == "more"
                                   and set(tokens) - _ARTICLES == set(said[0].words.split())) else None
             spoken.append((tokens, said))
@@ -1352,8 +1385,7 @@ def _drop_reasons(spoken: list[tuple[list[str], list[Reading]]], out: Readings) 
             continue
         if any(r.described and (r.key, r.value) not in asked_elsewhere
                and any(key == r.key for key, _ in asked_elsewhere) for r in said):
-            for reading in [r for r in said if r.described]:
-                out.items.remove(reading)
+            out.items = [r for r in out.items if not (r.described and any(r is s for s in said))]
 
 
 # ------------------------------------------------------------------ readings → request (or a conflict)

@@ -678,6 +678,25 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("You can include electronic stuff again, the producer's come round to it.", {"lifted": ["genre.electronic"]}),
     ("speed it up a little and cut the length",
      {"tempo": "faster", "tempo.intensity": "slight", "duration": "shorter"}),
+    # round 9: learners' English, creators' chat, people who are not music people
+    ("can you quit the guitar? I have already guitar in my own recording", {"instrument.guitar": "none"}),
+    ("The synth, take out please, sound very cheap.", {"instrument.synth": "none"}),
+    ("song without lyrics and not more long than 2 minutes please", {"vocals": "off", "duration.max_s": 120.0}),
+    ("more gentle please, and the jazz a bit less",
+     {"mood.calm": "more", "genre.jazz": "less", "genre.jazz.intensity": "slight"}),
+    ("ok the licence is not problem anymore", {"lifted": ["licence"]}),
+    ("without drums but with a strong beat", {"conflict": "instrument.drums"}),
+    ("it is too much sad, graduation of my daughter is happy day", {"mood.sad": "less"}),
+    ("a happy party track", {"mood.happy": "more"}),
+    ("shorter pls, this is longer than my whole reel", {"duration": "shorter"}),
+    ("The lady who runs the keep-fit class says around 100 bpm", {"tempo.min_bpm": 90.0, "tempo.max_bpm": 110.0}),
+    ("Could it be livelier? This is the bit where the children run.", {"mood.energetic": "more"}),
+    ("skip. doesnt fit my pasta video", {"something_else": True}),
+    ("mmm not convince me... next", {"something_else": True}),
+    ("bof, change it please", {"something_else": True}),
+    ("I don't think so, dear. Can we hear another?", {"something_else": True}),
+    ("too cheerful for a memorial video honestly, can you change it", {"mood.happy": "less"}),
+    ("dont want piano in the montage, doesnt fit", {"instrument.piano": "none"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
