@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Cue = Literal["neg", "more", "less", "too", "lift", "keep", "slight", "strong", "weak_more"]
+Cue = Literal["neg", "more", "less", "too", "lift", "restore", "keep", "slight", "strong", "weak_more"]
 
 
 @dataclass(frozen=True)
@@ -261,7 +261,7 @@ _add(Mention("duration", -1, implied="too"), "too short", "way too short", "far 
 _add(Mention("vocals", 0, limit=True), *(f"{a} {b}" for a in ("vocal", "vocals", "instrumental", "no vocals", "lyrics")
                                           for b in ("restriction", "filter", "constraint", "requirement", "rule",
                                                     "limit", "only rule")))
-_add(Mention("licence", 0), "licence", "license", "licensing")
+_add(Mention("licence", 0), "licence", "license", "licensing", "licences", "licenses")
 _add(Mention("duration", 0, limit=True), *(f"{a} {b}" for a in ("length", "time", "duration", "runtime")
                                            for b in _LIMIT_WORDS))
 _add(Mention("licence", 0, limit=True), *(f"{a} {b}" for a in ("licence", "license", "licensing")
@@ -343,7 +343,8 @@ _cue("neg", "no", "not", "neither", "without", "turn off", "switch off", "shut o
      "had enough", "heard enough", "listened enough", "listened to enough", "have had enough",
      "no longer need", "no longer want", "no longer require", "no longer like", "do not need", "dont need",
      "do not like", "dont like", "dislike", "not have", "spare me", "spare us")
-_cue("more", "more like", "more", "add", "added", "adding", "increase", "raise", "bring in", "bring back", "put",
+_cue("restore", "bring back", "put back", "add back", "bring back in")
+_cue("more", "more like", "more", "add", "added", "adding", "increase", "raise", "bring in", "put",
      "want", "wanted", "need", "needs",
      "like", "love", "would love", "prefer", "heavier", "bigger", "extra", "plus", "miss", "could use",
      "more of", "louder", "stronger", "lots of", "go for", "go", "make it", "toward", "towards", "include",
@@ -421,7 +422,7 @@ PREDICATE_PRAISE = frozenset({"grand", "ace", "brill", "decent", "solid", "great
                               "gorgeous", "awesome", "fantastic", "wonderful", "stunning"})
 # A word right after a mention that says it should go ("vocals off", "drums out") or come ("vocals on").
 POSTFIX_NEG = frozenset({"off", "out", "gone", "away", "free"})
-POSTFIX_MORE = frozenset({"on", "in", "back in"})
+POSTFIX_MORE = frozenset({"on", "in"})
 # After a mention, what sets it free ("the bpm does not matter", "duration is flexible now").
 LIFT_AFTER = tuple(tuple(p.split()) for p in (
     "does not matter", "do not matter", "no longer matters", "matters not", "is not important",
@@ -430,8 +431,11 @@ LIFT_AFTER = tuple(tuple(p.split()) for p in (
     "is up to you", "is your call", "is not a concern", "is open", "is no longer an issue", "no longer an issue",
     "is not an issue", "are not an issue", "is no issue", "whatever", "whatever works",
     *(f"{copula} {neg}{det}problem{when}" for copula in ("is", "are") for neg in ("not ", "no ", "no longer ")
-      for det in ("", "a ") for when in ("", " anymore", " now")),
-    "can come back", "can return"))
+      for det in ("", "a ") for when in ("", " anymore", " now"))))
+# After a mention, what brings back what was there ("the drums can come back"): a release where the conversation
+# removed it, else a wish for it again; the conversation decides (`understand`).
+RESTORE_AFTER = tuple(tuple(p.split()) for p in ("can come back", "can return", "can come back in", "may come back",
+                                                 "is back", "are back", "back in"))
 # After a mention, what lets it stay: a release where the conversation removed it, else praise ("the strings
 # can stay"); the conversation decides, as for "fine".
 FINE_AFTER = tuple(tuple(p.split()) for p in ("can stay", "may stay", "can remain", "can stay in"))

@@ -73,6 +73,18 @@ def removes(request: UnderstoodRequest, key: str) -> bool:
     return change is not None and change.direction == "none"
 
 
+def asked_again(request: UnderstoodRequest, keys: list[str]) -> UnderstoodRequest:
+    """`request` asking for each of `keys` (vocals, an instrument, genre or mood) rather than lifting it: "bring
+    back the piano" where nothing removed the piano wants it again."""
+    changes: dict[str, dict[str, Change]] = {attr: dict(getattr(request, attr)) for _, attr in _CHANGE_KINDS}
+    for key in keys:
+        kind, _, name = key.partition(".")
+        if (attr := dict(_CHANGE_KINDS).get(kind)) is not None:
+            changes[attr][name] = Change(direction="more")
+    return request.model_copy(update={**changes, "lifted": [key for key in request.lifted if key not in keys],
+                                      "vocals": "on" if "vocals" in keys else request.vocals})
+
+
 def merge(previous: UnderstoodRequest | None, current: UnderstoodRequest) -> UnderstoodRequest:
     """The standing request after this turn (see the module docstring for what persists)."""
     if previous is None:

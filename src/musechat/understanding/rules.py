@@ -61,6 +61,7 @@ from musechat.understanding.lexicon import (
     PREDICATE_WANT_LESS,
     PREDICATE_WANT_MORE,
     REMOVALS,
+    RESTORE_AFTER,
     STOP_PHRASES,
     Mention,
 )
@@ -283,6 +284,16 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # a person named to say who she is, not a voice: "the lady who runs the keep-fit class says ..."
     (r"\b(?:the|a|my|our) (?:lady|woman|man|guy|girl|boy|gentleman|bloke) (?:who|that)\b(?! (?:sings|is singing))",
      "someone who"),
+    # "ignore what I said about licences" takes back what was asked of them
+    (r"\b(?:ignore|forget|disregard|scratch|never mind) what (?:i|we) (?:said|asked for|wrote|mentioned|told you) "
+     r"(?:about|regarding|on) (?:the )?", "forget the "),
+    # "scratch the CC0-only rule": the licence named is the limit taken back, not one asked for
+    (r"\b(?:scratch|forget|drop|ignore|remove|lift|cancel|lose) (?:the |that |my )?(?:cc ?0|cc ?by|royalty free"
+     r"|public domain|creative commons)(?: only)? (?:rule|thing|limit|restriction|filter|requirement|request)\b",
+     "forget the licence"),
+    # "the sitar doesn't really fit": the adverb leaves the complaint as it is
+    (r"\b(does not|do not|is not|are not) (?:really|quite|exactly|totally|entirely|actually) (fit|suit|work|belong"
+     r"|sit)\b", r"\1 \2"),
     # "way more drive": the degree belongs to the energy noun the lexicon only knows after a bare "more"
     (r"\b(way|much|a lot|a bit|a little|slightly|far|lots) more (?:drive|edge|life)\b", r"\1 more energy"),
     (r"\btwice as (?:fast|quick)\b", "a lot faster"), (r"\bhalf as fast\b", "a lot slower"),
@@ -302,6 +313,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(leave|take|cut|keep|strip) (it|them|that|those) out\b", r"\1 out \2"),
     (r"\b(take|put|throw|send) (it|them|that|those) away\b", r"take away \2"),
     (r"\bbring (it|them|that|those) back\b", r"bring back \1"),
+    (r"\bbring ((?:the |that |those |my |our )?(?:[a-z]+ ){0,2}?[a-z]+) back (up|down)\b", r"\1 \2"),
+    (r"\b(?:bring|put|add|pull) ((?:the |that |those |my |our )?(?:[a-z]+ ){0,2}?[a-z]+) back\b(?: in\b)?",
+     r"bring back \1"),
     # "I don't hate the drums" likes them; "it's the synth that has to go" removes it
     (r"\b(?:do not|dont|did not|didnt) (?:hate|dislike) (?=the|that|those|these)", "like "),
     (r"\b(?:it is |its )?the ((?:[a-z]+ ){0,2}?[a-z]+) that (has to|needs to|must|should|can|has got to|gotta) go\b",
@@ -633,7 +647,8 @@ def _scan(tokens: list[str]) -> list[Item]:
 # What may follow a mention and decide it ("does not matter", "has to go", "carries it"), by first word,
 # in the order they are tried.
 _AFTER_BY_FIRST: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-for _cue_name, _phrases in (("lift", LIFT_AFTER), ("fine", FINE_AFTER), ("less", LESS_AFTER), ("neg", NEG_AFTER),
+for _cue_name, _phrases in (("restore", RESTORE_AFTER), ("lift", LIFT_AFTER), ("fine", FINE_AFTER),
+                            ("less", LESS_AFTER), ("neg", NEG_AFTER),
                             ("ok", OK_AFTER)):
     for _phrase in _phrases:
         _AFTER_BY_FIRST.setdefault(_phrase[0], []).append((_cue_name, _phrase))
@@ -755,9 +770,13 @@ def _reading(mention: Mention, cue: str, intensity: Intensity, words: str) -> Re
     key = mention.key
     if cue == "lift" or (cue == "neg" and mention.limit):  # "remove the tempo limit" lifts it
         return Reading(key, "lift", words=words)
+    if cue == "restore":  # "bring back the drums": `understand` tells a release from a wish for them again
+        return Reading(key, "restore" if key == "vocals" or "." in key else "lift", words=words)
     if cue == "fine":
         return Reading(key, "fine", words=words) if key == "vocals" or "." in key else None
-    if cue in ("ignore", "ok"):
+    if cue == "ignore":  # "keep the piano": nothing to change, unless the same words remove it (a conflict)
+        return Reading(key, "keep", words=words) if key == "vocals" or "." in key else None
+    if cue == "ok":
         return None
     polarity = 1 if cue in ("more", "bare", "weak_more") else -1
     if key == "tempo":
@@ -851,7 +870,7 @@ def _governing_cue(state: _ClauseState, mention: Mention, predicate: str | None)
             return "neg"  # "a version without vocals would be great", "no drums is fine"
         return predicate
     if state.lift is not None and state.lift != "any":
-        return "lift"
+        return "restore" if CUES.get(tuple(state.lift.split())) == "restore" else "lift"
     if state.keep:
         return "ignore"
     if state.too and mention.implied != "more":  # "so darker" is "therefore darker", not "too dark"
@@ -947,6 +966,13 @@ def _describes_the_video(items: list[Item], i: int, state: _ClauseState) -> bool
 
 _VIDEO_CUE_BREAKS = frozenset({"and", "or", "for", "with", "but", "music", "track", "song", "tune", "one", "vibe",
                                "vibes", "stuff", "please", "to", "in", "on", "like"})
+
+
+# What may follow a degree that says how much of the last ask ("less piano, a lot less", "calm the pace a touch")
+_AFTER_A_BARE_DEGREE = frozenset({"more", "less", "fewer", "please", "though", "tho", "then", "and", "or", "thanks",
+                                  "again", "too", "overall", "pls", "if", "maybe", "perhaps", "at", "than", "of", "on",
+                                  "lol", "honestly", "tbh", "now", "down", "up", "for", "as", "so", "to", "in", "with",
+                                  "this", "here", "there", "but", "yet"})
 
 
 def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> None:
@@ -1055,7 +1081,7 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                 state.too = True
                 if _too_intensity(item.text) != "normal":
                     state.intensity = _too_intensity(item.text)
-            elif cue == "lift":
+            elif cue in ("lift", "restore"):
                 if state.lift is None or item.text != "any":  # "fine with any tempo": the first lift stands
                     state.lift = item.text
             elif cue == "keep":
@@ -1069,7 +1095,11 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                 after = items[i + 1] if i + 1 < len(items) else None
                 right_after_its_ask = (i > 0 and items[i - 1].kind == "mention"
                                        and (after is None or after.text in ("and", "or", "then", "please")))
-                if last is not None and (right_after_its_ask or not any(it.kind == "mention" for it in items[i + 1:])):
+                # "the shots are very long": a degree before a word it modifies is not one of the last ask
+                modifies_nothing = after is None or after.kind == "cue" or after.text in (
+                    _AFTER_A_BARE_DEGREE | _PRESENCE_WORDS | _LOUDNESS | POSTFIX_UP | POSTFIX_DOWN)
+                if last is not None and (right_after_its_ask or (
+                        modifies_nothing and not any(it.kind == "mention" for it in items[i + 1:]))):
                     if last.key != "vocals" and last.value not in ("lift", "none", "fine"):
                         last.intensity = _intensity_of(item.text, cue)  # "calm the pace a touch"
                 else:
@@ -1166,7 +1196,9 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
         if lift is not None:
             out.items = [it for it in out.items if it.key != lift.key] + [lift]
         return
-    if (items and items[-1].text in _NEGATED_BACK_REFERENCES and len(items) <= 5
+    ends_without_it = (len(items) >= 2 and items[-1].text in ("it", "them", "that") and items[-2].kind == "cue"
+                       and items[-2].cue == "neg" and items[-2].text not in _BARE_NEGATORS)
+    if (items and items[-1].text in _NEGATED_BACK_REFERENCES and (len(items) <= 5 or ends_without_it)
             and any(it.kind == "cue" and it.cue == "neg" for it in items)
             and (any(word in _WANTING for it in items for word in it.text.split())
                  or any(it.kind == "cue" and it.cue == "neg" and it.text not in _BARE_NEGATORS for it in items))):
@@ -1175,8 +1207,9 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
             out.items = [it for it in out.items if it.key != reading.key] + [reading]
         return
     if len(items) == 2 and items[0].text in ("bring back", "add", "add back", "put back") and items[1].text in (
-            _BACK_REFERENCES):
-        reading = _reading(mention, "more", "normal", " ".join(it.text for it in items))  # "bring them back"
+            _BACK_REFERENCES):  # "add them", "bring them back"
+        reading = _reading(mention, "more" if items[0].text == "add" else "restore", "normal",
+                           " ".join(it.text for it in items))
         if reading is not None:
             out.items.append(reading)
         return
@@ -1221,6 +1254,20 @@ def _describes_after_praise(tokens: list[str], before: str) -> bool:
     words = [t for t in tokens if t not in _DEGREE_OPENERS and t not in ("though", "tho", "of")]
     return (len(words) == 1 and _quality_of_the_track(words[0])
             and (bool(PREDICATE_PRAISE.intersection(before.split())) or bool(_PRAISED.search(before))))
+
+
+_HEDGE_WORDS = frozenset({"kinda", "pretty", "quite", "rather", "somewhat", "bit", "a", "little", "kind", "of",
+                          "sorta", "sort"})
+_CHAT_AFTERTHOUGHTS = frozenset({"tbh", "honestly", "lol", "ngl", "imo", "tbf", "though", "tho"})
+
+
+def _hedged_quality(tokens: list[str]) -> bool:
+    """A clause of a hedge and one plain tempo or mood word ("kinda depressing tbh", "bit sleepy honestly"):
+    it says what the pick is ("it's kinda depressing"), as a complaint, not what is wanted."""
+    words = [t for t in tokens if t not in _CHAT_AFTERTHOUGHTS]
+    quality = MENTIONS.get(tuple(words[-1:]))
+    return (len(words) >= 2 and all(t in _HEDGE_WORDS for t in words[:-1])
+            and quality is not None and quality.implied is None and _quality_of_the_track(words[-1]))
 
 
 def _answers_joined(clauses: list[str]) -> list[str]:
@@ -1350,6 +1397,9 @@ def _read_segment(text: str, out: Readings) -> Readings:
         elif k > 0 and tokens and tokens[0] in _DEGREE_OPENERS and _describes_after_praise(tokens, clauses[k - 1]):
             # "nice, but a bit slow": after praise, a degree and a plain quality describe the pick (a complaint)
             tokens = ["it", "is", *tokens]
+        elif _hedged_quality(tokens):
+            # "kinda depressing tbh": the pick described with a hedge, a complaint
+            tokens = ["it", "is", *(t for t in tokens if t not in _CHAT_AFTERTHOUGHTS)]
         if k > 0 and tokens[:1] == ["not"] and _LIKING.search(clauses[k - 1]):
             tokens = ["less", *tokens[1:]]  # "I love the guitar but not the drums": the drums are liked less
         if tokens:
@@ -1457,16 +1507,21 @@ def _tempo(readings: list[Reading], found: Readings) -> TempoRequest | None:
 
 def parse_utterance(text: str) -> UnderstoodRequest:
     """This utterance alone, typed. Raises `RequestConflictError` when it contradicts itself."""
-    return read_request(text)[0]
+    request, _, _ = read_request(text)
+    return request
 
 
-def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
-    """This utterance alone, typed, and the attributes it calls acceptable ("vocals are fine"): praise of
-    the current pick, or a release of what the conversation removed, which only the conversation can tell."""
+def read_request(text: str) -> tuple[UnderstoodRequest, list[str], list[str]]:
+    """This utterance alone, typed; the attributes it calls acceptable ("vocals are fine"): praise of the
+    current pick, or a release of what the conversation removed; and those it brings back ("bring the drums
+    back"), lifted here: a release of what the conversation removed, or a wish for them again. Only the
+    conversation can tell (`understand`)."""
     found = read(text)
     by_key: dict[str, list[Reading]] = {}
     lifted: list[str] = list(ATTRIBUTE_KEYS) if found.reset else []
     acceptable: list[str] = []
+    restored: list[str] = []
+    kept: list[Reading] = []
     explicit = {r.key for r in found.items if not r.implicit}
     asked = {(r.key, r.value) for r in found.items if not r.moderation}
     # "not too fast and not too slow": moderations both ways, and no ask, keep the attribute where it is
@@ -1483,8 +1538,12 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
                 if other.key == reading.key and not other.moderation:
                     other.intensity = "slight"
             continue
-        if reading.value == "lift":
+        if reading.value == "keep":
+            kept.append(reading)
+        elif reading.value in ("lift", "restore"):
             lifted.append(reading.key)
+            if reading.value == "restore":
+                restored.append(reading.key)
         elif reading.value == "fine":
             acceptable.append(reading.key)
         else:
@@ -1492,6 +1551,11 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
     # "I don't mind the drums, but they're a bit loud": a change asked in the same words replaces the earlier
     # value anyway, so it stands instead of a bare release
     lifted = [key for key in lifted if key not in by_key or found.reset]
+    for keep in kept:  # "no piano at all, but keep that piano melody"
+        removal = next((r for r in by_key.get(keep.key, []) if r.value in ("none", "off")), None)
+        if removal is not None:
+            name = keep.key.split(".", 1)[-1]
+            raise _conflict(keep.key, _said(f"no {name}", removal.words), _said(f"keep the {name}", keep.words))
     low, high = _bound(found.min_s, True), _bound(found.max_s, False)
     lengths = by_key.pop("duration", [])
     if low or high:  # a vague length word gives way to a bound: "keep it short: 40 seconds max"
@@ -1518,4 +1582,4 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str]]:
         min_duration_s=low[0] if low else None, max_duration_s=high[0] if high else None,
         licences=sorted(set(found.licences)), something_else=found.something_else,
         lifted=sorted(set(lifted) - set_keys))
-    return request, sorted(set(acceptable) - set(by_key))
+    return request, sorted(set(acceptable) - set(by_key)), sorted(set(restored) & set(request.lifted))

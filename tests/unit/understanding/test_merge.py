@@ -114,6 +114,20 @@ def test_calling_an_attribute_fine_that_was_not_removed_is_praise() -> None:
     assert understand("the guitar is ok").lifted == []  # no conversation yet: nothing to release
 
 
+@pytest.mark.parametrize("words", ["fine, bring the drums back, I overreacted earlier", "you can bring drums back in",
+                                   "the drums can come back"])
+def test_bringing_back_what_was_removed_releases_it(words: str) -> None:
+    request = _converse("no drums and no vocals", words)
+    assert "drums" not in request.instruments and request.lifted == ["instrument.drums"]
+    assert request.vocals == "off" and to_filters(request).vocals is False
+
+
+def test_bringing_back_what_was_not_removed_asks_for_it_again() -> None:
+    request = _converse("slower please", "bring back the piano")
+    assert request.instruments["piano"].direction == "more" and request.lifted == []
+    assert understand("bring back the vocals").vocals == "on"  # first words: nothing to release
+
+
 def test_start_over_releases_everything_the_words_set_but_keeps_the_same_turns_asks() -> None:
     standing = _converse("no vocals, no drums, under a minute, cc0 only", "between 90 and 110 bpm")
     cleared = understand("start over", standing)

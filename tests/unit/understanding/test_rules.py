@@ -315,7 +315,8 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("more powerful drums", {"instrument.drums": "more"}),
     ("pace it up", {"tempo": "faster"}),
     ("tone the strings way back", {"instrument.strings": "less", "instrument.strings.intensity": "strong"}),
-    ("pull the guitar back in", {"instrument.guitar": "more"}),
+    # what is brought back reads as a release; `understand` makes it a wish where nothing removed it
+    ("pull the guitar back in", {"lifted": ["instrument.guitar"]}),
     ("spare me the synth", {"instrument.synth": "none"}),
     ("more flute. actually, I don't want it", {"instrument.flute": "none"}),
     # after test13's misses: "X or no X" and a lifting clause after it, a three-word predicate ("out of place"),
@@ -554,7 +555,7 @@ def test_wordnet_words_and_coined_comparatives(text: str, expected: dict[str, ob
     ("the beat needs to go", {"instrument.drums": "none"}),
     ("morejazz", {"genre.jazz": "more"}),
     ("doesn't have to be cc0 anymore", {"lifted": ["licence"]}),
-    ("I changed my mind about the piano, bring it back", {"instrument.piano": "more"}),
+    ("I changed my mind about the piano, bring it back", {"lifted": ["instrument.piano"]}),
     # test36-test38's constructions, reworded
     ("no strings please; the cello makes it feel like a costume drama", {"instrument.strings": "none"}),
     ("less synth, the synths are cluttering the voice-over", {"instrument.synth": "less"}),
@@ -697,6 +698,21 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("I don't think so, dear. Can we hear another?", {"something_else": True}),
     ("too cheerful for a memorial video honestly, can you change it", {"mood.happy": "less"}),
     ("dont want piano in the montage, doesnt fit", {"instrument.piano": "none"}),
+    # round 10: random samples of chat logs
+    ("you can bring drums back in", {"lifted": ["instrument.drums"]}),
+    ("bring the tempo back up", {"tempo": "faster"}),
+    ("ignore what I said about licences, the client bought a subscription", {"lifted": ["licence"]}),
+    ("scratch the CC0-only rule, any licence is ok now", {"lifted": ["licence"]}),
+    ("nothing too fast pls, it's the slow-mo bit where the bride walks in", {"tempo": "slower"}),
+    ("Could you go a touch slower? the shots in my film are very long and still",
+     {"tempo": "slower", "tempo.intensity": "slight"}),
+    ("less piano, a lot less", {"instrument.piano": "less", "instrument.piano.intensity": "strong"}),
+    ("the sitar doesnt really fit a wedding slideshow, could you find one without it", {"instrument.sitar": "none"}),
+    ("kinda depressing tbh. much less dark please", {"mood.sad": "less", "mood.sad.intensity": "strong"}),
+    ("kinda depressing tbh", {"mood.sad": "less", "mood.sad.intensity": "slight"}),
+    ("no piano at all, but keep that piano melody", {"conflict": "instrument.piano"}),
+    ("keep the piano but no drums", {"instrument.drums": "none"}),
+    ("no piano, actually keep the piano", {}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
