@@ -124,7 +124,9 @@ _add(Mention("instrument.drums", implied="more"), "more beat", "a stronger beat"
                                                             "thumping", "fat", "clear", "steady", "thick")))
 # Without "beat" there are no drums ("is there one without the beat?"); the tempo sense needs a speed word.
 _add(Mention("instrument.drums", implied="neg"),
-     *(f"{neg} {det}{beat}" for neg in ("no", "without", "lose", "drop", "nothing with", "anything without")
+     *(f"{neg} {det}{beat}" for neg in ("no", "without", "lose", "drop", "nothing with", "anything without",
+                                         "take out", "remove", "cut", "cut out", "kill", "ditch", "get rid of", "mute",
+                                         "strip out", "leave out", "skip")
        for det in ("", "the ", "a ", "any ")
        for beat in ("beat", "beats")))
 _add(Mention("instrument.drums", implied="less"), "less beat", "a softer beat", "softer beat", "a lighter beat",
@@ -285,6 +287,10 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     *(f"{same} {what}" for same in ("same", "the same") for what in ("track", "song", "vibe", "feel", "one", "thing",
                                                                     "tune", "but")),
     "dance floor", "the dance floor", "dancefloor",  # the place in the video
+    # clubs that are not the dance floor: "our football club's season opener"
+    *(f"{what} {club}" for what in ("football", "soccer", "rugby", "cricket", "golf", "tennis", "book", "running",
+                                    "sports", "sport", "chess", "hiking", "cycling", "swim", "swimming", "youth",
+                                    "fan", "social") for club in ("club", "clubs")),
     # "this is the bit where the children run": a part of the video, not a degree
     "the bit", "this bit", "that bit",
     # "our editor's happy to trim it": willing, not a mood

@@ -294,6 +294,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "the sitar doesn't really fit": the adverb leaves the complaint as it is
     (r"\b(does not|do not|is not|are not) (?:really|quite|exactly|totally|entirely|actually) (fit|suit|work|belong"
      r"|sit)\b", r"\1 \2"),
+    # "I said no rock before, but ...": a report of an earlier ask, not this one
+    (r"\b(?:i|we) (?:said|asked for|asked|wanted|told you|requested|mentioned)\b[^,.;:!?]*?\b(?:before|earlier"
+     r"|last time|previously|at first)\b", ""),
     # "way more drive": the degree belongs to the energy noun the lexicon only knows after a bare "more"
     (r"\b(way|much|a lot|a bit|a little|slightly|far|lots) more (?:drive|edge|life)\b", r"\1 more energy"),
     (r"\btwice as (?:fast|quick)\b", "a lot faster"), (r"\bhalf as fast\b", "a lot slower"),
@@ -903,9 +906,9 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
     bit slow", "this music is very fast, I need more slow") it is a complaint, read as "too": the intensity
     ("slight" for "a bit", "quite"; "strong" for "very", "really"). None: not a description."""
     mention = items[i].mention
-    if mention is None or mention.implied is not None or not mention.key.startswith(("tempo", "mood.")):
+    if mention is None or mention.implied is not None or not mention.key.startswith(("tempo", "mood.", "genre.")):
         return None
-    if state.neg or state.polarity is not None or state.too or state.lift is not None or state.keep:
+    if state.neg or state.too or state.lift is not None or state.keep:
         return None
     j, degrees, complained = i - 1, [], False
     while j >= 0:
@@ -916,6 +919,12 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
         elif items[j].text != "and":
             break
         j -= 1
+    likened = (j >= 0 and items[j].text == "like") or (j >= 1 and items[j].text in ("a", "an")
+                                                      and items[j - 1].text == "like")
+    if likened:  # "it feels like a club right now": what the pick is like ("like" is otherwise a cue for more)
+        j -= 1 if items[j].text == "like" else 2
+    elif mention.key.startswith("genre.") or state.polarity not in (None, "weak_more"):
+        return None  # "it's jazz" may name the genre wanted; only a likeness describes the pick
     if j < 0 or items[j].text not in COPULAS:
         return None
     subject = [item.text for item in items[:j]]
@@ -957,8 +966,10 @@ def _describes_the_video(items: list[Item], i: int, state: _ClauseState) -> bool
             return k + 1 == len(items) or items[k + 1].text not in _MUSIC_NOUNS
         if item.kind != "word" or item.text in _VIDEO_CUE_BREAKS:
             break
-    j = i - 1
-    while j >= 0 and items[j].text in _SCENE_MODIFIERS:
+    j, free = i - 1, 2  # "the film is about climate grief": up to two words of the topic's own
+    while j >= 0 and (items[j].text in _SCENE_MODIFIERS or (free > 0 and items[j].kind == "word"
+                                                             and "about" in (it.text for it in items[:j]))):
+        free -= items[j].text not in _SCENE_MODIFIERS
         j -= 1
     # said of the video: "the video is dark", "episode's about grief"
     return j >= 1 and items[j].text in COPULAS and any(item.text in _SCENE_NOUNS for item in items[:j])

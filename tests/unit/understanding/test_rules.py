@@ -713,6 +713,15 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("no piano at all, but keep that piano melody", {"conflict": "instrument.piano"}),
     ("keep the piano but no drums", {"instrument.drums": "none"}),
     ("no piano, actually keep the piano", {}),
+    # round 11
+    ("take out the beat, just keep the melody", {"instrument.drums": "none"}),
+    ("can it be much more energetic? hype reel for our football club's season opener",
+     {"mood.energetic": "more", "mood.energetic.intensity": "strong"}),
+    ("mmm too cheerful. the film is about climate grief", {"mood.happy": "less"}),
+    ("slightly less electronic? it feels like a club right now",
+     {"genre.electronic": "less", "genre.electronic.intensity": "slight"}),
+    ("make it feel like a club", {"genre.dance": "more"}),
+    ("i said no rock before but some rock is ok now", {"lifted": ["genre.rock"]}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
