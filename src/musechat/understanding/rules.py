@@ -221,7 +221,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "it's not that I don't like the synth" likes it
     (r"\b(?:it is |its )?not that (i|we) (?:do not|dont) (like|love|mind|want)\b", r"\1 \2"),
     # "doesn't matter how long it is" frees the length, "how fast" the tempo
-    (r"\b(?:it )?(?:does not|doesnt|do not|dont) (?:matter|care) how long\b", "length does not matter"),
+    (r"\b(?:it )?(?:(?:does not|doesnt|do not|dont) (?:matter|care|worry)(?: about)?|never mind|forget(?: about)?"
+     r"|ignore) how long\b", "length does not matter"),
     (r"\b(?:it )?(?:does not|doesnt|do not|dont) (?:matter|care) how (?:fast|slow|quick)\b", "tempo does not matter"),
     # "scratch the no-guitar thing" takes the removal back
     (r"\b(?:scratch|forget|drop|undo|ignore|cancel|remove|lose) (?:the |that |my )?(?:no|without) ((?:[a-z]+ ){0,2}?"
@@ -294,6 +295,15 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "the sitar doesn't really fit": the adverb leaves the complaint as it is
     (r"\b(does not|do not|is not|are not) (?:really|quite|exactly|totally|entirely|actually) (fit|suit|work|belong"
      r"|sit)\b", r"\1 \2"),
+    # "the slides change every 8 seconds": a rate in the video, no length; "the brief has gone in a different
+    # direction": no other pick asked; "I'm drumming over it myself": the user's own playing, no instrument asked
+    (r"\bevery (?:\d+(?:\.\d+)?|few|a few|couple of|a couple of) ?(?:seconds?|secs?|minutes?|mins?|s)\b(?: or so)?",
+     ""),
+    (r"\b(?:gone|went|going|go|taken|took|take|headed|heading|moved|moving) in a (?:[a-z]+ )?different direction\b",
+     ""),
+    (r"\b(?:i|we)(?: am| are|m)? (?:already |also |will |ll |be )?(?:play(?:ing)?|drum(?:ming)?|strum(?:ming)?)"
+     r"(?: the| my| our)? (?:guitar|piano|drums|keys|violin|cello|flute|sitar|synth|bass)?\b", ""),
+    (r"\b(?:i|we)(?: am| are|m)? (?:already |also |will |ll |be )?drumming\b", ""),
     # "I said no rock before, but ...": a report of an earlier ask, not this one
     (r"\b(?:i|we) (?:said|asked for|asked|wanted|told you|requested|mentioned)\b[^,.;:!?]*?\b(?:before|earlier"
      r"|last time|previously|at first)\b", ""),
@@ -327,7 +337,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:a|the|my|our|his|her) (?:girl|boy|woman|man|guy|lady|kid|child|baby) (?:is|was|are|were)\b", ""),
     (r"\b(?:the )?beats? (?=(?:has|have|needs?|must|can|should|gotta|has got) (?:to )?go\b)", "the drums "),
     # "the beat is too busy" speaks of the drums; "the beat is too fast" of the tempo
-    (r"\b(?:the )?beats? (is|are|s|feels?|sounds?) ((?:way |far |a bit |a little |much )?too )?(busy|loud|heavy|much"
+    (r"\b(?:the )?beats? (is|are|s|feels?|sounds?) ((?:way |far |a bit |a little |much )?too |(?:kinda|kind of|a bit"
+     r"|a little|quite|really|way|so|pretty|rather) )?(busy|loud|heavy|much"
      r"|overpowering|distracting|annoying|harsh|intrusive|boomy|dominant|prominent|quiet|weak|thin)\b",
      r"the drums \1 \2\3"),
     # "I feel like the music should ..." is "I think ...", not a liking
@@ -943,7 +954,9 @@ _SCENE_NOUNS = frozenset({"video", "videos", "clip", "clips", "scene", "footage"
                           "trailer", "reel", "reels", "ad", "commercial", "episode", "timelapse", "documentary", "doc",
                           "promo", "tutorial", "livestream", "stream", "slideshow", "recap", "teaser", "subject",
                           "story", "topic", "theme", "photos", "photo", "pictures", "picture", "images", "slides",
-                          "shots", "day", "occasion", "event", "moment", "memories"})
+                          "shots", "day", "occasion", "event", "moment", "memories", "bumper", "sting", "ident",
+                          "opener", "preroll", "segment", "presentation", "webinar", "keynote", "lecture", "lesson",
+                          "course"})
 # After the video's noun, a word for music makes it the music's kind after all: "a happy party track"
 _MUSIC_NOUNS = frozenset({"music", "track", "tracks", "song", "songs", "tune", "tunes", "piece", "playlist", "vibe",
                           "vibes", "sound", "beat", "one"})
@@ -1312,6 +1325,8 @@ _REFUSAL = re.compile(
     r"|\breplace (?:it|this|that)(?: one| track| song)?\b"
     r"|\bchange (?:it|this|that)(?: one| track| song)?\b"
     r"|\b(?:give (?:me|us)|play|hear|try|have|get|find|show (?:me|us)) another\b"
+    r"|\b(?:show|give|play|find)(?: me| us)? (?:an)?other(?: one)?[.!?]*$"
+    r"|\b(?:this|that|it)(?: one| track| song)? (?:is|s) not working(?: for (?:me|us))?\b"
     r"|(?:^|(?<=[.,;:!?] ))next[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "
     r"|do not |dont |not )(?:convinc[a-z]*|fit|suit|match)\b")
@@ -1359,6 +1374,10 @@ def _turned_down(tokens: list[str], named: Mention | None, last: Reading | None)
     for j in range(len(tokens) - 2):
         verb, what, down = tokens[j:j + 3]
         if verb in ("tone", "dial", "turn", "bring") and down == "down":
+            # "the drums are overpowering my dialogue can you tone it down": named in the same clause
+            earlier = [m for t in tokens[:j] if (m := MENTIONS.get((t,))) is not None
+                       and m.key.startswith("instrument.")]
+            named = earlier[-1] if earlier else named
             if what in ("it", "them") and named is not None and named.key.startswith("instrument."):
                 return [*tokens[:j], verb, "down", named.key.split(".", 1)[1], *tokens[j + 3:]]
             if (what in ("it", "that", "this") and last is not None and last.value == "less"

@@ -722,6 +722,17 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
      {"genre.electronic": "less", "genre.electronic.intensity": "slight"}),
     ("make it feel like a club", {"genre.dance": "more"}),
     ("i said no rock before but some rock is ok now", {"lifted": ["genre.rock"]}),
+    # round 12
+    ("not too fast, the slides change every 8 seconds or so", {"tempo": "slower"}),
+    ("Under a minute please, it's a quick bumper before the keynote.", {"duration.max_s": 60.0}),
+    ("sorry this one is not working for me, please show other", {"something_else": True}),
+    ("can u find one without drums? im drumming over it myself", {"instrument.drums": "none"}),
+    ("i already play guitar in the vid so no guitar in the music ok", {"instrument.guitar": "none"}),
+    ("I want someone playing piano", {"instrument.piano": "more"}),
+    ("the beat is kinda overpowering my dialogue can you tone it down", {"instrument.drums": "less"}),
+    ("dont worry about how long it is anymore, i'll cut it myself", {"lifted": ["duration"]}),
+    ("scratch the no-electronic rule, the new brief has gone in a totally different direction",
+     {"lifted": ["genre.electronic"]}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
