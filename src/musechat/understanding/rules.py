@@ -302,8 +302,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:gone|went|going|go|taken|took|take|headed|heading|moved|moving) in a (?:[a-z]+ )?different direction\b",
      ""),
     (r"\b(?:i|we)(?: am| are|m)? (?:already |also |will |ll |be )?(?:play(?:ing)?|drum(?:ming)?|strum(?:ming)?)"
-     r"(?: the| my| our)? (?:guitar|piano|drums|keys|violin|cello|flute|sitar|synth|bass)?\b", ""),
-    (r"\b(?:i|we)(?: am| are|m)? (?:already |also |will |ll |be )?drumming\b", ""),
+     r"(?: (?:the |my |our )?(?:guitar|piano|drums|keys|violin|cello|flute|sitar|synth|bass))?\b", ""),
     # "I said no rock before, but ...": a report of an earlier ask, not this one
     (r"\b(?:i|we) (?:said|asked for|asked|wanted|told you|requested|mentioned)\b[^,.;:!?]*?\b(?:before|earlier"
      r"|last time|previously|at first)\b", ""),
@@ -494,7 +493,6 @@ _SOMETHING_ELSE = re.compile(
     r" (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
     r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short|kind|sort|type))"
     r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\btry again\b"
-
     r"|(?<!the )\bnext one,? (?:please|kindly)\b"
     r"|\bskip (?:this|that|it)(?: one)?\b|\bshow (?:me |us )?(?:another|more)\b"
     r"|\b(?:give me|show me|try) a different(?: one)?\b|\b(?:this|that|it)(?: one)? (?:is|s) not for (?:me|us)\b"
@@ -960,6 +958,9 @@ _SCENE_NOUNS = frozenset({"video", "videos", "clip", "clips", "scene", "footage"
 # After the video's noun, a word for music makes it the music's kind after all: "a happy party track"
 _MUSIC_NOUNS = frozenset({"music", "track", "tracks", "song", "songs", "tune", "tunes", "piece", "playlist", "vibe",
                           "vibes", "sound", "beat", "one"})
+# Words after a mood word that end its noun phrase: "a calm one for my video" is not a calm video
+_VIDEO_CUE_BREAKS = frozenset({"and", "or", "for", "with", "but", "music", "track", "song", "tune", "one", "vibe",
+                               "vibes", "stuff", "please", "to", "in", "on", "like"})
 _SCENE_MODIFIERS = frozenset({"a", "an", "the", "my", "our", "about", "all", "very", "really", "quite",
                               "pretty", "so", "kind", "of"})
 
@@ -986,10 +987,6 @@ def _describes_the_video(items: list[Item], i: int, state: _ClauseState) -> bool
         j -= 1
     # said of the video: "the video is dark", "episode's about grief"
     return j >= 1 and items[j].text in COPULAS and any(item.text in _SCENE_NOUNS for item in items[:j])
-
-
-_VIDEO_CUE_BREAKS = frozenset({"and", "or", "for", "with", "but", "music", "track", "song", "tune", "one", "vibe",
-                               "vibes", "stuff", "please", "to", "in", "on", "like"})
 
 
 # What may follow a degree that says how much of the last ask ("less piano, a lot less", "calm the pace a touch")
@@ -1317,6 +1314,7 @@ _CORRECTION = re.compile(
     rf"|\b(?:wait|actually|well|sorry|oh|hmm){_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$))"
     rf"|(?:^|(?<=[.,;:!?]))\s*(?:actually|i mean|wait|sorry|oops|correction)\b"
     rf"(?:{_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$)))?")
+_CORRECTION_FILLERS = frozenset({"no", "nope", "nah", "hmm", "well", "oh", "ok", "okay", "sorry", "um", "uh"})
 # Words that refuse the pick ("nope, too cheesy", "swap it out?", "doesn't fit my pasta video"): "something
 # else" only when nothing else is asked ("too cheerful for a memorial video, can you change it" = less happy)
 _REFUSAL = re.compile(
@@ -1330,7 +1328,6 @@ _REFUSAL = re.compile(
     r"|(?:^|(?<=[.,;:!?] ))next[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "
     r"|do not |dont |not )(?:convinc[a-z]*|fit|suit|match)\b")
-_CORRECTION_FILLERS = frozenset({"no", "nope", "nah", "hmm", "well", "oh", "ok", "okay", "sorry", "um", "uh"})
 
 
 def read(text: str) -> Readings:
