@@ -42,7 +42,10 @@ RULES_CLEAN_FIRST = {"test4": 0.922, "test5": 0.917, "test6": 0.900, "test7": 0.
                      "test23": 0.850, "test24": 0.800, "test25": 0.915, "test26": 0.817, "test27": 0.967,
                      "test28": 0.883, "test29": 0.879, "test30": 1.000, "test31": 0.900, "test32": 0.933,
                      "test33": 0.850, "test34": 0.850, "test35": 0.933, "test36": 0.883, "test37": 0.717,
-                     "test38": 0.949, "test39": 0.948, "test40": 0.933, "test41": 0.966}
+                     "test38": 0.949, "test39": 0.948, "test40": 0.933, "test41": 0.966, "test42": 0.946,
+                     "test43": 0.850, "test44": 0.933, "test45": 0.967, "test46": 0.817, "test47": 0.917,
+                     "test48": 0.964, "test49": 0.966, "test50": 0.912, "test51": 0.982, "test52": 1.000,
+                     "test53": 0.912, "test54": 0.945, "test55": 0.931, "test56": 0.983}
 BY_THE_AUTHOR = tuple(f"test{n}" for n in range(4, 21))
 INDEPENDENT = tuple(bank for bank in RULES_CLEAN_FIRST if int(bank.removeprefix("test")) >= 23)
 GRID = (TrainSettings(hidden=128, epochs=80), TrainSettings(hidden=128, epochs=160),
