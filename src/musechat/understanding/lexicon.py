@@ -318,7 +318,8 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     *(f"{who} folk" for who in ("older", "old", "young", "most", "local")),
     "folks",  # "slower, and at the same time faster" keeps nothing
     *(f"drone {what}" for what in ("shot", "shots", "footage", "video", "clip", "clips", "camera", "flyover", "view",
-                                   "views")),  # the camera, not the ambient genre
+                                   "views", "racing", "race", "races", "pilot", "flight", "flying", "fpv")),
+    "fpv drone",  # the camera, not the ambient genre
     # "a happy little tune": "little" belittles the tune, it is no degree
     *(f"little {noun}" for noun in ("tune", "tunes", "song", "songs", "track", "tracks", "piece", "number",
                                     "ditty", "melody", "jingle")),

@@ -230,6 +230,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # ... and "scratch the piano thing" takes back what was asked of the piano, as "forget the piano thing" does
     (r"\b(?:scratch|cancel|undo) (?:the|that|my) ((?:[a-z]+ ){0,2}?[a-z]+?) (?:thing|request|idea|ask|comment)\b",
      r"forget the \1 idea"),
+    # "I said no rock before, but ...": a report of an earlier ask, not this one; what follows it changes that mind
+    (r"\b(?:i|we) (?:said|asked for|asked|wanted|told you|requested|mentioned)\b[^,.;:!?]*?\b(?:before|earlier"
+     r"|last time|previously|at first)\b", "changed my mind"),
     # "I've changed my mind, drums are fine" releases them as "drums are fine again" does
     (r"\b(?:changed my mind|on second thoughts?|come to think of it)\b,?\s*(.*?)\b(is|are) (fine|ok|okay|alright"
      r"|acceptable)\b", r"\1\2 \3 again"),
@@ -303,9 +306,6 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      ""),
     (r"\b(?:i|we)(?: am| are|m)? (?:already |also |will |ll |be )?(?:play(?:ing)?|drum(?:ming)?|strum(?:ming)?)"
      r"(?: (?:the |my |our )?(?:guitar|piano|drums|keys|violin|cello|flute|sitar|synth|bass))?\b", ""),
-    # "I said no rock before, but ...": a report of an earlier ask, not this one
-    (r"\b(?:i|we) (?:said|asked for|asked|wanted|told you|requested|mentioned)\b[^,.;:!?]*?\b(?:before|earlier"
-     r"|last time|previously|at first)\b", ""),
     # "way more drive": the degree belongs to the energy noun the lexicon only knows after a bare "more"
     (r"\b(way|much|a lot|a bit|a little|slightly|far|lots) more (?:drive|edge|life)\b", r"\1 more energy"),
     (r"\btwice as (?:fast|quick)\b", "a lot faster"), (r"\bhalf as fast\b", "a lot slower"),
@@ -326,6 +326,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(take|put|throw|send) (it|them|that|those) away\b", r"take away \2"),
     (r"\bbring (it|them|that|those) back\b", r"bring back \1"),
     (r"\bbring ((?:the |that |those |my |our )?(?:[a-z]+ ){0,2}?[a-z]+) back (up|down)\b", r"\1 \2"),
+    # "bring some energy back": an amount asked for, not a release
+    (r"\bbring (?:some|a bit of|a little|a little bit of|more) ((?:[a-z]+ ){0,1}?[a-z]+) back\b", r"more \1"),
     (r"\b(?:bring|put|add|pull) ((?:the |that |those |my |our )?(?:[a-z]+ ){0,2}?[a-z]+) back\b(?: in\b)?",
      r"bring back \1"),
     # "I don't hate the drums" likes them; "it's the synth that has to go" removes it
@@ -463,11 +465,11 @@ _BPM_PATTERNS: tuple[tuple[str, str], ...] = (
     ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}(?:over|above|more than|faster than|exceed(?:s|ing)?)\s+(\d+){_BPM}"),
     ("min", rf"\b{_NEG_WORDS}\s+{_FILLER}(?:under|below|less than|slower than)\s+(\d+){_BPM}"),
     # "no slower than 90 bpm" is a minimum: a plain comparison never follows "no"/"not"
-    ("max", rf"\b(?<!no )(?<!not )(?:under|below|less than|at most|max(?:imum)?(?: of)?|up to|slower than|no more than"
-            rf"|no faster than)\s+(\d+){_BPM}"),
+    ("max", rf"\b(?<!\bno )(?<!\bnot )(?:under|below|less than|at most|max(?:imum)?(?: of)?|up to|slower than"
+            rf"|no more than|no faster than)\s+(\d+){_BPM}"),
     ("max", rf"\b(\d+){_BPM}\s+(?:max(?:imum)?|tops|or less|or slower|at most|or below|or lower|or under)\b"),
-    ("min", rf"\b(?<!no )(?<!not )(?:over|above|more than|at least|min(?:imum)?(?: of)?|faster than|no slower than"
-            rf"|no less than)\s+(\d+){_BPM}"),
+    ("min", rf"\b(?<!\bno )(?<!\bnot )(?:over|above|more than|at least|min(?:imum)?(?: of)?|faster than"
+            rf"|no slower than|no less than)\s+(\d+){_BPM}"),
     ("min", rf"\b(\d+){_BPM}\s+(?:min(?:imum)?|or more|or faster|at least|plus|or above|or higher|or over)\b"),
     ("min", rf"\b(\d+)\s*plus{_BPM}"),
     ("around", rf"\b(?:around|about|roughly|approximately|approx|like|near|close to)?\s*(\d+){_BPM}"),
@@ -904,6 +906,7 @@ _PRAISE = re.compile(r"\b(?:love|like|enjoy|adore|dig) (?:it|this|that)\b|\b(?:p
                      r"|\bexactly (?:right|what)\b")
 _SLIGHT_HEDGES = frozenset({"quite", "pretty", "rather", "kinda", "fairly", "kind", "sort", "sorta"})
 _HEDGES = frozenset({"quite", "pretty", "rather", "kinda", "fairly", "kind", "sort", "of", "sorta", "still"})
+_PLAIN_FILLERS = frozenset({"a", "an", "basically", "literally", "practically", "essentially", "just", "almost"})
 _PICK_WORDS = frozenset({"it", "its", "this", "that", "music", "track", "song", "one", "pick", "tune", "current",
                          "the", "s", "whole", "thing", "overall", "everything", "all"})
 
@@ -925,6 +928,8 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
             degrees.append(items[j])
         elif items[j].kind == "word" and items[j].text in PREDICATE_LESS and items[j].text != "too":
             complained = True  # "this feels heavy and sad": described beside a complaint, it is one
+        elif items[j].text in _PLAIN_FILLERS:
+            pass  # "it's basically a lullaby": said plainly
         elif items[j].text != "and":
             break
         j -= 1
@@ -1252,7 +1257,14 @@ _HAVING = frozenset({"uses", "use", "used", "using", "has", "had", "heard", "hea
 _DESCRIBING = COPULAS | {"make", "makes", "made", "sound", "sounds", "feel", "feels", "seem", "seems", "remind",
                          "reminds"}
 # A clause with one of these says something of what it names (a reason), rather than only naming it (an ask)
-_SAYS = _DESCRIBING | _HAVING | {"have", "making", "thats"}
+_SAYS = _DESCRIBING | _HAVING | {"have", "making", "thats", "hear"}
+# ... unless it opens as an ask: "no drums whatsoever, but make the drums hit harder" contradicts itself
+_ASKING_OPENERS = frozenset({"make", "let", "give", "add", "put", "get", "bring", "turn", "can", "could", "please",
+                             "would"})
+
+
+def _gives_a_reason(tokens: list[str]) -> bool:
+    return bool(tokens) and not _SAYS.isdisjoint(tokens) and tokens[0] not in _ASKING_OPENERS
 _ARTICLES = frozenset({"the", "a", "an", "that", "this", "those", "these"})
 # What lets a clause with no subject of its own speak of the instrument just named, or describe the pick
 _MODAL_BE = (["could", "be"], ["should", "be"], ["can", "be"], ["might", "be"], ["would", "be"], ["needs", "to"],
@@ -1325,6 +1337,8 @@ _REFUSAL = re.compile(
     r"|\b(?:give (?:me|us)|play|hear|try|have|get|find|show (?:me|us)) another\b"
     r"|\b(?:show|give|play|find)(?: me| us)? (?:an)?other(?: one)?[.!?]*$"
     r"|\b(?:this|that|it)(?: one| track| song)? (?:is|s) not working(?: for (?:me|us))?\b"
+    r"|\b(?:an)?other(?: one)?,? please[.!?]*$|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:good|great"
+    r"|right|it)\b"
     r"|(?:^|(?<=[.,;:!?] ))next[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "
     r"|do not |dont |not )(?:convinc[a-z]*|fit|suit|match)\b")
@@ -1436,8 +1450,8 @@ def _read_segment(text: str, out: Readings) -> Readings:
             if subject is not None and any(reading.key == subject.key for reading in said):
                 out.items.remove(subject)  # "the drums - way too loud": the first clause only named them
             reasons = [r for r in said if r.described and any(o.key == r.key for o in out.items[:before])
-                       and (not r.key.startswith("instrument.") or not _SAYS.isdisjoint(tokens))]
-            if reasons and not _SAYS.isdisjoint(tokens):
+                       and (not r.key.startswith("instrument.") or _gives_a_reason(tokens))]
+            if reasons and _gives_a_reason(tokens):
                 reasons = [r for r in said if r.described]  # the clause is the reason: see `_drop_reasons`
             # "without the choir; the chanting feels churchy": a reason, no ask
             out.items = [r for r in out.items if not any(r is reason for reason in reasons)]
@@ -1458,7 +1472,7 @@ def _drop_reasons(spoken: list[tuple[list[str], list[Reading]]], out: Readings) 
     for k, (tokens, said) in enumerate(spoken):
         asked_elsewhere = {(r.key, r.value) for _, other in spoken[:k] + spoken[k + 1:] for r in other
                            if not r.described}
-        if _SAYS.isdisjoint(tokens):
+        if not _gives_a_reason(tokens):
             continue
         if any(r.described and (r.key, r.value) not in asked_elsewhere
                and any(key == r.key for key, _ in asked_elsewhere) for r in said):

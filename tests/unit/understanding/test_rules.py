@@ -733,6 +733,13 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("dont worry about how long it is anymore, i'll cut it myself", {"lifted": ["duration"]}),
     ("scratch the no-electronic rule, the new brief has gone in a totally different direction",
      {"lifted": ["genre.electronic"]}),
+    # round 13
+    ("techno at least 140 bpm for drone racing clip", {"genre.techno": "more", "tempo.min_bpm": 140.0}),
+    ("ok now you overcorrected, it's basically a lullaby. bring some energy back", {"mood.energetic": "more"}),
+    ("sad stuff is back on the table", {"lifted": ["mood.sad"]}),
+    ("no this one not good, other please", {"something_else": True}),
+    ("I said no electronic earlier but honestly electronic is ok", {"lifted": ["genre.electronic"]}),
+    ("no drums whatsoever, but make the drums hit harder", {"conflict": "instrument.drums"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
