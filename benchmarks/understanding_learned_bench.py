@@ -45,7 +45,8 @@ RULES_CLEAN_FIRST = {"test4": 0.922, "test5": 0.917, "test6": 0.900, "test7": 0.
                      "test38": 0.949, "test39": 0.948, "test40": 0.933, "test41": 0.966, "test42": 0.946,
                      "test43": 0.850, "test44": 0.933, "test45": 0.967, "test46": 0.817, "test47": 0.917,
                      "test48": 0.964, "test49": 0.966, "test50": 0.912, "test51": 0.982, "test52": 1.000,
-                     "test53": 0.912, "test54": 0.945, "test55": 0.931, "test56": 0.983}
+                     "test53": 0.912, "test54": 0.945, "test55": 0.931, "test56": 0.983, "test57": 0.942,
+                     "test58": 1.000, "test59": 0.889}
 BY_THE_AUTHOR = tuple(f"test{n}" for n in range(4, 21))
 INDEPENDENT = tuple(bank for bank in RULES_CLEAN_FIRST if int(bank.removeprefix("test")) >= 23)
 GRID = (TrainSettings(hidden=128, epochs=80), TrainSettings(hidden=128, epochs=160),
