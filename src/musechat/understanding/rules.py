@@ -1298,9 +1298,8 @@ def _hedged_quality(tokens: list[str]) -> bool:
     """A clause of a hedge and one plain tempo or mood word ("kinda depressing tbh", "bit sleepy honestly"):
     it says what the pick is ("it's kinda depressing"), as a complaint, not what is wanted."""
     words = [t for t in tokens if t not in _CHAT_AFTERTHOUGHTS]
-    quality = MENTIONS.get(tuple(words[-1:]))
-    return (len(words) >= 2 and all(t in _HEDGE_WORDS for t in words[:-1])
-            and quality is not None and quality.implied is None and _quality_of_the_track(words[-1]))
+    return (len(words) >= 2 and all(t in _HEDGE_WORDS for t in words[:-1]) and _quality_of_the_track(words[-1])
+            and MENTIONS[(words[-1],)].implied is None)
 
 
 def _answers_joined(clauses: list[str]) -> list[str]:
@@ -1331,9 +1330,8 @@ _CORRECTION_FILLERS = frozenset({"no", "nope", "nah", "hmm", "well", "oh", "ok",
 # else" only when nothing else is asked ("too cheerful for a memorial video, can you change it" = less happy)
 _REFUSAL = re.compile(
     r"^\s*(?:nope|nah|meh|no(?=\s*[,.;:!]))\b"
-    r"|\b(?:swap|switch|change) (?:it|this|that)(?: one| track| song)? out\b"
-    r"|\breplace (?:it|this|that)(?: one| track| song)?\b"
-    r"|\bchange (?:it|this|that)(?: one| track| song)?\b"
+    r"|\b(?:swap|switch) (?:it|this|that)(?: one| track| song)? out\b"
+    r"|\b(?:replace|change) (?:it|this|that)(?: one| track| song)?\b"
     r"|\b(?:give (?:me|us)|play|hear|try|have|get|find|show (?:me|us)) another\b"
     r"|\b(?:show|give|play|find)(?: me| us)? (?:an)?other(?: one)?[.!?]*$"
     r"|\b(?:this|that|it)(?: one| track| song)? (?:is|s) not working(?: for (?:me|us))?\b"
