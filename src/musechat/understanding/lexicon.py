@@ -318,7 +318,21 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     *(f"{who} folk" for who in ("older", "old", "young", "most", "local")),
     "folks",  # "slower, and at the same time faster" keeps nothing
     *(f"drone {what}" for what in ("shot", "shots", "footage", "video", "clip", "clips", "camera", "flyover", "view",
-                                   "views", "racing", "race", "races", "pilot", "flight", "flying", "fpv")),
+                                   "views", "racing", "race", "races", "pilot", "flight", "flying", "fpv", "opener",
+                                   "intro", "outro", "sequence", "section", "part", "bit", "reveal", "aerials",
+                                   "aerial", "flyover", "flythrough", "scene", "scenes", "montage", "transition")),
+    # a dance in the video, not the genre asked for: "keep it under 90 bpm for the parents dance", "the dance
+    # emote clip"
+    *(f"{who} dance" for who in ("parents", "parent", "couples", "couple", "bridal", "bride", "groom", "grandparents",
+                                 "family", "group", "anniversary", "school", "recital")),
+    *(f"dance {what}" for what in ("emote", "emotes", "clip", "clips", "video", "videos", "scene", "scenes",
+                                   "routine", "routines", "challenge", "challenges", "recital", "class", "classes",
+                                   "lesson", "lessons", "competition", "performance", "rehearsal", "studio", "team",
+                                   "crew", "battle", "moves", "footage", "teacher", "students", "school")),
+    # events and what the people in the video say: "80 photos of the fun run", "there is voice comms in the clip"
+    "fun run", "fun runs", "fun day", "fun fair", "funfair",
+    *(f"voice {what}" for what in ("comms", "chat", "lines", "acting", "actor", "actors", "call", "calls", "memo",
+                                   "memos", "message", "messages", "note", "notes", "recording")),
     "fpv drone",  # the camera, not the ambient genre
     # "a happy little tune": "little" belittles the tune, it is no degree
     *(f"little {noun}" for noun in ("tune", "tunes", "song", "songs", "track", "tracks", "piece", "number",

@@ -234,7 +234,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:i|we) (?:said|asked for|asked|wanted|told you|requested|mentioned)\b[^,.;:!?]*?\b(?:before|earlier"
      r"|last time|previously|at first)\b", "changed my mind"),
     # "I've changed my mind, drums are fine" releases them as "drums are fine again" does
-    (r"\b(?:changed my mind|on second thoughts?|come to think of it)\b,?\s*(.*?)\b(is|are) (fine|ok|okay|alright"
+    (r"\b(?:changed my mind|on second thoughts?|come to think of it)\b,?\s*(.*?)\b(is|are|s) (fine|ok|okay|alright"
      r"|acceptable)\b", r"\1\2 \3 again"),
     # "somewhere in the 120s bpm": that decade of BPM
     (r"\bin the (\d{1,2})0s(?: bpm| range)?(?= bpm|\b)(?: bpm)?", r"between \g<1>0 and \g<1>9 bpm"),
@@ -338,10 +338,14 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:a|the|my|our|his|her) (?:girl|boy|woman|man|guy|lady|kid|child|baby) (?:is|was|are|were)\b", ""),
     (r"\b(?:the )?beats? (?=(?:has|have|needs?|must|can|should|gotta|has got) (?:to )?go\b)", "the drums "),
     # "the beat is too busy" speaks of the drums; "the beat is too fast" of the tempo
-    (r"\b(?:the )?beats? (is|are|s|feels?|sounds?) ((?:way |far |a bit |a little |much )?too |(?:kinda|kind of|a bit"
+    (r"\b(?:the )?beats? (is|are|s|feels?|sounds?) ((?:way |far |a bit |a little |much |kinda |kind of |sort of "
+     r"|just |bit )?too |(?:kinda|kind of|a bit"
      r"|a little|quite|really|way|so|pretty|rather) )?(busy|loud|heavy|much"
      r"|overpowering|distracting|annoying|harsh|intrusive|boomy|dominant|prominent|quiet|weak|thin)\b",
      r"the drums \1 \2\3"),
+    # "tone the beat down", "turn down the beat": the drums' level, as "turn the beat up" is theirs
+    (r"\b(tone|turn|dial|bring) (?:the )?beats? (down|up)\b", r"\1 the drums \2"),
+    (r"\b(tone|turn|dial|bring) (down|up) (?:the )?beats?\b", r"\1 \2 the drums"),
     # "I feel like the music should ..." is "I think ...", not a liking
     (r"\b(?:i|we) (?:feel|felt) like\b", "i think"),
     # "the singer's voice" names one voice
@@ -428,7 +432,15 @@ _MORE_WORDS = r"(?:over|above|more than|longer than|past|beyond|exceed(?:s|ing)?
 _LESS_WORDS = r"(?:under|below|less than|shorter than|fewer than)"
 _AT_MOST = r"at (?:the |a )?(?:very )?(?:most|maximum|max)"
 _AT_LEAST = r"at (?:the |a )?(?:very )?(?:least|minimum|min)"
+_THE_VIDEO = r"(?:the )?(?:video|clip|film|footage|slideshow|reel|montage|edit|vlog|ad|it)"
+# "the video's 2 and a half minutes, so the music needs to be at least that long": the video's length is the bound
+_VIDEO_LENGTH = (rf"\b{_THE_VIDEO}\s+(?:is|s|runs|lasts|will be|comes to)\s+(?:about |around |roughly |exactly |just "
+                 rf"|almost |nearly )?{_AMOUNT}\s*{_UNIT}(?:\s+long)?\b[^.;!?]*?\b")
 _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("min", rf"{_VIDEO_LENGTH}(?:at least (?:that|as) long|as long as (?:that|{_THE_VIDEO})"
+            rf"|no shorter than (?:that|{_THE_VIDEO}))\b"),
+    ("max", rf"{_VIDEO_LENGTH}(?:at most that long|(?:no|not) longer than (?:that|{_THE_VIDEO})"
+            rf"|shorter than (?:that|{_THE_VIDEO}))\b"),
     ("between", rf"\bbetween {_AMOUNT}\s*(?:{_UNIT})?\s*(?:and|to)\s*{_AMOUNT}\s*{_UNIT}"),
     ("between", rf"\b{_AMOUNT}\s*(?:{_UNIT})?\s*to\s*{_AMOUNT}\s*{_UNIT}(?:\s+long)?"),
     ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}{_MORE_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
@@ -488,8 +500,13 @@ _LICENCE_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("royalty-free",)),
     (r"\bcreative commons\b", ("CC0-1.0", "CC-BY-4.0")),
 )
+_LICENCE_NAMES = r"(?:public domain|cc ?(?:0|zero)|cc by|royalty free|creative commons)"
 _ANY_LICENCE = (r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the licen[cs]e\b"
-                r"|\bdo not care if it is (?:public domain|cc ?(?:0|zero)|cc by|royalty free|creative commons)\b")
+                rf"|\bdo not care if it is {_LICENCE_NAMES}\b"
+                # "we don't need CC0 anymore", "it no longer has to be royalty free": the requirement released
+                rf"|\b(?:do not|does not|no longer) (?:need|require|have to be|has to be|need to be|needs to be)"
+                rf" (?:a |an |the |it to be |it to be a )?{_LICENCE_NAMES}(?: (?:licen[cs]e|one|only|thing|rule"
+                r"|requirement|music|tracks?))?\b")
 _SOMETHING_ELSE = re.compile(
     r"\b(?:something|(?<!on )(?<!approve )(?<!accept )(?<!allow )(?<!use )anything|someone|somebody)"
     r" (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
@@ -667,7 +684,8 @@ for _cue_name, _phrases in (("restore", RESTORE_AFTER), ("lift", LIFT_AFTER), ("
     for _phrase in _phrases:
         _AFTER_BY_FIRST.setdefault(_phrase[0], []).append((_cue_name, _phrase))
 # Nouns a genre or instrument names a kind of ("electronic stuff", "guitar parts"): the mention stays the subject
-_HEAD_NOUNS = frozenset({"stuff", "music", "vibes", "elements", "parts", "influences", "bits", "tracks", "songs"})
+_HEAD_NOUNS = frozenset({"stuff", "music", "vibes", "elements", "parts", "influences", "bits", "tracks", "songs",
+                         "ones", "picks", "options", "versions"})
 _PRESENCE_WORDS = frozenset({"prominent", "present", "noticeable", "audible", "obvious", "upfront", "dominant"})
 _ENERGY_NOUNS = frozenset({"energy", "intensity", "excitement", "punch", "oomph"})
 
@@ -966,6 +984,9 @@ _MUSIC_NOUNS = frozenset({"music", "track", "tracks", "song", "songs", "tune", "
 # Words after a mood word that end its noun phrase: "a calm one for my video" is not a calm video
 _VIDEO_CUE_BREAKS = frozenset({"and", "or", "for", "with", "but", "music", "track", "song", "tune", "one", "vibe",
                                "vibes", "stuff", "please", "to", "in", "on", "like"})
+# What a mood word may qualify in the music itself: "not a sad feel"
+_MUSIC_ASPECTS = frozenset({"feel", "feeling", "mood", "energy", "style", "type", "kind", "sort", "thing", "number",
+                            "atmosphere", "tone", "sounding", "groove", "melody", "soundtrack", "score", "ending"})
 _SCENE_MODIFIERS = frozenset({"a", "an", "the", "my", "our", "about", "all", "very", "really", "quite",
                               "pretty", "so", "kind", "of"})
 
@@ -977,6 +998,10 @@ def _describes_the_video(items: list[Item], i: int, state: _ClauseState) -> bool
     mention = items[i].mention
     if mention is None or mention.implied is not None or not mention.key.startswith(("tempo", "mood.")):
         return False
+    if (state.neg and i >= 2 and [item.text for item in items[i - 2:i]] in (["not", "a"], ["not", "an"])
+            and i + 1 < len(items) and items[i + 1].kind == "word"
+            and items[i + 1].text not in _MUSIC_NOUNS | _VIDEO_CUE_BREAKS | _MUSIC_ASPECTS):
+        return True  # "it's a cake, not an epic battle": what the video is not
     if state.neg or state.polarity not in (None, "weak_more") or state.too or state.lift is not None or state.keep:
         return False  # "a" is the weak cue of "a calm one"
     for k in range(i + 1, min(i + 4, len(items))):  # it names the kind of video: "hype reel", "slow sunrise timelapse"
@@ -1071,7 +1096,7 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             if reading is not None:
                 out.items.append(reading)
                 last = reading
-            if state.too and mention.implied is None and not state.neg:
+            if state.too and mention.implied is None:  # "not so loud and intense": both moderated
                 too_list = state.intensity
             state.after_mention(comparative=mention.implied == "more" and state.polarity is None)
             i = max(i + 1, end)
@@ -1337,7 +1362,9 @@ _REFUSAL = re.compile(
     r"|\b(?:this|that|it)(?: one| track| song)? (?:is|s) not working(?: for (?:me|us))?\b"
     r"|\b(?:an)?other(?: one)?,? please[.!?]*$|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:good|great"
     r"|right|it)\b"
-    r"|(?:^|(?<=[.,;:!?] ))next[.!?]*$"
+    r"|(?:^|(?<=[.,;:!?] ))(?:next|(?:an)?other(?: one| track| song)?)[.!?]*$"
+    r"|(?:^|(?<=[.,;:!?] ))(?:(?:eh|hmm+|meh|well|sorry|nah|ugh|honestly) )*(?:i |we )?(?:do not|dont|did not|didnt)"
+    r" (?:like|love|dig|feel) (?:it|this|that)(?: one| track| song)?(?: much| at all| really)?[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "
     r"|do not |dont |not )(?:convinc[a-z]*|fit|suit|match)\b")
 

@@ -740,6 +740,26 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("no this one not good, other please", {"something_else": True}),
     ("I said no electronic earlier but honestly electronic is ok", {"lifted": ["genre.electronic"]}),
     ("no drums whatsoever, but make the drums hit harder", {"conflict": "instrument.drums"}),
+    # round 14
+    ("something slower for the grandparents dance", {"tempo": "slower"}),
+    ("jazzier, it's for the dance class footage", {"genre.jazz": "more"}),
+    ("a dance track please", {"genre.dance": "more"}),
+    ("orchestral please, it plays over the drone intro", {"genre.orchestral": "more"}),
+    ("no vocals, there are voice lines all through the clip", {"vocals": "off"}),
+    ("cheerful please, it's photos from the school fun day", {"mood.happy": "more"}),
+    ("vocals please, the instrumental ones sound flat", {"vocals": "on"}),
+    ("the beat is sort of too busy", {"instrument.drums": "less"}),
+    ("turn the beat down a little", {"instrument.drums": "less", "instrument.drums.intensity": "slight"}),
+    ("turn up the beat", {"instrument.drums": "more"}),
+    ("we said no piano earlier but actually piano's ok", {"lifted": ["instrument.piano"]}),
+    ("meh, don't like it. other one?", {"something_else": True}),
+    ("i don't like it, too slow", {"tempo": "faster"}),
+    ("we don't need royalty free anymore", {"lifted": ["licence"]}),
+    ("not so dark and gloomy please", {"mood.sad": "less"}),
+    ("the clip is 45 seconds, so no longer than that", {"duration.max_s": 45}),
+    ("our video is 3 minutes, the song should be at least that long", {"duration.min_s": 180}),
+    ("calmer, it's a spa, not a wild party", {"mood.calm": "more"}),
+    ("not a sad feel please", {"mood.sad": "none"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
