@@ -136,7 +136,12 @@ _add(Mention("instrument.drums", implied="less"), "less beat", "a softer beat", 
 _GENRE_WORDS = {
     "classical": (("classical", "baroque"), ("more classical",)),
     "orchestral": (("orchestral", "orchestra", "symphonic", "symphony", "cinematic", "film score", "movie score",
-                    "soundtrack", "film music"), ()),
+                    "soundtrack", "film music",
+                    # "epic" beside an orchestral word names that kind of music (trailer music), not a mood of its own
+                    *(f"{a} {b}" for a, b in (("epic", "orchestral"), ("orchestral", "epic"), ("epic", "cinematic"),
+                                              ("cinematic", "epic"), ("epic", "film score"), ("film score", "epic"),
+                                              ("epic", "movie score"), ("epic", "soundtrack"), ("epic", "score"),
+                                              ("epic", "symphonic"), ("epic", "orchestra")))), ()),
     "electronic": (("electronic", "electronica", "edm", "electro", "synthwave"), ()),
     "techno": (("techno", "techno club"), ()),
     "dance": (("dance", "dancey", "dance y", "dancy", "danceable", "club", "clubby", "club music", "house music",
@@ -342,8 +347,8 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
 CUES: dict[tuple[str, ...], Cue] = {}
 # Negators that are removal verbs: after a fresh negator they cancel it ("do not remove the piano").
 REMOVALS = frozenset({"lose", "drop", "remove", "get rid of", "cut", "cut out", "skip", "ditch", "kill", "nix", "quit",
-                      "scrap", "exclude", "take out", "leave out", "strip out", "mute", "silence", "avoid", "losing",
-                      "removing", "dropping", "ditching", "cutting out", "getting rid of", "taking out"})
+                      "scrap", "scratch", "exclude", "take out", "leave out", "strip out", "mute", "silence", "avoid",
+                      "losing", "removing", "dropping", "ditching", "cutting out", "getting rid of", "taking out"})
 
 
 def _cue(cue: Cue, *phrases: str) -> None:
@@ -354,7 +359,8 @@ def _cue(cue: Cue, *phrases: str) -> None:
 _cue("neg", "no", "not", "neither", "without", "turn off", "switch off", "shut off",
       "avoid", "lose", "drop", "remove", "get rid of", "cut", "cut out", "skip",
      "ditch", "nothing", "none", "zero", "never", "do not want", "not want", "dont want", "can not stand",
-     "cannot stand", "cant stand", "hate", "stop", "kill", "nix", "scrap", "minus", "anything but", "exclude",
+     "cannot stand", "cant stand", "hate", "stop", "kill", "nix", "scrap", "scratch", "minus", "anything but",
+     "exclude",
      "excluding", "except", "free of", "rather not", "would rather not", "not any", "no more", "take out", "leave out",
      "strip out", "mute", "silence", "nothing with", "without any", "sick of", "tired of", "enough of",
      "enough with", "done with", "finished with", "stop giving me",
@@ -424,7 +430,8 @@ PREDICATE_LESS = frozenset({"too", "much", "loud", "annoying", "distracting", "o
                             "bothering", "cringe", "cringey", "cringy",
                             "bad", "horrible", "excessive", "dominant", "overdone", "wrong", "unbearable", "mushy",
                             "drowning", "smothering", "swamping", "overshadowing", "burying", "the issue",
-                            "the problem"})
+                            "the problem", "sappy", "schmaltzy", "saccharine", "taking over", "takes over",
+                            "take over"})
 # Comparatives after a copula say what is wanted outright ("could the drums be a little quieter").
 PREDICATE_WANT_LESS = frozenset({"quieter", "softer", "lower", "gentler", "subtler", "toned down", "turned down",
                                  "more subtle", "more understated", "more restrained",

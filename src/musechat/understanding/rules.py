@@ -336,6 +336,10 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"the \1 \2 go"),
     # a person in the video is no voice asked for: "in the video a girl is reading a book"
     (r"\b(?:a|the|my|our|his|her) (?:girl|boy|woman|man|guy|lady|kid|child|baby) (?:is|was|are|were)\b", ""),
+    # ... nor is what the narrator is: "no male voice, since the narrator is also a man"
+    (r"\b(?:narrator|host|presenter|speaker|voiceover|voice over|interviewee|ceo|founder|teacher|instructor|coach"
+     r"|he|she)(?: is| s| was)(?: also| too| both| himself| herself)? (?:a |an )?(?:man|woman|guy|girl|lady|bloke"
+     r"|male|female)\b", ""),
     (r"\b(?:the )?beats? (?=(?:has|have|needs?|must|can|should|gotta|has got) (?:to )?go\b)", "the drums "),
     # "the beat is too busy" speaks of the drums; "the beat is too fast" of the tempo
     (r"\b(?:the )?beats? (is|are|s|feels?|sounds?) ((?:way |far |a bit |a little |much |kinda |kind of |sort of "
@@ -343,6 +347,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|a little|quite|really|way|so|pretty|rather) )?(busy|loud|heavy|much"
      r"|overpowering|distracting|annoying|harsh|intrusive|boomy|dominant|prominent|quiet|weak|thin)\b",
      r"the drums \1 \2\3"),
+    # "for the campfire bit": a part of the video, not a degree ("the drums bit louder" keeps it)
+    (r"\b(the|this|that|our|my) ([a-z]+) bit\b(?! (?:more|less|faster|slower|louder|quieter|softer|of)\b)",
+     r"\1 \2 part"),
     # "tone the beat down", "turn down the beat": the drums' level, as "turn the beat up" is theirs
     (r"\b(tone|turn|dial|bring) (?:the )?beats? (down|up)\b", r"\1 the drums \2"),
     (r"\b(tone|turn|dial|bring) (down|up) (?:the )?beats?\b", r"\1 \2 the drums"),
@@ -367,7 +374,9 @@ _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", 
                (r"\br\b(?! ?(?:&|and|n) ?b\b)", "are"), (r"\bno cap\b", ""),
                (r"\b(?:somthing|sumthing|somethin|smth|sth)\b", "something"),
                # a learner's comparatives: "not more long than 2 minutes", "more short also"
-               (r"\bmore long\b", "longer"), (r"\bmore short\b", "shorter"))
+               (r"\bmore long\b", "longer"), (r"\bmore short\b", "shorter"),
+               # "too loud n punchy": chat's "and" ("rock n roll" is one name either way)
+               (r"(?<=[a-z]) n (?=[a-z])", " and "))
 
 
 _COMPARISON_SIGNS = (("(?:<=|=<|≤)", "at most"), ("(?:>=|=>|≥)", "at least"), ("<", "under"), (">", "over"))
@@ -731,6 +740,11 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
     return None, start
 
 
+# What a limit is said to be when it no longer holds
+_LIMIT_GONE = frozenset({"off", "gone", "lifted", "removed", "dropped", "history", "cancelled", "canceled", "waived",
+                         "void", "not needed", "no longer needed", "not necessary", "over"})
+
+
 def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     """What a copula after a mention says of it ("are too loud" → less), and where the predicate ends."""
     postfix = _postfix(items, start)
@@ -769,6 +783,8 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     bag = set(words) | {" ".join(words[k:k + n]) for n in (2, 3) for k in range(len(words) - n + 1)}
     if bag & PREDICATE_OK and bag & PREDICATE_LIFT_NOW:
         return "lift", end
+    if named is not None and named.limit and bag & _LIMIT_GONE:
+        return "lift", end  # "the licensing restriction is off"
     joined = " ".join(words)
     if joined == "not":
         return "less", end  # "the tempo's alright, the guitar isn't"
@@ -951,6 +967,12 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
         elif items[j].text != "and":
             break
         j -= 1
+    if mention.key.startswith("genre.") and not degrees:
+        k = j  # "this sounds like hotel lobby jazz": a few words of the likeness's own before the genre
+        while k >= 0 and j - k < 3 and items[k].kind == "word" and items[k].text not in ("like", *COPULAS):
+            k -= 1
+        if k >= 0 and k < j and items[k].text == "like":
+            j = k
     likened = (j >= 0 and items[j].text == "like") or (j >= 1 and items[j].text in ("a", "an")
                                                       and items[j - 1].text == "like")
     if likened:  # "it feels like a club right now": what the pick is like ("like" is otherwise a cue for more)
@@ -1004,6 +1026,10 @@ def _describes_the_video(items: list[Item], i: int, state: _ClauseState) -> bool
         return True  # "it's a cake, not an epic battle": what the video is not
     if state.neg or state.polarity not in (None, "weak_more") or state.too or state.lift is not None or state.keep:
         return False  # "a" is the weak cue of "a calm one"
+    if (i >= 2 and items[i - 2].text == "for" and items[i - 1].text in ("a", "an", "the", "my", "our")
+            and i + 1 < len(items) and items[i + 1].kind == "word"
+            and items[i + 1].text not in _MUSIC_NOUNS | _MUSIC_ASPECTS | _VIDEO_CUE_BREAKS | _HEAD_NOUNS):
+        return True  # "way too loud for a sleepy sunrise": what the music is for
     for k in range(i + 1, min(i + 4, len(items))):  # it names the kind of video: "hype reel", "slow sunrise timelapse"
         item = items[k]
         if item.text in _SCENE_NOUNS:
@@ -1282,7 +1308,7 @@ _HAVING = frozenset({"uses", "use", "used", "using", "has", "had", "heard", "hea
 _DESCRIBING = COPULAS | {"make", "makes", "made", "sound", "sounds", "feel", "feels", "seem", "seems", "remind",
                          "reminds"}
 # A clause with one of these says something of what it names (a reason), rather than only naming it (an ask)
-_SAYS = _DESCRIBING | _HAVING | {"have", "making", "thats", "hear"}
+_SAYS = _DESCRIBING | _HAVING | {"have", "making", "thats", "hear", "fits", "suits", "belongs"}
 # ... unless it opens as an ask: "no drums whatsoever, but make the drums hit harder" contradicts itself
 _ASKING_OPENERS = frozenset({"make", "let", "give", "add", "put", "get", "bring", "turn", "can", "could", "please",
                              "would"})
@@ -1364,7 +1390,8 @@ _REFUSAL = re.compile(
     r"|right|it)\b"
     r"|(?:^|(?<=[.,;:!?] ))(?:next|(?:an)?other(?: one| track| song)?)[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:eh|hmm+|meh|well|sorry|nah|ugh|honestly) )*(?:i |we )?(?:do not|dont|did not|didnt)"
-    r" (?:like|love|dig|feel) (?:it|this|that)(?: one| track| song)?(?: much| at all| really)?[.!?]*$"
+    r" (?:like|love|dig|feel)(?: it| this| that)?(?: one| track| song)?(?: much| at all| really)?[.!?]*$"
+    r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that)?,?(?: please| pls)?[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "
     r"|do not |dont |not )(?:convinc[a-z]*|fit|suit|match)\b")
 
@@ -1440,8 +1467,10 @@ def _read_segment(text: str, out: Readings) -> Readings:
         if (k > 0 and tokens[:2] == ["not", "the"] and len(tokens) <= 4 and out.items
                 and out.items[-1].value in ("none", "less", "off")):
             continue  # "cut the sitar, not the drums": the removal's exception, not a second one
-        if k > 0 and tokens[:1] == ["so"] and len(tokens) > 1:
+        consequence = k > 0 and tokens[:1] == ["so"] and len(tokens) > 1
+        if consequence:
             tokens = tokens[1:]  # "it's for a party, so cheerful please": "so" opens a consequence, not "too"
+        tokens = _elliptical_lift(tokens, spoken[-1][1] if spoken else [])
         if (k > 0 and tokens[:2] in (["they", "are"], ["those", "are"], ["they", "sound"], ["they", "feel"],
                                      ["they", "could"], ["they", "should"])
                 and out.last_mention is not None and out.last_mention.key.startswith("instrument.")):
@@ -1481,11 +1510,34 @@ def _read_segment(text: str, out: Readings) -> Readings:
             # "without the choir; the chanting feels churchy": a reason, no ask
             out.items = [r for r in out.items if not any(r is reason for reason in reasons)]
             said = [r for r in said if not any(r is reason for reason in reasons)]
-            subject = said[0] if (len(said) == 1 and said[0].value == "more"
-                                  and set(tokens) - _ARTICLES == set(said[0].words.split())) else None
+            if consequence and spoken:
+                # "comms signed off on the lyrics, so singing is allowed again": what the consequence asks of an
+                # attribute stands over what its cause said of it
+                changed = {(r.key, r.value) for r in said}
+                overruled = [r for r in spoken[-1][1] if r.key in {key for key, _ in changed}
+                             and (r.key, r.value) not in changed]
+                out.items = [r for r in out.items if not any(r is gone for gone in overruled)]
+            if said or subject is None:  # "Metal?? For an onboarding video? No metal": named, then complained of
+                subject = said[0] if (len(said) == 1 and said[0].value == "more"
+                                      and set(tokens) - _ARTICLES == set(said[0].words.split())) else None
             spoken.append((tokens, said))
     _drop_reasons(spoken, out)
     return out
+
+
+_ALSO = frozenset({"too", "also", "as well"})
+
+
+def _elliptical_lift(tokens: list[str], before: list[Reading]) -> list[str]:
+    """"electronic is ok again, and singing too": a bare mention with "too" after a release is released too."""
+    core = [t for t in tokens if t not in ("and", "too", "also", "well", "as")]
+    if (not before or any(reading.value != "lift" for reading in before) or not core
+            or not (tokens[-1] in _ALSO or tokens[-2:] == ["as", "well"])):
+        return tokens
+    items = _scan(core)
+    if len(items) != 1 or items[0].kind != "mention":
+        return tokens
+    return [*core, "is", "fine", "again"]
 
 
 def _drop_reasons(spoken: list[tuple[list[str], list[Reading]]], out: Readings) -> None:

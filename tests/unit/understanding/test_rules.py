@@ -760,6 +760,23 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("our video is 3 minutes, the song should be at least that long", {"duration.min_s": 180}),
     ("calmer, it's a spa, not a wild party", {"mood.calm": "more"}),
     ("not a sad feel please", {"mood.sad": "none"}),
+    # round 15
+    ("no orchestral epic stuff please", {"genre.orchestral": "none"}),
+    ("something orchestral and epic", {"genre.orchestral": "more", "mood.energetic": "more"}),
+    ("no strings, I hate that sappy wedding sound", {"instrument.strings": "none"}),
+    ("the piano is kind of taking over", {"instrument.piano": "less"}),
+    ("scratch the length limit", {"lifted": ["duration"]}),
+    ("too happy n bouncy", {"mood.happy": "less"}),
+    ("so loud for a quiet morning walk", {"mood.energetic": "less"}),
+    ("who thinks rock suits a funeral? no rock", {"genre.rock": "none"}),
+    ("dont like. change pls", {"something_else": True}),
+    ("no female voice since the host is a woman", {"vocals": "male"}),
+    ("Jazz?! For a gym promo? No jazz.", {"genre.jazz": "none"}),
+    ("legal approved the singing, so vocals are fine again", {"lifted": ["vocals"]}),
+    ("jazz is fine again, and piano as well", {"lifted": ["genre.jazz", "instrument.piano"]}),
+    ("the bpm limit is gone now", {"lifted": ["tempo"]}),
+    ("it sounds like cheap elevator jazz, no jazz", {"genre.jazz": "none"}),
+    ("slower for the sunset bit", {"tempo": "slower"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
