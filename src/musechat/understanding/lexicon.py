@@ -86,7 +86,7 @@ for _gender, _adjectives in (("female", ("female", "woman", "women", "womans", "
     _add(Mention("vocals", 1, gender=_gender),
          *(f"{a} {n}" for a in _adjectives for n in ("singer", "singers", "vocalist", "vocalists", "voice",
                                                       "voices", "vocals", "vocal", "singing", "lead", "lead vocals",
-                                                      "lead singer")))
+                                                      "lead singer", "vox", "fronted", "led")))
 
 # "the voice of a man", "man voice" (non-native word orders)
 for _gender, _people in (("female", ("woman", "a woman", "women", "girl", "a girl", "lady", "a lady")),
@@ -136,7 +136,9 @@ _add(Mention("instrument.drums", implied="less"), "less beat", "a softer beat", 
 _GENRE_WORDS = {
     "classical": (("classical", "baroque"), ("more classical",)),
     "orchestral": (("orchestral", "orchestra", "symphonic", "symphony", "cinematic", "film score", "movie score",
-                    "soundtrack", "film music",
+                    "soundtrack", "film music", "movie music",
+                    *(f"music {of} {a}{old}{film}" for of in ("in", "from", "of") for a in ("a ", "the ", "")
+                      for old in ("", "old ", "classic ", "the old ") for film in ("film", "films", "movie", "movies")),
                     # "epic" beside an orchestral word names that kind of music (trailer music), not a mood of its own
                     *(f"{a} {b}" for a, b in (("epic", "orchestral"), ("orchestral", "epic"), ("epic", "cinematic"),
                                               ("cinematic", "epic"), ("epic", "film score"), ("film score", "epic"),
@@ -329,11 +331,16 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     # a dance in the video, not the genre asked for: "keep it under 90 bpm for the parents dance", "the dance
     # emote clip"
     *(f"{who} dance" for who in ("parents", "parent", "couples", "couple", "bridal", "bride", "groom", "grandparents",
-                                 "family", "group", "anniversary", "school", "recital")),
+                                 "family", "group", "anniversary", "school", "recital", "barn", "line", "square")),
     *(f"dance {what}" for what in ("emote", "emotes", "clip", "clips", "video", "videos", "scene", "scenes",
                                    "routine", "routines", "challenge", "challenges", "recital", "class", "classes",
                                    "lesson", "lessons", "competition", "performance", "rehearsal", "studio", "team",
-                                   "crew", "battle", "moves", "footage", "teacher", "students", "school")),
+                                   "crew", "battle", "moves", "footage", "teacher", "students", "school", "cardio",
+                                   "workout", "workouts", "fitness", "session", "sessions")),
+    # birds that sing are no voice asked for: "a flute, like birds singing in the morning"
+    *(f"{birds} {sing}" for birds in ("birds", "bird", "the birds", "birdies") for sing in ("singing", "sing", "sings",
+                                                                                           "chirping")),
+    "birdsong", "bird song",
     # events and what the people in the video say: "80 photos of the fun run", "there is voice comms in the clip"
     "fun run", "fun runs", "fun day", "fun fair", "funfair",
     *(f"voice {what}" for what in ("comms", "chat", "lines", "acting", "actor", "actors", "call", "calls", "memo",
@@ -390,7 +397,8 @@ _cue("less", "less like", "less", "fewer", "decrease", "drop down", "hardly any"
 _cue("more", "not enough")  # "too much synth, not enough piano"
 _cue("neg", "none of")  # "none of that please"
 _cue("neg", "quit the", "quit that")  # "can you quit the guitar?": a learner's "take out"
-_cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so")
+_cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so", "rather too", "slightly too",
+     "somewhat too", "bit too", "little too")
 _cue("lift", "changed my mind about", "change my mind about", "changed our mind about")
 _cue("lift", "take back", "undo", "retract", "withdraw", "do not worry about", "dont worry about",
      "no need to worry about", "not worried about")  # "I take back the no-drums thing"
@@ -403,6 +411,8 @@ _cue("keep", "keep the", "keep that", "same", "leave the", "retain", "keep those
      # praise of what is playing ("love the guitar but it is too slow"), not a wish: "would love the ..." is one
      *(f"{verb} {det}" for verb in ("love", "loved", "like", "liked", "enjoy", "enjoyed", "dig", "adore")
        for det in ("the", "that", "this", "those", "these", "how")))
+# "something like the music in old movies" is a likeness wished for, not praise of "the" music playing
+_cue("more", "something like the", "something more like the", "more like the", "anything like the")
 _cue("more", "would like", "would love", "would enjoy", "turn on", "switch on", "bring up", "pump up", "crank",
      "crank up", "ramp up", "bump up", "kick up")
 _cue("less", "bring down", "take down", "scale back", "pull back", "push back")

@@ -240,6 +240,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\bin the (\d{1,2})0s(?: bpm| range)?(?= bpm|\b)(?: bpm)?", r"between \g<1>0 and \g<1>9 bpm"),
     # "fine, any length" says what "any length is fine" says; "I'd rather have a guitar than a piano" compares
     (r"\b(?:fine|ok|okay|sure|whatever),? any ([a-z]+)\b(?! is| are)", r"any \1 is fine"),
+    (r"^any (length|duration|tempo|speed|bpm|genre|licen[cs]e|mood|style)\b(?! is| are| works| will)",
+     r"any \1 is fine"),
     (r"\b(?:would |d )?rather (?:have|hear|use|go with|get) ((?:[a-z]+ ){0,3}?[a-z]+) than\b", r"more \1 instead less"),
     # "over a minute and under two": a bound's bare number takes the minutes the sentence already named (not
     # seconds: "over 90 seconds but under two" means minutes)
@@ -347,6 +349,20 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|a little|quite|really|way|so|pretty|rather) )?(busy|loud|heavy|much"
      r"|overpowering|distracting|annoying|harsh|intrusive|boomy|dominant|prominent|quiet|weak|thin)\b",
      r"the drums \1 \2\3"),
+    # "a bit on the gloomy side" is "a bit too gloomy"; "a nice bit of jazz" is some jazz, no degree
+    (r"\b(is|s|are|sounds|feels|bit|little|slightly|rather|quite|kinda|very|way|far) on the ([a-z]+) side\b",
+     r"\1 too \2"),
+    (r"\ba (?:nice|good|lovely|proper|decent) bit of\b", "some"),
+    # "push the tempo a touch": up
+    (r"\bpush (?:the )?(tempo|pace|bpm|speed)\b(?! (?:up|down|back)\b)", r"push the \1 up"),
+    # "lean harder into the indian flavour": more of it
+    (r"\blean (way |much |a bit |a little |slightly |even )?(?:harder |more |further |heavier )?into\b", r"\1more of"),
+    # "the kick is too loud": the kick drum ("give it a kick", "kick it up" are not)
+    (r"(?:^|\bthe )kick\b(?! (?:to|of|out|it|in|up|off|drum|start)\b)", "the kick drum"),
+    # "the editor will cut it down", "I can loop it": the edit someone will make, no ask of the music
+    (r"\b(?!you\b)(?:i|we|they|he|she|(?:the |our |my )?editors?|(?:the |our )?team|[a-z]+) (?:will|ll|can|is going to"
+     r"|are going to|am going to|gonna) (?:just |easily |simply )?(?:cut|trim|fade|edit|loop|shorten|extend|chop|crop)"
+     r"\b[^.,;!?]*", ""),
     # "for the campfire bit": a part of the video, not a degree ("the drums bit louder" keeps it)
     (r"\b(the|this|that|our|my) ([a-z]+) bit\b(?! (?:more|less|faster|slower|louder|quieter|softer|of)\b)",
      r"\1 \2 part"),
@@ -465,7 +481,7 @@ _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("min", rf"\b{_AMOUNT}\s*plus\s+{_UNIT}"),
     # "it's for a 30-second ad": the length of what it scores bounds the track
     ("max", rf"\b{_AMOUNT}\s*{_UNIT}\s+(?:long )?(?:ad|advert|clip|video|spot|reel|promo|teaser|trailer|story|short"
-            rf"|commercial|intro|outro|bumper|montage|tiktok|short film)s?\b"),
+            rf"|commercial|intro|outro|bumper|montage|tiktok|short film|sting|stinger|ident|jingle)s?\b"),
     ("around", rf"\b(?:around|about|roughly|approximately|approx|like|some|maybe|say|exactly|precisely)\s+{_AMOUNT}"
                rf"\s*{_UNIT}"),
     ("around", rf"\b{_AMOUNT}\s*{_UNIT}\s*(?:long|ish|or so|or thereabouts|give or take)\b"),
@@ -517,7 +533,8 @@ _ANY_LICENCE = (r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the
                 rf" (?:a |an |the |it to be |it to be a )?{_LICENCE_NAMES}(?: (?:licen[cs]e|one|only|thing|rule"
                 r"|requirement|music|tracks?))?\b")
 _SOMETHING_ELSE = re.compile(
-    r"\b(?:something|(?<!on )(?<!approve )(?<!accept )(?<!allow )(?<!use )anything|someone|somebody)"
+    r"\b(?:something|(?<!on )(?<!approve )(?<!accept )(?<!allow )(?<!use )(?<!clear )(?<!license )(?<!take )"
+    r"anything|someone|somebody)"
     r" (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
     r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short|kind|sort|type))"
     r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\btry again\b"
@@ -627,6 +644,11 @@ def _read_numbers(text: str, out: Readings) -> str:
                 if value > 0:
                     (out.max_s if kind == "max" else out.min_s).append((value, words))
             text = _cut(text, match)
+    # "a 30s sting, nothing longer": the bound says it, "nothing longer" is no second ask
+    if out.max_s:
+        text = re.sub(r"\b(?:nothing|not|no|none|never) (?:any )?longer\b(?: than that)?", "", text)
+    if out.min_s:
+        text = re.sub(r"\b(?:nothing|not|no|none|never) (?:any )?shorter\b(?: than that)?", "", text)
     if (match := re.search(_ANY_LICENCE, text)) is not None:
         out.items.append(Reading("licence", "lift", words=match.group(0)))
         text = _cut(text, match)
@@ -699,6 +721,12 @@ _PRESENCE_WORDS = frozenset({"prominent", "present", "noticeable", "audible", "o
 _ENERGY_NOUNS = frozenset({"energy", "intensity", "excitement", "punch", "oomph"})
 
 
+# Words between an instrument and "up"/"down" that move its level
+_MOVING = frozenset({"need", "needs", "needed", "to", "should", "could", "can", "must", "has", "have", "gotta",
+                     "come", "comes", "go", "goes", "be", "get", "turned", "brought", "taken", "pulled", "dialed",
+                     "dialled", "toned", "knocked", "notched", "way", "bit", "a", "little", "tiny"})
+
+
 def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
     """A word right after a mention that says it should go ("vocals off") or, ending the clause, come
     ("vocals on please"); a comparative after a tempo, instrument or vocals mention says which way
@@ -712,6 +740,11 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
         j = start
         while j < len(items) and items[j].kind == "cue" and items[j].cue in ("slight", "strong"):
             j += 1  # "the tempo a bit higher": the predicate's intensity is read from these
+        k = j  # "the drums need to come down", "the piano should go down a little": a move of its level
+        while k < len(items) and items[k].text in _MOVING:
+            k += 1
+        if k > j and k < len(items) and items[k].text in ("up", "down"):
+            return ("more" if items[k].text == "up" else "less"), k + 1
         if j < len(items) and items[j].text in POSTFIX_UP:
             return "more", j + 1
         if j < len(items) and items[j].text in POSTFIX_DOWN:
@@ -893,7 +926,7 @@ def _too_intensity(text: str) -> Intensity:
     """How strong a "too" cue is: "way too" / "far too" strong, "a bit too" slight, "too" itself normal."""
     if text.startswith(("way", "far", "much")):
         return "strong"
-    return "slight" if text.startswith("a ") else "normal"
+    return "slight" if text.startswith(("a ", "rather", "slightly", "somewhat", "bit", "little")) else "normal"
 
 
 def _predicate_intensity(predicate: list[Item]) -> Intensity:
@@ -903,6 +936,8 @@ def _predicate_intensity(predicate: list[Item]) -> Intensity:
             return "slight" if item.cue == "slight" else "strong"
         if item.kind == "cue" and item.cue == "too" and _too_intensity(item.text) != "normal":
             return _too_intensity(item.text)
+        if item.kind == "cue" and item.text in ("a bit much", "bit much"):
+            return "slight"  # "the drums are a bit much"
     return "normal"
 
 

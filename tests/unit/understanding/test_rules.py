@@ -777,6 +777,24 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("the bpm limit is gone now", {"lifted": ["tempo"]}),
     ("it sounds like cheap elevator jazz, no jazz", {"genre.jazz": "none"}),
     ("slower for the sunset bit", {"tempo": "slower"}),
+    # round 16
+    ("the piano is a bit much", {"instrument.piano": "less", "instrument.piano.intensity": "slight"}),
+    ("jazzy, it's for the dance workout", {"genre.jazz": "more"}),
+    ("it's a little on the slow side", {"tempo": "faster", "tempo.intensity": "slight"}),
+    ("more on the blues side", {"genre.blues": "more"}),
+    ("a good bit of piano", {"instrument.piano": "more"}),
+    ("something like the music from a movie", {"genre.orchestral": "more"}),
+    ("any tempo, we cut to the beat anyway", {"lifted": ["tempo"]}),
+    ("a calm piano, like birds singing at dawn", {"instrument.piano": "more", "mood.calm": "more"}),
+    ("folk, like a line dance at a wedding", {"genre.folk": "more"}),
+    ("push the pace a bit", {"tempo": "faster", "tempo.intensity": "slight"}),
+    ("a 15 second ident, nothing longer", {"duration.max_s": 15}),
+    ("no female vox", {"vocals": "male"}),
+    ("CC0 only, we can't clear anything else", {"licences": ["CC0-1.0"]}),
+    ("any tempo is fine, we will trim it anyway", {"lifted": ["tempo"]}),
+    ("lean a bit more into the folk side", {"genre.folk": "more", "genre.folk.intensity": "slight"}),
+    ("the kick is too boomy", {"instrument.drums": "less"}),
+    ("you can cut it down", {"duration": "shorter"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
