@@ -353,6 +353,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(is|s|are|sounds|feels|bit|little|slightly|rather|quite|kinda|very|way|far) on the ([a-z]+) side\b",
      r"\1 too \2"),
     (r"\ba (?:nice|good|lovely|proper|decent) bit of\b", "some"),
+    # "the pace needs picking up": faster; "kick it up a notch": more energy
+    (r"\bthe (pace|tempo|speed) (?:needs|need|wants|could do with) (?:picking|speeding) up\b", r"pick up the \1"),
+    (r"\bkick it up\b", "pump it up"),
     # "push the tempo a touch": up
     (r"\bpush (?:the )?(tempo|pace|bpm|speed)\b(?! (?:up|down|back)\b)", r"push the \1 up"),
     # "lean harder into the indian flavour": more of it
@@ -723,8 +726,19 @@ _ENERGY_NOUNS = frozenset({"energy", "intensity", "excitement", "punch", "oomph"
 
 # Words between an instrument and "up"/"down" that move its level
 _MOVING = frozenset({"need", "needs", "needed", "to", "should", "could", "can", "must", "has", "have", "gotta",
-                     "come", "comes", "go", "goes", "be", "get", "turned", "brought", "taken", "pulled", "dialed",
-                     "dialled", "toned", "knocked", "notched", "way", "bit", "a", "little", "tiny"})
+                     "come", "comes", "go", "goes", "be", "get", "way", "bit", "a", "little", "tiny", "sit", "sits",
+                     "further", "more", "much", "set", "is", "are", "been"})
+
+
+# "the drums could sit further back", "push the vocals forward": where an instrument sits in the mix
+_SITTING = frozenset({"sit", "sits", "sitting", "further", "set", "placed", "pushed", "pulled", "moved"})
+# An instrument's level said moved, after it: "the guitar could be dialled back", "the strings brought up"
+_LOWERED = frozenset({f"{verb} {way}" for verb in ("toned", "turned", "dialled", "dialed", "pulled", "brought",
+                                                   "taken", "knocked", "pushed", "scaled", "backed", "mixed", "sat")
+                      for way in ("down", "back", "lower")})
+_RAISED = frozenset({f"{verb} {way}" for verb in ("turned", "brought", "pushed", "cranked", "bumped", "mixed",
+                                                  "dialled", "dialed", "pulled")
+                     for way in ("up", "forward", "higher")})
 
 
 def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
@@ -743,8 +757,21 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
         k = j  # "the drums need to come down", "the piano should go down a little": a move of its level
         while k < len(items) and items[k].text in _MOVING:
             k += 1
-        if k > j and k < len(items) and items[k].text in ("up", "down"):
-            return ("more" if items[k].text == "up" else "less"), k + 1
+        moved = {item.text for item in items[j:k]}
+        if k < len(items):  # "I'd like the drums toned down", "the synth turned way down"
+            m = k + 1
+            while m < len(items) and items[m].kind == "cue" and items[m].cue in ("slight", "strong"):
+                m += 1
+            verb, way = items[k].text, items[m].text if m < len(items) else ""
+            for moves, moved_to in ((_LOWERED, "less"), (_RAISED, "more")):
+                if verb in moves or (moved_to == "less" and verb == "lowered"):
+                    return moved_to, k + 1
+                if f"{verb} {way}" in moves:
+                    return moved_to, m + 1
+        up_to = k + 1 < len(items) and items[k + 1].text == "to"  # "the tempo is up to you"
+        if k > j and k < len(items) and not up_to and (items[k].text in ("up", "down") or (
+                items[k].text in ("back", "forward") and moved & _SITTING)):
+            return ("more" if items[k].text in ("up", "forward") else "less"), k + 1
         if j < len(items) and items[j].text in POSTFIX_UP:
             return "more", j + 1
         if j < len(items) and items[j].text in POSTFIX_DOWN:

@@ -795,6 +795,18 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("lean a bit more into the folk side", {"genre.folk": "more", "genre.folk.intensity": "slight"}),
     ("the kick is too boomy", {"instrument.drums": "less"}),
     ("you can cut it down", {"duration": "shorter"}),
+    # an instrument's level moved, said after it (probed while writing val rows: these read the other way)
+    ("the drums need to come down a bit", {"instrument.drums": "less", "instrument.drums.intensity": "slight"}),
+    ("the piano should go down a little", {"instrument.piano": "less", "instrument.piano.intensity": "slight"}),
+    ("the tempo needs to come up", {"tempo": "faster"}),
+    ("I'd like the drums toned down", {"instrument.drums": "less"}),
+    ("the guitar could be dialled back", {"instrument.guitar": "less"}),
+    ("the synth turned way down", {"instrument.synth": "less", "instrument.synth.intensity": "strong"}),
+    ("the strings brought up a bit", {"instrument.strings": "more", "instrument.strings.intensity": "slight"}),
+    ("the drums could sit further back", {"instrument.drums": "less"}),
+    ("the piano could come back", {"instrument.piano": "more"}),
+    ("the pace needs picking up", {"tempo": "faster"}),
+    ("kick it up a notch", {"mood.energetic": "more", "mood.energetic.intensity": "slight"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
