@@ -86,7 +86,8 @@ for _gender, _adjectives in (("female", ("female", "woman", "women", "womans", "
     _add(Mention("vocals", 1, gender=_gender),
          *(f"{a} {n}" for a in _adjectives for n in ("singer", "singers", "vocalist", "vocalists", "voice",
                                                       "voices", "vocals", "vocal", "singing", "lead", "lead vocals",
-                                                      "lead singer", "vox", "fronted", "led")))
+                                                      "lead singer", "vox", "fronted", "led", "s voice",
+                                                      "s vocals", "s singing")))
 
 # "the voice of a man", "man voice" (non-native word orders)
 for _gender, _people in (("female", ("woman", "a woman", "women", "girl", "a girl", "lady", "a lady")),
@@ -441,7 +442,8 @@ PREDICATE_LESS = frozenset({"too", "much", "loud", "annoying", "distracting", "o
                             "bad", "horrible", "excessive", "dominant", "overdone", "wrong", "unbearable", "mushy",
                             "drowning", "smothering", "swamping", "overshadowing", "burying", "the issue",
                             "the problem", "sappy", "schmaltzy", "saccharine", "taking over", "takes over",
-                            "take over"})
+                            "take over", "boring", "dull", "bland", "lifeless", "stepping on", "fighting",
+                            "clashing with", "covering", "competing with", "eating", "sitting on top"})
 # Comparatives after a copula say what is wanted outright ("could the drums be a little quieter").
 PREDICATE_WANT_LESS = frozenset({"quieter", "softer", "lower", "gentler", "subtler", "toned down", "turned down",
                                  "more subtle", "more understated", "more restrained",

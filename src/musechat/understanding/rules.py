@@ -338,6 +338,27 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"the \1 \2 go"),
     # a person in the video is no voice asked for: "in the video a girl is reading a book"
     (r"\b(?:a|the|my|our|his|her) (?:girl|boy|woman|man|guy|lady|kid|child|baby) (?:is|was|are|were)\b", ""),
+    # the speech in the video is no voice asked for: "it fights with the host's voice", "on top of the voices",
+    # "they cover the voice of the agent"
+    (r"\b(?:host|hosts|agent|agents|narrator|speaker|speakers|presenter|guest|guests|interviewer|interviewee|ceo"
+     r"|teacher|guide|reporter|anchor|realtor|vlogger|youtuber|streamer|coach|client|customer)(?: s)? voices?\b",
+     "the dialogue"),
+    (r"\bvoices? of (?:the |our |my |a )?(?:host|agent|narrator|speaker|presenter|guest|interviewer|interviewee|ceo"
+     r"|teacher|guide|reporter|anchor|realtor|vlogger|streamer|coach|client|customer|people)\b", "the dialogue"),
+    (r"\b(on top of|over|under|underneath|behind|against|covers?|covering|drowns?|drowning|buries|bury|burying"
+     r"|masks?|masking|fights?|fighting|competes? with|competing with|clash(?:es)? with|clashing with|steps? on"
+     r"|stepping on) (?:the |our |my )?voices\b", r"\1 the dialogue"),
+    # a learner's "drums ok again": the copula left out
+    (r"\b(?!(?:is|are|s|was|were|be|sounds?|feels?|looks?|seems?|its|it)\b)([a-z]+) (ok|okay|fine|alright|allowed)"
+     r" (again|now)\b", r"\1 is \2 \3"),
+    # "no me gusta", a learner's "I don't like"
+    (r"\bno me gusta\b", "i do not like it"),
+    # "way too slow man": a man addressed, no voice asked for
+    (r"(?<!\ba )(?<!\bno )(?<!\bthe )(?<!\bold )(?<!\bone )(?<!\bany )(?<!\byoung )(?<!\bmale )(?<!\bof )(?<!\bby )"
+     r"\b(?:man|dude|bro)(?=\s*(?:[,.!?;]|$))", ""),
+    # people's own speed is no tempo: "people scroll fast"
+    (r"\b(?:scroll|scrolls|scrolling|swipe|swipes|swiping|talk|talks|talking|speak|speaks|speaking|read|reads)"
+     r" (?:really |very |so |too )?(?:fast|quickly|quick|slow|slowly)\b", ""),
     # ... nor is what the narrator is: "no male voice, since the narrator is also a man"
     (r"\b(?:narrator|host|presenter|speaker|voiceover|voice over|interviewee|ceo|founder|teacher|instructor|coach"
      r"|he|she)(?: is| s| was)(?: also| too| both| himself| herself)? (?:a |an )?(?:man|woman|guy|girl|lady|bloke"
@@ -531,6 +552,13 @@ _LICENCE_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
 _LICENCE_NAMES = r"(?:public domain|cc ?(?:0|zero)|cc by|royalty free|creative commons)"
 _ANY_LICENCE = (r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the licen[cs]e\b"
                 rf"|\bdo not care if it is {_LICENCE_NAMES}\b"
+                r"|\blicen[cs]e (?:thing|stuff|bit|part|requirement|rule|restriction|question) does not matter\b"
+                # "the public domain restriction can go", "drop the CC0-only rule"
+                rf"|\b(?:drop|remove|lose|forget|scrap|scratch|ditch|lift|ignore) (?:the |that )?{_LICENCE_NAMES}"
+                r"(?: only)? (?:restriction|requirement|rule|limit|filter|constraint|thing)\b"
+                rf"|\b{_LICENCE_NAMES}(?: only)? (?:restriction|requirement|rule|limit|filter|constraint|thing)"
+                r" (?:can go|can be dropped|is off|is gone|no longer applies|does not matter|is not needed"
+                r"|can be lifted|is lifted)\b"
                 # "we don't need CC0 anymore", "it no longer has to be royalty free": the requirement released
                 rf"|\b(?:do not|does not|no longer) (?:need|require|have to be|has to be|need to be|needs to be)"
                 rf" (?:a |an |the |it to be |it to be a )?{_LICENCE_NAMES}(?: (?:licen[cs]e|one|only|thing|rule"
@@ -719,7 +747,7 @@ for _cue_name, _phrases in (("restore", RESTORE_AFTER), ("lift", LIFT_AFTER), ("
         _AFTER_BY_FIRST.setdefault(_phrase[0], []).append((_cue_name, _phrase))
 # Nouns a genre or instrument names a kind of ("electronic stuff", "guitar parts"): the mention stays the subject
 _HEAD_NOUNS = frozenset({"stuff", "music", "vibes", "elements", "parts", "influences", "bits", "tracks", "songs",
-                         "ones", "picks", "options", "versions"})
+                         "ones", "picks", "options", "versions", "part", "section", "sections"})
 _PRESENCE_WORDS = frozenset({"prominent", "present", "noticeable", "audible", "obvious", "upfront", "dominant"})
 _ENERGY_NOUNS = frozenset({"energy", "intensity", "excitement", "punch", "oomph"})
 
@@ -1370,7 +1398,8 @@ _HAVING = frozenset({"uses", "use", "used", "using", "has", "had", "heard", "hea
 _DESCRIBING = COPULAS | {"make", "makes", "made", "sound", "sounds", "feel", "feels", "seem", "seems", "remind",
                          "reminds"}
 # A clause with one of these says something of what it names (a reason), rather than only naming it (an ask)
-_SAYS = _DESCRIBING | _HAVING | {"have", "making", "thats", "hear", "fits", "suits", "belongs"}
+_SAYS = _DESCRIBING | _HAVING | {"have", "making", "thats", "hear", "fits", "suits", "belongs", "sits", "sitting",
+                                  "steps", "clashes", "fights", "competes", "drowns", "covers", "buries", "eats"}
 # ... unless it opens as an ask: "no drums whatsoever, but make the drums hit harder" contradicts itself
 _ASKING_OPENERS = frozenset({"make", "let", "give", "add", "put", "get", "bring", "turn", "can", "could", "please",
                              "would"})
@@ -1434,7 +1463,7 @@ def _answers_joined(clauses: list[str]) -> list[str]:
 # removal); the single words only at a clause's start, where the clause split already cuts the sentence.
 _PUNCT = r"[\s.,;:!?]"
 _CORRECTION = re.compile(
-    rf"\b(?:no{_PUNCT}+wait|scratch that|on second thoughts?|or rather|i meant)\b"
+    rf"\b(?:no{_PUNCT}+wait|no{_PUNCT}+sorry|scratch that|on second thoughts?|or rather|i meant)\b"
     rf"|\b(?:wait|actually|well|sorry|oh|hmm){_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$))"
     rf"|(?:^|(?<=[.,;:!?]))\s*(?:actually|i mean|wait|sorry|oops|correction)\b"
     rf"(?:{_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$)))?")
@@ -1453,9 +1482,19 @@ _REFUSAL = re.compile(
     r"|(?:^|(?<=[.,;:!?] ))(?:next|(?:an)?other(?: one| track| song)?)[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:eh|hmm+|meh|well|sorry|nah|ugh|honestly) )*(?:i |we )?(?:do not|dont|did not|didnt)"
     r" (?:like|love|dig|feel)(?: it| this| that)?(?: one| track| song)?(?: much| at all| really)?[.!?]*$"
-    r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that)?,?(?: please| pls)?[.!?]*$"
+    r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that| another)?,?(?: please| pls)?[.!?]*$"
+    r"|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:suitable|appropriate|fitting|ok|okay)\b"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "
     r"|do not |dont |not )(?:convinc[a-z]*|fit|suit|match)\b")
+
+
+# A self-correction that keeps a family as it is: "... no sorry, keep the mood, I meant quicker"
+_KEEPS_A_FAMILY = re.compile(r"\bkeep (?:the )?(mood|vibe|feel|tempo|pace|speed|genre|style|instruments|length)\b")
+_FAMILIES = {"mood": "mood.", "vibe": "mood.", "feel": "mood.", "tempo": "tempo", "pace": "tempo", "speed": "tempo",
+             "genre": "genre.", "style": "genre.", "instruments": "instrument.", "length": "duration"}
+# A segment ending in an ask of one thing, which a correction may rename ("lose the sax... I mean the flute")
+_ENDS_WITH_AN_ASK = re.compile(r"\b(lose|drop|remove|cut|kill|ditch|mute|skip|no|without|less|more|add|fewer)"
+                               r"(?: the| a| some| any| that)? [a-z]+[\s.,;:!?]*$")
 
 
 def read(text: str) -> Readings:
@@ -1466,9 +1505,20 @@ def read(text: str) -> Readings:
     segments = [segment for segment in _CORRECTION.split(normalised)
                 if not set(re.findall(r"[a-z]+", segment)) <= _CORRECTION_FILLERS] or [normalised]
     out = Readings()
-    for segment in segments:
+    before: Readings | None = None
+    for k, segment in enumerate(segments):
         part = _read_segment(segment.strip(" .,;:!?"), Readings(last_mention=out.last_mention))
+        if k > 0 and (kept := _KEEPS_A_FAMILY.search(segment)) is not None:
+            # "make it brighter... no sorry, keep the mood, I meant quicker": the corrected ask of that family goes
+            family = _FAMILIES[kept.group(1)]
+            out.items = [r for r in out.items if not r.key.startswith(family)]
+        verb = _ENDS_WITH_AN_ASK.search(segments[k - 1]) if k > 0 else None
+        if verb is not None and part.items and all(r.described for r in part.items) and before is not None:
+            # "lose the sax... I mean the flute": the correction names what the ask before it was of
+            out.items = [r for r in out.items if not any(r is gone for gone in before.items)]
+            part = _read_segment(f"{verb.group(1)} {segment.strip(' .,;:!?')}", Readings(last_mention=out.last_mention))
         _replace(out, part)
+        before = part
     if _REFUSAL.search(normalised) and not (out.items or out.min_s or out.max_s or out.min_bpm
                                                    or out.max_bpm or out.licences or out.reset):
         out.something_else = True  # "nope, too cheesy": a refusal whose reason names nothing to change
@@ -1712,6 +1762,10 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str], list[str]]:
         if reading.key in moderated_both_ways:
             continue
         if reading.implicit and reading.key in explicit:
+            agreeing = [r for r in found.items if r.key == reading.key and not r.implicit and r.value == reading.value]
+            if agreeing and all(r.intensity == "normal" for r in agreeing):
+                for other in agreeing:  # "the music is very much fast. More slow.": the complaint says how much
+                    other.intensity = reading.intensity
             continue
         if reading.moderation and any(key == reading.key and value != reading.value for key, value in asked):
             for other in found.items:  # "upbeat, but not too fast": a slight move the asked way

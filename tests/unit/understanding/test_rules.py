@@ -194,7 +194,7 @@ def test_swaps_carried_negation_and_predicate_intensity(text: str, expected: dic
     ("the guitar is not good here", {"instrument.guitar": "less"}),
     # a tempo or mood word after a copula whose subject is the pick describes it; said of the video, it tells
     # what the scene is and asks nothing either (the held-out banks' writers read it so)
-    ("this song is quite slow, make it faster", {"tempo": "faster"}),
+    ("this song is quite slow, make it faster", {"tempo": "faster", "tempo.intensity": "slight"}),
     ("it is sad", {}),
     ("the footage is calm", {}),
     ("episode's about grief, no country", {"genre.country": "none"}),
@@ -581,7 +581,7 @@ def test_wordnet_words_and_coined_comparatives(text: str, expected: dict[str, ob
     ("no vocals, they would clash with our choir", {"vocals": "off"}),
     ("the intro has to pop, make it punchier", {"mood.energetic": "more"}),
     ("more pop please", {"genre.pop": "more"}),
-    ("this is muy slow, I need it faster", {"tempo": "faster"}),
+    ("this is muy slow, I need it faster", {"tempo": "faster", "tempo.intensity": "strong"}),
 ])
 def test_constructions_from_independently_written_banks(text: str, expected: dict[str, object]) -> None:
     assert flatten(parse_utterance(text)) == expected
@@ -807,6 +807,24 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("the piano could come back", {"instrument.piano": "more"}),
     ("the pace needs picking up", {"tempo": "faster"}),
     ("kick it up a notch", {"mood.energetic": "more", "mood.energetic.intensity": "slight"}),
+    # round 17
+    ("no singing, it clashes with the guest's voice", {"vocals": "off"}),
+    ("the piano sits on top of the voices, less piano", {"instrument.piano": "less"}),
+    ("less strings, they drown the voice of the narrator", {"instrument.strings": "less"}),
+    ("the licence requirement doesn't matter anymore", {"lifted": ["licence"]}),
+    ("scrap the CC0 only rule", {"lifted": ["licence"]}),
+    ("it's way too fast. slower please", {"tempo": "slower", "tempo.intensity": "strong"}),
+    ("too sad man, cheer it up", {"mood.sad": "less", "mood.happy": "more"}),
+    ("a man singing", {"vocals": "male"}),
+    ("no me gusta", {"something_else": True}),
+    ("this one not suitable", {"something_else": True}),
+    ("piano okay again", {"lifted": ["instrument.piano"]}),
+    ("vocals please, the instrumental ones are boring", {"vocals": "on"}),
+    ("calmer, the happy part was fine", {"mood.calm": "more"}),
+    ("the woman's voice is too shrill, a man singing instead", {"vocals": "male"}),
+    ("under a minute, viewers swipe fast", {"duration.max_s": 60}),
+    ("drop the sax... I mean the synth", {"instrument.synth": "none"}),
+    ("faster... no sorry, keep the tempo, I meant darker", {"mood.sad": "more"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
