@@ -758,6 +758,12 @@ _MOVING = frozenset({"need", "needs", "needed", "to", "should", "could", "can", 
                      "further", "more", "much", "set", "is", "are", "been"})
 
 
+# An instrument said taken away, after it: "could the vocals be taken out"
+_REMOVED = frozenset({"taken out", "removed", "dropped", "cut out", "muted", "left out", "stripped out", "deleted",
+                      "ditched", "scrapped", "taken off", "pulled out"})
+# A tempo said to move: "can the tempo drop a bit", "the pace could rise"
+_FALLING = frozenset({"drop", "drops", "dip", "dips", "fall", "falls", "decrease", "decreases", "lowered", "reduced"})
+_RISING = frozenset({"rise", "rises", "increase", "increases", "climb", "climbs", "raised", "increased"})
 # "the drums could sit further back", "push the vocals forward": where an instrument sits in the mix
 _SITTING = frozenset({"sit", "sits", "sitting", "further", "set", "placed", "pushed", "pulled", "moved"})
 # An instrument's level said moved, after it: "the guitar could be dialled back", "the strings brought up"
@@ -791,6 +797,10 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
             while m < len(items) and items[m].kind == "cue" and items[m].cue in ("slight", "strong"):
                 m += 1
             verb, way = items[k].text, items[m].text if m < len(items) else ""
+            if verb in _REMOVED or f"{verb} {way}" in _REMOVED:  # "could the vocals be taken out"
+                return "neg", (k + 1 if verb in _REMOVED else m + 1)
+            if mention.key == "tempo" and verb in _FALLING | _RISING:  # "can the tempo drop a bit"
+                return ("less" if verb in _FALLING else "more"), k + 1
             for moves, moved_to in ((_LOWERED, "less"), (_RAISED, "more")):
                 if verb in moves or (moved_to == "less" and verb == "lowered"):
                     return moved_to, k + 1

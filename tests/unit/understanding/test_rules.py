@@ -825,6 +825,11 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("under a minute, viewers swipe fast", {"duration.max_s": 60}),
     ("drop the sax... I mean the synth", {"instrument.synth": "none"}),
     ("faster... no sorry, keep the tempo, I meant darker", {"mood.sad": "more"}),
+    # said after the thing, probed with everyday wordings
+    ("could the vocals be taken out", {"vocals": "off"}),
+    ("the piano should be removed", {"instrument.piano": "none"}),
+    ("can the tempo drop a bit", {"tempo": "slower", "tempo.intensity": "slight"}),
+    ("the pace could increase a lot", {"tempo": "faster", "tempo.intensity": "strong"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
