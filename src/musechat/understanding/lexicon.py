@@ -337,7 +337,7 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
                                    "routine", "routines", "challenge", "challenges", "recital", "class", "classes",
                                    "lesson", "lessons", "competition", "performance", "rehearsal", "studio", "team",
                                    "crew", "battle", "moves", "footage", "teacher", "students", "school", "cardio",
-                                   "workout", "workouts", "fitness", "session", "sessions")),
+                                   "workout", "workouts", "fitness", "session", "sessions", "trend", "trends")),
     # birds that sing are no voice asked for: "a flute, like birds singing in the morning"
     *(f"{birds} {sing}" for birds in ("birds", "bird", "the birds", "birdies") for sing in ("singing", "sing", "sings",
                                                                                            "chirping")),
@@ -414,6 +414,7 @@ _cue("keep", "keep the", "keep that", "same", "leave the", "retain", "keep those
        for det in ("the", "that", "this", "those", "these", "how")))
 # "something like the music in old movies" is a likeness wished for, not praise of "the" music playing
 _cue("more", "something like the", "something more like the", "more like the", "anything like the")
+_cue("more", "give me", "give us")  # "lose the techno feeling and give me strings": a new ask after a removal
 _cue("more", "would like", "would love", "would enjoy", "turn on", "switch on", "bring up", "pump up", "crank",
      "crank up", "ramp up", "bump up", "kick up")
 _cue("less", "bring down", "take down", "scale back", "pull back", "push back")

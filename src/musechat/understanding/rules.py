@@ -236,6 +236,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "I've changed my mind, drums are fine" releases them as "drums are fine again" does
     (r"\b(?:changed my mind|on second thoughts?|come to think of it)\b,?\s*(.*?)\b(is|are|s) (fine|ok|okay|alright"
      r"|acceptable)\b", r"\1\2 \3 again"),
+    # ... as "actually, pop is fine too" does, within its clause
+    (r"\bactually,?\s*([^.,;:!?]*?)\b(is|are|s) (fine|ok|okay|alright|acceptable)\b(?! again)",
+     r"actually \1\2 \3 again"),
     # "somewhere in the 120s bpm": that decade of BPM
     (r"\bin the (\d{1,2})0s(?: bpm| range)?(?= bpm|\b)(?: bpm)?", r"between \g<1>0 and \g<1>9 bpm"),
     # "fine, any length" says what "any length is fine" says; "I'd rather have a guitar than a piano" compares
@@ -348,6 +351,13 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(on top of|over|under|underneath|behind|against|covers?|covering|drowns?|drowning|buries|bury|burying"
      r"|masks?|masking|fights?|fighting|competes? with|competing with|clash(?:es)? with|clashing with|steps? on"
      r"|stepping on) (?:the |our |my )?voices\b", r"\1 the dialogue"),
+    # "the refugees' own voices have to carry the story": the people's speech
+    (r"\b(?:[a-z]+ s |their |his |her |our |my |its )?own voices?\b", "the dialogue"),
+    # "it can be sad again", "it can have vocals again": released
+    (r"\b(?:it|this|the music|the track|music) (?:can|could|may) (?:be|have) ([a-z]+) again\b", r"\1 is fine again"),
+    # "guitar isn't banned anymore": released
+    (r"\b(is|are|s) not (?:banned|forbidden|off limits|off the table|excluded|blocked|a no go)(?: anymore| any more"
+     r"| now)?\b", r"\1 fine again"),
     # a learner's "drums ok again": the copula left out
     (r"\b(?!(?:is|are|s|was|were|be|sounds?|feels?|looks?|seems?|its|it)\b)([a-z]+) (ok|okay|fine|alright|allowed)"
      r" (again|now)\b", r"\1 is \2 \3"),
@@ -481,7 +491,7 @@ _MORE_WORDS = r"(?:over|above|more than|longer than|past|beyond|exceed(?:s|ing)?
 _LESS_WORDS = r"(?:under|below|less than|shorter than|fewer than)"
 _AT_MOST = r"at (?:the |a )?(?:very )?(?:most|maximum|max)"
 _AT_LEAST = r"at (?:the |a )?(?:very )?(?:least|minimum|min)"
-_THE_VIDEO = r"(?:the )?(?:video|clip|film|footage|slideshow|reel|montage|edit|vlog|ad|it)"
+_THE_VIDEO = r"(?:the |my |our )?(?:video|clip|film|footage|slideshow|reel|montage|edit|vlog|ad|short|story|it)"
 # "the video's 2 and a half minutes, so the music needs to be at least that long": the video's length is the bound
 _VIDEO_LENGTH = (rf"\b{_THE_VIDEO}\s+(?:is|s|runs|lasts|will be|comes to)\s+(?:about |around |roughly |exactly |just "
                  rf"|almost |nearly )?{_AMOUNT}\s*{_UNIT}(?:\s+long)?\b[^.;!?]*?\b")
@@ -490,6 +500,8 @@ _DURATION_PATTERNS: tuple[tuple[str, str], ...] = (
             rf"|no shorter than (?:that|{_THE_VIDEO}))\b"),
     ("max", rf"{_VIDEO_LENGTH}(?:at most that long|(?:no|not) longer than (?:that|{_THE_VIDEO})"
             rf"|shorter than (?:that|{_THE_VIDEO}))\b"),
+    # "it's too long, my clip is only 30 seconds": the video's length, said as a limit
+    ("max", rf"\b{_THE_VIDEO}\s+(?:is|s|runs|lasts)\s+(?:only|just|barely)\s+{_AMOUNT}\s*{_UNIT}(?:\s+long)?\b"),
     ("between", rf"\bbetween {_AMOUNT}\s*(?:{_UNIT})?\s*(?:and|to)\s*{_AMOUNT}\s*{_UNIT}"),
     ("between", rf"\b{_AMOUNT}\s*(?:{_UNIT})?\s*to\s*{_AMOUNT}\s*{_UNIT}(?:\s+long)?"),
     ("max", rf"\b{_NEG_WORDS}\s+{_FILLER}{_MORE_WORDS}\s+{_AMOUNT}\s*{_UNIT}"),
@@ -1120,6 +1132,10 @@ def _describes_the_video(items: list[Item], i: int, state: _ClauseState) -> bool
     mention = items[i].mention
     if mention is None or mention.implied is not None or not mention.key.startswith(("tempo", "mood.")):
         return False
+    if (i >= 2 and items[i - 2].text in ("its", "s", "thats") and items[i - 1].text in ("a", "an")
+            and i + 1 < len(items) and items[i + 1].kind == "word"
+            and items[i + 1].text not in _MUSIC_NOUNS | _MUSIC_ASPECTS | _VIDEO_CUE_BREAKS | _HEAD_NOUNS):
+        return True  # "nothing too fast, it's a sleepy cat": what the video shows
     if (state.neg and i >= 2 and [item.text for item in items[i - 2:i]] in (["not", "a"], ["not", "an"])
             and i + 1 < len(items) and items[i + 1].kind == "word"
             and items[i + 1].text not in _MUSIC_NOUNS | _VIDEO_CUE_BREAKS | _MUSIC_ASPECTS):
@@ -1165,6 +1181,7 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
     clause_start = len(out.items)
     sounding: dict[str, Item] = {}  # "a gentle piano": the instrument asked for, and how it should sound
     too_list: Intensity | None = None  # "too soft and gentle": "too" reaches over "and" to the next quality
+    styled: list[tuple[Reading, str]] = []  # "that blues guitar": a genre naming an instrument's style
     i = 0
     while i < len(items):
         item = items[i]
@@ -1222,6 +1239,10 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             if reading is not None:
                 out.items.append(reading)
                 last = reading
+                if ((cue == "bare" or reading.value == "keep") and mention.key.startswith("genre.")
+                        and following is not None and following.mention is not None
+                        and following.mention.key.startswith("instrument.")):
+                    styled.append((reading, following.mention.key))
             if state.too and mention.implied is None:  # "not so loud and intense": both moderated
                 too_list = state.intensity
             state.after_mention(comparative=mention.implied == "more" and state.polarity is None)
@@ -1290,6 +1311,13 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                     if state.neg_budget < 0:
                         state.neg = False
         i += 1
+    # "that blues guitar is gorgeous": a style named with an instrument asks for it only where the instrument is
+    # asked for ("some jazz piano please")
+    for style, instrument in styled:
+        if style.value == "keep":  # "I love the rock drums": both praised
+            out.items = [r for r in out.items if not (r.key == instrument and r.described)]
+        elif not any(r.key == instrument and r.value in ("more", "less", "none") for r in out.items[clause_start:]):
+            out.items = [r for r in out.items if r is not style]
     # ... and a track that sounds that way: "a gentle piano piece" is calm piano music, "no loud drums" only
     # removes the drums
     for reading in out.items[clause_start:]:
@@ -1368,6 +1396,9 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
         if reading is not None:
             out.items.append(reading)
         return
+    negators = [it for it in items if it.kind == "cue" and it.cue == "neg"]
+    if len(negators) >= 2 and negators[0].text in _BARE_NEGATORS and negators[1].text in REMOVALS:
+        return  # "fewer drums, but don't take them out": the removal refused, what was asked stands
     if " ".join(it.text for it in items) in _LIFTING_CLAUSES:
         lift = _reading(mention, "lift", "normal", " ".join(it.text for it in items))
         if lift is not None:
@@ -1565,6 +1596,10 @@ def _turned_down(tokens: list[str], named: Mention | None, last: Reading | None)
             named = earlier[-1] if earlier else named
             if what in ("it", "them") and named is not None and named.key.startswith("instrument."):
                 return [*tokens[:j], verb, "down", named.key.split(".", 1)[1], *tokens[j + 3:]]
+            complained = [m for t in tokens[:j] if (m := MENTIONS.get((t,))) is not None
+                          and m.key.startswith(("genre.", "mood.")) and m.sign > 0] if "too" in tokens[:j] else []
+            if what in ("it", "that", "this") and complained:  # "too happy lol tone it down"
+                return [*tokens[:j], verb, "down", complained[-1].key.split(".", 1)[1], *tokens[j + 3:]]
             if (what in ("it", "that", "this") and last is not None and last.value == "less"
                     and last.key.startswith(("genre.", "mood."))):
                 return [*tokens[:j], verb, "down", last.key.split(".", 1)[1], *tokens[j + 3:]]
@@ -1624,7 +1659,9 @@ def _read_segment(text: str, out: Readings) -> Readings:
             _read_clause(tokens, out, praise_free=k > last_praise)
             said = out.items[before:]
             if subject is not None and any(reading.key == subject.key for reading in said):
-                out.items.remove(subject)  # "the drums - way too loud": the first clause only named them
+                # "the drums - way too loud": the first clause only named them
+                out.items = [r for r in out.items if r is not subject]
+                subject = None
             reasons = [r for r in said if r.described and any(o.key == r.key for o in out.items[:before])
                        and (not r.key.startswith("instrument.") or _gives_a_reason(tokens))]
             if reasons and _gives_a_reason(tokens):

@@ -830,6 +830,21 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("the piano should be removed", {"instrument.piano": "none"}),
     ("can the tempo drop a bit", {"tempo": "slower", "tempo.intensity": "slight"}),
     ("the pace could increase a lot", {"tempo": "faster", "tempo.intensity": "strong"}),
+    # round 18
+    ("no vocals, the kids' own voices tell the story", {"vocals": "off"}),
+    ("drop the rock feel and give me piano", {"genre.rock": "none", "instrument.piano": "more"}),
+    ("don't give me guitar", {"instrument.guitar": "none"}),
+    ("less flute, but don't take it out", {"instrument.flute": "less"}),
+    ("that jazz piano is lovely, just slower", {"tempo": "slower"}),
+    ("some jazz piano please", {"genre.jazz": "more", "instrument.piano": "more"}),
+    ("I love the rock drums, but slower", {"tempo": "slower"}),
+    ("it can have vocals again", {"lifted": ["vocals"]}),
+    ("shorter, my reel is only 15 seconds", {"duration": "shorter", "duration.max_s": 15}),
+    ("actually jazz is fine", {"lifted": ["genre.jazz"]}),
+    ("too sad tbh tone it down", {"mood.sad": "less"}),
+    ("way too fast for the dance trend", {"tempo": "slower", "tempo.intensity": "strong"}),
+    ("piano isn't banned anymore", {"lifted": ["instrument.piano"]}),
+    ("no drums please it's a sleepy puppy", {"instrument.drums": "none"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
