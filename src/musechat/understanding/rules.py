@@ -355,6 +355,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:[a-z]+ s |their |his |her |our |my |its )?own voices?\b", "the dialogue"),
     # "it can be sad again", "it can have vocals again": released
     (r"\b(?:it|this|the music|the track|music) (?:can|could|may) (?:be|have) ([a-z]+) again\b", r"\1 is fine again"),
+    # "we can have vocals now": allowed again
+    (r"\b(?:we|i) (?:can|could|may) (?:have|use) ([a-z]+(?: [a-z]+)?) (?:again|now)\b", r"\1 is fine again"),
     # "guitar isn't banned anymore": released
     (r"\b(is|are|s) not (?:banned|forbidden|off limits|off the table|excluded|blocked|a no go)(?: anymore| any more"
      r"| now)?\b", r"\1 fine again"),

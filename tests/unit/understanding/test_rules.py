@@ -845,6 +845,7 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("way too fast for the dance trend", {"tempo": "slower", "tempo.intensity": "strong"}),
     ("piano isn't banned anymore", {"lifted": ["instrument.piano"]}),
     ("no drums please it's a sleepy puppy", {"instrument.drums": "none"}),
+    ("we can have vocals now", {"lifted": ["vocals"]}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
