@@ -403,6 +403,7 @@ _cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", 
 _cue("lift", "changed my mind about", "change my mind about", "changed our mind about")
 _cue("lift", "take back", "undo", "retract", "withdraw", "do not worry about", "dont worry about",
      "no need to worry about", "not worried about")  # "I take back the no-drums thing"
+_cue("lift", "not fussed about", "not bothered about", "not fussed", "not bothered")
 _cue("lift", "do not care about", "do not care", "dont care about", "no matter", "do not mind",
      "dont mind", "fine with", "ok with", "okay with", "am happy with", "are happy with", "be happy with",
      "forget", "ignore", "you can ignore", "disregard", "never mind", "nevermind", "no preference on",
@@ -460,7 +461,8 @@ PREDICATE_ACCEPTABLE = frozenset({"fine", "ok", "okay", "allowed", "permitted", 
 PREDICATE_PRAISE = frozenset({"grand", "ace", "brill", "decent", "solid", "great", "good", "nice", "perfect", "fine",
                               "ok", "okay", "lovely", "works",
                               "spot", "right", "excellent", "beautiful", "amazing", "cool", "brilliant",
-                              "gorgeous", "awesome", "fantastic", "wonderful", "stunning"})
+                              "gorgeous", "awesome", "fantastic", "wonderful", "stunning", "sweet", "cute",
+                              "pretty", "charming", "dope", "fire", "sick", "class", "banging", "elegant"})
 # A word right after a mention that says it should go ("vocals off", "drums out") or come ("vocals on").
 POSTFIX_NEG = frozenset({"off", "out", "gone", "away", "free"})
 POSTFIX_MORE = frozenset({"on", "in"})

@@ -225,7 +225,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|ignore) how long\b", "length does not matter"),
     (r"\b(?:it )?(?:does not|doesnt|do not|dont) (?:matter|care) how (?:fast|slow|quick)\b", "tempo does not matter"),
     # "scratch the no-guitar thing" takes the removal back
-    (r"\b(?:scratch|forget|drop|undo|ignore|cancel|remove|lose) (?:the |that |my )?(?:no|without) ((?:[a-z]+ ){0,2}?"
+    (r"\b(?:scratch|forget|drop|undo|ignore|cancel|remove|lose|not fussed about|not bothered about|do not care about"
+     r"|do not mind) (?:the |that |my )?(?:no|without) ((?:[a-z]+ ){0,2}?"
      r"[a-z]+?) (?:thing|rule|request|part|bit|idea|constraint|filter)\b", r"\1 can come back"),
     # ... and "scratch the piano thing" takes back what was asked of the piano, as "forget the piano thing" does
     (r"\b(?:scratch|cancel|undo) (?:the|that|my) ((?:[a-z]+ ){0,2}?[a-z]+?) (?:thing|request|idea|ask|comment)\b",
@@ -355,6 +356,20 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:[a-z]+ s |their |his |her |our |my |its )?own voices?\b", "the dialogue"),
     # "it can be sad again", "it can have vocals again": released
     (r"\b(?:it|this|the music|the track|music) (?:can|could|may) (?:be|have) ([a-z]+) again\b", r"\1 is fine again"),
+    # "earlier I said no sad songs, but ...": a report of an earlier ask (as "I said ... earlier")
+    (r"\b(?:earlier|before|previously|at first),? (?:i|we) (?:said|asked for|asked|wanted|told you|requested"
+     r"|mentioned)\b(?:(?!\b(?:but|though|however|yet)\b)[^,.;:!?])*", "changed my mind "),
+    # "you can play folk again", "fine to have drums again": allowed again
+    (r"\byou can (?:play|use|have|bring|include) ([a-z]+(?: [a-z]+)?) again\b", r"\1 is fine again"),
+    (r"\b(?:fine|ok|okay|alright|happy) (?:to|with) (?:have|having|use|using|hear|hearing) ([a-z]+(?: [a-z]+)?)"
+     r" (?:again|now|back)\b", r"\1 is fine again"),
+    # "something with a funk touch": a flavour, no degree
+    (r"\ba ([a-z]+) touch\b", r"a \1 feel"),
+    # "the beat too loud": a learner's dropped copula
+    (r"\b(?:the )?beats? ((?:way |far |a bit |kinda |so )?too (?:busy|loud|heavy|much|overpowering|strong))\b",
+     r"the drums are \1"),
+    # "my tutorial voice", "our narrator voice": the user's own speech
+    (r"\b(?:my|our|his|her|their) [a-z]+ (?:voice|voices|voiceover|narration)\b", "the dialogue"),
     # "we can have vocals now": allowed again
     (r"\b(?:we|i) (?:can|could|may) (?:have|use) ([a-z]+(?: [a-z]+)?) (?:again|now)\b", r"\1 is fine again"),
     # "guitar isn't banned anymore": released
@@ -427,6 +442,10 @@ _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", 
                (r"\b(?:somthing|sumthing|somethin|smth|sth)\b", "something"),
                # a learner's comparatives: "not more long than 2 minutes", "more short also"
                (r"\bmore long\b", "longer"), (r"\bmore short\b", "shorter"),
+               # dictation: "b p m", "see see zero", "heavy medal", "no wrap please"; chat's "em"
+               (r"\bb ?p ?m\b", "bpm"), (r"\bsee see\b", "cc"), (r"\bheavy medal\b", "heavy metal"),
+               (r"\b(no|more|less|some|without|any|not|hate|love) wrap\b(?! (?:it|up|things))", r"\1 rap"),
+               (r"\bem\b", "them"),
                # "too loud n punchy": chat's "and" ("rock n roll" is one name either way)
                (r"(?<=[a-z]) n (?=[a-z])", " and "))
 
@@ -1247,7 +1266,11 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
                     styled.append((reading, following.mention.key))
             if state.too and mention.implied is None:  # "not so loud and intense": both moderated
                 too_list = state.intensity
+            # "bring back the drums and vocals": a release reaches over "and" to the next mention
+            lift_list = state.lift if (end == i + 1 and i + 2 < len(items) and items[i + 1].text in ("and", "or")
+                                       and items[i + 2].kind == "mention") else None
             state.after_mention(comparative=mention.implied == "more" and state.polarity is None)
+            state.lift = lift_list
             i = max(i + 1, end)
             continue
         if item.kind == "cue" and item.cue is not None:
@@ -1398,6 +1421,15 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
         if reading is not None:
             out.items.append(reading)
         return
+    if (len(items) in (2, 3) and items[0].kind == "cue" and items[0].cue in ("more", "less")
+            and items[0].text in _LEVEL_VERBS and items[1].text in ("it", "them", "that")
+            and (len(items) == 2 or items[2].cue in ("slight", "strong"))):
+        degree = items[2] if len(items) == 3 else None  # "the choir is lovely but reduce it slightly"
+        changed = _reading(mention, items[0].cue, _intensity_of(degree.text, degree.cue or "") if degree else "normal",
+                           " ".join(it.text for it in items))
+        if changed is not None:
+            out.items.append(changed)
+        return
     negators = [it for it in items if it.kind == "cue" and it.cue == "neg"]
     if len(negators) >= 2 and negators[0].text in _BARE_NEGATORS and negators[1].text in REMOVALS:
         return  # "fewer drums, but don't take them out": the removal refused, what was asked stands
@@ -1434,6 +1466,11 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
             return
 
 
+# Verbs that set a level, which "it" after them may take from the mention before: "... but reduce it slightly"
+_LEVEL_VERBS = frozenset({"reduce", "lower", "decrease", "increase", "raise", "boost", "add", "bring down", "bring up",
+                          "turn up", "turn down", "tone down", "dial down", "dial back", "dial up", "soften", "amplify",
+                          "emphasise", "emphasize", "cut back on", "pull back", "scale back", "take down", "pump up",
+                          "crank up", "bump up", "ramp up"})
 _ANSWERS = frozenset({"no", "none", "yes", "nope", "sure"})
 # Before a mention named with no cue, words that say what something has ("every pitch video uses piano")
 _HAVING = frozenset({"uses", "use", "used", "using", "has", "had", "heard", "hearing"})
@@ -1523,9 +1560,12 @@ _REFUSAL = re.compile(
     r"|\b(?:an)?other(?: one)?,? please[.!?]*$|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:good|great"
     r"|right|it)\b"
     r"|(?:^|(?<=[.,;:!?] ))(?:next|(?:an)?other(?: one| track| song)?)[.!?]*$"
-    r"|(?:^|(?<=[.,;:!?] ))(?:(?:eh|hmm+|meh|well|sorry|nah|ugh|honestly) )*(?:i |we )?(?:do not|dont|did not|didnt)"
+    r"|(?:^|(?<=[.,;:!?] ))(?:(?:eh|hmm+|meh|well|sorry|nah|ugh|honestly|aiya|aiyo|haiya|arre|abeg|oya),? )*"
+    r"(?:i |we )?(?:do not|dont|did not|didnt)"
     r" (?:like|love|dig|feel)(?: it| this| that)?(?: one| track| song)?(?: much| at all| really)?[.!?]*$"
-    r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that| another)?,?(?: please| pls)?[.!?]*$"
+    r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that| another| the song| song| the track| track)?,?(?: please| pls"
+    r"| lah| na| yaar| abeg)?[.!?]*$"
+    r"|\bnot doing it for (?:me|us)\b"
     r"|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:suitable|appropriate|fitting|ok|okay)\b"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "
     r"|do not |dont |not )(?:convinc[a-z]*|fit|suit|match)\b")

@@ -846,6 +846,23 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("piano isn't banned anymore", {"lifted": ["instrument.piano"]}),
     ("no drums please it's a sleepy puppy", {"instrument.drums": "none"}),
     ("we can have vocals now", {"lifted": ["vocals"]}),
+    # round 19
+    ("the flute is sweet but it's too slow", {"tempo": "faster"}),
+    ("the strings are lovely but lower them a bit",
+     {"instrument.strings": "less", "instrument.strings.intensity": "slight"}),
+    ("ok singing's fine again, go for it", {"lifted": ["vocals"]}),
+    ("you can play jazz again", {"lifted": ["genre.jazz"]}),
+    ("before, I said no piano but piano is fine now", {"lifted": ["instrument.piano"]}),
+    ("aiyo, don't like. change song", {"something_else": True}),
+    ("something with a jazz touch", {"genre.jazz": "more"}),
+    ("the beat too loud, my tutorial voice is lost", {"instrument.drums": "less"}),
+    ("happy to have vocals again", {"lifted": ["vocals"]}),
+    ("no wrap please", {"genre.hiphop": "none"}),
+    ("one twenty b p m please", {"tempo.min_bpm": 110, "tempo.max_bpm": 130}),
+    ("see see zero only", {"licences": ["CC0-1.0"]}),
+    ("it's just not doing it for me", {"something_else": True}),
+    ("not fussed about the no guitar thing anymore", {"lifted": ["instrument.guitar"]}),
+    ("bring back the piano and strings", {"lifted": ["instrument.piano", "instrument.strings"]}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
