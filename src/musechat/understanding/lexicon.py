@@ -175,7 +175,7 @@ _MOOD_WORDS = {
                    "anthem", "anthemic", "edgy", "more edge", "some edge", "more drive", "lacks drive",
                    "lacking drive", "some drive", "harder", "go harder", "hit harder", "some life", "more life",
                    "life into it", "bring it to life",
-                   "intense", "lively", "powerful", "punchy", "driving", "high energy",
+                   "intense", "lively", "powerful", "punchy", "driving", "high energy", "strong",
                    "exciting", "hype", "vigorous", "dynamic", "loud", "aggressive", "epic", "pumped", "pumping"),
                   ("livelier", "more intense", "punchier", "louder", "more energetic", "pump it up", "amp it up",
                    "liven it up", "liven things up")),

@@ -363,6 +363,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\byou can (?:play|use|have|bring|include) ([a-z]+(?: [a-z]+)?) again\b", r"\1 is fine again"),
     (r"\b(?:fine|ok|okay|alright|happy) (?:to|with) (?:have|having|use|using|hear|hearing) ([a-z]+(?: [a-z]+)?)"
      r" (?:again|now|back)\b", r"\1 is fine again"),
+    # "kinda long, under 45 sec": a hedged complaint of the length
+    (r"(?:^|(?<=[.,;:!?] ))(?:kinda|kind of|sorta|pretty|quite|rather|bit) (long|lengthy|short)\b", r"too \1"),
     # "something with a funk touch": a flavour, no degree
     (r"\ba ([a-z]+) touch\b", r"a \1 feel"),
     # "the beat too loud": a learner's dropped copula
@@ -445,7 +447,7 @@ _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", 
                # dictation: "b p m", "see see zero", "heavy medal", "no wrap please"; chat's "em"
                (r"\bb ?p ?m\b", "bpm"), (r"\bsee see\b", "cc"), (r"\bheavy medal\b", "heavy metal"),
                (r"\b(no|more|less|some|without|any|not|hate|love) wrap\b(?! (?:it|up|things))", r"\1 rap"),
-               (r"\bem\b", "them"),
+               (r"\bem\b", "them"), (r"\bbasta\b", "enough"),
                # "too loud n punchy": chat's "and" ("rock n roll" is one name either way)
                (r"(?<=[a-z]) n (?=[a-z])", " and "))
 
@@ -785,6 +787,11 @@ _PRESENCE_WORDS = frozenset({"prominent", "present", "noticeable", "audible", "o
 _ENERGY_NOUNS = frozenset({"energy", "intensity", "excitement", "punch", "oomph"})
 
 
+# Adverbs between a mention and what is said of it: "the piano also is too loud", "the drums just don't fit"
+_ADVERBS = frozenset({"just", "really", "simply", "honestly", "also", "still", "now", "definitely", "actually",
+                      "kinda", "totally", "somehow"})
+# What a mention is said not to do where it does not suit: "those drums just don't belong"
+_BELONGING = frozenset({"belong", "fit", "work", "suit", "go", "match", "gel", "blend"})
 # Words between an instrument and "up"/"down" that move its level
 _MOVING = frozenset({"need", "needs", "needed", "to", "should", "could", "can", "must", "has", "have", "gotta",
                      "come", "comes", "go", "goes", "be", "get", "way", "bit", "a", "little", "tiny", "sit", "sits",
@@ -861,6 +868,14 @@ def _postfix(items: list[Item], start: int) -> tuple[str | None, int]:
                 return ("more" if sign > 0 else "less"), j + 1
     if items[start].text in ("no", "none", "nope") and all(item.text in POSTFIX_END for item in items[start + 1:]):
         return "neg", start + 1  # "vocals no" (after "vocals: no")
+    k = start
+    while k < len(items) and items[k].text in _ADVERBS:
+        k += 1
+    if k < len(items) and items[k].text in ("do", "does", "did"):
+        k += 1  # "do" "not" scanned apart
+    if (k + 1 < len(items) and items[k].text in ("do not", "does not", "dont", "doesnt", "did not", "not")
+            and items[k + 1].text in _BELONGING):
+        return "less", k + 2  # "those drums just don't belong"
     if items[start].kind != "word":
         return None, start
     word, rest = items[start].text, items[start + 1:]
@@ -898,7 +913,8 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
             return cue, end
     j, modal, negated = start, False, False
     while j < len(items) and ((items[j].kind == "cue" and items[j].cue in ("slight", "strong"))
-                              or items[j].text in MODALS or (modal and items[j].text == "not")):
+                              or items[j].text in MODALS or (modal and items[j].text == "not")
+                              or (items[j].kind == "word" and items[j].text in _ADVERBS)):
         negated = negated or items[j].text == "not"  # "should not be so prominent"
         modal = modal or items[j].text in MODALS
         j += 1
@@ -1255,7 +1271,9 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             reading = _reading(mention, cue, state.intensity, item.text)
             if reading is not None and state.neg and state.too:
                 reading.moderation = True
-            if reading is not None and cue == "bare" and mention.key.startswith(("mood.", "genre.", "instrument.")):
+            if reading is not None and cue == "bare" and (mention.key.startswith(("mood.", "genre.", "instrument."))
+                                                          or (mention.key == "vocals" and i > 0
+                                                              and items[i - 1].text in _ARTICLES)):
                 reading.described = True
             if reading is not None:
                 out.items.append(reading)
@@ -1479,7 +1497,8 @@ _DESCRIBING = COPULAS | {"make", "makes", "made", "sound", "sounds", "feel", "fe
                          "reminds"}
 # A clause with one of these says something of what it names (a reason), rather than only naming it (an ask)
 _SAYS = _DESCRIBING | _HAVING | {"have", "making", "thats", "hear", "fits", "suits", "belongs", "sits", "sitting",
-                                  "steps", "clashes", "fights", "competes", "drowns", "covers", "buries", "eats"}
+                                  "steps", "clashes", "fights", "competes", "drowns", "covers", "buries", "eats",
+                                  "talks", "talking"}
 # ... unless it opens as an ask: "no drums whatsoever, but make the drums hit harder" contradicts itself
 _ASKING_OPENERS = frozenset({"make", "let", "give", "add", "put", "get", "bring", "turn", "can", "could", "please",
                              "would"})
@@ -1650,6 +1669,12 @@ def _turned_down(tokens: list[str], named: Mention | None, last: Reading | None)
     return tokens
 
 
+# A clause that says what the user films, after which "it's ..." is said of the video
+_FILMING = re.compile(r"^(?:so )?(?:i|we) (?:film|filmed|am filming|are filming|shoot|shot|record|recorded|made|make"
+                      r"|am making|are making|edit|am editing|are editing)\b|^(?:my|our|the) (?:video|clip|film"
+                      r"|footage|vlog|reel) (?:is|s|shows)\b")
+
+
 def _read_segment(text: str, out: Readings) -> Readings:
     """The readings of normalised words with no self-correction in them."""
     rest = _read_numbers(text, out)
@@ -1694,6 +1719,9 @@ def _read_segment(text: str, out: Readings) -> Readings:
         elif _hedged_quality(tokens):
             # "kinda depressing tbh": the pick described with a hedge, a complaint
             tokens = ["it", "is", *(t for t in tokens if t not in _CHAT_AFTERTHOUGHTS)]
+        if (k > 0 and tokens[:1] == ["its"] and _FILMING.search(clauses[k - 1])
+                and not any(item.kind == "cue" and item.cue not in ("slight", "strong") for item in _scan(tokens))):
+            continue  # "I film my koi pond, it's all very peaceful": what the video is
         if k > 0 and tokens[:1] == ["not"] and _LIKING.search(clauses[k - 1]):
             tokens = ["less", *tokens[1:]]  # "I love the guitar but not the drums": the drums are liked less
         if tokens:
@@ -1705,7 +1733,7 @@ def _read_segment(text: str, out: Readings) -> Readings:
                 out.items = [r for r in out.items if r is not subject]
                 subject = None
             reasons = [r for r in said if r.described and any(o.key == r.key for o in out.items[:before])
-                       and (not r.key.startswith("instrument.") or _gives_a_reason(tokens))]
+                       and (not r.key.startswith(("instrument.", "vocals")) or _gives_a_reason(tokens))]
             if reasons and _gives_a_reason(tokens):
                 reasons = [r for r in said if r.described]  # the clause is the reason: see `_drop_reasons`
             # "without the choir; the chanting feels churchy": a reason, no ask
@@ -1731,7 +1759,7 @@ _ALSO = frozenset({"too", "also", "as well"})
 
 def _elliptical_lift(tokens: list[str], before: list[Reading]) -> list[str]:
     """"electronic is ok again, and singing too": a bare mention with "too" after a release is released too."""
-    core = [t for t in tokens if t not in ("and", "too", "also", "well", "as")]
+    core = [t for t in tokens if t not in ("and", "too", "also", "well", "as") and t not in _ARTICLES]
     if (not before or any(reading.value != "lift" for reading in before) or not core
             or not (tokens[-1] in _ALSO or tokens[-2:] == ["as", "well"])):
         return tokens

@@ -863,6 +863,17 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("it's just not doing it for me", {"something_else": True}),
     ("not fussed about the no guitar thing anymore", {"lifted": ["instrument.guitar"]}),
     ("bring back the piano and strings", {"lifted": ["instrument.piano", "instrument.strings"]}),
+    # round 20
+    ("no vocals, the singer talks over my narration", {"vocals": "off"}),
+    ("vocals are fine as long as they're female", {"vocals": "female"}),
+    ("the piano just doesn't fit, no piano", {"instrument.piano": "none"}),
+    ("the synth does not belong here", {"instrument.synth": "less"}),
+    ("kinda long, under a minute please", {"duration": "shorter", "duration.max_s": 60}),
+    ("basta with the rock", {"genre.rock": "none"}),
+    ("softer, and the drums also are too loud", {"mood.calm": "more", "instrument.drums": "less"}),
+    ("less strong please", {"mood.energetic": "less"}),
+    ("jazz is ok again, and the piano too", {"lifted": ["genre.jazz", "instrument.piano"]}),
+    ("we filmed a lake at dawn, it's very still, so no drums", {"instrument.drums": "none"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
