@@ -287,6 +287,8 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "on the rock", "on the rocks", "rock face", "rock formation", "rock formations", "rock pool", "rock pools",
     "rocky coast", "rocky beach", "rocky mountains", "keys to", "first dance", "wedding dance", "father daughter dance",
     "mother son dance", "classic", "a bit of fun", "slow down the video", "fast paced edit",
+    # "... happy now?": a rhetorical question, no mood asked for
+    "happy now", "are you happy", "you happy",
     "have fun", "for fun", "the words", "build up slowly", "builds up slowly", "build slowly", "builds slowly",
     "slow build", "slowly builds", "slow burn", "starts slow", "starts slowly", "slow start", "slow intro",
     "no longer", "any longer", "not any longer",
@@ -371,7 +373,8 @@ _cue("neg", "no", "not", "neither", "without", "turn off", "switch off", "shut o
      "exclude",
      "excluding", "except", "free of", "rather not", "would rather not", "not any", "no more", "take out", "leave out",
      "strip out", "mute", "silence", "nothing with", "without any", "sick of", "tired of", "enough of",
-     "enough with", "done with", "finished with", "stop giving me",
+     "enough with", "done with", "finished with", "stop giving me", "again with the", "again with",
+     "quit it with", "stop it with", "stop with",
      "no need for", "nobody",
      "take away", "do away with", "losing", "removing", "dropping", "ditching", "cutting out", "getting rid of",
      "taking out", "stay away from", "steer clear of", "keep away from", "keep clear of",

@@ -385,6 +385,20 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "way too slow man": a man addressed, no voice asked for
     (r"(?<!\ba )(?<!\bno )(?<!\bthe )(?<!\bold )(?<!\bone )(?<!\bany )(?<!\byoung )(?<!\bmale )(?<!\bof )(?<!\bby )"
      r"\b(?:man|dude|bro)(?=\s*(?:[,.!?;]|$))", ""),
+    # what the people in the video do fast is no tempo: "the guys cut the meat fast"
+    (r"\b(?:the guys|guys|people|they|we|i|he|she|kids|the kids|the staff|the chef|the cooks|dancers|the dancers"
+     r"|everyone|the team|my team|workers|the workers) (?:cut|cuts|chop|chops|move|moves|dance|dances|run|runs|work"
+     r"|works|drive|drives|walk|walks|cook|cooks|swim|swims|ride|rides)(?: [a-z]+){0,3}? (?:really |very |so |super )?"
+     r"(?:fast|quickly|quick|slow|slowly)\b", ""),
+    # rhetorical questions about the picks so far: "how are these all 40 seconds long??", "can nobody else hear
+    # that?", "people will think we are an Indian restaurant"
+    (r"\b(?:how|why) (?:are|is|were|was) (?:these|they|this|it|all these|those)\b[^.;!?]*\?", ""),
+    (r"\b(?:can|does|do) (?:nobody|no one|anyone) else (?:hear|notice|see) (?:that|this|it)\b", ""),
+    (r"\b(?:people|they|customers|viewers|everyone|guests|clients) (?:will|would|might|could|may) think\b[^.,;!?]*",
+     ""),
+    # "why does every track have a woman singing?": a complaint of it
+    (r"\bwhy (?:does|do|did|must) (?:every|each|all the|all) (?:track|tracks|song|songs|one|pick|picks|option"
+     r"|options)(?: [a-z]+)? (?:have|has|use|got)\b", "no"),
     # people's own speed is no tempo: "people scroll fast"
     (r"\b(?:scroll|scrolls|scrolling|swipe|swipes|swiping|talk|talks|talking|speak|speaks|speaking|read|reads)"
      r" (?:really |very |so |too )?(?:fast|quickly|quick|slow|slowly)\b", ""),
@@ -448,6 +462,8 @@ _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", 
                (r"\bb ?p ?m\b", "bpm"), (r"\bsee see\b", "cc"), (r"\bheavy medal\b", "heavy metal"),
                (r"\b(no|more|less|some|without|any|not|hate|love) wrap\b(?! (?:it|up|things))", r"\1 rap"),
                (r"\bem\b", "them"), (r"\bbasta\b", "enough"),
+               # a word of the user's own language: "otra, por favor"
+               (r"\bpor favor\b", "please"), (r"\b(?:otra|otro|autre|andere|altra|outra)\b", "another"),
                # "too loud n punchy": chat's "and" ("rock n roll" is one name either way)
                (r"(?<=[a-z]) n (?=[a-z])", " and "))
 
@@ -1143,6 +1159,7 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
 # What a video is, as people name it ("hype reel", "sunrise timelapse"): not "piece", "edit" or "short", which
 # name music as often
 _SCENE_NOUNS = frozenset({"video", "videos", "clip", "clips", "scene", "footage", "film", "vlog", "movie", "montage",
+                          "cuts", "transitions", "scenes", "visuals", "mornings", "morning",
                           "trailer", "reel", "reels", "ad", "commercial", "episode", "timelapse", "documentary", "doc",
                           "promo", "tutorial", "livestream", "stream", "slideshow", "recap", "teaser", "subject",
                           "story", "topic", "theme", "photos", "photo", "pictures", "picture", "images", "slides",
@@ -1160,6 +1177,19 @@ _MUSIC_ASPECTS = frozenset({"feel", "feeling", "mood", "energy", "style", "type"
                             "atmosphere", "tone", "sounding", "groove", "melody", "soundtrack", "score", "ending"})
 _SCENE_MODIFIERS = frozenset({"a", "an", "the", "my", "our", "about", "all", "very", "really", "quite",
                               "pretty", "so", "kind", "of"})
+
+
+# Words a subject may hold and still be the music: "the ending is sad", "this whole thing is so calm"
+_TRACK_PARTS = frozenset({"melody", "melodies", "harmony", "bassline", "bass", "chords", "rhythm", "groove",
+                          "arrangement", "mix", "production", "sound", "instrumentation", "intro", "outro", "ending",
+                          "start", "chorus", "verse", "hook", "drop", "build", "part", "section", "beginning",
+                          "middle", "end", "energy", "pace", "tempo", "overall", "vibe", "feel"})
+_NOT_ABOUT_OTHER_THINGS = (_PICK_WORDS | _MUSIC_NOUNS | _MUSIC_ASPECTS | _HEAD_NOUNS | _TRACK_PARTS
+                           | _SCENE_MODIFIERS | MODALS
+                           | {"the", "a", "an", "that", "this", "those", "these", "your", "so", "and", "but", "here",
+                              "there", "still", "now", "just", "also", "too", "right", "then", "ok", "okay", "yeah",
+                              "well", "hmm", "oh", "i", "think", "feel", "like", "mean", "guess", "honestly", "tbh",
+                              "lol", "if", "as", "long", "when", "while", "because", "since", "provided"})
 
 
 def _describes_the_video(items: list[Item], i: int, state: _ClauseState) -> bool:
@@ -1190,12 +1220,19 @@ def _describes_the_video(items: list[Item], i: int, state: _ClauseState) -> bool
         if item.kind != "word" or item.text in _VIDEO_CUE_BREAKS:
             break
     j, free = i - 1, 2  # "the film is about climate grief": up to two words of the topic's own
-    while j >= 0 and (items[j].text in _SCENE_MODIFIERS or (free > 0 and items[j].kind == "word"
+    while j >= 0 and (items[j].text in _SCENE_MODIFIERS or items[j].cue in ("slight", "strong")
+                      or (free > 0 and items[j].kind == "word"
                                                              and "about" in (it.text for it in items[:j]))):
         free -= items[j].text not in _SCENE_MODIFIERS
         j -= 1
-    # said of the video: "the video is dark", "episode's about grief"
-    return j >= 1 and items[j].text in COPULAS and any(item.text in _SCENE_NOUNS for item in items[:j])
+    # said of the video: "the video is dark", "episode's about grief"; or of anything not the music: "Manila
+    # mornings are sunny", "the beaches here are sunny"
+    if j < 1 or items[j].text not in COPULAS:
+        return False
+    subject = items[:j]
+    return any(item.text in _SCENE_NOUNS for item in subject) or (
+        all(item.kind == "word" for item in subject)
+        and any(item.text not in _NOT_ABOUT_OTHER_THINGS for item in subject))
 
 
 # What may follow a degree that says how much of the last ask ("less piano, a lot less", "calm the pace a touch")
@@ -1584,7 +1621,8 @@ _REFUSAL = re.compile(
     r" (?:like|love|dig|feel)(?: it| this| that)?(?: one| track| song)?(?: much| at all| really)?[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that| another| the song| song| the track| track)?,?(?: please| pls"
     r"| lah| na| yaar| abeg)?[.!?]*$"
-    r"|\bnot doing it for (?:me|us)\b"
+    r"|\bnot doing it for (?:me|us)\b|\bshow (?:me|us) (?:something )?different\b"
+    r"|\bnot the (?:feeling|vibe|feel|mood|style|sound) (?:of|for) (?:my|our|the)\b"
     r"|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:suitable|appropriate|fitting|ok|okay)\b"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "
     r"|do not |dont |not )(?:convinc[a-z]*|fit|suit|match)\b")
@@ -1599,9 +1637,26 @@ _ENDS_WITH_AN_ASK = re.compile(r"\b(lose|drop|remove|cut|kill|ditch|mute|skip|no
                                r"(?: the| a| some| any| that)? [a-z]+[\s.,;:!?]*$")
 
 
+# Sarcasm said outright: "even faster. Exactly what I didn't want.", "even MORE synth, my favourite /s"
+_SARCASM = re.compile(r"(?:^|\s)/s\b|\b(?:exactly|just|precisely) what (?:i|we) (?:did not|didn'?t|do not|don'?t)"
+                      r" (?:want|ask for|asked for|need)\b", re.IGNORECASE)
+# What sarcastic praise of a move asks for: the other way, not away ("even gloomier /s" is less gloomy)
+_OTHER_WAY = {"more": "less", "faster": "slower", "slower": "faster", "shorter": "longer", "longer": "shorter",
+              "on": "off"}
+
+
 def read(text: str) -> Readings:
     """Every reading in one utterance, before they are checked against each other; after a self-correction
-    the later words replace the earlier ones attribute by attribute."""
+    the later words replace the earlier ones attribute by attribute. Sarcasm said outright ("/s", "exactly what
+    I didn't want") turns what the words praise the other way."""
+    out = _read_plainly(text)
+    if _SARCASM.search(text):
+        for reading in out.items:
+            reading.value = _OTHER_WAY.get(reading.value, reading.value)
+    return out
+
+
+def _read_plainly(text: str) -> Readings:
     normalised = repair_text(normalise(text))
     # a segment of bare fillers ("no, I meant less piano") is the correction's own preamble, not a refusal
     segments = [segment for segment in _CORRECTION.split(normalised)
@@ -1732,7 +1787,8 @@ def _read_segment(text: str, out: Readings) -> Readings:
                 # "the drums - way too loud": the first clause only named them
                 out.items = [r for r in out.items if r is not subject]
                 subject = None
-            reasons = [r for r in said if r.described and any(o.key == r.key for o in out.items[:before])
+            reasons = [r for r in said if r.described and any(o.key == r.key and o.value != r.value
+                                                                  for o in out.items[:before])
                        and (not r.key.startswith(("instrument.", "vocals")) or _gives_a_reason(tokens))]
             if reasons and _gives_a_reason(tokens):
                 reasons = [r for r in said if r.described]  # the clause is the reason: see `_drop_reasons`

@@ -874,6 +874,23 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("less strong please", {"mood.energetic": "less"}),
     ("jazz is ok again, and the piano too", {"lifted": ["genre.jazz", "instrument.piano"]}),
     ("we filmed a lake at dawn, it's very still, so no drums", {"instrument.drums": "none"}),
+    # round 21
+    ("a bit slower? the transitions are really slow", {"tempo": "slower", "tempo.intensity": "slight"}),
+    ("jazz, I said JAZZ", {"genre.jazz": "more"}),
+    ("again with the drums?? no drums", {"instrument.drums": "none"}),
+    ("quit it with the synth", {"instrument.synth": "none"}),
+    ("fine, the piano can come back. happy now?", {"lifted": ["instrument.piano"]}),
+    ("why does every song have a man singing? a woman please", {"vocals": "female"}),
+    ("the drums are a bit too loud, can nobody else hear that?",
+     {"instrument.drums": "less", "instrument.drums.intensity": "slight"}),
+    ("over a minute please, why are these all so short?", {"duration.min_s": 60}),
+    ("no flute, people will think it's a nature documentary", {"instrument.flute": "none"}),
+    ("too gloomy, the beaches here are sunny", {"mood.sad": "less"}),
+    ("faster, the kids run really fast in it", {"tempo": "faster"}),
+    ("otra por favor", {"something_else": True}),
+    ("not the vibe of my brand, show me different", {"something_else": True}),
+    ("great, even slower. exactly what I didn't want", {"tempo": "faster"}),
+    ("love it, even more strings /s", {"instrument.strings": "less"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
