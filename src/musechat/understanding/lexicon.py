@@ -287,6 +287,8 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "on the rock", "on the rocks", "rock face", "rock formation", "rock formations", "rock pool", "rock pools",
     "rocky coast", "rocky beach", "rocky mountains", "keys to", "first dance", "wedding dance", "father daughter dance",
     "mother son dance", "classic", "a bit of fun", "slow down the video", "fast paced edit",
+    # a lullaby and a fairground: "it's a rock-a-bye song", "the bouncy castle unboxing"
+    "rock a bye", "rockabye", "rock a by", "bouncy castle", "bouncy castles", "bouncy house", "bounce house",
     # "... happy now?": a rhetorical question, no mood asked for
     "happy now", "are you happy", "you happy",
     "have fun", "for fun", "the words", "build up slowly", "builds up slowly", "build slowly", "builds slowly",
@@ -306,12 +308,13 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     # "our editor's happy to trim it": willing, not a mood
     "happy to", "glad to", "happy for you to", "happy for us to",
     # people in the video or the room who sing are no voice asked for: "the congregation sings straight after"
-    *(f"{who} {sing}" for who in ("we", "i", "they", "congregation", "the congregation", "everyone", "everybody",
+    *(f"{who} {sing}" for who in ("we", "i", "they", "you", "you d", "you would", "children", "the children",
+                                  "toddlers", "congregation", "the congregation", "everyone", "everybody",
                                   "crowd", "the crowd", "audience", "the audience", "kids", "the kids", "guests",
                                   "the guests", "people", "class", "the class", "students", "the students", "fans",
                                   "the fans", "family", "the family")
       for sing in ("sing", "sings", "sang", "singing", "sing along", "sings along", "will sing", "are singing",
-                   "is singing")),
+                   "is singing", "would sing", "would sing along", "can sing", "can sing along", "could sing")),
     # the user's own performers and voice, not a voice asked for: "it would compete with my singers"
     *(f"{whose} {who}" for whose in ("my", "our", "his", "her", "their") for who in (
         "singer", "singers", "vocalist", "vocalists", "choir", "voice", "voices", "voiceover", "voice over")),

@@ -372,6 +372,21 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"the drums are \1"),
     # "my tutorial voice", "our narrator voice": the user's own speech
     (r"\b(?:my|our|his|her|their) [a-z]+ (?:voice|voices|voiceover|narration)\b", "the dialogue"),
+    # "doesn't have to be instrumental anymore": that limit released
+    (r"\b(?:does not|doesnt|do not|dont|no longer) (?:have|need|has) to be ([a-z]+(?: [a-z]+)??)(?: anymore| any more"
+     r"| now)\b", r"\1 is fine again"),
+    # "ugh techno again": a complaint of it
+    (r"\b(?:ugh|urgh|omg|seriously|oh no|why)\b,? (?:the |more |another )?([a-z]+(?: [a-z]+)?) again\b", r"no \1"),
+    # "what if the drums weren't there at all?": without them
+    (r"\b(?:the )?([a-z]+) (?:were not|werent|was not|wasnt|are not|arent) there\b", r"no \1"),
+    # "the video runs longer than I thought": the video, not the music
+    (r"\b(?:the |my |our )?(?:video|clip|film|edit|footage|reel|slideshow) (?:runs|is running|turned out|ended up"
+     r"|came out|is) (?:a bit |a little |much |way )?(?:longer|shorter) than\b[^.,;!?]*", ""),
+    # "I don't really care about the licence": the adverb inside the release
+    (r"\b(do not|dont|does not) (?:really|honestly|even|actually|much) (care|mind)\b", r"\1 \2"),
+    # "for the ABC dance": an event of the video
+    (r"\bfor (?:the|our|my|a) (?:[a-z]+ )?dance\b(?! (?:track|music|song|songs|beat|vibe|feel|style|tune|number"
+     r"|tracks|stuff|genre))", "for the event"),
     # "we can have vocals now": allowed again
     (r"\b(?:we|i) (?:can|could|may) (?:have|use) ([a-z]+(?: [a-z]+)?) (?:again|now)\b", r"\1 is fine again"),
     # "guitar isn't banned anymore": released
@@ -623,7 +638,7 @@ _SOMETHING_ELSE = re.compile(
     r"|(?<!the )\bnext one,? (?:please|kindly)\b"
     r"|\bskip (?:this|that|it)(?: one)?\b|\bshow (?:me |us )?(?:another|more)\b"
     r"|\b(?:give me|show me|try) a different(?: one)?\b|\b(?:this|that|it)(?: one)? (?:is|s) not for (?:me|us)\b"
-    r"|\belse entirely\b|\bnot quite it\b|\b(?:this is|that is|thats|it is|its) not it\b"
+    r"|\belse entirely\b|\b(?:this is|that is|thats|it is|its) not it\b"
     r"|^(?:(?:meh|hmm|nah|sorry|ok|well)\W+)*(?:it |this |that )?(?:does not|doesnt) work for (?:me|us)\b"
     r"|\b(?:an|another|some) alternatives?\b"
     r"|\bsomething (?:totally |completely |entirely |very |quite )?different\b|\bchange it up\b"
@@ -798,7 +813,7 @@ for _cue_name, _phrases in (("restore", RESTORE_AFTER), ("lift", LIFT_AFTER), ("
         _AFTER_BY_FIRST.setdefault(_phrase[0], []).append((_cue_name, _phrase))
 # Nouns a genre or instrument names a kind of ("electronic stuff", "guitar parts"): the mention stays the subject
 _HEAD_NOUNS = frozenset({"stuff", "music", "vibes", "elements", "parts", "influences", "bits", "tracks", "songs",
-                         "ones", "picks", "options", "versions", "part", "section", "sections"})
+                         "ones", "picks", "options", "versions", "part", "section", "sections", "thing"})
 _PRESENCE_WORDS = frozenset({"prominent", "present", "noticeable", "audible", "obvious", "upfront", "dominant"})
 _ENERGY_NOUNS = frozenset({"energy", "intensity", "excitement", "punch", "oomph"})
 
@@ -1488,7 +1503,9 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
     negators = [it for it in items if it.kind == "cue" and it.cue == "neg"]
     if len(negators) >= 2 and negators[0].text in _BARE_NEGATORS and negators[1].text in REMOVALS:
         return  # "fewer drums, but don't take them out": the removal refused, what was asked stands
-    if " ".join(it.text for it in items) in _LIFTING_CLAUSES:
+    if " ".join(it.text for it in items) in _LIFTING_CLAUSES or (
+            mention.limit and items and items[-1].text in ("it", "that", "this")
+            and any(it.kind == "cue" and it.cue == "lift" for it in items)):  # "the length limit... forget about it"
         lift = _reading(mention, "lift", "normal", " ".join(it.text for it in items))
         if lift is not None:
             out.items = [it for it in out.items if it.key != lift.key] + [lift]
@@ -1535,7 +1552,7 @@ _DESCRIBING = COPULAS | {"make", "makes", "made", "sound", "sounds", "feel", "fe
 # A clause with one of these says something of what it names (a reason), rather than only naming it (an ask)
 _SAYS = _DESCRIBING | _HAVING | {"have", "making", "thats", "hear", "fits", "suits", "belongs", "sits", "sitting",
                                   "steps", "clashes", "fights", "competes", "drowns", "covers", "buries", "eats",
-                                  "talks", "talking"}
+                                  "talks", "talking", "distracts", "bothers", "annoys", "irritates", "grates"}
 # ... unless it opens as an ask: "no drums whatsoever, but make the drums hit harder" contradicts itself
 _ASKING_OPENERS = frozenset({"make", "let", "give", "add", "put", "get", "bring", "turn", "can", "could", "please",
                              "would"})
@@ -1621,7 +1638,7 @@ _REFUSAL = re.compile(
     r" (?:like|love|dig|feel)(?: it| this| that)?(?: one| track| song)?(?: much| at all| really)?[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that| another| the song| song| the track| track)?,?(?: please| pls"
     r"| lah| na| yaar| abeg)?[.!?]*$"
-    r"|\bnot doing it for (?:me|us)\b|\bshow (?:me|us) (?:something )?different\b"
+    r"|\bnot quite it\b|\bnot doing it for (?:me|us)\b|\bshow (?:me|us) (?:something )?different\b"
     r"|\bnot the (?:feeling|vibe|feel|mood|style|sound) (?:of|for) (?:my|our|the)\b"
     r"|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:suitable|appropriate|fitting|ok|okay)\b"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "

@@ -891,6 +891,22 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("not the vibe of my brand, show me different", {"something_else": True}),
     ("great, even slower. exactly what I didn't want", {"tempo": "faster"}),
     ("love it, even more strings /s", {"instrument.strings": "less"}),
+    # round 22
+    ("it doesn't have to be instrumental anymore", {"lifted": ["vocals"]}),
+    ("ugh jazz again, no jazz", {"genre.jazz": "none"}),
+    ("no vocals maybe? the voice kind of bothers me", {"vocals": "off"}),
+    ("what if the piano wasn't there?", {"instrument.piano": "none"}),
+    ("the bpm limit, just forget about it", {"lifted": ["tempo"]}),
+    ("at least a minute, the video turned out longer than planned", {"duration.min_s": 60}),
+    ("the rock thing is fine now", {"lifted": ["genre.rock"]}),
+    ("I don't really care about the length anymore", {"lifted": ["duration"]}),
+    ("not quite it, a bit slower", {"tempo": "slower", "tempo.intensity": "slight"}),
+    ("not quite it", {"something_else": True}),
+    ("a song you'd sing at a campfire, folky", {"genre.folk": "more"}),
+    ("slow, it's a rock-a-bye for the baby", {"tempo": "slower"}),
+    ("upbeat for the school dance", {"tempo": "faster"}),
+    ("a dance track please", {"genre.dance": "more"}),
+    ("livelier, it's the bouncy castle clip", {"mood.energetic": "more"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
