@@ -54,7 +54,8 @@ LATER_HELDOUT = ("test2", "test3", "test4", "test5", "test6", "test7", "test8", 
                  "test63", "test64", "test65", "test66", "test67", "test68",
                  "test69", "test70", "test71", "test72", "test73", "test74",
                  "test75", "test76", "test77", "test78", "test79", "test80",
-                 "test81", "test82", "test83", "test84", "test85", "test86")
+                 "test81", "test82", "test83", "test84", "test85", "test86",
+                 "test87", "test88", "test89")
 BANKS = (*SPLITS, *LATER_HELDOUT)
 
 
