@@ -95,9 +95,11 @@ for _gender, _people in (("female", ("woman", "a woman", "women", "girl", "a gir
     _add(Mention("vocals", 1, gender=_gender), *(f"{voice} of {who}" for voice in ("voice", "the voice", "voices",
                                                                                   "singing", "vocals")
                                                  for who in _people))
-_add(Mention("vocals", 1, gender="female"), *(f"a {who} {doing}" for who in ("woman", "girl", "lady")
+_add(Mention("vocals", 1, gender="female"), *(f"a {who} {doing}" for who in ("woman", "girl", "lady", "woman s",
+                                                                           "girl s", "lady s")
                                               for doing in ("singing", "sing", "singer", "voice", "vocalist")))
-_add(Mention("vocals", 1, gender="male"), *(f"a {who} {doing}" for who in ("man", "guy", "dude", "bloke")
+_add(Mention("vocals", 1, gender="male"), *(f"a {who} {doing}" for who in ("man", "guy", "dude", "bloke", "man s",
+                                                                         "guy s", "dude s", "bloke s")
                                             for doing in ("singing", "sing", "singer", "voice", "vocalist")))
 
 # ---- instruments (MusiCNN MTT/MSD tags and their everyday names)
@@ -263,6 +265,9 @@ _add(Mention("duration", 1, implied="more"), "a long one", "a long track", "a lo
 _add(Mention("duration", 1, implied="too"), "too long", "way too long", "far too long", "a bit too long",
      "a little too long", "a bit long", "a little long", "overly long", "long winded", "too lengthy")
 _add(Mention("duration", 1, implied="too"), "on the long side", "a bit on the long side")
+# "it's dragging on a bit": too long, not too slow ("it drags" alone is the tempo)
+_add(Mention("duration", 1, implied="too"), "dragging on", "drags on", "drag on", "goes on too long",
+     "going on too long")
 _add(Mention("duration", -1, implied="too"), "on the short side", "a bit on the short side")
 _add(Mention("tempo", 1, implied="too"), "on the fast side", "a bit on the fast side")
 _add(Mention("tempo", -1, implied="too"), "on the slow side", "a bit on the slow side")
@@ -275,7 +280,8 @@ _add(Mention("licence", 0), "licence", "license", "licensing", "licences", "lice
 _add(Mention("duration", 0, limit=True), *(f"{a} {b}" for a in ("length", "time", "duration", "runtime")
                                            for b in _LIMIT_WORDS))
 _add(Mention("licence", 0, limit=True), *(f"{a} {b}" for a in ("licence", "license", "licensing")
-                                          for b in ("limit", "restriction", "filter", "constraint", "requirement")))
+                                          for b in ("limit", "restriction", "filter", "constraint", "requirement",
+                                                    "thing", "rule", "stuff", "question", "issue")))
 
 # Every attribute key a mention can name: what "start over" lifts.
 ATTRIBUTE_KEYS = tuple(sorted({mention.key for mention in MENTIONS.values()}))
@@ -287,6 +293,8 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "on the rock", "on the rocks", "rock face", "rock formation", "rock formations", "rock pool", "rock pools",
     "rocky coast", "rocky beach", "rocky mountains", "keys to", "first dance", "wedding dance", "father daughter dance",
     "mother son dance", "classic", "a bit of fun", "slow down the video", "fast paced edit",
+    # a speech at the wedding and a band named for a genre: "the best man's speech", "the Daft Punk vibe"
+    "best man", "best man s", "daft punk",
     # a lullaby and a fairground: "it's a rock-a-bye song", "the bouncy castle unboxing"
     "rock a bye", "rockabye", "rock a by", "bouncy castle", "bouncy castles", "bouncy house", "bounce house",
     # "... happy now?": a rhetorical question, no mood asked for
@@ -326,7 +334,7 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "fast edit", "fast edits",
     # British "folk" are people ("folk lose interest"); "folks" always are
     *(f"folk {verb}" for verb in ("lose", "only", "just", "will", "are", "who", "do", "dont", "tend", "get", "want",
-                                  "need", "watch", "might", "may", "can", "cannot", "would", "wont", "glance",
+                                  "need", "watch", "might", "may", "can", "cannot", "wont", "glance",
                                   "walk", "round", "around", "here")),
     *(f"{who} folk" for who in ("older", "old", "young", "most", "local")),
     "folks",  # "slower, and at the same time faster" keeps nothing
@@ -405,7 +413,8 @@ _cue("more", "not enough")  # "too much synth, not enough piano"
 _cue("neg", "none of")  # "none of that please"
 _cue("neg", "quit the", "quit that")  # "can you quit the guitar?": a learner's "take out"
 _cue("too", "too", "overly", "way too", "far too", "a bit too", "a little too", "so", "rather too", "slightly too",
-     "somewhat too", "bit too", "little too")
+     "somewhat too", "bit too", "little too", "a bit too much", "bit too much", "a little too much", "way too much",
+     "far too much")
 _cue("lift", "changed my mind about", "change my mind about", "changed our mind about")
 _cue("lift", "take back", "undo", "retract", "withdraw", "do not worry about", "dont worry about",
      "no need to worry about", "not worried about")  # "I take back the no-drums thing"
@@ -468,7 +477,8 @@ PREDICATE_PRAISE = frozenset({"grand", "ace", "brill", "decent", "solid", "great
                               "ok", "okay", "lovely", "works",
                               "spot", "right", "excellent", "beautiful", "amazing", "cool", "brilliant",
                               "gorgeous", "awesome", "fantastic", "wonderful", "stunning", "sweet", "cute",
-                              "pretty", "charming", "dope", "fire", "sick", "class", "banging", "elegant"})
+                              "pretty", "charming", "dope", "fire", "sick", "class", "banging", "elegant", "better",
+                              "nicer", "best"})
 # A word right after a mention that says it should go ("vocals off", "drums out") or come ("vocals on").
 POSTFIX_NEG = frozenset({"off", "out", "gone", "away", "free"})
 POSTFIX_MORE = frozenset({"on", "in"})

@@ -17,6 +17,7 @@ loud", "vocals are fine now"). Readings of one attribute that contradict each ot
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -225,7 +226,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|ignore) how long\b", "length does not matter"),
     (r"\b(?:it )?(?:does not|doesnt|do not|dont) (?:matter|care) how (?:fast|slow|quick)\b", "tempo does not matter"),
     # "scratch the no-guitar thing" takes the removal back
-    (r"\b(?:scratch|forget|drop|undo|ignore|cancel|remove|lose|not fussed about|not bothered about|do not care about"
+    (r"\b(?:scratch|scrap|ditch|bin|forget|drop|undo|ignore|cancel|remove|lose|not fussed about|not bothered about"
+     r"|do not care about"
      r"|do not mind) (?:the |that |my )?(?:no|without) ((?:[a-z]+ ){0,2}?"
      r"[a-z]+?) (?:thing|rule|request|part|bit|idea|constraint|filter)\b", r"\1 can come back"),
     # ... and "scratch the piano thing" takes back what was asked of the piano, as "forget the piano thing" does
@@ -342,6 +344,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"the \1 \2 go"),
     # a person in the video is no voice asked for: "in the video a girl is reading a book"
     (r"\b(?:a|the|my|our|his|her) (?:girl|boy|woman|man|guy|lady|kid|child|baby) (?:is|was|are|were)\b", ""),
+    (r"\b(?:man|woman|guy|girl|lady|groom|bride)(?: s)? (?:speech|toast|talk|vows|words|reading)\b", "speech"),
     # the speech in the video is no voice asked for: "it fights with the host's voice", "on top of the voices",
     # "they cover the voice of the agent"
     (r"\b(?:host|hosts|agent|agents|narrator|speaker|speakers|presenter|guest|guests|interviewer|interviewee|ceo"
@@ -361,10 +364,17 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|mentioned)\b(?:(?!\b(?:but|though|however|yet)\b)[^,.;:!?])*", "changed my mind "),
     # "you can play folk again", "fine to have drums again": allowed again
     (r"\byou can (?:play|use|have|bring|include) ([a-z]+(?: [a-z]+)?) again\b", r"\1 is fine again"),
-    (r"\b(?:fine|ok|okay|alright|happy) (?:to|with) (?:have|having|use|using|hear|hearing) ([a-z]+(?: [a-z]+)?)"
+    (r"\b(?:fine|ok|okay|alright|happy) (?:to|with|for (?:it|us|you) to) (?:have|having|use|using|hear|hearing)"
+     r" ([a-z]+(?: [a-z]+)?)"
      r" (?:again|now|back)\b", r"\1 is fine again"),
     # "kinda long, under 45 sec": a hedged complaint of the length
     (r"(?:^|(?<=[.,;:!?] ))(?:kinda|kind of|sorta|pretty|quite|rather|bit) (long|lengthy|short)\b", r"too \1"),
+    # "an archive film about 1920s Berlin": an era, not 1,920 seconds
+    (r"\b(1[5-9]|20)(\d0)s\b", r"\1\2 era"),
+    # "every corporate video has that exact same piano": the usual one, no wish to keep it
+    (r"\b(?:exact|very) same\b", "usual"),
+    # "folk would sit better": a wish, as "folk would be better"
+    (r"\bwould (?:sit|work|fit|go|sound|suit it) (better|nicer|best)\b", r"would be \1"),
     # "something with a funk touch": a flavour, no degree
     (r"\ba ([a-z]+) touch\b", r"a \1 feel"),
     # "the beat too loud": a learner's dropped copula
@@ -476,7 +486,7 @@ _CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", 
                # dictation: "b p m", "see see zero", "heavy medal", "no wrap please"; chat's "em"
                (r"\bb ?p ?m\b", "bpm"), (r"\bsee see\b", "cc"), (r"\bheavy medal\b", "heavy metal"),
                (r"\b(no|more|less|some|without|any|not|hate|love) wrap\b(?! (?:it|up|things))", r"\1 rap"),
-               (r"\bem\b", "them"), (r"\bbasta\b", "enough"),
+               (r"\bem\b", "them"), (r"\bbasta\b", "enough"), (r"\bheaps too\b", "way too"),
                # a word of the user's own language: "otra, por favor"
                (r"\bpor favor\b", "please"), (r"\b(?:otra|otro|autre|andere|altra|outra)\b", "another"),
                # "too loud n punchy": chat's "and" ("rock n roll" is one name either way)
@@ -1539,7 +1549,8 @@ def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> 
 
 
 # Verbs that set a level, which "it" after them may take from the mention before: "... but reduce it slightly"
-_LEVEL_VERBS = frozenset({"reduce", "lower", "decrease", "increase", "raise", "boost", "add", "bring down", "bring up",
+_LEVEL_VERBS = frozenset({"less", "reduce", "lower", "decrease", "increase", "raise", "boost", "add", "bring down",
+                          "bring up",
                           "turn up", "turn down", "tone down", "dial down", "dial back", "dial up", "soften", "amplify",
                           "emphasise", "emphasize", "cut back on", "pull back", "scale back", "take down", "pump up",
                           "crank up", "bump up", "ramp up"})
@@ -1638,7 +1649,7 @@ _REFUSAL = re.compile(
     r" (?:like|love|dig|feel)(?: it| this| that)?(?: one| track| song)?(?: much| at all| really)?[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that| another| the song| song| the track| track)?,?(?: please| pls"
     r"| lah| na| yaar| abeg)?[.!?]*$"
-    r"|\bnot quite it\b|\bnot doing it for (?:me|us)\b|\bshow (?:me|us) (?:something )?different\b"
+    r"|\bnot quite it\b|\bnot doing it for (?:me|us)\b|\bmove on\b|\bshow (?:me|us) (?:something )?different\b"
     r"|\bnot the (?:feeling|vibe|feel|mood|style|sound) (?:of|for) (?:my|our|the)\b"
     r"|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:suitable|appropriate|fitting|ok|okay)\b"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "
@@ -1785,6 +1796,13 @@ def _read_segment(text: str, out: Readings) -> Readings:
                           for item in _scan(tokens))):  # "no percussion, but a heavy beat" names its own
             # "the flute is nice but a bit shrill": a complaint with no subject is about the instrument just named
             tokens = [out.last_mention.key.split(".", 1)[1], "is", *tokens]
+        elif (k > 0 and tokens[:1] == ["its"] and out.last_mention is not None
+              and out.last_mention.key.startswith("instrument.") and len(tokens) <= 5
+              and (_LOUDNESS | _PRESENCE_WORDS).intersection(tokens[1:])
+              and not any(item.mention is not None and item.mention.key.startswith(("instrument.", "vocals"))
+                          for item in _scan(tokens))):
+            # "the sitar is lovely but it's way too prominent": "it" is the instrument just named
+            tokens = [out.last_mention.key.split(".", 1)[1], "is", *tokens[1:]]
         elif k > 0 and tokens and tokens[0] in _DEGREE_OPENERS and _describes_after_praise(tokens, clauses[k - 1]):
             # "nice, but a bit slow": after praise, a degree and a plain quality describe the pick (a complaint)
             tokens = ["it", "is", *tokens]
@@ -1824,7 +1842,22 @@ def _read_segment(text: str, out: Readings) -> Readings:
                                       and set(tokens) - _ARTICLES == set(said[0].words.split())) else None
             spoken.append((tokens, said))
     _drop_reasons(spoken, out)
+    _loudness_of_the_next_instrument(spoken, out)
     return out
+
+
+def _loudness_of_the_next_instrument(spoken: list[tuple[list[str], list[Reading]]], out: Readings) -> None:
+    """"Heaps too loud, the drums are drowning out my voiceover": a loudness said with no subject, right before
+    a clause that turns an instrument down, is that instrument's (and how much)."""
+    for (tokens, said), (_, after) in itertools.pairwise(spoken):
+        quieter = [r for r in after if r.key.startswith("instrument.") and r.value == "less"]
+        if (not said or not quieter or any(r.key != "mood.energetic" or r.value != "less" for r in said)
+                or not {"loud", "noisy", "louder"} & set(tokens) or set(tokens) & _PICK_WORDS - {"the", "all"}):
+            continue
+        for reading in quieter:
+            if reading.intensity == "normal":
+                reading.intensity = said[0].intensity
+        out.items = [r for r in out.items if not any(r is gone for gone in said)]
 
 
 _ALSO = frozenset({"too", "also", "as well"})

@@ -119,7 +119,7 @@ def test_numbers_with_units_and_licences(text: str, expected: dict[str, object])
     # what follows a mention can say it does not belong, or must go; "happy with" is a mood after "and"
     ("the female singer doesn't fit, try a male voice", {"vocals": "male"}),
     ("the synth has to go", {"instrument.synth": "none"}),
-    ("the song is dragging on", {"tempo": "faster"}),
+    ("the song is dragging on", {"duration": "shorter"}),  # round 23's writer: too long, not too slow
     ("fast and happy with drums", {"tempo": "faster", "mood.happy": "more", "instrument.drums": "more"}),
     # "'s" after a noun is a copula; "so" before a comparative means "therefore"
     ("The beat's good but the vocals are too loud.", {"vocals": "off"}),
@@ -907,6 +907,24 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("upbeat for the school dance", {"tempo": "faster"}),
     ("a dance track please", {"genre.dance": "more"}),
     ("livelier, it's the bouncy castle clip", {"mood.energetic": "more"}),
+    # round 23
+    ("a bit too much jazz, tone it down a bit", {"genre.jazz": "less", "genre.jazz.intensity": "slight"}),
+    ("the flute is nice but it's far too prominent",
+     {"instrument.flute": "less", "instrument.flute.intensity": "strong"}),
+    ("softer, it plays under the groom's speech", {"mood.calm": "more"}),
+    ("no strings, every ad has that exact same strings bit", {"instrument.strings": "none"}),
+    ("way too loud, the synth is burying the dialogue",
+     {"instrument.synth": "less", "instrument.synth.intensity": "strong"}),
+    ("forget the licence thing", {"lifted": ["licence"]}),
+    ("it's dragging on, shorter please", {"duration": "shorter"}),
+    ("it drags", {"tempo": "faster"}),
+    ("happy for it to have vocals again", {"lifted": ["vocals"]}),
+    ("jazz would sit better", {"genre.jazz": "more"}),
+    ("a woman's voice would fit better", {"vocals": "female"}),
+    ("no synth, this isn't a Daft Punk video", {"instrument.synth": "none"}),
+    ("ditch my no-vocals thing", {"lifted": ["vocals"]}),
+    ("public domain, it's about 1950s Paris", {"licences": ["CC0-1.0"]}),
+    ("hmm, move on", {"something_else": True}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
