@@ -310,7 +310,13 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     # clubs that are not the dance floor: "our football club's season opener"
     *(f"{what} {club}" for what in ("football", "soccer", "rugby", "cricket", "golf", "tennis", "book", "running",
                                     "sports", "sport", "chess", "hiking", "cycling", "swim", "swimming", "youth",
-                                    "fan", "social") for club in ("club", "clubs")),
+                                    "fan", "social", "rowing", "boxing", "athletics", "basketball", "baseball",
+                                    "hockey", "netball", "volleyball", "sailing", "climbing", "karate", "judo",
+                                    "gymnastics", "chess", "golf", "fishing", "lions", "rotary", "youth", "supporters",
+                                    "riding", "dance") for club in ("club", "clubs")),
+    # the club as an organisation: "the club channel got flagged", "the club wants the extended version"
+    *(f"club {what}" for what in ("channel", "website", "page", "account", "wants", "members", "season", "recap",
+                                  "awards", "president", "newsletter", "s", "house", "captain", "kit", "crest")),
     # "this is the bit where the children run": a part of the video, not a degree
     "the bit", "this bit", "that bit",
     # "our editor's happy to trim it": willing, not a mood

@@ -148,6 +148,29 @@ _QUALITY_WORDS = "|".join(sorted(phrase[0] for phrase, mention in MENTIONS.items
                                  if len(phrase) == 1 and mention.implied is None and mention.sign != 0
                                  and mention.key.split(".")[0] in ("tempo", "mood")))
 _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
+    # negation in natural places: "there's hardly any drums in this one" (too few), "hardly any of this feels calm"
+    # (a description), "no more drums than there are now" (as they are), "not that it's too fast, it's ..." (no
+    # complaint), "not so much the drums as the synth", "not a single beat", "nothing with a singer, male or female"
+    (r"\b(?:there s|there is|there are|theres|this has|it has|its got|it s got|this one has) (?:hardly|barely|almost no"
+     r"|next to no|scarcely) (?:any )?", "not enough "),
+    (r"^(?:hardly|barely|almost no|next to no) (?:any )?(?=[a-z]+ (?:here|in (?:this|it|there))\b)", "not enough "),
+    (r"\b(?:hardly|barely) any of (?:this|it|the track|the song)\b[^.,;!?]*", ""),
+    (r"\bno (?:more|less|fewer) [a-z]+(?: [a-z]+)? than (?:there (?:are|is)(?: now)?|now|this(?: one)?|that|it is"
+     r"|currently|the current one|before)\b", ""),
+    (r"\b(?:it s |its |it is )?not that (?:it s|its|it is|i want|i need|we want|we need)\b[^,;.!?]*",
+     ""),
+    (r"\bnot so much (?:the )?([a-z]+) as (?:the )?([a-z]+)\b", r"the \2"),
+    (r"\b(?:thats|that s|that is) what ?s too (loud|much|busy|heavy|strong)\b", r"too \1"),
+    (r"\bnot (?:a single|one single|even one|even a)\b", "no"),
+    (r"\b(?:male or female|female or male|men or women|women or men|man or woman|woman or man)\b", ""),
+    (r"\b(?:do not|dont|never) make it (?:any )?(?:less|more) [a-z]+\b", ""),
+    (r"\b(?:i|we) (?:would not|wouldnt) mind if (?:the )?([a-z]+) (?:were|was) (?:gone|removed|dropped|taken out)\b",
+     r"no \1"),
+    (r"\b(rule|restriction|limit|filter|requirement|thing|cap) (?:does not|doesnt|no longer) (?:apply|applies|stand"
+     r"|stands|count|counts|hold|holds)\b(?: anymore| any more)?", r"\1 is off"),
+    (r"\bthe no ([a-z]+) (?:rule|thing|restriction|limit|filter) (?:is off|is gone|is lifted|is over|can go"
+     r"|is dropped)\b", r"\1 can come back"),
+    (r"(does not matter[^.;!?]*?),? and neither (?:does|do|is|are) (?:the )?([a-z]+)\b", r"\1, the \2 does not matter"),
     (rf"\b(way|far|much|bit|little|its|so) to (?=(?:{_QUALITY_WORDS}|long|short)\b)", r"\1 too "),
     (r"\b(\d+):([0-5]\d)(?:\s*(?:minutes?|mins?|m)\b)?", _minutes_seconds),
     (r"\b((?:(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|hundred|and|twenty|thirty"
@@ -640,13 +663,13 @@ _ANY_LICENCE = (r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the
                 rf" (?:a |an |the |it to be |it to be a )?{_LICENCE_NAMES}(?: (?:licen[cs]e|one|only|thing|rule"
                 r"|requirement|music|tracks?))?\b")
 _SOMETHING_ELSE = re.compile(
-    r"\b(?:something|(?<!on )(?<!approve )(?<!accept )(?<!allow )(?<!use )(?<!clear )(?<!license )(?<!take )"
+    r"\b(?:something|(?<!on )(?<!approve )(?<!accept )(?<!allow )(?<!use )(?<!clear )(?<!license )(?<!take )(?<!not )"
     r"anything|someone|somebody)"
     r" (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
     r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short|kind|sort|type))"
     r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\btry again\b"
     r"|(?<!the )\bnext one,? (?:please|kindly)\b"
-    r"|\bskip (?:this|that|it)(?: one)?\b|\bshow (?:me |us )?(?:another|more)\b"
+    r"|\bshow (?:me |us )?(?:another|more)\b"
     r"|\b(?:give me|show me|try) a different(?: one)?\b|\b(?:this|that|it)(?: one)? (?:is|s) not for (?:me|us)\b"
     r"|\belse entirely\b|\b(?:this is|that is|thats|it is|its) not it\b"
     r"|^(?:(?:meh|hmm|nah|sorry|ok|well)\W+)*(?:it |this |that )?(?:does not|doesnt) work for (?:me|us)\b"
@@ -751,6 +774,11 @@ def _read_numbers(text: str, out: Readings) -> str:
                 if value > 0:
                     (out.max_s if kind == "max" else out.min_s).append((value, words))
             text = _cut(text, match)
+    # "at least 150 bpm, nothing slower than that": the bound says it
+    if out.min_bpm:
+        text = re.sub(r"\b(?:nothing|not|no|none|never) (?:any )?slower\b(?: than that)?", "", text)
+    if out.max_bpm:
+        text = re.sub(r"\b(?:nothing|not|no|none|never) (?:any )?faster\b(?: than that)?", "", text)
     # "a 30s sting, nothing longer": the bound says it, "nothing longer" is no second ask
     if out.max_s:
         text = re.sub(r"\b(?:nothing|not|no|none|never) (?:any )?longer\b(?: than that)?", "", text)
@@ -1649,7 +1677,8 @@ _REFUSAL = re.compile(
     r" (?:like|love|dig|feel)(?: it| this| that)?(?: one| track| song)?(?: much| at all| really)?[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that| another| the song| song| the track| track)?,?(?: please| pls"
     r"| lah| na| yaar| abeg)?[.!?]*$"
-    r"|\bnot quite it\b|\bnot doing it for (?:me|us)\b|\bmove on\b|\bshow (?:me|us) (?:something )?different\b"
+    r"|\bnot quite it\b|\bskip (?:this|that|it)(?: one)?\b|\bnot doing it for (?:me|us)\b|\bmove on\b"
+    r"|\bshow (?:me|us) (?:something )?different\b"
     r"|\bnot the (?:feeling|vibe|feel|mood|style|sound) (?:of|for) (?:my|our|the)\b"
     r"|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:suitable|appropriate|fitting|ok|okay)\b"
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:mm+|hmm+|meh|well|sorry) )*(?:it |this |that |this one )?(?:does not |doesnt "

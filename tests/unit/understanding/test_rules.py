@@ -925,6 +925,26 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("ditch my no-vocals thing", {"lifted": ["vocals"]}),
     ("public domain, it's about 1950s Paris", {"licences": ["CC0-1.0"]}),
     ("hmm, move on", {"something_else": True}),
+    # round 24: negation and scope in natural places
+    ("there's barely any piano in this, more please", {"instrument.piano": "more"}),
+    ("hardly any bass here, needs more punch", {"mood.energetic": "more"}),
+    ("hardly any of this is happy; much brighter", {"mood.happy": "more", "mood.happy.intensity": "strong"}),
+    ("no more strings than now, but slower", {"tempo": "slower"}),
+    ("don't make it less jazzy, just shorter", {"duration": "shorter"}),
+    ("it's not that it's too slow, the piano is too loud", {"instrument.piano": "less"}),
+    ("it's not that i don't like the synth, i just want less of it", {"instrument.synth": "less"}),
+    ("not so much the piano as the strings, they're too loud", {"instrument.strings": "less"}),
+    ("I'd skip this since it's too slow", {"tempo": "faster"}),
+    ("skip this one", {"something_else": True}),
+    ("the no-drums rule doesn't apply anymore", {"lifted": ["instrument.drums"]}),
+    ("tempo doesn't matter anymore, and neither does the length", {"lifted": ["duration", "tempo"]}),
+    ("at most 90 bpm, nothing faster than that", {"tempo.max_bpm": 90}),
+    ("CC0 only, not anything else", {"licences": ["CC0-1.0"]}),
+    ("I wouldn't mind if the flute was gone", {"instrument.flute": "none"}),
+    ("not a single drum please", {"instrument.drums": "none"}),
+    ("no vocals, male or female", {"vocals": "off"}),
+    ("royalty free, it's for the rowing club channel", {"licences": ["royalty-free"]}),
+    ("make it feel like a club", {"genre.dance": "more"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
