@@ -65,6 +65,7 @@ _add(Mention("tempo", 0, implied="neg", limit=True), *(f"drop the {a} {b}" for a
                                                         for b in _LIMIT_WORDS))
 
 # ---- vocals
+_add(Mention("vocals", 1), "a cappella", "acapella", "a capella")
 _add(Mention("vocals", 1), "vocal", "vocals", "voice", "voices", "singing", "singer", "singers", "sing", "sung",
      "lyrics", "lyric", "vocalist", "vocalists", "vox", "sings", "singing on it",
      "someone singing", "somebody singing", "anyone singing",
@@ -73,10 +74,12 @@ _add(Mention("vocals", -1), "instrumental", "instrumentals", "instrumental only"
      "non vocal", "nonvocal", "non vocals", "wordless", "vocalless", "voiceless")
 _add(Mention("vocals", 1, gender="female"), "female", "female vocal", "female vocals", "female vocalist",
      "female vocalists", "female singer", "female voice", "woman singing", "a woman", "women", "womans voice",
-     "girl singing", "a girl", "diva", "soprano", "she sings", "woman", "female singing", "women singing",
+     "girl singing", "a girl", "diva", "soprano", "she sings", "woman", "female singing", "women singing", "alto",
+     "an alto", "mezzo soprano",
      "a lady", "lady")
 _add(Mention("vocals", 1, gender="male"), "male", "male vocal", "male vocals", "male vocalist", "male vocalists",
-     "male singer", "male voice", "man singing", "a man", "men", "mans voice", "guy singing", "guy sing",
+     "male singer", "male voice", "man singing", "a man", "men", "mans voice", "guy singing", "guy sing", "tenor",
+     "a tenor",
      "a guy", "baritone", "he sings", "man", "male singing", "men singing", "guys voice", "a dude", "dude",
      "a bloke")
 # A gendered word and the vocals noun after it are one mention ("no female singers" is male or none, not
@@ -109,13 +112,13 @@ _INSTRUMENT_WORDS = {
     "strings": ("strings", "string", "string section", "violin", "violins", "cello", "cellos", "viola", "fiddle",
                 "fiddles", "harp", "string quartet"),
     "guitar": ("guitar", "guitars", "acoustic guitar", "electric guitar", "acoustic", "unplugged", "guitar solo",
-               "riffs", "riff", "strumming"),
+               "riffs", "riff", "strumming", "classical guitar", "spanish guitar", "nylon guitar"),
     "drums": ("drums", "drum", "drumming", "percussion", "beats", "bass drum", "kick drum", "drum kit", "snare",
               "drummer", "percussive"),
     "synth": ("synth", "synths", "synthesizer", "synthesizers", "synthesiser", "synthesisers", "synthy", "synthier"),
-    "flute": ("flute", "flutes", "pan flute", "recorder"),
+    "flute": ("flute", "flutes", "pan flute", "recorder", "woodwind", "woodwinds", "woodwind section"),
     "sitar": ("sitar", "sitars"),
-    "choir": ("choir", "choirs", "choral", "chorus", "chant", "chanting"),
+    "choir": ("choir", "choirs", "choral", "chant", "chanting"),  # not "chorus": the song's part, as people use it
 }
 for _name, _phrases in _INSTRUMENT_WORDS.items():
     _add(Mention(f"instrument.{_name}"), *_phrases)
@@ -171,13 +174,15 @@ for _name, (_plain, _comparative) in _GENRE_WORDS.items():
 _MOOD_WORDS = {
     "calm": (("calm", "relaxed", "relaxing", "chill", "chilled", "mellow", "peaceful", "gentle", "soft", "quiet",
               "soothing", "serene", "tranquil", "relax", "calming", "chillout", "sleepy", "drowsy", "lullaby",
-              "chill out", "laid back", "laidback", "easy listening", "dreamy", "restful"),
+              "chill out", "laid back", "laidback", "easy listening", "dreamy", "restful", "pianissimo", "mezzo piano",
+              "dolce"),
              ("calmer", "more relaxed", "mellower", "gentler", "softer", "quieter", "chiller", "dreamier")),
     "energetic": (("energetic", "energy", "punch", "oomph", "intensity", "excitement", "banger", "bangers",
                    "anthem", "anthemic", "edgy", "more edge", "some edge", "more drive", "lacks drive",
                    "lacking drive", "some drive", "harder", "go harder", "hit harder", "some life", "more life",
                    "life into it", "bring it to life",
-                   "intense", "lively", "powerful", "punchy", "driving", "high energy", "strong",
+                   "intense", "lively", "powerful", "punchy", "driving", "high energy", "strong", "fortissimo",
+                   "forte", "mezzo forte",
                    "exciting", "hype", "vigorous", "dynamic", "loud", "aggressive", "epic", "pumped", "pumping"),
                   ("livelier", "more intense", "punchier", "louder", "more energetic", "pump it up", "amp it up",
                    "liven it up", "liven things up")),
@@ -297,6 +302,8 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "best man", "best man s", "daft punk",
     # a lullaby and a fairground: "it's a rock-a-bye song", "the bouncy castle unboxing"
     "rock a bye", "rockabye", "rock a by", "bouncy castle", "bouncy castles", "bouncy house", "bounce house",
+    # "quick note before you pick the next one": no tempo
+    "quick note", "quick question", "quick one", "quick thing", "quick heads up", "a quick note",
     # "... happy now?": a rhetorical question, no mood asked for
     "happy now", "are you happy", "you happy",
     "have fun", "for fun", "the words", "build up slowly", "builds up slowly", "build slowly", "builds slowly",
@@ -356,7 +363,8 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
                                    "routine", "routines", "challenge", "challenges", "recital", "class", "classes",
                                    "lesson", "lessons", "competition", "performance", "rehearsal", "studio", "team",
                                    "crew", "battle", "moves", "footage", "teacher", "students", "school", "cardio",
-                                   "workout", "workouts", "fitness", "session", "sessions", "trend", "trends")),
+                                   "workout", "workouts", "fitness", "session", "sessions", "trend", "trends",
+                                   "tutorial", "tutorials", "instructor")),
     # birds that sing are no voice asked for: "a flute, like birds singing in the morning"
     *(f"{birds} {sing}" for birds in ("birds", "bird", "the birds", "birdies") for sing in ("singing", "sing", "sings",
                                                                                            "chirping")),
@@ -484,7 +492,8 @@ PREDICATE_PRAISE = frozenset({"grand", "ace", "brill", "decent", "solid", "great
                               "spot", "right", "excellent", "beautiful", "amazing", "cool", "brilliant",
                               "gorgeous", "awesome", "fantastic", "wonderful", "stunning", "sweet", "cute",
                               "pretty", "charming", "dope", "fire", "sick", "class", "banging", "elegant", "better",
-                              "nicer", "best"})
+                              "nicer", "best", "catchy", "haunting", "magical", "moving", "touching",
+                              "exactly", "spot on"})
 # A word right after a mention that says it should go ("vocals off", "drums out") or come ("vocals on").
 POSTFIX_NEG = frozenset({"off", "out", "gone", "away", "free"})
 POSTFIX_MORE = frozenset({"on", "in"})

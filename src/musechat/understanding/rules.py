@@ -148,6 +148,11 @@ _QUALITY_WORDS = "|".join(sorted(phrase[0] for phrase, mention in MENTIONS.items
                                  if len(phrase) == 1 and mention.implied is None and mention.sign != 0
                                  and mention.key.split(".")[0] in ("tempo", "mood")))
 _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
+    # "I told you earlier to keep it under a minute, but ...": a report of an earlier ask
+    (r"\b(?:i|we) (?:said|asked|told you|mentioned|wanted)(?: you)? (?:earlier|before|previously|at first)\b"
+     r"(?:(?!\b(?:but|though|however)\b)[^,.;:!?])*", "changed my mind "),
+    # "it sounds too much like a film score": too much of it
+    (r"\btoo much like (?:a |an |the )?", "too much "),
     # negation in natural places: "there's hardly any drums in this one" (too few), "hardly any of this feels calm"
     # (a description), "no more drums than there are now" (as they are), "not that it's too fast, it's ..." (no
     # complaint), "not so much the drums as the synth", "not a single beat", "nothing with a singer, male or female"
@@ -378,6 +383,13 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(on top of|over|under|underneath|behind|against|covers?|covering|drowns?|drowning|buries|bury|burying"
      r"|masks?|masking|fights?|fighting|competes? with|competing with|clash(?:es)? with|clashing with|steps? on"
      r"|stepping on) (?:the |our |my )?voices\b", r"\1 the dialogue"),
+    # "the choir at the opening gave me chills": praise
+    (r"\b(?:gave|gives|give) (?:me|us) (?:chills|goosebumps|shivers|the chills|the feels)\b", "is great"),
+    # "after about thirty seconds it gets too energetic": a moment of the track, not its length
+    (r"\b(?:after|in the first|for the first|until|till) (?:about |around |roughly |like |the )?(?:\d+|[a-z]+)"
+     r" (?:seconds?|secs?|minutes?|mins?)\b(?! (?:long|max|or less|or more|tops|minimum))", ""),
+    # "the jazz I banned before is fine again": what the user had removed, named
+    (r"\b(?:i|we) (?:banned|removed|dropped|ruled out|cut|excluded)(?: earlier| before| previously)?\b", ""),
     # "the refugees' own voices have to carry the story": the people's speech
     (r"\b(?:[a-z]+ s |their |his |her |our |my |its )?own voices?\b", "the dialogue"),
     # "it can be sad again", "it can have vocals again": released
@@ -960,6 +972,19 @@ _LIMIT_GONE = frozenset({"off", "gone", "lifted", "removed", "dropped", "history
                          "void", "not needed", "no longer needed", "not necessary", "over"})
 
 
+# Praise that opens a clause naming one thing: "lovely legato in the strings, but ..."
+_PRAISE_FIRST = frozenset({"lovely", "nice", "gorgeous", "beautiful", "great", "amazing", "awesome", "fantastic",
+                           "wonderful", "stunning", "brilliant", "sweet", "charming", "elegant", "catchy",
+                           "haunting", "magical", "excellent", "perfect", "cool"})
+# Words between a mention and its copula that still make it the subject: "the guitar tone here is gorgeous", "the
+# piano on this is lovely", "the flute melody would be nice"
+_SUBJECT_EXTENSIONS = frozenset({"tone", "sound", "melody", "line", "lines", "playing", "part", "parts", "solo",
+                                 "riff", "here", "there", "on", "in", "at", "the", "this", "that", "track", "song",
+                                 "opening", "intro", "start", "end", "ending", "bit", "section", "now", "itself",
+                                 "work", "layer", "layers", "sample", "loop", "bassline", "chords", "would", "could",
+                                 "should", "might"})
+
+
 def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     """What a copula after a mention says of it ("are too loud" → less), and where the predicate ends."""
     postfix = _postfix(items, start)
@@ -987,6 +1012,15 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
         negated = negated or items[j].text == "not"  # "should not be so prominent"
         modal = modal or items[j].text in MODALS
         j += 1
+    if j < len(items) and items[j].kind == "word" and items[j].text not in COPULAS:
+        k = j  # "the guitar tone here is gorgeous", "the piano on this is lovely": a few words of its own first
+        while k < len(items) and k - j < 4 and items[k].kind == "word" and (
+                items[k].text in _SUBJECT_EXTENSIONS or items[k].text in COPULAS):
+            if items[k].text in COPULAS:
+                modal = modal or any(item.text in MODALS for item in items[j:k])  # "a piano piece would be nice"
+                j = k
+                break
+            k += 1
     if j >= len(items) or items[j].kind != "word" or items[j].text not in COPULAS:
         return None, start
     named = items[start - 1].mention
@@ -1304,7 +1338,13 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
         return
     if len(items) == 2 and items[0].text in PREDICATE_PRAISE and items[1].kind == "mention":
         out.last_mention = items[1].mention
-        return  # "nice guitar, but ...": praise of the pick, no ask
+        return  # "nice guitar, but ...", "great energy, but ...": praise of the pick, no ask
+    if (items and items[0].text in _PRAISE_FIRST and len(items) <= 6
+            and not any(item.kind == "cue" and item.cue not in ("slight", "strong") for item in items)
+            and [item.mention.key.split(".")[0] for item in items if item.mention is not None] in (["instrument"],
+                                                                                                  ["vocals"])):
+        out.last_mention = next(item.mention for item in items if item.kind == "mention")
+        return  # "lovely legato in the strings, but ...": praise of an instrument of the pick, no ask
     clause_start = len(out.items)
     sounding: dict[str, Item] = {}  # "a gentle piano": the instrument asked for, and how it should sound
     too_list: Intensity | None = None  # "too soft and gentle": "too" reaches over "and" to the next quality
@@ -1449,7 +1489,7 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
     for style, instrument in styled:
         if style.value == "keep":  # "I love the rock drums": both praised
             out.items = [r for r in out.items if not (r.key == instrument and r.described)]
-        elif not any(r.key == instrument and r.value in ("more", "less", "none") for r in out.items[clause_start:]):
+        elif not any(r.key == instrument and r.value == "more" for r in out.items[clause_start:]):
             out.items = [r for r in out.items if r is not style]
     # ... and a track that sounds that way: "a gentle piano piece" is calm piano music, "no loud drums" only
     # removes the drums
@@ -1838,8 +1878,12 @@ def _read_segment(text: str, out: Readings) -> Readings:
         elif _hedged_quality(tokens):
             # "kinda depressing tbh": the pick described with a hedge, a complaint
             tokens = ["it", "is", *(t for t in tokens if t not in _CHAT_AFTERTHOUGHTS)]
-        if (k > 0 and tokens[:1] == ["its"] and _FILMING.search(clauses[k - 1])
-                and not any(item.kind == "cue" and item.cue not in ("slight", "strong") for item in _scan(tokens))):
+        scanned = _scan(tokens)
+        if (k > 0 and _FILMING.search(clauses[k - 1])
+                and not any(item.kind == "cue" and item.cue not in ("slight", "strong") for item in scanned)
+                and (tokens[:1] == ["its"] or all(item.kind == "cue" or (item.mention is not None
+                                                                          and item.mention.key.startswith("mood."))
+                                                  for item in scanned))):
             continue  # "I film my koi pond, it's all very peaceful": what the video is
         if k > 0 and tokens[:1] == ["not"] and _LIKING.search(clauses[k - 1]):
             tokens = ["less", *tokens[1:]]  # "I love the guitar but not the drums": the drums are liked less
@@ -1867,8 +1911,9 @@ def _read_segment(text: str, out: Readings) -> Readings:
                              and (r.key, r.value) not in changed]
                 out.items = [r for r in out.items if not any(r is gone for gone in overruled)]
             if said or subject is None:  # "Metal?? For an onboarding video? No metal": named, then complained of
-                subject = said[0] if (len(said) == 1 and said[0].value == "more"
-                                      and set(tokens) - _ARTICLES == set(said[0].words.split())) else None
+                subject = said[0] if (len(said) == 1 and said[0].value in ("more", "on")
+                                      and set(tokens[1:] if tokens[0] in ("and", "but", "so", "oh") else tokens)
+                                      - _ARTICLES == set(said[0].words.split())) else None
             spoken.append((tokens, said))
     _drop_reasons(spoken, out)
     _loudness_of_the_next_instrument(spoken, out)

@@ -945,6 +945,28 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("no vocals, male or female", {"vocals": "off"}),
     ("royalty free, it's for the rowing club channel", {"licences": ["royalty-free"]}),
     ("make it feel like a club", {"genre.dance": "more"}),
+    # round 25: musicians' words and long messages
+    ("pianissimo please", {"mood.calm": "more"}),
+    ("an a cappella choir", {"instrument.choir": "more", "vocals": "on"}),
+    ("beautiful phrasing in the piano, but faster", {"tempo": "faster"}),
+    ("nice and gentle", {"mood.calm": "more"}),
+    ("great energy, but drop the choir", {"instrument.choir": "none"}),
+    ("a baritone or a tenor", {"vocals": "male"}),
+    ("the classical guitar is too loud", {"instrument.guitar": "less"}),
+    ("more woodwinds", {"instrument.flute": "more"}),
+    ("the guitar tone here is gorgeous, but slower", {"tempo": "slower"}),
+    ("the piano on this is lovely. shorter though", {"duration": "shorter"}),
+    ("a piano piece would be nice", {"instrument.piano": "more"}),
+    ("a bit less pop sounding would be good", {"genre.pop": "less", "genre.pop.intensity": "slight"}),
+    ("the strings gave me chills, just shorter", {"duration": "shorter"}),
+    ("the chorus is catchy but it's too fast", {"tempo": "slower"}),
+    ("a female singer on the chorus", {"vocals": "female"}),
+    ("after about thirty seconds it gets too loud", {"mood.energetic": "less"}),
+    ("anything from 45 seconds to a minute", {"duration.min_s": 45, "duration.max_s": 60}),
+    ("quick note: royalty free only", {"licences": ["royalty-free"]}),
+    ("I told you earlier to keep it short, but forget the length limit", {"lifted": ["duration"]}),
+    ("it sounds too much like a film score", {"genre.orchestral": "less"}),
+    ("calm and yet not calm", {"conflict": "mood.calm"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
