@@ -114,6 +114,7 @@ _INSTRUMENT_WORDS = {
     "guitar": ("guitar", "guitars", "acoustic guitar", "electric guitar", "acoustic", "unplugged", "guitar solo",
                "riffs", "riff", "strumming", "classical guitar", "spanish guitar", "nylon guitar"),
     "drums": ("drums", "drum", "drumming", "percussion", "beats", "bass drum", "kick drum", "drum kit", "snare",
+              "hi hats", "hi hat", "hihat", "hihats", "cymbals", "toms",
               "drummer", "percussive"),
     "synth": ("synth", "synths", "synthesizer", "synthesizers", "synthesiser", "synthesisers", "synthy", "synthier"),
     "flute": ("flute", "flutes", "pan flute", "recorder", "woodwind", "woodwinds", "woodwind section"),
@@ -302,6 +303,9 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
     "best man", "best man s", "daft punk",
     # a lullaby and a fairground: "it's a rock-a-bye song", "the bouncy castle unboxing"
     "rock a bye", "rockabye", "rock a by", "bouncy castle", "bouncy castles", "bouncy house", "bounce house",
+    # places and food of the video: "a couple who met at a jazz bar", "Indian street food"
+    "jazz bar", "jazz bars", "jazz club", "jazz clubs", "indian food", "indian street food", "indian restaurant",
+    "indian cooking", "indian cuisine", "indian takeaway",
     # "quick note before you pick the next one": no tempo
     "quick note", "quick question", "quick one", "quick thing", "quick heads up", "a quick note",
     # "... happy now?": a rhetorical question, no mood asked for
@@ -364,7 +368,7 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
                                    "lesson", "lessons", "competition", "performance", "rehearsal", "studio", "team",
                                    "crew", "battle", "moves", "footage", "teacher", "students", "school", "cardio",
                                    "workout", "workouts", "fitness", "session", "sessions", "trend", "trends",
-                                   "tutorial", "tutorials", "instructor")),
+                                   "tutorial", "tutorials", "instructor", "choreography")),
     # birds that sing are no voice asked for: "a flute, like birds singing in the morning"
     *(f"{birds} {sing}" for birds in ("birds", "bird", "the birds", "birdies") for sing in ("singing", "sing", "sings",
                                                                                            "chirping")),
@@ -433,6 +437,7 @@ _cue("lift", "changed my mind about", "change my mind about", "changed our mind 
 _cue("lift", "take back", "undo", "retract", "withdraw", "do not worry about", "dont worry about",
      "no need to worry about", "not worried about")  # "I take back the no-drums thing"
 _cue("lift", "not fussed about", "not bothered about", "not fussed", "not bothered")
+_cue("lift", "stop avoiding", "stop excluding", "stop filtering out", "quit avoiding")  # "stop avoiding guitar"
 _cue("lift", "do not care about", "do not care", "dont care about", "no matter", "do not mind",
      "dont mind", "fine with", "ok with", "okay with", "am happy with", "are happy with", "be happy with",
      "forget", "ignore", "you can ignore", "disregard", "never mind", "nevermind", "no preference on",
@@ -493,7 +498,8 @@ PREDICATE_PRAISE = frozenset({"grand", "ace", "brill", "decent", "solid", "great
                               "gorgeous", "awesome", "fantastic", "wonderful", "stunning", "sweet", "cute",
                               "pretty", "charming", "dope", "fire", "sick", "class", "banging", "elegant", "better",
                               "nicer", "best", "catchy", "haunting", "magical", "moving", "touching",
-                              "exactly", "spot on"})
+                              "exactly", "spot on", "close", "almost there", "nearly there", "on point", "classy",
+                              "tasteful", "slick"})
 # A word right after a mention that says it should go ("vocals off", "drums out") or come ("vocals on").
 POSTFIX_NEG = frozenset({"off", "out", "gone", "away", "free"})
 POSTFIX_MORE = frozenset({"on", "in"})

@@ -148,6 +148,11 @@ _QUALITY_WORDS = "|".join(sorted(phrase[0] for phrase, mention in MENTIONS.items
                                  if len(phrase) == 1 and mention.implied is None and mention.sign != 0
                                  and mention.key.split(".")[0] in ("tempo", "mood")))
 _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
+    # "forget what I said about keeping it under a minute": that limit released
+    (r"\bforget what (?:i|we) (?:said|asked for|asked) about (?:keeping it |making it |having it |the )?[^.,;!?]*?"
+     r"\b(?:minutes?|seconds?|length|long|short)\b[^.,;!?]*", "forget the length limit"),
+    (r"\bforget what (?:i|we) (?:said|asked for|asked) about (?:keeping it |making it |the )?[^.,;!?]*?"
+     r"\b(?:bpm|tempo|fast|slow)\b[^.,;!?]*", "forget the bpm limit"),
     # "I told you earlier to keep it under a minute, but ...": a report of an earlier ask
     (r"\b(?:i|we) (?:said|asked|told you|mentioned|wanted)(?: you)? (?:earlier|before|previously|at first)\b"
      r"(?:(?!\b(?:but|though|however)\b)[^,.;:!?])*", "changed my mind "),
@@ -265,7 +270,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:i|we) (?:said|asked for|asked|wanted|told you|requested|mentioned)\b[^,.;:!?]*?\b(?:before|earlier"
      r"|last time|previously|at first)\b", "changed my mind"),
     # "I've changed my mind, drums are fine" releases them as "drums are fine again" does
-    (r"\b(?:changed my mind|on second thoughts?|come to think of it)\b,?\s*(.*?)\b(is|are|s) (fine|ok|okay|alright"
+    (r"\b(?:changed my mind|on second thoughts?|come to think of it)\b,?\s*(.*?)\b(is|are|s|would be|will be"
+     r"|could be) (fine|ok|okay|alright"
      r"|acceptable)\b", r"\1\2 \3 again"),
     # ... as "actually, pop is fine too" does, within its clause
     (r"\bactually,?\s*([^.,;:!?]*?)\b(is|are|s) (fine|ok|okay|alright|acceptable)\b(?! again)",
@@ -388,8 +394,14 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "after about thirty seconds it gets too energetic": a moment of the track, not its length
     (r"\b(?:after|in the first|for the first|until|till) (?:about |around |roughly |like |the )?(?:\d+|[a-z]+)"
      r" (?:seconds?|secs?|minutes?|mins?)\b(?! (?:long|max|or less|or more|tops|minimum))", ""),
-    # "the jazz I banned before is fine again": what the user had removed, named
+    # "I know I banned the choir two tracks ago", "the jazz I banned before is fine again": a report, no ask
+    (r"\b(?:i|we) (?:banned|removed|dropped|ruled out|cut|excluded) (?:the |that |my )[a-z]+(?: [a-z]+)??"
+     r"(?: (?:earlier|before|previously|a while ago|[a-z]+ (?:tracks?|songs?|picks?|turns?) ago))\b", ""),
     (r"\b(?:i|we) (?:banned|removed|dropped|ruled out|cut|excluded)(?: earlier| before| previously)?\b", ""),
+    # "the ending turns into something like metal": the pick described
+    (r"\b(?:turns|turned|goes|went) into (?:something like |a bit of |kind of |sort of )?", "sounds like "),
+    # "the pace makes the video feel longer than it is": the video, not the music
+    (r"\b(?:feel|feels|seem|seems|look|looks) (?:longer|shorter) than (?:it is|it really is|they are)\b", ""),
     # "the refugees' own voices have to carry the story": the people's speech
     (r"\b(?:[a-z]+ s |their |his |her |our |my |its )?own voices?\b", "the dialogue"),
     # "it can be sad again", "it can have vocals again": released
@@ -676,7 +688,7 @@ _ANY_LICENCE = (r"\bany licen[cs]e\b|\blicen[cs]e does not matter\b|\bforget the
                 r"|requirement|music|tracks?))?\b")
 _SOMETHING_ELSE = re.compile(
     r"\b(?:something|(?<!on )(?<!approve )(?<!accept )(?<!allow )(?<!use )(?<!clear )(?<!license )(?<!take )(?<!not )"
-    r"anything|someone|somebody)"
+    r"anything(?! else like (?:it|this|that))|someone|somebody)"
     r" (?:else|different|new)\b|\banother (?:one|track|song|pick|option)\b"
     r"|\btry another\b|\bnot (?:this|that)(?: one)?\b(?! (?:fast|slow|loud|quiet|much|long|short|kind|sort|type))"
     r"|\bdifferent (?:one|track|song|pick|direction|option|genre|style|vibe|feel)\b|\btry again\b"
@@ -976,13 +988,16 @@ _LIMIT_GONE = frozenset({"off", "gone", "lifted", "removed", "dropped", "history
 _PRAISE_FIRST = frozenset({"lovely", "nice", "gorgeous", "beautiful", "great", "amazing", "awesome", "fantastic",
                            "wonderful", "stunning", "brilliant", "sweet", "charming", "elegant", "catchy",
                            "haunting", "magical", "excellent", "perfect", "cool"})
+# Verbs that say what a mention becomes, as a copula does: "the choir comes in too loud", "the drums get too busy"
+_BECOMING = frozenset({"gets", "get", "comes", "come", "goes", "turns", "becomes", "become", "kicks"})
 # Words between a mention and its copula that still make it the subject: "the guitar tone here is gorgeous", "the
 # piano on this is lovely", "the flute melody would be nice"
 _SUBJECT_EXTENSIONS = frozenset({"tone", "sound", "melody", "line", "lines", "playing", "part", "parts", "solo",
+                                 "vibe", "pad", "pads", "beat", "feel", "vocal", "swell", "work",
                                  "riff", "here", "there", "on", "in", "at", "the", "this", "that", "track", "song",
                                  "opening", "intro", "start", "end", "ending", "bit", "section", "now", "itself",
-                                 "work", "layer", "layers", "sample", "loop", "bassline", "chords", "would", "could",
-                                 "should", "might"})
+                                 "layer", "layers", "sample", "loop", "bassline", "chords", "would", "could",
+                                 "should", "might", "piece", "pieces", "tune", "number"})
 
 
 def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
@@ -1016,12 +1031,12 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
         k = j  # "the guitar tone here is gorgeous", "the piano on this is lovely": a few words of its own first
         while k < len(items) and k - j < 4 and items[k].kind == "word" and (
                 items[k].text in _SUBJECT_EXTENSIONS or items[k].text in COPULAS):
-            if items[k].text in COPULAS:
+            if items[k].text in COPULAS | _BECOMING:
                 modal = modal or any(item.text in MODALS for item in items[j:k])  # "a piano piece would be nice"
                 j = k
                 break
             k += 1
-    if j >= len(items) or items[j].kind != "word" or items[j].text not in COPULAS:
+    if j >= len(items) or items[j].kind != "word" or items[j].text not in COPULAS | _BECOMING:
         return None, start
     named = items[start - 1].mention
     if named is not None and named.key == "tempo" and any(
@@ -1033,6 +1048,9 @@ def _predicate(items: list[Item], start: int) -> tuple[str | None, int]:
     bag = set(words) | {" ".join(words[k:k + n]) for n in (2, 3) for k in range(len(words) - n + 1)}
     if bag & PREDICATE_OK and bag & PREDICATE_LIFT_NOW:
         return "lift", end
+    if named is not None and named.key == "tempo" and " ".join(words) in ("off", "a bit off", "slightly off",
+                                                                          "wrong", "all wrong", "not right"):
+        return "ok", end  # "the tempo is off": wrong, but which way is not said
     if named is not None and named.limit and bag & _LIMIT_GONE:
         return "lift", end  # "the licensing restriction is off"
     joined = " ".join(words)
@@ -1234,7 +1252,7 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
     if j < 0 or items[j].text not in COPULAS:
         return None
     subject = [item.text for item in items[:j]]
-    if not all(word in _PICK_WORDS for word in subject) or set(subject) & (_VIDEO_WORDS | MODALS):
+    if not all(word in _PICK_WORDS | _TRACK_PARTS for word in subject) or set(subject) & (_VIDEO_WORDS | MODALS):
         return None
     if not degrees:
         return "normal" if complained else "plain"
@@ -1252,9 +1270,11 @@ _SCENE_NOUNS = frozenset({"video", "videos", "clip", "clips", "scene", "footage"
                           "story", "topic", "theme", "photos", "photo", "pictures", "picture", "images", "slides",
                           "shots", "day", "occasion", "event", "moment", "memories", "bumper", "sting", "ident",
                           "opener", "preroll", "segment", "presentation", "webinar", "keynote", "lecture", "lesson",
+                          "reveal", "walkthrough", "tour", "flythrough",
                           "course"})
 # After the video's noun, a word for music makes it the music's kind after all: "a happy party track"
 _MUSIC_NOUNS = frozenset({"music", "track", "tracks", "song", "songs", "tune", "tunes", "piece", "playlist", "vibe",
+                          "cue", "cues", "bed", "score",
                           "vibes", "sound", "beat", "one"})
 # Words after a mood word that end its noun phrase: "a calm one for my video" is not a calm video
 _VIDEO_CUE_BREAKS = frozenset({"and", "or", "for", "with", "but", "music", "track", "song", "tune", "one", "vibe",
@@ -1284,6 +1304,11 @@ def _describes_the_video(items: list[Item], i: int, state: _ClauseState) -> bool
     timelapse", "the episode is about grief". It tells what the scene is, which asks nothing of the track
     (the writers of the held-out banks read it so: the music need not match it)."""
     mention = items[i].mention
+    if (mention is not None and mention.key.startswith("genre.") and not state.neg
+            and state.polarity in (None, "weak_more") and i + 1 < len(items)
+            and items[i + 1].text in _SCENE_NOUNS - {"theme", "story", "subject", "topic"}
+            and (i + 2 == len(items) or items[i + 2].text not in _MUSIC_NOUNS)):
+        return True  # "a cinematic reveal of a cabin": the kind of video ("an orchestral trailer cue" is music)
     if mention is None or mention.implied is not None or not mention.key.startswith(("tempo", "mood.")):
         return False
     if (i >= 2 and items[i - 2].text in ("its", "s", "thats") and items[i - 1].text in ("a", "an")
@@ -1408,15 +1433,19 @@ def _read_clause(tokens: list[str], out: Readings, praise_free: bool = True) -> 
             if reading is not None:
                 out.items.append(reading)
                 last = reading
-                if ((cue == "bare" or reading.value == "keep") and mention.key.startswith("genre.")
+                if ((cue == "bare" or reading.value == "keep") and mention.key.startswith(("genre.", "mood."))
                         and following is not None and following.mention is not None
                         and following.mention.key.startswith("instrument.")):
                     styled.append((reading, following.mention.key))
             if state.too and mention.implied is None:  # "not so loud and intense": both moderated
                 too_list = state.intensity
             # "bring back the drums and vocals": a release reaches over "and" to the next mention
-            lift_list = state.lift if (end == i + 1 and i + 2 < len(items) and items[i + 1].text in ("and", "or")
-                                       and items[i + 2].kind == "mention") else None
+            beyond = i + 1
+            while beyond < len(items) and items[beyond].text in _HEAD_NOUNS:
+                beyond += 1  # "stop avoiding electronic music and guitar"
+            lift_list = state.lift if (end <= beyond and beyond + 1 < len(items)
+                                       and items[beyond].text in ("and", "or")
+                                       and items[beyond + 1].kind == "mention") else None
             state.after_mention(comparative=mention.implied == "more" and state.polarity is None)
             state.lift = lift_list
             i = max(i + 1, end)
@@ -1631,7 +1660,13 @@ _DESCRIBING = COPULAS | {"make", "makes", "made", "sound", "sounds", "feel", "fe
 # A clause with one of these says something of what it names (a reason), rather than only naming it (an ask)
 _SAYS = _DESCRIBING | _HAVING | {"have", "making", "thats", "hear", "fits", "suits", "belongs", "sits", "sitting",
                                   "steps", "clashes", "fights", "competes", "drowns", "covers", "buries", "eats",
-                                  "talks", "talking", "distracts", "bothers", "annoys", "irritates", "grates"}
+                                  "talks", "talking", "distracts", "bothers", "annoys", "irritates", "grates",
+                                  # "the strings swell and pull focus", "the vocals break the spell"
+                                  "swell", "swells", "pull", "pulls", "break", "breaks", "ruin", "ruins", "distract",
+                                  "overpower", "overpowers", "dominate", "dominates", "steal", "steals", "drag",
+                                  "drags", "get", "gets", "come", "comes", "build", "builds", "creep", "creeps",
+                                  "keeps", "keep", "fighting", "clashing", "competing", "drowning", "covering",
+                                  "stepping", "taking"}
 # ... unless it opens as an ask: "no drums whatsoever, but make the drums hit harder" contradicts itself
 _ASKING_OPENERS = frozenset({"make", "let", "give", "add", "put", "get", "bring", "turn", "can", "could", "please",
                              "would"})

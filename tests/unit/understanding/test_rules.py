@@ -804,7 +804,7 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("the synth turned way down", {"instrument.synth": "less", "instrument.synth.intensity": "strong"}),
     ("the strings brought up a bit", {"instrument.strings": "more", "instrument.strings.intensity": "slight"}),
     ("the drums could sit further back", {"instrument.drums": "less"}),
-    ("the piano could come back", {"instrument.piano": "more"}),
+    ("the piano could come back", {"lifted": ["instrument.piano"]}),  # as "the drums can come back in"
     ("the pace needs picking up", {"tempo": "faster"}),
     ("kick it up a notch", {"mood.energetic": "more", "mood.energetic.intensity": "slight"}),
     # round 17
@@ -967,6 +967,25 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("I told you earlier to keep it short, but forget the length limit", {"lifted": ["duration"]}),
     ("it sounds too much like a film score", {"genre.orchestral": "less"}),
     ("calm and yet not calm", {"conflict": "mood.calm"}),
+    # round 26: longer messages and first-time users
+    ("I like the mood, but the singer keeps fighting my narration. No vocals please", {"vocals": "off"}),
+    ("the warm piano pad is exactly the vibe. royalty free only please", {"licences": ["royalty-free"]}),
+    ("they met at a jazz bar, so nothing sad", {"mood.sad": "none"}),
+    ("the guitar sound is close, just a touch faster", {"tempo": "faster", "tempo.intensity": "slight"}),
+    ("forget what I said about keeping it under two minutes", {"lifted": ["duration"]}),
+    ("I said no vocals earlier, but singing would be fine now", {"lifted": ["vocals"]}),
+    ("the strings swell and pull focus. turn the strings down", {"instrument.strings": "less"}),
+    ("the vocals break the spell. instrumental only", {"vocals": "off"}),
+    ("I know I banned the piano two tracks ago, but piano is fine again", {"lifted": ["instrument.piano"]}),
+    ("the ending turns into something like rock. no rock please", {"genre.rock": "none"}),
+    ("the hi-hats are too loud", {"instrument.drums": "less"}),
+    ("it's for my Indian street food vlog, something relaxed with sitar",
+     {"mood.calm": "more", "instrument.sitar": "more"}),
+    ("the pace makes the video feel longer than it is, faster please", {"tempo": "faster"}),
+    ("a cinematic reveal of our new kitchen, calm please", {"mood.calm": "more"}),
+    ("an orchestral trailer cue", {"genre.orchestral": "more"}),
+    ("anything else like it but calmer?", {"mood.calm": "more"}),
+    ("stop avoiding jazz and piano", {"lifted": ["genre.jazz", "instrument.piano"]}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
