@@ -124,6 +124,7 @@ _INSTRUMENT_WORDS = {
 for _name, _phrases in _INSTRUMENT_WORDS.items():
     _add(Mention(f"instrument.{_name}"), *_phrases)
 # "beat" alone is tempo talk ("the beat is too fast"); with a quantity it is the drums.
+_add(Mention("instrument.drums", implied="more"), "some beat", "add a beat", "add some beat", "a bit of beat")
 _add(Mention("instrument.drums", implied="more"), "more beat", "a stronger beat", "stronger beat", "a heavier beat",
      "heavier beat", "with a beat", "a good beat", "a solid beat", "more of a beat", "a proper beat", "proper beat",
      "a real beat", "a decent beat",
@@ -438,6 +439,7 @@ _cue("lift", "take back", "undo", "retract", "withdraw", "do not worry about", "
      "no need to worry about", "not worried about")  # "I take back the no-drums thing"
 _cue("lift", "not fussed about", "not bothered about", "not fussed", "not bothered")
 _cue("lift", "stop avoiding", "stop excluding", "stop filtering out", "quit avoiding")  # "stop avoiding guitar"
+_cue("lift", "was wrong about", "were wrong about")  # "I was wrong about the guitar, let it back in"
 _cue("lift", "do not care about", "do not care", "dont care about", "no matter", "do not mind",
      "dont mind", "fine with", "ok with", "okay with", "am happy with", "are happy with", "be happy with",
      "forget", "ignore", "you can ignore", "disregard", "never mind", "nevermind", "no preference on",

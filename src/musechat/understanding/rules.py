@@ -398,6 +398,21 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:i|we) (?:banned|removed|dropped|ruled out|cut|excluded) (?:the |that |my )[a-z]+(?: [a-z]+)??"
      r"(?: (?:earlier|before|previously|a while ago|[a-z]+ (?:tracks?|songs?|picks?|turns?) ago))\b", ""),
     (r"\b(?:i|we) (?:banned|removed|dropped|ruled out|cut|excluded)(?: earlier| before| previously)?\b", ""),
+    # "still piano heavy": lots of it
+    (r"\b(still|very|really|quite|kinda|and|but|more) (piano|guitar|drum|drums|synth|string|strings|flute|choir|bass"
+     r"|percussion|vocal|vocals) heavy\b", r"\1 lots of \2"),
+    # "bro this is depressing": someone addressed
+    (r"^(?:bro|dude|mate|bruh|fam|yo)\b,?\s*", ""),
+    # "like 70s disco", "the 80s": an era, not seconds
+    (r"\bthe ([5-9]0)s\b", "the era"),
+    (r"\b([5-9]0)s(?= (?:disco|rock|pop|funk|synth|synths|music|style|vibe|vibes|feel|sound|soul|jazz|hip hop|rap"
+     r"|house|techno|dance|ballad|ballads|movie|movies|film|films|tv|retro|songs|track|tracks|hits|anthem|anthems"
+     r"|electro|new wave|metal|punk|grunge|country|folk|cartoon|cartoons|game|games|arcade|aesthetic)\b)", "era"),
+    # "the synth is a lot": too much of it
+    (r"\b(is|are|s) (?:kind of |kinda |just |honestly )?a lot\b(?! (?:more|less|faster|slower|louder|quieter|of"
+     r"|better|worse)\b)", r"\1 too much"),
+    # "let it back in": brought back
+    (r"\blet (it|them|that|those) back(?: in)?\b", r"bring \1 back"),
     # "the ending turns into something like metal": the pick described
     (r"\b(?:turns|turned|goes|went) into (?:something like |a bit of |kind of |sort of )?", "sounds like "),
     # "the pace makes the video feel longer than it is": the video, not the music
@@ -431,7 +446,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:my|our|his|her|their) [a-z]+ (?:voice|voices|voiceover|narration)\b", "the dialogue"),
     # "doesn't have to be instrumental anymore": that limit released
     (r"\b(?:does not|doesnt|do not|dont|no longer) (?:have|need|has) to be ([a-z]+(?: [a-z]+)??)(?: anymore| any more"
-     r"| now)\b", r"\1 is fine again"),
+     r"| now)?(?=[\s.,;:!?]|$)", r"\1 is fine again"),
     # "ugh techno again": a complaint of it
     (r"\b(?:ugh|urgh|omg|seriously|oh no|why)\b,? (?:the |more |another )?([a-z]+(?: [a-z]+)?) again\b", r"no \1"),
     # "what if the drums weren't there at all?": without them
@@ -798,6 +813,12 @@ def _read_numbers(text: str, out: Readings) -> str:
                 if value > 0:
                     (out.max_s if kind == "max" else out.min_s).append((value, words))
             text = _cut(text, match)
+    # "the tempo should be a lot faster, like 140+": a bare number at least, said of the tempo
+    bare_plus = re.search(r"\b(\d{2,3}) plus\b(?!\s*(?:seconds?|secs?|minutes?|mins?|s|m)\b)", text)
+    if (bare_plus is not None and re.search(r"\b(?:tempo|bpm|pace|speed)\b", text) and not out.min_bpm
+            and not out.max_bpm and BPM_RANGE[0] <= float(bare_plus[1]) <= BPM_RANGE[1]):
+        out.min_bpm.append((float(bare_plus[1]), bare_plus[0]))
+        text = _cut(text, bare_plus)
     # "at least 150 bpm, nothing slower than that": the bound says it
     if out.min_bpm:
         text = re.sub(r"\b(?:nothing|not|no|none|never) (?:any )?slower\b(?: than that)?", "", text)
@@ -1215,6 +1236,12 @@ _PICK_WORDS = frozenset({"it", "its", "this", "that", "music", "track", "song", 
                          "the", "s", "whole", "thing", "overall", "everything", "all"})
 
 
+# Mood words that complain whenever they describe the pick
+_COMPLAINING = frozenset({"depressing", "dreary", "morbid", "bleak", "cheesy", "sappy", "sluggish", "plodding",
+                          "boring", "dull", "grating", "harsh", "chaotic", "frantic", "hectic", "manic", "saccharine",
+                          "syrupy", "twee", "corny", "gloomy", "drab", "tedious", "annoying"})
+
+
 def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Intensity | Literal["plain"] | None:
     """A tempo or mood word that says what the current pick is: after a copula whose subject is the pick,
     with no cue and no modal ("it should be calm" wishes; "the video is dark" describes the video:
@@ -1254,8 +1281,8 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
     subject = [item.text for item in items[:j]]
     if not all(word in _PICK_WORDS | _TRACK_PARTS for word in subject) or set(subject) & (_VIDEO_WORDS | MODALS):
         return None
-    if not degrees:
-        return "normal" if complained else "plain"
+    if not degrees:  # "bro this is depressing": a word that is a complaint said plainly
+        return "normal" if complained or items[i].text in _COMPLAINING else "plain"
     if any(d.cue == "slight" or d.text in _SLIGHT_HEDGES for d in degrees):
         return "slight"
     return "strong" if any(d.cue == "strong" for d in degrees) else "normal"  # "it's very dreary"
@@ -2073,6 +2100,9 @@ def parse_utterance(text: str) -> UnderstoodRequest:
     return request
 
 
+_DRAGGING = frozenset({"dragging on", "drags on", "drag on"})
+
+
 def read_request(text: str) -> tuple[UnderstoodRequest, list[str], list[str]]:
     """This utterance alone, typed; the attributes it calls acceptable ("vocals are fine"): praise of the
     current pick, or a release of what the conversation removed; and those it brings back ("bring the drums
@@ -2084,6 +2114,9 @@ def read_request(text: str) -> tuple[UnderstoodRequest, list[str], list[str]]:
     acceptable: list[str] = []
     restored: list[str] = []
     kept: list[Reading] = []
+    if any(r.key == "tempo" and r.words not in _DRAGGING for r in found.items):
+        # "much faster, this drags on forever": beside a tempo ask, dragging is the tempo's, not the length's
+        found.items = [r for r in found.items if not (r.key == "duration" and r.words in _DRAGGING)]
     explicit = {r.key for r in found.items if not r.implicit}
     asked = {(r.key, r.value) for r in found.items if not r.moderation}
     # "not too fast and not too slow": moderations both ways, and no ask, keep the attribute where it is

@@ -986,6 +986,21 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("an orchestral trailer cue", {"genre.orchestral": "more"}),
     ("anything else like it but calmer?", {"mood.calm": "more"}),
     ("stop avoiding jazz and piano", {"lifted": ["genre.jazz", "instrument.piano"]}),
+    # round 27
+    ("it doesn't have to be instrumental", {"lifted": ["vocals"]}),
+    ("no drums but still drum heavy", {"conflict": "instrument.drums"}),
+    ("less synth-heavy please", {"instrument.synth": "less"}),
+    ("like 80s synth pop", {"instrument.synth": "more", "genre.pop": "more"}),
+    ("something from the 90s, upbeat", {"tempo": "faster"}),
+    ("the tempo should be faster, like 130+", {"tempo": "faster", "tempo.min_bpm": 130}),
+    ("the piano is a lot", {"instrument.piano": "less"}),
+    ("much slower, this drags on forever", {"tempo": "slower", "tempo.intensity": "strong"}),
+    ("it's dragging on, needs to be shorter", {"duration": "shorter"}),
+    ("this is depressing, happier please", {"mood.sad": "less", "mood.happy": "more"}),
+    ("it is slow", {}),
+    ("add some beat to it", {"instrument.drums": "more"}),
+    ("I was wrong about the flute, let it back in", {"lifted": ["instrument.flute"]}),
+    ("dude this is so gloomy", {"mood.sad": "less"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
