@@ -369,7 +369,9 @@ STOP_PHRASES: set[tuple[str, ...]] = set(_words(
                                    "lesson", "lessons", "competition", "performance", "rehearsal", "studio", "team",
                                    "crew", "battle", "moves", "footage", "teacher", "students", "school", "cardio",
                                    "workout", "workouts", "fitness", "session", "sessions", "trend", "trends",
-                                   "tutorial", "tutorials", "instructor", "choreography")),
+                                   "tutorial", "tutorials", "instructor", "choreography", "cover", "covers")),
+    # a club of the user's own: "a running montage for my club"
+    "my club", "our club", "for my club", "for our club",
     # birds that sing are no voice asked for: "a flute, like birds singing in the morning"
     *(f"{birds} {sing}" for birds in ("birds", "bird", "the birds", "birdies") for sing in ("singing", "sing", "sings",
                                                                                            "chirping")),

@@ -270,7 +270,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:i|we) (?:said|asked for|asked|wanted|told you|requested|mentioned)\b[^,.;:!?]*?\b(?:before|earlier"
      r"|last time|previously|at first)\b", "changed my mind"),
     # "I've changed my mind, drums are fine" releases them as "drums are fine again" does
-    (r"\b(?:changed my mind|on second thoughts?|come to think of it)\b,?\s*(.*?)\b(is|are|s|would be|will be"
+    (r"\b(?:changed (?:my )?mind|on second thoughts?|come to think of it)\b,?\s*(.*?)\b(is|are|s|would be|will be"
      r"|could be) (fine|ok|okay|alright"
      r"|acceptable)\b", r"\1\2 \3 again"),
     # ... as "actually, pop is fine too" does, within its clause
@@ -395,7 +395,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:after|in the first|for the first|until|till) (?:about |around |roughly |like |the )?(?:\d+|[a-z]+)"
      r" (?:seconds?|secs?|minutes?|mins?)\b(?! (?:long|max|or less|or more|tops|minimum))", ""),
     # "I know I banned the choir two tracks ago", "the jazz I banned before is fine again": a report, no ask
-    (r"\b(?:i|we) (?:banned|removed|dropped|ruled out|cut|excluded) (?:the |that |my )[a-z]+(?: [a-z]+)??"
+    (r"\b(?:i|we) (?:banned|removed|dropped|ruled out|cut|excluded) (?:the |that |my )?[a-z]+(?: [a-z]+)??"
      r"(?: (?:earlier|before|previously|a while ago|[a-z]+ (?:tracks?|songs?|picks?|turns?) ago))\b", ""),
     (r"\b(?:i|we) (?:banned|removed|dropped|ruled out|cut|excluded)(?: earlier| before| previously)?\b", ""),
     # "still piano heavy": lots of it
@@ -413,6 +413,18 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|better|worse)\b)", r"\1 too much"),
     # "let it back in": brought back
     (r"\blet (it|them|that|those) back(?: in)?\b", r"bring \1 back"),
+    # "screams cheesy lounge jazz": sounds like it
+    (r"\bscreams\b", "sounds like"),
+    # "night driving through neon streets": the video, no energy asked for
+    (r"\bdriving (?=through|around|down|along|across|past|at night|in the|on the|home)", "travelling "),
+    # "the client relaxed the tempo requirement": released
+    (r"\b(?:relaxed|loosened|eased|dropped|lifted|removed|scrapped) (?:the |their |its |our )?([a-z]+) (?:requirement"
+     r"|rule|restriction|limit|filter|constraint)\b", r"forget the \1 limit"),
+    # "before I say no drum but now ok": a learner's report of an earlier ask
+    (r"\b(?:before|earlier|previously),? (?:i|we) (?:say|tell|told) (?:no|without) [a-z]+\b", "changed my mind"),
+    # "you can put song with vocal": allowed
+    (r"\byou can (?:put|use|give|play|choose|pick|add|have)(?: me)? (?:a |some )?(?:song |songs |track |tracks |music "
+     r"|something |one |ones )?with ([a-z]+)\b", r"\1 is fine again"),
     # "the ending turns into something like metal": the pick described
     (r"\b(?:turns|turned|goes|went) into (?:something like |a bit of |kind of |sort of )?", "sounds like "),
     # "the pace makes the video feel longer than it is": the video, not the music
@@ -1279,7 +1291,11 @@ def _describes_the_pick(items: list[Item], i: int, state: _ClauseState) -> Inten
     if j < 0 or items[j].text not in COPULAS:
         return None
     subject = [item.text for item in items[:j]]
-    if not all(word in _PICK_WORDS | _TRACK_PARTS for word in subject) or set(subject) & (_VIDEO_WORDS | MODALS):
+    sensed = (likened and items[j].text in ("sounds", "feels", "sounded", "felt") and subject[:1] in (
+        ["that"], ["this"], ["the"], ["these"], ["those"]) and not {"something", "anything", "one"} & set(subject))
+    # "that sax solo sounds like jazz" describes; "something that sounds like a lullaby" asks
+    if (not sensed and not all(word in _PICK_WORDS | _TRACK_PARTS for word in subject)) or set(subject) & (
+            _VIDEO_WORDS | MODALS):
         return None
     if not degrees:  # "bro this is depressing": a word that is a complaint said plainly
         return "normal" if complained or items[i].text in _COMPLAINING else "plain"
@@ -1769,7 +1785,8 @@ _REFUSAL = re.compile(
     r"|\b(?:swap|switch) (?:it|this|that)(?: one| track| song)? out\b"
     r"|\b(?:replace|change) (?:it|this|that)(?: one| track| song)?\b"
     r"|\b(?:give (?:me|us)|play|hear|try|have|get|find|show (?:me|us)) another\b"
-    r"|\b(?:show|give|play|find)(?: me| us)? (?:an)?other(?: one)?[.!?]*$"
+    r"|\b(?:show|give|play|find|try)(?: me| us)? (?:an)?other(?: one)?[.!?]*$"
+    r"|\bnot (?:really )?my (?:taste|style|thing|cup of tea)\b|\bgive (?:me|us) (?:the )?next\b"
     r"|\b(?:this|that|it)(?: one| track| song)? (?:is|s) not working(?: for (?:me|us))?\b"
     r"|\b(?:an)?other(?: one)?,? please[.!?]*$|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:good|great"
     r"|right|it)\b"

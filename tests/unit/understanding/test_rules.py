@@ -1001,6 +1001,18 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("add some beat to it", {"instrument.drums": "more"}),
     ("I was wrong about the flute, let it back in", {"lifted": ["instrument.flute"]}),
     ("dude this is so gloomy", {"mood.sad": "less"}),
+    # round 28
+    ("a running montage for my club, faster", {"tempo": "faster"}),
+    ("that sax solo screams lounge jazz. no jazz", {"genre.jazz": "none"}),
+    ("something that sounds like a film score", {"genre.orchestral": "more"}),
+    ("night driving through the city, darker please", {"mood.sad": "more"}),
+    ("I know I banned piano earlier, but piano is okay again", {"lifted": ["instrument.piano"]}),
+    ("the client relaxed the tempo requirement", {"lifted": ["tempo"]}),
+    ("drums can come back, before I say no drum", {"lifted": ["instrument.drums"]}),
+    ("you can put song with vocal", {"lifted": ["vocals"]}),
+    ("i changed mind, the piano sound is fine", {"lifted": ["instrument.piano"]}),
+    ("not my taste, give me next", {"something_else": True}),
+    ("try other one", {"something_else": True}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
