@@ -188,8 +188,12 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|seventy|eighty|ninety) ){1,5})(?=bpm\b|beats per minute)", _spelled_bpm),
     (r"\b(a|one|two|three|four|five|\d+) (?:minutes?|mins?) (?:and )?(forty five|fifteen|twenty|thirty|forty|fifty"
      r"|ten|[1-5]?\d)(?: (?:seconds?|secs?))?\b(?! (?:minutes?|mins?|bpm)\b)", _minutes_and_seconds),
+    # "drums: fine again", "length: whatever now" (form-like answers)
+    (r"\b([a-z]+)\s*:\s*(fine|ok|okay|allowed|alright)\b", r"\1 is \2"),
+    (r"\b([a-z]+)\s*:\s*(?=whatever\b)", r"\1 "),
     # "vocals: no", "drums: none" (form-like answers): the attribute with its postfix
-    (r"\b([a-z]+)\s*:\s*(?=(?:no|none|off|yes|on|less|more|fewer)\b)", r"\1 "),
+    (r"\b([a-z]+)\s*:\s*(?=(?:no|none|off|yes|on|less|more|fewer|up|down|higher|lower|way|much|a bit|slightly"
+     r"|a little)\b)", r"\1 "),
     (r"\banything but\b", "except"), (r"\beverything but\b", "except"), (r"\bno one\b", "nobody"),
     (r"\b(one|two|three|four|five|\d+) and a half (?:minutes?|mins?)\b", _and_a_half),
     (r"\ba minute and a half\b", "90 seconds"), (r"\b(?:one|1) and a half minutes?\b", "90 seconds"),
@@ -280,7 +284,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\bin the (\d{1,2})0s(?: bpm| range)?(?= bpm|\b)(?: bpm)?", r"between \g<1>0 and \g<1>9 bpm"),
     # "fine, any length" says what "any length is fine" says; "I'd rather have a guitar than a piano" compares
     (r"\b(?:fine|ok|okay|sure|whatever),? any ([a-z]+)\b(?! is| are)", r"any \1 is fine"),
-    (r"^any (length|duration|tempo|speed|bpm|genre|licen[cs]e|mood|style)\b(?! is| are| works| will)",
+    (r"(?:^|(?<=, and )|(?<=, ))any (length|duration|tempo|speed|bpm|genre|licen[cs]e|mood|style)\b"
+     r"(?! is| are| works| will)",
      r"any \1 is fine"),
     (r"\b(?:would |d )?rather (?:have|hear|use|go with|get) ((?:[a-z]+ ){0,3}?[a-z]+) than\b", r"more \1 instead less"),
     # "over a minute and under two": a bound's bare number takes the minutes the sentence already named (not
@@ -425,6 +430,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "you can put song with vocal": allowed
     (r"\byou can (?:put|use|give|play|choose|pick|add|have)(?: me)? (?:a |some )?(?:song |songs |track |tracks |music "
      r"|something |one |ones )?with ([a-z]+)\b", r"\1 is fine again"),
+    # "Sitar's fine again, I shouldn't have cut it": a regret, no removal
+    (r"\b(?:i|we) (?:should not|shouldnt) have (?:cut|removed|dropped|banned|lost|ditched|killed|muted)"
+     r" (?:it|them|that)\b", ""),
     # "the ending turns into something like metal": the pick described
     (r"\b(?:turns|turned|goes|went) into (?:something like |a bit of |kind of |sort of )?", "sounds like "),
     # "the pace makes the video feel longer than it is": the video, not the music
@@ -601,6 +609,8 @@ def normalise(text: str) -> str:
     for pattern, replacement in _CONTRACTIONS_RE:
         text = pattern.sub(replacement, text)
     text = text.replace("'", "").replace("&", " and ")
+    text = re.sub(r"\s+[/+|]\s+", ", ", text)  # "tempo: way down / strings: up a bit", "ok again + still slower"
+    text = re.sub(r"~\s*(?=\d)", "about ", text)  # "~3 min"
     text = re.sub(r"(?<=\d)\s*[–—]\s*(?=\d)", " to ", text)  # "2–3 minutes"
     text = re.sub(r"(?<!\d)\s+-+\s+(?!\d)|[–—]+", ", ", text)  # a dash between words ends a clause
     text = re.sub(r"(?<=[a-z])-(?=[a-z])|(?<=[a-z])-(?=\d)|(?<=\d)-(?=[a-z])", " ", text)
@@ -722,7 +732,7 @@ _SOMETHING_ELSE = re.compile(
     r"|(?<!the )\bnext one,? (?:please|kindly)\b"
     r"|\bshow (?:me |us )?(?:another|more)\b"
     r"|\b(?:give me|show me|try) a different(?: one)?\b|\b(?:this|that|it)(?: one)? (?:is|s) not for (?:me|us)\b"
-    r"|\belse entirely\b|\b(?:this is|that is|thats|it is|its) not it\b"
+    r"|\belse entirely\b"
     r"|^(?:(?:meh|hmm|nah|sorry|ok|well)\W+)*(?:it |this |that )?(?:does not|doesnt) work for (?:me|us)\b"
     r"|\b(?:an|another|some) alternatives?\b"
     r"|\bsomething (?:totally |completely |entirely |very |quite )?different\b|\bchange it up\b"
@@ -1773,7 +1783,10 @@ def _answers_joined(clauses: list[str]) -> list[str]:
 # removal); the single words only at a clause's start, where the clause split already cuts the sentence.
 _PUNCT = r"[\s.,;:!?]"
 _CORRECTION = re.compile(
-    rf"\b(?:no{_PUNCT}+wait|no{_PUNCT}+sorry|scratch that|on second thoughts?|or rather|i meant)\b"
+    rf"\b(?:no{_PUNCT}+wait|no{_PUNCT}+sorry|scratch that|on second thoughts?|or rather|i meant|i mean"
+    rf"|no{_PUNCT}+hold on|hold on)\b"
+    # "more rock, er, more metal", "around 100 bpm, no, around 120", "the violin, sorry, the piano"
+    rf"|(?<=,)\s*(?:er|erm|uh|um|sorry|no|well)\s*(?=,)|\bor actually\b"
     rf"|\b(?:wait|actually|well|sorry|oh|hmm){_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$))"
     rf"|(?:^|(?<=[.,;:!?]))\s*(?:actually|i mean|wait|sorry|oops|correction)\b"
     rf"(?:{_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$)))?")
@@ -1796,7 +1809,9 @@ _REFUSAL = re.compile(
     r" (?:like|love|dig|feel)(?: it| this| that)?(?: one| track| song)?(?: much| at all| really)?[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that| another| the song| song| the track| track)?,?(?: please| pls"
     r"| lah| na| yaar| abeg)?[.!?]*$"
-    r"|\bnot quite it\b|\bskip (?:this|that|it)(?: one)?\b|\bnot doing it for (?:me|us)\b|\bmove on\b"
+    r"|\bnot quite it\b|\b(?:this is|that is|thats|it is|its|this isnt|this is not) not it\b"
+    r"|\b(?:this|that|it) (?:is not|isnt) it\b|\bskip (?:this|that|it)(?: one)?\b|\bnot doing it for (?:me|us)\b"
+    r"|\bmove on\b"
     r"|\bshow (?:me|us) (?:something )?different\b"
     r"|\bnot the (?:feeling|vibe|feel|mood|style|sound) (?:of|for) (?:my|our|the)\b"
     r"|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:suitable|appropriate|fitting|ok|okay)\b"
@@ -1832,15 +1847,47 @@ def read(text: str) -> Readings:
     return out
 
 
+def _family(key: str) -> str:
+    return key.split(".", 1)[0]
+
+
 def _read_plainly(text: str) -> Readings:
     normalised = repair_text(normalise(text))
     # a segment of bare fillers ("no, I meant less piano") is the correction's own preamble, not a refusal
-    segments = [segment for segment in _CORRECTION.split(normalised)
-                if not set(re.findall(r"[a-z]+", segment)) <= _CORRECTION_FILLERS] or [normalised]
+    pieces: list[str] = ["", *re.split(f"({_CORRECTION.pattern})", normalised)]  # each segment after its marker
+    marked = [(marker, segment) for marker, segment in zip(pieces[0::2], pieces[1::2], strict=True)
+              if not set(re.findall(r"[a-z]+", segment)) <= _CORRECTION_FILLERS] or [("", normalised)]
+    segments = [segment for _, segment in marked]
     out = Readings()
     before: Readings | None = None
     for k, segment in enumerate(segments):
         part = _read_segment(segment.strip(" .,;:!?"), Readings(last_mention=out.last_mention))
+        marker = marked[k][0]
+        if k > 0 and (before is not None and (before.min_bpm or before.max_bpm)
+                      and not (part.min_bpm or part.max_bpm)
+                      and re.search(r"\b(?:under|below|over|above|at least|at most|around|about)\s+\d{2,3}\b",
+                                    segment)):
+            # "under 90 bpm, er, under 80 I mean": the corrected number is still beats per minute
+            segment = re.sub(r"\b(\d{2,3})\b(?!\s*(?:bpm|seconds?|secs?|minutes?|mins?|s|m)\b)", r"\1 bpm", segment)
+            part = _read_segment(segment.strip(" .,;:!?"), Readings(last_mention=out.last_mention))
+        if k > 0 and before is not None and marker and (
+                re.search(r"\b(?:whole thing|whole track|whole song|everything|overall)\b", segment)
+                or (re.search(r"\b(?:sorry|i mean|i meant)\b", marker) and len(before.items) == 1 and part.items)):
+            # "make the piano louder, no, make the whole thing louder", "no blues, sorry, I mean no sad stuff":
+            # the correction takes back what came before, whatever it named
+            out.items = [r for r in out.items if not any(r is gone for gone in before.items)]
+        if k > 0 and before is not None and (cancelled := re.fullmatch(r"\s*not (?:the )?([a-z ]+?)[\s.,;:!?]*",
+                                                                        segment)) is not None and (
+                cancelled[1] in segments[k - 1]):
+            # "slower please, er, not slower, I meant quieter": the correction only takes back what came before
+            out.items = [r for r in out.items if not any(r is gone for gone in before.items)]
+            before = None
+            continue
+        if k > 0 and before is not None and marker and "actually" not in marker:
+            # "more rock, er, more metal", "without the choir, no hold on, without the synth": the correction
+            # renames what came before within its family (an "actually" may add rather than rename)
+            renamed = {_family(r.key) for r in part.items} & {_family(r.key) for r in before.items}
+            out.items = [r for r in out.items if _family(r.key) not in renamed]
         if k > 0 and (kept := _KEEPS_A_FAMILY.search(segment)) is not None:
             # "make it brighter... no sorry, keep the mood, I meant quicker": the corrected ask of that family goes
             family = _FAMILIES[kept.group(1)]
@@ -1926,6 +1973,8 @@ def _read_segment(text: str, out: Readings) -> Readings:
         if consequence:
             tokens = tokens[1:]  # "it's for a party, so cheerful please": "so" opens a consequence, not "too"
         tokens = _elliptical_lift(tokens, spoken[-1][1] if spoken else [])
+        also_fine = bool(spoken) and bool(spoken[-1][1]) and all(r.value == "lift" for r in spoken[-1][1]) and bool(
+            _ALSO & set(tokens))  # "guitar's allowed back in; and rock is fine too": released as well
         if (k > 0 and tokens[:2] in (["they", "are"], ["those", "are"], ["they", "sound"], ["they", "feel"],
                                      ["they", "could"], ["they", "should"])
                 and out.last_mention is not None and out.last_mention.key.startswith("instrument.")):
@@ -1993,6 +2042,10 @@ def _read_segment(text: str, out: Readings) -> Readings:
                 subject = said[0] if (len(said) == 1 and said[0].value in ("more", "on")
                                       and set(tokens[1:] if tokens[0] in ("and", "but", "so", "oh") else tokens)
                                       - _ARTICLES == set(said[0].words.split())) else None
+            if also_fine:
+                for reading in said:
+                    if reading.value == "fine":
+                        reading.value = "lift"
             spoken.append((tokens, said))
     _drop_reasons(spoken, out)
     _loudness_of_the_next_instrument(spoken, out)

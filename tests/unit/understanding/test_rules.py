@@ -618,7 +618,7 @@ def test_praise_and_small_talk_ask_nothing() -> None:
     ("under a minute and longer than two minutes", "duration", ("120", "60")),
     ("more piano, no piano", "instrument.piano", ("more piano", "no piano")),
     ("over 140 bpm and under 100 bpm", "tempo", ("140", "100")),
-    ("shorter, no, longer", "duration", ("shorter", "longer")),
+    ("shorter but also longer", "duration", ("shorter", "longer")),
     ("faster, and at the same time slower", "tempo", ("faster", "slower")),
 ])
 def test_words_that_contradict_themselves_are_a_typed_422(text: str, attribute: str, words: tuple[str, str]) -> None:
@@ -1013,6 +1013,27 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("i changed mind, the piano sound is fine", {"lifted": ["instrument.piano"]}),
     ("not my taste, give me next", {"something_else": True}),
     ("try other one", {"something_else": True}),
+    # round 29: lists and self-corrections
+    ("jazz is fine again, and any length", {"lifted": ["duration", "genre.jazz"]}),
+    ("tempo: way up / drums: down a bit", {"tempo": "faster", "tempo.intensity": "strong",
+                                           "instrument.drums": "less", "instrument.drums.intensity": "slight"}),
+    ("~2 min, guitar", {"duration.min_s": 102, "duration.max_s": 138, "instrument.guitar": "more"}),
+    ("vocals ok again + still want it calmer", {"lifted": ["vocals"], "mood.calm": "more"}),
+    ("length: whatever. piano: fine again.", {"lifted": ["duration", "instrument.piano"]}),
+    ("piano's allowed back in; and jazz is fine too", {"lifted": ["genre.jazz", "instrument.piano"]}),
+    ("more jazz, er, more blues I mean", {"genre.blues": "more"}),
+    ("without the flute, no hold on, without the sitar", {"instrument.sitar": "none"}),
+    ("around 90 bpm, no, around 100", {"tempo.min_bpm": 90, "tempo.max_bpm": 110}),
+    ("make the drums louder, no, make the whole thing louder", {"mood.energetic": "more"}),
+    ("no piano, sorry, I mean no sad stuff", {"mood.sad": "none"}),
+    ("faster, er, not faster, I meant happier", {"mood.happy": "more"}),
+    ("no strings... or actually just a bit less strings",
+     {"instrument.strings": "less", "instrument.strings.intensity": "slight"}),
+    ("rock, well, more like metal", {"genre.metal": "more"}),
+    ("piano's fine again, I shouldn't have cut it", {"lifted": ["instrument.piano"]}),
+    ("this isn't it at all, more funk please", {"genre.funk": "more"}),
+    ("no drums, actually, more piano", {"instrument.drums": "none", "instrument.piano": "more"}),
+    ("shorter, no, longer", {"duration": "longer"}),  # a self-correction (round 29's writer), no longer a 422
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
