@@ -46,7 +46,17 @@ RULES_CLEAN_FIRST = {"test4": 0.922, "test5": 0.917, "test6": 0.900, "test7": 0.
                      "test43": 0.850, "test44": 0.933, "test45": 0.967, "test46": 0.817, "test47": 0.917,
                      "test48": 0.964, "test49": 0.966, "test50": 0.912, "test51": 0.982, "test52": 1.000,
                      "test53": 0.912, "test54": 0.945, "test55": 0.931, "test56": 0.983, "test57": 0.942,
-                     "test58": 1.000, "test59": 0.889}
+                     "test58": 1.000, "test59": 0.889,
+                     "test60": 0.950, "test61": 0.879, "test62": 0.914, "test63": 0.914, "test64": 0.883,
+                     "test65": 0.947, "test66": 0.966, "test67": 0.917, "test68": 0.881, "test69": 0.949,
+                     "test70": 0.883, "test71": 0.891, "test72": 0.898, "test73": 0.943, "test74": 0.950,
+                     "test75": 0.879, "test76": 0.980, "test77": 0.877, "test78": 0.966, "test79": 0.980,
+                     "test80": 0.932, "test81": 0.983, "test82": 0.817, "test83": 0.917, "test84": 0.939,
+                     "test85": 0.883, "test86": 0.933, "test87": 0.932, "test88": 0.917, "test89": 0.867,
+                     "test90": 1.000, "test91": 0.683, "test92": 0.933, "test93": 1.000, "test94": 0.883,
+                     "test95": 0.750, "test96": 1.000, "test97": 0.683, "test98": 0.967, "test99": 0.886,
+                     "test100": 0.981, "test101": 0.929, "test102": 1.000, "test103": 0.900, "test104": 0.881,
+                     "test105": 0.980, "test106": 0.881, "test107": 0.650}
 BY_THE_AUTHOR = tuple(f"test{n}" for n in range(4, 21))
 INDEPENDENT = tuple(bank for bank in RULES_CLEAN_FIRST if int(bank.removeprefix("test")) >= 23)
 GRID = (TrainSettings(hidden=128, epochs=80), TrainSettings(hidden=128, epochs=160),
