@@ -1632,11 +1632,14 @@ _LIFTING_CLAUSES = frozenset({"does not matter", "do not matter", "whatever", "w
                               "do not mind", "i do not care", "do not care", "up to you"})
 
 
+_ALTOGETHER = frozenset({"completely", "entirely", "altogether", "totally", "fully", "for good", "outright"})
+
+
 def _read_back_reference(items: list[Item], out: Readings, mention: Mention) -> None:
     """"the guitar is great, more of that": a clause naming nothing asks more (less) of the last mention;
     "I can hear a flute, don't want it" removes it, whatever the clause before made of it (a correction)."""
-    while items and items[-1].text in POSTFIX_END:
-        items = items[:-1]  # "lose it please"
+    while items and (items[-1].text in POSTFIX_END or items[-1].text in _ALTOGETHER):
+        items = items[:-1]  # "lose it please", "so lose them completely please"
     if len(items) == 1 and items[0].kind == "cue" and items[0].cue == "neg" and items[0].text in REMOVALS:
         removal = _reading(mention, "neg", "normal", items[0].text)  # "the synth, take out please"
         if removal is not None:

@@ -1034,6 +1034,7 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("this isn't it at all, more funk please", {"genre.funk": "more"}),
     ("no drums, actually, more piano", {"instrument.drums": "none", "instrument.piano": "more"}),
     ("shorter, no, longer", {"duration": "longer"}),  # a self-correction (round 29's writer), no longer a 422
+    ("it's the vocals, they clash with the voiceover, so lose them completely please", {"vocals": "off"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
