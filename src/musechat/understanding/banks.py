@@ -67,7 +67,13 @@ def load_bank(split: str) -> list[dict[str, Any]]:
     if split not in BANKS:
         raise ValueError(f"unknown bank {split!r}; one of {', '.join(BANKS)}")
     text = resources.files("musechat.understanding").joinpath(f"banks/{split}.jsonl").read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [_canonical(json.loads(line)) for line in text.splitlines() if line.strip()]
+
+
+def _canonical(row: dict[str, Any]) -> dict[str, Any]:
+    """Set-valued labels (licences, lifted) in one order, as `flatten` gives them: writers list them as they come."""
+    expect = {key: sorted(value) if isinstance(value, list) else value for key, value in row["expect"].items()}
+    return row | {"expect": expect}
 
 
 def reading(text: str) -> dict[str, Any]:

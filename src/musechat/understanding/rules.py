@@ -147,6 +147,26 @@ def _minutes_and_seconds(match: re.Match[str]) -> str:
 _QUALITY_WORDS = "|".join(sorted(phrase[0] for phrase, mention in MENTIONS.items()
                                  if len(phrase) == 1 and mention.implied is None and mention.sign != 0
                                  and mention.key.split(".")[0] in ("tempo", "mood")))
+_DEGREE_WORDS = r"(?:just )?(?:a little|a bit|slightly|a tad|a touch|a lot|way|much|far|loads)"
+_COMPARATIVES = (r"darker|brighter|slower|faster|quicker|calmer|louder|quieter|softer|longer|shorter|sadder"
+                 r"|happier|heavier|lighter|busier|punchier|gloomier|moodier|mellower|livelier|chiller")
+_OPPOSITES = {"darker": "brighter happier", "gloomier": "brighter happier", "sadder": "brighter happier",
+              "brighter": "darker sadder gloomier moodier", "happier": "darker sadder gloomier",
+              "slower": "faster quicker", "faster": "slower", "quicker": "slower", "longer": "shorter",
+              "shorter": "longer", "louder": "quieter softer calmer", "quieter": "louder punchier livelier",
+              "softer": "louder punchier heavier", "calmer": "livelier louder punchier",
+              "livelier": "calmer mellower quieter", "punchier": "calmer softer mellower", "heavier": "lighter softer",
+              "lighter": "heavier"}
+
+
+def _the_opposite_turned_down(match: re.Match[str]) -> str:
+    """"I meant brighter, not darker": the other way of the same ask says it again, no second ask ("slower, not
+    quieter" keeps its second ask: another attribute)."""
+    before = match.string[:match.start()]
+    opposite = any(re.search(rf"\b{word}\b", before) for word in _OPPOSITES.get(match.group(1), "").split())
+    return "" if opposite else match.group(0)
+
+
 _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "forget what I said about keeping it under a minute": that limit released
     (r"\bforget what (?:i|we) (?:said|asked for|asked) about (?:keeping it |making it |having it |the )?[^.,;!?]*?"
@@ -224,6 +244,11 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "any genre other than country", "I never said no drums"
     (r"\b(?:would not|wouldnt) say no to\b", "would love"), (r"\bnot without\b", "with"),
     (r"\bother than\b", "except"), (r"\b(?:i )?never (?:said|asked for) no\b", "i am fine with"),
+    # "it doesn't need to be this energetic": a degree of it too much, not a requirement taken back
+    (r"\b(?:(?:does|do) not|no longer|need not) (?:have|has|needs?) to be (?:this|that|so) ", "should not be too "),
+    # "it's not that I dislike vocals, ...": no complaint of them
+    (r"\b(?:it is |its |it s )?not that (?:i|we) (?:dislike|hate|mind|object to|have anything against"
+     r"|have a problem with|have an issue with)\b[^,;.!?]*", ""),
     # A requirement taken back is a lift, not the opposite ask: "it doesn't have to be instrumental".
     (r"\b(?:(?:do|does) not|no longer) (?:need|require) (?:it|this|the track|the song|the music|this one) "
      r"to be\b|(?:\b(?:it|this|the track|the song|the music|this one) |^)(?:does not|do not|no longer|need not) "
@@ -268,7 +293,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"|do not mind) (?:the |that |my )?(?:no|without) ((?:[a-z]+ ){0,2}?"
      r"[a-z]+?) (?:thing|rule|request|part|bit|idea|constraint|filter)\b", r"\1 can come back"),
     # ... and "scratch the piano thing" takes back what was asked of the piano, as "forget the piano thing" does
-    (r"\b(?:scratch|cancel|undo) (?:the|that|my) ((?:[a-z]+ ){0,2}?[a-z]+?) (?:thing|request|idea|ask|comment)\b",
+    (r"\b(?:scratch|cancel|undo) (?:the|that|my) ((?:[a-z]+ ){0,2}?[a-z]+?) (?:thing|request|idea|ask|comment|part)\b",
      r"forget the \1 idea"),
     # "I said no rock before, but ...": a report of an earlier ask, not this one; what follows it changes that mind
     (r"\b(?:i|we) (?:said|asked for|asked|wanted|told you|requested|mentioned)\b[^,.;:!?]*?\b(?:before|earlier"
@@ -551,6 +576,58 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b([a-z]+) or no \1\b", r"\1"),
     # "I keep hearing synth" complains of it
     (r"\b(?:i|we) (?:(?:keep|still) (?:hearing|getting|noticing|hear)|can still hear) ", "too much "),
+    # after round 30 (negation scope, self-corrections): a negated question asks ("can't we get someone singing
+    # on this?", "couldn't it go a touch quicker?", "why not throw in a bit of sitar?")
+    (r"(?:^|(?<=[.,;:!?] ))(?:(?:so|but|and|hey|ok|okay|hmm),? )?(can|could|would|will|should) not (we|you|it|i|this"
+     r"|they)\b(?=[^.;!]*\?)", r"\1 \2"),
+    (r"\bwhy not (?=(?:throw|add|try|use|go|have|get|put|make|give|bring|switch|pick|play|slip|sneak|mix|layer|swap"
+     r"|speed|slow)\b)", ""),
+    # "not a little faster, a LOT faster": the degree corrected
+    (rf"\bnot ({_DEGREE_WORDS}) ([a-z]+),?\s*(?:but |just |only |i mean |i said )?({_DEGREE_WORDS}) \2\b", r"\3 \2"),
+    # "not 90 bpm, more like 140": the number corrected, and approximate
+    (r"\bnot (?:around |about )?(\d{2,3}) ?bpm\b[\s,;]*(?:but |more like |closer to |rather |nearer |i mean |maybe )"
+     r"(?:around |about |like )?(\d{2,3})\b(?! ?bpm)", r"around \2 bpm"),
+    # "I can't use anything longer than 45 seconds": nothing longer
+    (r"\b(?:can not|could not|do not want|do not need|will not take) (?:use |have |take |accept |fit |go with |get )?"
+     r"anything\b", "nothing"),
+    # "length doesn't matter anymore, forget what I said": the release is what is forgotten, not every ask
+    (r"(\b(?:does not matter|do not matter|is fine|are fine|can come back|is ok|is okay|is off|fine again"
+     r"|ok again)\b[^.;!?]*?)[,;]?\s*(?:so |just |and )?(?:forget|ignore|never mind|disregard) what (?:i|we) (?:said"
+     r"|asked(?: for)?)\b(?! about)", r"\1"),
+    (r"\b(?:forget|ignore|never mind|disregard) what (?:i|we) (?:said|asked(?: for)?)\b(?! about),?\s*"
+     r"(?=[^.;!?]*\b(?:does not matter|do not matter|is fine|are fine|can come back|is off|fine again)\b)", ""),
+    # "I meant brighter, not darker", "not slower, just shorter", "I'm not after a slower track, just a shorter
+    # cut", "I didn't ask for a slower track, I asked for a calmer one", "don't make it any calmer, it needs
+    # livening up": the direction turned down beside the one asked is no ask of its own
+    (rf"(?<=[a-z]),\s*(?:and |but )?not (?:any |a |so much )?({_COMPARATIVES})(?: one| track| song| version"
+     r"| tune)?(?=\s*(?:[.;!?]|$))", _the_opposite_turned_down),
+    (rf"^(?:(?:i meant|i mean|i said|no),?\s*)?not (?:any |a |so much )?(?:{_COMPARATIVES})(?: one| track| song"
+     r"| version)?,\s*(?:but |just |i meant |i mean |i said |rather )?(?!please|thanks|thank|thx|ok|okay)(?=[a-z])",
+     ""),
+    (rf"\b(?:i am|im|we are|i m) not (?:after|looking for|asking for|going for|wanting|trying to get) (?:a |an |it )?"
+     rf"(?:any |anything )?(?:{_COMPARATIVES})(?: one| track| song| version| tune| cut| edit)?,\s*(?:just |but |only "
+     r"|rather |i want |i need |i am after |what i want is )?", ""),
+    (rf"\b(?:i|we) (?:(?:did not|didnt|never) (?:say|ask for|ask|want|mean|request)|never (?:said|asked for|asked"
+     rf"|wanted|meant|requested))(?: it| for it)?(?: to be)? (?:a |an )?"
+     rf"(?:{_COMPARATIVES})(?: one| track| song| version| tune)?,\s*(?:(?:i|we) (?:said|asked for|asked|wanted|meant)"
+     r"|just|but)\b", ""),
+    (rf"\b(?:do not|never) make it (?:any )?(?:{_COMPARATIVES}),\s*(?=(?:it |just |but |i |we |make |rather "
+     r"|if anything ))(?![^.;!?]*\b(?:come|go|bring it|take it|dial it|turn it) (?:down|up|back)\b)", ""),
+    # "leave the strings alone, the synth though is way too loud": the one left alone asks nothing
+    (r"\bleave (?:the |that |those |these |my )?[a-z]+ alone\b", ""),
+    (r"\b(the [a-z]+) (?:though|tho|however|meanwhile),? (?=(?:is|are|s|sounds?|feels?|seems?|gets?|needs?)\b)",
+     r"\1 "),
+    # "there's nothing wrong with the piano": it is fine; "not nearly long enough": not long enough
+    (r"\b(?:there is |theres |there s )?nothing wrong with (?:the |that |this |those |my )?((?:[a-z]+ )?[a-z]+?)"
+     r"(?=\s*(?:[,.;!?]|$|but\b|though\b))", r"\1 is fine"),
+    (r"\bnot nearly\b", "not"), (r"\b(?:is |s )?not long enough\b", " too short"),
+    (r"\b(?:is |s )?not short enough\b", " too long"),
+    # "I wouldn't hate a bit more guitar": a double negative, a wish
+    (r"\b(?:would not|wouldnt|would never) (?:hate|object to|be against|complain about|be opposed to|turn down"
+     r"|refuse)\b", "would love"),
+    # "I was going to say more piano, but ...": not said after all
+    (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
+     ""),
 )
 
 
@@ -1789,7 +1866,7 @@ _CORRECTION = re.compile(
     rf"\b(?:no{_PUNCT}+wait|no{_PUNCT}+sorry|scratch that|on second thoughts?|or rather|i meant|i mean"
     rf"|no{_PUNCT}+hold on|hold on)\b"
     # "more rock, er, more metal", "around 100 bpm, no, around 120", "the violin, sorry, the piano"
-    rf"|(?<=,)\s*(?:er|erm|uh|um|sorry|no|well)\s*(?=,)|\bor actually\b"
+    rf"|(?<=[,.\-])\s*(?:er|erm|uh|um|sorry|no|well)\s*(?=,)|\bor actually\b"
     rf"|\b(?:wait|actually|well|sorry|oh|hmm){_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$))"
     rf"|(?:^|(?<=[.,;:!?]))\s*(?:actually|i mean|wait|sorry|oops|correction)\b"
     rf"(?:{_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$)))?")
@@ -1858,13 +1935,16 @@ def _read_plainly(text: str) -> Readings:
     normalised = repair_text(normalise(text))
     # a segment of bare fillers ("no, I meant less piano") is the correction's own preamble, not a refusal
     pieces: list[str] = ["", *re.split(f"({_CORRECTION.pattern})", normalised)]  # each segment after its marker
-    marked = [(marker, segment) for marker, segment in zip(pieces[0::2], pieces[1::2], strict=True)
-              if not set(re.findall(r"[a-z]+", segment)) <= _CORRECTION_FILLERS] or [("", normalised)]
+    marked = ([(marker, segment) for marker, segment in zip(pieces[0::2], pieces[1::2], strict=True)
+              if not set(re.findall(r"[a-z]+", segment)) <= _CORRECTION_FILLERS or re.search(r"\d", segment)]
+              or [("", normalised)])
     segments = [segment for _, segment in marked]
     out = Readings()
     before: Readings | None = None
+    bpm_said = ""  # the last segment that said more than a bare number: how a corrected number is bound
     for k, segment in enumerate(segments):
-        part = _read_segment(segment.strip(" .,;:!?"), Readings(last_mention=out.last_mention))
+        part = _read_segment(segment.strip(" .,;:!?"), Readings(last_mention=out.last_mention),
+                             before.items if before is not None else [])
         marker = marked[k][0]
         if k > 0 and (before is not None and (before.min_bpm or before.max_bpm)
                       and not (part.min_bpm or part.max_bpm)
@@ -1886,9 +1966,42 @@ def _read_plainly(text: str) -> Readings:
             out.items = [r for r in out.items if not any(r is gone for gone in before.items)]
             before = None
             continue
-        if k > 0 and before is not None and marker and "actually" not in marker:
+        if (k > 0 and before is not None and marker and re.search(r"\b(?:scratch|forget|strike) that\b", marker)
+                and not (fresh := _read_segment(segment.strip(" .,;:!?"), Readings())).items):
+            # "slower - actually scratch that, I just don't like it": the ask before is taken back ("no piano and
+            # faster, scratch that, slower" renames the tempo only, below)
+            out.items = [r for r in out.items if not any(r is gone for gone in before.items)]
+            out.last_mention = None
+            part = fresh
+        if k > 0 and before is not None and before.items and not part.items and (
+                degree := _degree_only(segment, segments[k - 1])) is not None:
+            # "a lot faster. actually... just a bit", "way too loud... well, slightly too loud": the degree corrected
+            for reading in before.items:
+                reading.intensity = degree
+            before = part
+            continue
+        if k > 0 and before is not None and (before.min_bpm or before.max_bpm) and (
+                bare := re.fullmatch(r"[\s,.\-]*(?:(?:hm+|uh+|um+|er+|ok|okay)[\s,.\-]*)*(\d{2,3})[\s,.\-]*"
+                                     r"(?:(?:hm+|uh+|um+|er+)[\s,.\-]*)*", segment)) is not None:
+            # "around 120 bpm - no, 100 - hm, no, 110", "at least 150 bpm - no, 130": a bare number corrects the
+            # beats per minute, bound as before
+            bound = re.search(r"\b(under|below|over|above|at least|at most|less than|more than|no more than"
+                              r"|no less than)\s+\d", bpm_said)
+            part = _read_segment(f"{bound.group(1) if bound else ''} {bare.group(1)} bpm",
+                                 Readings(last_mention=out.last_mention))
+        if part.licences and out.licences and re.search(r"\b(?:too|either|also|as well|or)\b", segment):
+            # "CC0 - or rather, CC BY is fine too, either one": the licence added, not swapped
+            part.licences = sorted({*out.licences, *part.licences})
+        if k > 0 and re.search(r"\bforget the [a-z ]+ idea\b", segment):
+            # "without strings as well - wait, no, scratch the strings part": taken back, not released
+            asked = {r.key for r in out.items if r.value not in ("lift", "restore")}
+            taken_back = {r.key for r in part.items if r.value == "lift" and r.key in asked}
+            part.items = [r for r in part.items if r.key not in taken_back]
+            out.items = [r for r in out.items if r.key not in taken_back]
+        if k > 0 and before is not None and marker and ("actually" not in marker or marker.startswith("or")):
             # "more rock, er, more metal", "without the choir, no hold on, without the synth": the correction
-            # renames what came before within its family (an "actually" may add rather than rename)
+            # renames what came before within its family (an "actually" may add rather than rename; "or actually"
+            # renames)
             renamed = {_family(r.key) for r in part.items} & {_family(r.key) for r in before.items}
             out.items = [r for r in out.items if _family(r.key) not in renamed]
         if k > 0 and (kept := _KEEPS_A_FAMILY.search(segment)) is not None:
@@ -1902,10 +2015,30 @@ def _read_plainly(text: str) -> Readings:
             part = _read_segment(f"{verb.group(1)} {segment.strip(' .,;:!?')}", Readings(last_mention=out.last_mention))
         _replace(out, part)
         before = part
+        bpm_said = bpm_said if re.fullmatch(r"[^a-z]*\d{2,3}[^a-z]*|", segment) else segment
     if _REFUSAL.search(normalised) and not (out.items or out.min_s or out.max_s or out.min_bpm
                                                    or out.max_bpm or out.licences or out.reset):
         out.something_else = True  # "nope, too cheesy": a refusal whose reason names nothing to change
     return out
+
+
+_DEGREES: dict[str, Intensity] = {"a little": "slight", "a bit": "slight", "slightly": "slight", "a tad": "slight",
+                                   "a touch": "slight", "a lot": "strong", "way": "strong", "much": "strong",
+                                   "far": "strong", "loads": "strong"}
+_DEGREE_FILLERS = r"(?:just|only|maybe|lets say|let us say|i guess|i think|sorry|then|ok|okay|like|er|uh|um|hmm)"
+
+
+def _degree_only(segment: str, said_before: str) -> Intensity | None:
+    """The degree a correction gives what came before, when it says nothing else: "just a bit", "slightly too
+    loud, let's say" after "way too loud"."""
+    words = " ".join(re.findall(r"[a-z]+", segment))
+    words = re.sub(rf"\b{_DEGREE_FILLERS}\b", " ", words)
+    found = re.search(r"\b(" + "|".join(_DEGREES) + r")\b", words)
+    if found is None:
+        return None
+    rest = " ".join((words[:found.start()] + " " + words[found.end():]).split())
+    before = " ".join(re.findall(r"[a-z]+", said_before))
+    return _DEGREES[found.group(1)] if not rest or before.endswith(rest) else None
 
 
 def _replace(out: Readings, part: Readings) -> None:
@@ -1956,8 +2089,9 @@ _FILMING = re.compile(r"^(?:so )?(?:i|we) (?:film|filmed|am filming|are filming|
                       r"|footage|vlog|reel) (?:is|s|shows)\b")
 
 
-def _read_segment(text: str, out: Readings) -> Readings:
-    """The readings of normalised words with no self-correction in them."""
+def _read_segment(text: str, out: Readings, said_before: list[Reading] | None = None) -> Readings:
+    """The readings of normalised words with no self-correction in them; `said_before`, what the words before
+    the correction asked ("guitar can come back... actually, drums too": released as well)."""
     rest = _read_numbers(text, out)
     clauses = _CLAUSE_SPLIT.split(rest)
     clauses = _answers_joined([clause.strip() for clause in clauses if clause.strip()])
@@ -1975,7 +2109,7 @@ def _read_segment(text: str, out: Readings) -> Readings:
         consequence = k > 0 and tokens[:1] == ["so"] and len(tokens) > 1
         if consequence:
             tokens = tokens[1:]  # "it's for a party, so cheerful please": "so" opens a consequence, not "too"
-        tokens = _elliptical_lift(tokens, spoken[-1][1] if spoken else [])
+        tokens = _elliptical_lift(tokens, next((said for _, said in reversed(spoken) if said), said_before or []))
         also_fine = bool(spoken) and bool(spoken[-1][1]) and all(r.value == "lift" for r in spoken[-1][1]) and bool(
             _ALSO & set(tokens))  # "guitar's allowed back in; and rock is fine too": released as well
         if (k > 0 and tokens[:2] in (["they", "are"], ["those", "are"], ["they", "sound"], ["they", "feel"],
@@ -2074,8 +2208,9 @@ _ALSO = frozenset({"too", "also", "as well"})
 
 def _elliptical_lift(tokens: list[str], before: list[Reading]) -> list[str]:
     """"electronic is ok again, and singing too": a bare mention with "too" after a release is released too."""
-    core = [t for t in tokens if t not in ("and", "too", "also", "well", "as") and t not in _ARTICLES]
-    if (not before or any(reading.value != "lift" for reading in before) or not core
+    core = [t for t in tokens if t not in ("and", "too", "also", "well", "as", "i", "guess", "think", "suppose",
+                                           "maybe", "probably", "yeah", "oh") and t not in _ARTICLES]
+    if (not before or any(reading.value not in ("lift", "restore") for reading in before) or not core
             or not (tokens[-1] in _ALSO or tokens[-2:] == ["as", "well"])):
         return tokens
     items = _scan(core)
