@@ -159,6 +159,34 @@ _OPPOSITES = {"darker": "brighter happier", "gloomier": "brighter happier", "sad
               "lighter": "heavier"}
 
 
+_WISHING = re.compile(r"\b(?:want|wants|need|needs|like|love|with|without|add|get|have|hear|prefer|maybe|would|could"
+                      r"|some|please|pls|put|try|use|find|be|mean|except|but|no|and|or|for|over)\W*$")
+# Where a performer is seen: "in the final shot", "on stage", "live", "at one of the stalls"
+_IN_THE_SCENE = re.compile(r"\b(?:in|on|at|during|throughout) (?:the |this |that |my |our |every |each |a few |some "
+                           r"|almost every |one of the )?(?:[a-z]+ )?(?:shot|shots|clip|clips|scene|scenes|footage"
+                           r"|frame|video|stage|screen|stalls?|market|street|studio|club|concert|gig)\b|\blive\b"
+                           r"|\bfilmed\b")
+
+
+def _seen_in_the_video(match: re.Match[str]) -> str:
+    """"a marching band with a big drummer shows up in a few clips" says what the video shows; "add a choir for
+    the finale where the CEO walks on stage" asks for one."""
+    asked = re.search(r"\b(?:want|wants|need|needs|add|with|get|put|use|try|hear|have|like|love|prefer|maybe|some"
+                      r"|please)\W*$", match.string[:match.start()])
+    return match.group(0) if asked else ""
+
+
+def _performed_in_the_video(match: re.Match[str]) -> str:
+    """"my brother is playing guitar in the shot" says what the video shows; "I want someone singing", "a woman
+    singing", "add a choir for the finale where the CEO walks on stage" and "someone singing would be nice" ask."""
+    said = match.group(0)
+    wished = _WISHING.search(match.string[:match.start()]) or re.search(
+        r"\b(?:would|could|should|please|i want|we want|i need|we need)\b", said)
+    seen = (_IN_THE_SCENE.search(said) or re.match(r"(?:my|our|his|her|their|old)\b", said)
+            or re.match(r"(?:there|you|we|it|footage)\b", said))
+    return said if wished or not seen else ""
+
+
 def _the_opposite_turned_down(match: re.Match[str]) -> str:
     """"I meant brighter, not darker": the other way of the same ask says it again, no second ask ("slower, not
     quieter" keeps its second ask: another attribute)."""
@@ -299,7 +327,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:i|we) (?:said|asked for|asked|wanted|told you|requested|mentioned)\b[^,.;:!?]*?\b(?:before|earlier"
      r"|last time|previously|at first)\b", "changed my mind"),
     # "I've changed my mind, drums are fine" releases them as "drums are fine again" does
-    (r"\b(?:changed (?:my )?mind|on second thoughts?|come to think of it)\b,?\s*(.*?)\b(is|are|s|would be|will be"
+    (r"\b(?:(?:i|we) (?:have |ve |just )?)?(?:changed (?:my |our )?mind|on second thoughts?|come to think of it)\b,?\s*"
+     r"(.*?)\b(is|are|s|would be|will be"
      r"|could be) (fine|ok|okay|alright"
      r"|acceptable)\b", r"\1\2 \3 again"),
     # ... as "actually, pop is fine too" does, within its clause
@@ -625,6 +654,48 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "I wouldn't hate a bit more guitar": a double negative, a wish
     (r"\b(?:would not|wouldnt|would never) (?:hate|object to|be against|complain about|be opposed to|turn down"
      r"|refuse)\b", "would love"),
+    # after round 31 (long messages): the people and instruments of the video ask nothing ("there's a man playing
+    # sitar at one of the stalls", "my brother is playing acoustic guitar live in the shot", "old footage of him
+    # playing trumpet", "a marching band with a big drummer shows up in a few clips", "a singer performing on stage")
+    (r"\b(?:(?:there s|theres|there is|there are|there was|there were|you can see|we see|you see|it shows)(?: [a-z]+)?"
+     r" (?:a|an|some|two|three|old|this|that|my|our)|footage of)\b"
+     r"[^.;!?]*?\b(?:playing|plays|performing|strumming|singing|drumming|busking|on stage)\b[^.,;!?]*",
+     _performed_in_the_video),
+    (r"\b(?:(?:my|our|his|her|their|a|an|the|some|old) )?(?:[a-z]+ )?(?:man|woman|guy|girl|lady|kid|boy|brother"
+     r"|sister|dad|father|mum|mom|mother|grandfather|grandmother|grandma|grandpa|friend|friends|uncle|aunt|busker"
+     r"|buskers|musician|musicians|him|he|she|they|someone|somebody|cousin|son|daughter|wife|husband|bride|groom"
+     r"|student|students|kids|teacher|dancers) (?:is |was |are |were |s )?(?:also |still |just )?(?:playing|plays"
+     r"|played|performing|performs|performed|strumming|strums|singing|sings|sang|drumming|busking)\b[^.,;!?]*?"
+     r"(?=\s(?:and|but|so|because|though)\b|[.,;!?]|$)", _performed_in_the_video),
+    (r"\b(?:a|an|the|my|our|his|her|their|[a-z]+ s) (?:[a-z]+ )?(?:drummer|singer|guitarist|pianist|violinist|cellist"
+     r"|flautist|sitarist|band|choir|orchestra|dj|rapper|vocalist)s?\b(?=[^.,;!?]*\b(?:on stage|in (?:the|every|each"
+     r"|almost every|most|a few|some|all|the final|the last|the first)(?: [a-z]+)? (?:shot|shots|clip|clips|scene"
+     r"|scenes|footage|frame|video)|shows? up|appears?|filmed|films|is all over)\b)[^.,;!?]*", _seen_in_the_video),
+    # "the vocals kept pulling my attention away": a distraction; "dragging the mood down": sadder; "would feel
+    # too on the nose": too much of it; "a mechanical keyboard", "a violin maker": what the video shows
+    (r"\b(?:kept|keep|keeps) (?:pulling|drawing|taking|stealing|grabbing) (?:my |the |our )?(?:attention|focus|eyes?"
+     r"|ears?)(?: away)?\b", "distracts"),
+    (r"\bdragging (?:the mood|the vibe|it|things|everything|the whole thing) down\b", "sad"),
+    (r"\b(?:would (?:feel|be|seem)|feels?|is) (?:a bit |way |far |kind of |kinda )?too on the nose\b", "is too much"),
+    (r"\b(?:mechanical|computer|gaming|laptop|wireless|ergonomic|custom) keyboards?\b", "gadget"),
+    (r"\b(?:violin|guitar|piano|drum|flute|sitar|synth) (?:maker|makers|builder|builders|shop|shops|tuner|tuners"
+     r"|repair|workshop|luthier|store|factory)\b", "workshop"),
+    # "I thought guitar in the music would clash": a belief of before, no ask
+    (r"\b(?:i|we) (?:thought|figured|assumed|feared|worried)(?: that)? [^.,;!?]*?\bwould (?:clash|compete|fight"
+     r"|not fit|not work|be too much|distract|be distracting|get in the way)\b[^.,;!?]*", ""),
+    # "lose the synth its so cheesy": a run-on sentence, two clauses
+    (r"\b(synths?|guitars?|piano|drums|strings|flute|choir|vocals|sitar|violins?|cello|bass|sax|saxophone|trumpet"
+     r"|percussion|keys|harp) (its|it s|it is|thats|that s|they are|theyre|they re)\b(?! (?:fine|ok|okay|alright)\b)",
+     r"\1, \2"),
+    # "I was being too picky about the tempo before": a regret, no ask
+    (r"\b(?:i|we) (?:was|were) (?:being )?(?:too |a bit |way |overly )?(?:picky|fussy|strict|particular|harsh"
+     r"|demanding) about\b[^.,;!?]*", ""),
+    # sarcasm: "sure, because every cooking video needs death metal" does not want it; "could it be any more
+    # cheerful?" is too cheerful
+    (r"(?:^|(?<=[.;!?] ))(?:sure|yeah|oh yeah|right|great|oh great),? because (?:every|all|each|any|my) [^.;!?]*?"
+     r"\bneeds? (?:more |some |a |an )?([^.;!?]+)", r"no \1"),
+    (r"\bcould (?:it|this|that|this track|the track|the song|this one) (?:be|get|sound) any more ([a-z]+)\s*\?",
+     r"it is too \1."),
     # "I was going to say more piano, but ...": not said after all
     (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
      ""),
@@ -632,10 +703,11 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
 
 
 # Chat spellings of cue words: "abit faster", "alot slower", "gimme", "pls".
-_CHAT_WORDS = ((r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", "a little"),
+_CHAT_WORDS = ((r"\bluv+\b", "love"), (r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", "a little"),
                (r"\blil\b", "little"), (r"\bgimme\b", "give me"), (r"\bwanna\b", "want to"),
                (r"\bpl[sz]\b", "please"), (r"\bplz\b", "please"), (r"\bu\b", "you"),
-               (r"\bwith out\b", "without"), (r"\bw/o\b", "without"), (r"\bw/(?=\s)", "with"),
+               (r"\bwith out\b", "without"), (r"\bw\b(?= (?:a|an|the|some|no|more|less)\b)", "with"),
+               (r"\bw/o\b", "without"), (r"\bw/(?=\s)", "with"),
                (r"\babt\b", "about"), (r"\bbmp\b", "bpm"), (r"\bles\b(?! paul)", "less"),
                (r"\bslighty\b", "slightly"), (r"\bundr\b", "under"), (r"\bain'?t\b", "is not"),
                (r"\br\b(?! ?(?:&|and|n) ?b\b)", "are"), (r"\bno cap\b", ""),
@@ -1400,7 +1472,7 @@ _SCENE_NOUNS = frozenset({"video", "videos", "clip", "clips", "scene", "footage"
                           "story", "topic", "theme", "photos", "photo", "pictures", "picture", "images", "slides",
                           "shots", "day", "occasion", "event", "moment", "memories", "bumper", "sting", "ident",
                           "opener", "preroll", "segment", "presentation", "webinar", "keynote", "lecture", "lesson",
-                          "reveal", "walkthrough", "tour", "flythrough",
+                          "reveal", "walkthrough", "tour", "flythrough", "pans", "pan", "zooms", "tilts",
                           "course"})
 # After the video's noun, a word for music makes it the music's kind after all: "a happy party track"
 _MUSIC_NOUNS = frozenset({"music", "track", "tracks", "song", "songs", "tune", "tunes", "piece", "playlist", "vibe",
@@ -1889,6 +1961,7 @@ _REFUSAL = re.compile(
     r" (?:like|love|dig|feel)(?: it| this| that)?(?: one| track| song)?(?: much| at all| really)?[.!?]*$"
     r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that| another| the song| song| the track| track)?,?(?: please| pls"
     r"| lah| na| yaar| abeg)?[.!?]*$"
+    r"|\bnot (?:really )?(?:vibing|feeling) (?:with )?(?:it|this|that)\b"
     r"|\bnot quite it\b|\b(?:this is|that is|thats|it is|its|this isnt|this is not) not it\b"
     r"|\b(?:this|that|it) (?:is not|isnt) it\b|\bskip (?:this|that|it)(?: one)?\b|\bnot doing it for (?:me|us)\b"
     r"|\bmove on\b"

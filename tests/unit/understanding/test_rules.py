@@ -1064,6 +1064,22 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("vocals can come back... actually, piano too", {"lifted": ["instrument.piano", "vocals"]}),
     ("no drums, wait, scratch the drums part, just no synth", {"instrument.synth": "none"}),
     ("faster - actually scratch that, play me a different one", {"something_else": True}),
+    # round 31: the video's performers, a distraction, run-on clauses, sarcasm, a hedge of before
+    ("there's a girl playing violin on the street in my video, so no strings please", {"instrument.strings": "none"}),
+    ("my dad plays piano in the last scene, so no piano in the track", {"instrument.piano": "none"}),
+    ("a brass band with a drummer appears in the opening shot, give me something electronic",
+     {"genre.electronic": "more"}),
+    ("footage of her singing at a wedding, and I'd like an instrumental", {"vocals": "off"}),
+    ("I want someone playing guitar", {"instrument.guitar": "more"}),
+    ("the strings kept drawing my attention away, no strings", {"instrument.strings": "none"}),
+    ("a guitar shop tour, make it happier", {"mood.happy": "more"}),
+    ("I was being way too fussy about the length earlier, any length is fine", {"lifted": ["duration"]}),
+    ("sure, because every wedding needs heavy metal", {"genre.metal": "none"}),
+    ("could this be any more depressing?", {"mood.sad": "less"}),
+    ("lose the flute its way too shrill", {"instrument.flute": "none"}),
+    ("not vibing with this one", {"something_else": True}),
+    ("we changed our mind, vocals are ok now", {"lifted": ["vocals"]}),
+    ("luv the drums, just shorter", {"duration": "shorter"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
