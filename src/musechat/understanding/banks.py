@@ -59,7 +59,8 @@ LATER_HELDOUT = ("test2", "test3", "test4", "test5", "test6", "test7", "test8", 
                  "test93", "test94", "test95", "test96", "test97", "test98",
                  "test99", "test100", "test101", "test102", "test103", "test104",
                  "test105", "test106", "test107", "test108", "test109", "test110",
-                 "test111", "test112", "test113")
+                 "test111", "test112", "test113", "test114", "test115", "test116",
+                 "test117", "test118", "test119")
 BANKS = (*SPLITS, *LATER_HELDOUT)
 
 
