@@ -529,7 +529,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:the |my |our )?(?:video|clip|film|edit|footage|reel|slideshow) (?:runs|is running|turned out|ended up"
      r"|came out|is) (?:a bit |a little |much |way )?(?:longer|shorter) than\b[^.,;!?]*", ""),
     # "I don't really care about the licence": the adverb inside the release
-    (r"\b(do not|dont|does not) (?:really|honestly|even|actually|much) (care|mind)\b", r"\1 \2"),
+    (r"\b(do not|dont|does not|doesnt) (?:really|honestly|even|actually|much) (care|mind|matter)\b", r"\1 \2"),
     # "for the ABC dance": an event of the video
     (r"\bfor (?:the|our|my|a) (?:[a-z]+ )?dance\b(?! (?:track|music|song|songs|beat|vibe|feel|style|tune|number"
      r"|tracks|stuff|genre))", "for the event"),
@@ -696,6 +696,11 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"\bneeds? (?:more |some |a |an )?([^.;!?]+)", r"no \1"),
     (r"\bcould (?:it|this|that|this track|the track|the song|this one) (?:be|get|sound) any more ([a-z]+)\s*\?",
      r"it is too \1."),
+    # after round 32: "ease off the percussion" turns it down; "the singer should be front and center" up; a
+    # learner's "licence is not mattering now"
+    (r"\bease off (?:on )?(?:the |that |those )?", "less "),
+    (r"\b(?:be |is |are )?(?:front and cent(?:er|re)|up front|upfront)\b", " louder"),
+    (r"\b(is|are) not mattering\b", "does not matter"),
     # "I was going to say more piano, but ...": not said after all
     (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
      ""),
@@ -706,6 +711,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
 _CHAT_WORDS = ((r"\bluv+\b", "love"), (r"\babit\b", "a bit"), (r"\balot\b", "a lot"), (r"\balittle\b", "a little"),
                (r"\blil\b", "little"), (r"\bgimme\b", "give me"), (r"\bwanna\b", "want to"),
                (r"\bpl[sz]\b", "please"), (r"\bplz\b", "please"), (r"\bu\b", "you"),
+               (r"\b(?:withought|withouth|wihtout|witout|withot|whitout|without out)\b", "without"),
+               # speech to text: "the quire", "royal tea free"
+               (r"\bquire\b", "choir"), (r"\broyal tea\b", "royalty"),
                (r"\bwith out\b", "without"), (r"\bw\b(?= (?:a|an|the|some|no|more|less)\b)", "with"),
                (r"\bw/o\b", "without"), (r"\bw/(?=\s)", "with"),
                (r"\babt\b", "about"), (r"\bbmp\b", "bpm"), (r"\bles\b(?! paul)", "less"),
@@ -1962,6 +1970,8 @@ _REFUSAL = re.compile(
     r"|(?:^|(?<=[.,;:!?] ))change(?: it| this| that| another| the song| song| the track| track)?,?(?: please| pls"
     r"| lah| na| yaar| abeg)?[.!?]*$"
     r"|\bnot (?:really )?(?:vibing|feeling) (?:with )?(?:it|this|that)\b"
+    r"|(?:^|(?<=[.,;:!?] ))(?:(?:hmm+|um+|uh+|eh|meh|sorry|honestly|well),? )*(?:i |we )?not like (?:it|this|that)"
+    r"(?: one| track| song)?[.!]*(?: next,? please[.!]*)?$|(?:^|(?<=[.,;:!?] ))next,? please[.!?]*$"
     r"|\bnot quite it\b|\b(?:this is|that is|thats|it is|its|this isnt|this is not) not it\b"
     r"|\b(?:this|that|it) (?:is not|isnt) it\b|\bskip (?:this|that|it)(?: one)?\b|\bnot doing it for (?:me|us)\b"
     r"|\bmove on\b"

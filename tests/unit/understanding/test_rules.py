@@ -1080,6 +1080,16 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("not vibing with this one", {"something_else": True}),
     ("we changed our mind, vocals are ok now", {"lifted": ["vocals"]}),
     ("luv the drums, just shorter", {"duration": "shorter"}),
+    # round 32: misspelt and misheard words, a learner's progressive, easing off, front and centre
+    ("witout drums please", {"instrument.drums": "none"}),
+    ("ease off the synth", {"instrument.synth": "less"}),
+    ("ease off on the strings a lot", {"instrument.strings": "less", "instrument.strings.intensity": "strong"}),
+    ("no vocals, and the female singer should be front and centre", {"conflict": "vocals"}),
+    ("tempo is not mattering now", {"lifted": ["tempo"]}),
+    ("not like this one", {"something_else": True}),
+    ("the quire sounds too loud", {"instrument.choir": "less"}),
+    ("royal tea free music only", {"licences": ["royalty-free"]}),
+    ("length doesn't really matter anymore", {"lifted": ["duration"]}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
