@@ -277,10 +277,14 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "it's not that I dislike vocals, ...": no complaint of them
     (r"\b(?:it is |its |it s )?not that (?:i|we) (?:dislike|hate|mind|object to|have anything against"
      r"|have a problem with|have an issue with)\b[^,;.!?]*", ""),
-    # A requirement taken back is a lift, not the opposite ask: "it doesn't have to be instrumental".
+    # "maybe the guitar doesn't need to be excluded anymore?": the removal released
+    (r"\b(?:(?:does|do) not|no longer|need not) (?:have|has|needs?) to be (?:excluded|removed|banned|left out|avoided"
+     r"|off limits|cut|dropped|kept out)(?: anymore| any more| now)?\b", "is fine again"),
+    # A requirement taken back is a lift, not the opposite ask: "it doesn't have to be instrumental", "it doesn't
+    # have to stay calm anymore".
     (r"\b(?:(?:do|does) not|no longer) (?:need|require) (?:it|this|the track|the song|the music|this one) "
-     r"to be\b|(?:\b(?:it|this|the track|the song|the music|this one) |^)(?:does not|do not|no longer|need not) "
-     r"(?:have|has|needs?) to be\b", "do not care if it is"),
+     r"to (?:be|stay|remain)\b|(?:\b(?:it|this|the track|the song|the music|this one) |^)(?:does not|do not|no longer"
+     r"|need not) (?:have|has|needs?) to (?:be|stay|remain)\b", "do not care if it is"),
     # A comparison names what is wanted less: "more guitar than piano", "a woman would suit it better than a man".
     (r"\bmore ((?:[a-z]+ ){0,3}?[a-z]+) than\b(?! (?:before|that|this|the last|the previous|the first|usual|ever)\b)",
      r"more \1 instead less"),
@@ -607,8 +611,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:i|we) (?:(?:keep|still) (?:hearing|getting|noticing|hear)|can still hear) ", "too much "),
     # after round 30 (negation scope, self-corrections): a negated question asks ("can't we get someone singing
     # on this?", "couldn't it go a touch quicker?", "why not throw in a bit of sitar?")
-    (r"(?:^|(?<=[.,;:!?] ))(?:(?:so|but|and|hey|ok|okay|hmm),? )?(can|could|would|will|should) not (we|you|it|i|this"
-     r"|they)\b(?=[^.;!]*\?)", r"\1 \2"),
+    (r"(?:^|(?<=[.,;:!?] ))(?:(?:so|but|and|hey|ok|okay|hmm),? )?(can|could|would|will|should|is|are|was|does|do) not"
+     r" (we|you|it|i|this|that|they)\b(?=[^.;!]*\?)", r"\1 \2"),
     (r"\bwhy not (?=(?:throw|add|try|use|go|have|get|put|make|give|bring|switch|pick|play|slip|sneak|mix|layer|swap"
      r"|speed|slow)\b)", ""),
     # "not a little faster, a LOT faster": the degree corrected
@@ -701,6 +705,14 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\bease off (?:on )?(?:the |that |those )?", "less "),
     (r"\b(?:be |is |are )?(?:front and cent(?:er|re)|up front|upfront)\b", " louder"),
     (r"\b(is|are) not mattering\b", "does not matter"),
+    # after round 33: "we can have drums back" releases them; "sad is fine actually" too; "this one still has
+    # vocals" complains of them; "vocals and length don't matter" says it of both
+    (r"\b(?:we|i|you) (?:can|could|may) (?:have|use|get) ((?:[a-z]+ ){0,2}?[a-z]+) back\b", r"\1 can come back"),
+    (r"\b(is|are|s) (fine|ok|okay|alright) actually\b", r"\1 \2 again"),
+    (r"\b(?:this one|it|this|this track|the track|the song|that one) still (?:has|got|have) (?:a |an |some |the )?",
+     "too much "),
+    (r"\b([a-z]+) and (?:the )?([a-z]+) ((?:do not matter|are fine|are ok|are okay|are allowed|can come back)"
+     r"(?: again| now| anymore| any more)?)\b", r"\1 \3, \2 \3"),
     # "I was going to say more piano, but ...": not said after all
     (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
      ""),
@@ -1973,8 +1985,8 @@ _REFUSAL = re.compile(
     r"|(?:^|(?<=[.,;:!?] ))(?:(?:hmm+|um+|uh+|eh|meh|sorry|honestly|well),? )*(?:i |we )?not like (?:it|this|that)"
     r"(?: one| track| song)?[.!]*(?: next,? please[.!]*)?$|(?:^|(?<=[.,;:!?] ))next,? please[.!?]*$"
     r"|\bnot quite it\b|\b(?:this is|that is|thats|it is|its|this isnt|this is not) not it\b"
-    r"|\b(?:this|that|it) (?:is not|isnt) it\b|\bskip (?:this|that|it)(?: one)?\b|\bnot doing it for (?:me|us)\b"
-    r"|\bmove on\b"
+    r"|\b(?:this|that|it) (?:is not|isnt) it\b|\bskip(?:ping)? (?:this|that|it)(?: one)?\b"
+    r"|\bnot doing it for (?:me|us)\b|\bmove on\b"
     r"|\bshow (?:me|us) (?:something )?different\b"
     r"|\bnot the (?:feeling|vibe|feel|mood|style|sound) (?:of|for) (?:my|our|the)\b"
     r"|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:suitable|appropriate|fitting|ok|okay)\b"

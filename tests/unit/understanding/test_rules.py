@@ -1090,6 +1090,15 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("the quire sounds too loud", {"instrument.choir": "less"}),
     ("royal tea free music only", {"licences": ["royalty-free"]}),
     ("length doesn't really matter anymore", {"lifted": ["duration"]}),
+    # round 33: releases in questions and hedges, 'still has', 'X and Y don't matter'
+    ("we can have the piano back now", {"lifted": ["instrument.piano"]}),
+    ("jazz is okay actually", {"lifted": ["genre.jazz"]}),
+    ("the track still has vocals", {"vocals": "off"}),
+    ("isn't it a bit too fast for a bedtime story video?", {"tempo": "slower", "tempo.intensity": "slight"}),
+    ("the flute doesn't need to be left out anymore", {"lifted": ["instrument.flute"]}),
+    ("it doesn't have to stay slow anymore", {"lifted": ["tempo"]}),
+    ("guitar and piano can come back", {"lifted": ["instrument.guitar", "instrument.piano"]}),
+    ("how about skipping this one", {"something_else": True}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
