@@ -242,6 +242,13 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "vocals: no", "drums: none" (form-like answers): the attribute with its postfix
     (r"\b([a-z]+)\s*:\s*(?=(?:no|none|off|yes|on|less|more|fewer|up|down|higher|lower|way|much|a bit|slightly"
      r"|a little)\b)", r"\1 "),
+    # "needs more punch; other than that, fine": the rest is fine, no exception
+    (r"\b(?:other than|apart from|except for|besides) (?:that|this|it)\b,?", ""),
+    # "any genre except country is fine by me", "any genre but jazz": all but that one
+    (r"\bany (?:genre|style|instrument|mood|tempo|vibe|kind|type|sort|music|track|song)s? (?:but|except|other than)"
+     r" ((?:[a-z]+ ){0,2}?[a-z]+) (?:is|are|s|will do|works) (?:fine|ok|okay|good|alright)(?: by me| with me| for me"
+     r"| for us)?\b", r"no \1"),
+    (r"\bany (?:genre|style|instrument|mood|tempo|vibe|kind|type|sort|music|track|song)s? but\b", "except"),
     (r"\banything but\b", "except"), (r"\beverything but\b", "except"), (r"\bno one\b", "nobody"),
     (r"\b(one|two|three|four|five|\d+) and a half (?:minutes?|mins?)\b", _and_a_half),
     (r"\ba minute and a half\b", "90 seconds"), (r"\b(?:one|1) and a half minutes?\b", "90 seconds"),
@@ -713,6 +720,13 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      "too much "),
     (r"\b([a-z]+) and (?:the )?([a-z]+) ((?:do not matter|are fine|are ok|are okay|are allowed|can come back)"
      r"(?: again| now| anymore| any more)?)\b", r"\1 \3, \2 \3"),
+    # after round 34: "the flute is the only thing I don't want" removes it; "rule out anything melancholic"
+    # too; "anything else goes" asks nothing; "is that really so hard?" is exasperation, no degree
+    (r"\b(?:the )?([a-z]+) (?:is|are|s) the only thing (?:i|we) (?:do not|dont) (?:want|like|need)\b", r"no \1"),
+    (r"\brule out (?:anything |any |the |all )?", "no "),
+    (r"\b(?:anything|everything) else (?:goes|is fine|is ok|is okay|works)\b", ""),
+    (r"\b(?:is (?:that|it|this)|why is (?:this|it|that)) (?:really |honestly |seriously )?(?:so |that )?hard\b\??",
+     ""),
     # "I was going to say more piano, but ...": not said after all
     (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
      ""),
@@ -1987,6 +2001,7 @@ _REFUSAL = re.compile(
     r"|\bnot quite it\b|\b(?:this is|that is|thats|it is|its|this isnt|this is not) not it\b"
     r"|\b(?:this|that|it) (?:is not|isnt) it\b|\bskip(?:ping)? (?:this|that|it)(?: one)?\b"
     r"|\bnot doing it for (?:me|us)\b|\bmove on\b"
+    r"|(?:^|(?<=[.,;:!?] ))except (?:this|that|it)(?: one| track| song)?[.!]*$"
     r"|\bshow (?:me|us) (?:something )?different\b"
     r"|\bnot the (?:feeling|vibe|feel|mood|style|sound) (?:of|for) (?:my|our|the)\b"
     r"|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:suitable|appropriate|fitting|ok|okay)\b"

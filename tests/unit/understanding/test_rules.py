@@ -1099,6 +1099,15 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("it doesn't have to stay slow anymore", {"lifted": ["tempo"]}),
     ("guitar and piano can come back", {"lifted": ["instrument.guitar", "instrument.piano"]}),
     ("how about skipping this one", {"something_else": True}),
+    # round 34: exclusions and exceptions, the only thing not wanted, exasperation
+    ("any style except metal is okay with me", {"genre.metal": "none"}),
+    ("any instrument but sitar", {"instrument.sitar": "none"}),
+    ("more strings; apart from that, it's good", {"instrument.strings": "more"}),
+    ("the choir is the only thing I don't like", {"instrument.choir": "none"}),
+    ("rule out anything electronic", {"genre.electronic": "none"}),
+    ("no rap, everything else is fine", {"genre.hiphop": "none"}),
+    ("anything but this", {"something_else": True}),
+    ("slower, why is this so hard", {"tempo": "slower"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
