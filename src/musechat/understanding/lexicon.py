@@ -484,7 +484,8 @@ PREDICATE_LESS = frozenset({"too", "much", "loud", "annoying", "distracting", "o
                             "drowning", "smothering", "swamping", "overshadowing", "burying", "the issue",
                             "the problem", "sappy", "schmaltzy", "saccharine", "taking over", "takes over",
                             "take over", "boring", "dull", "bland", "lifeless", "stepping on", "fighting",
-                            "clashing with", "covering", "competing with", "eating", "sitting on top"})
+                            "clashing with", "covering", "competing with", "eating", "sitting on top",
+                            "muddying", "muddy", "muddies", "masking", "cluttering", "crowding"})
 # Comparatives after a copula say what is wanted outright ("could the drums be a little quieter").
 PREDICATE_WANT_LESS = frozenset({"quieter", "softer", "lower", "gentler", "subtler", "toned down", "turned down",
                                  "more subtle", "more understated", "more restrained",

@@ -187,6 +187,21 @@ def _performed_in_the_video(match: re.Match[str]) -> str:
     return said if wished or not seen else ""
 
 
+def _both_taken_back(match: re.Match[str]) -> str:
+    """"forget the licence thing and the length limit", "scrap the tempo rule and the vocals thing": the verb
+    takes back both (a bare "scrap the vocals" would remove them)."""
+    _, first, second = match.groups()
+    return f"forget {first} and forget {second}"
+
+
+def _epic_beside_cinematic(match: re.Match[str]) -> str:
+    """"much more cinematic, client keeps saying epic": the client's word beside an orchestral ask names trailer
+    music, not a mood of its own (as "epic orchestral" does in one phrase)."""
+    orchestral = re.search(r"\b(?:cinematic|orchestral|orchestra|symphonic|film score|movie score|trailer)\b",
+                           match.string)
+    return match.group(0).replace("epic", "cinematic") if orchestral else match.group(0)
+
+
 def _the_opposite_turned_down(match: re.Match[str]) -> str:
     """"I meant brighter, not darker": the other way of the same ask says it again, no second ask ("slower, not
     quieter" keeps its second ask: another attribute)."""
@@ -575,9 +590,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:scroll|scrolls|scrolling|swipe|swipes|swiping|talk|talks|talking|speak|speaks|speaking|read|reads)"
      r" (?:really |very |so |too )?(?:fast|quickly|quick|slow|slowly)\b", ""),
     # ... nor is what the narrator is: "no male voice, since the narrator is also a man"
-    (r"\b(?:narrator|host|presenter|speaker|voiceover|voice over|interviewee|ceo|founder|teacher|instructor|coach"
-     r"|he|she)(?: is| s| was)(?: also| too| both| himself| herself)? (?:a |an )?(?:man|woman|guy|girl|lady|bloke"
-     r"|male|female)\b", ""),
+    (r"\b(?:narrator|host|presenter|speaker|voiceover|voice over|vo|interviewee|ceo|founder|teacher|instructor|coach"
+     r"|he|she)(?: is| s| was)(?: also| too| both| himself| herself| already)? (?:a |an )?(?:man|woman|guy|girl|lady"
+     r"|bloke|male|female)\b", ""),
     (r"\b(?:the )?beats? (?=(?:has|have|needs?|must|can|should|gotta|has got) (?:to )?go\b)", "the drums "),
     # "the beat is too busy" speaks of the drums; "the beat is too fast" of the tempo
     (r"\b(?:the )?beats? (is|are|s|feels?|sounds?) ((?:way |far |a bit |a little |much |kinda |kind of |sort of "
@@ -727,6 +742,20 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:anything|everything) else (?:goes|is fine|is ok|is okay|works)\b", ""),
     (r"\b(?:is (?:that|it|this)|why is (?:this|it|that)) (?:really |honestly |seriously )?(?:so |that )?hard\b\??",
      ""),
+    # after round 35 (jargon, many asks): "the drop" and "a needle drop" are music, not a removal; "on every
+    # downbeat" is the beat; "epic" beside a cinematic ask in another clause is that music too
+    (r"\bneedle drops?\b", "track"), (r"\b(?:my|the|our|your) (?:low|top|high) end\b", "the mix"),
+    (r"\b(the|that|this) drop\b(?! (?:the|a|an|it|them|that|those|this|some|any|all)\b)", r"\1 climax"),
+    (r"\b(?:on|to|with|at) (?:every|each|the|a) downbeats?\b", "on cue"),
+    (r"\b(?:saying|says|said|word|calls it|call it) epic\b", _epic_beside_cinematic),
+    # "forget the licence thing and the length limit": both; "guitar's fine again and so is sad stuff": both;
+    # "no need for CC0 anymore": the licence released
+    (r"\b(forget|drop|remove|lift|scrap|ignore|lose) (the [a-z]+ (?:thing|limit|rule|restriction|cap|filter)) and "
+     r"(the [a-z]+ (?:thing|limit|rule|restriction|cap|filter))\b", _both_taken_back),
+    (r"\b(is|are|s) (fine|ok|okay|allowed|alright)( again| now)?\s*,? and so (?:is|are) ((?:[a-z]+ ){0,2}?[a-z]+)\b",
+     r"\1 \2\3, \4 is \2\3"),
+    (r"\bno need for (?:cc0|cc ?by|cc-by|royalty free|royalty-free|public domain|a licen[cs]e)(?: [0-9.]+)?(?: only)?"
+     r"(?: anymore| any more| now)?\b", "licence does not matter"),
     # "I was going to say more piano, but ...": not said after all
     (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
      ""),
@@ -2002,6 +2031,7 @@ _REFUSAL = re.compile(
     r"|\b(?:this|that|it) (?:is not|isnt) it\b|\bskip(?:ping)? (?:this|that|it)(?: one)?\b"
     r"|\bnot doing it for (?:me|us)\b|\bmove on\b"
     r"|(?:^|(?<=[.,;:!?] ))except (?:this|that|it)(?: one| track| song)?[.!]*$"
+    r"|(?:^|(?<=[.,;:!?] ))(?:not it|keep (?:looking|searching|digging|trying))\b"
     r"|\bshow (?:me|us) (?:something )?different\b"
     r"|\bnot the (?:feeling|vibe|feel|mood|style|sound) (?:of|for) (?:my|our|the)\b"
     r"|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:suitable|appropriate|fitting|ok|okay)\b"

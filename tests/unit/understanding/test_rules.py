@@ -1108,6 +1108,17 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("no rap, everything else is fine", {"genre.hiphop": "none"}),
     ("anything but this", {"something_else": True}),
     ("slower, why is this so hard", {"tempo": "slower"}),
+    # round 35: editors' jargon, the client's word, several releases in one message
+    ("no female vocals, the VO is already a woman", {"vocals": "male"}),
+    ("more orchestral, the director keeps saying epic", {"genre.orchestral": "more"}),
+    ("nope. keep looking", {"something_else": True}),
+    ("no piano, it's muddying the voiceover", {"instrument.piano": "none"}),
+    ("the drop needs more punch", {"mood.energetic": "more"}),
+    ("120 bpm, the cuts land on every downbeat", {"tempo.min_bpm": 110, "tempo.max_bpm": 130}),
+    ("wrong needle drop, try again", {"something_else": True}),
+    ("scrap the tempo rule and the vocals thing", {"lifted": ["tempo", "vocals"]}),
+    ("drums are okay now and so are vocals", {"lifted": ["instrument.drums", "vocals"]}),
+    ("no need for royalty free anymore", {"lifted": ["licence"]}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
