@@ -61,7 +61,8 @@ LATER_HELDOUT = ("test2", "test3", "test4", "test5", "test6", "test7", "test8", 
                  "test105", "test106", "test107", "test108", "test109", "test110",
                  "test111", "test112", "test113", "test114", "test115", "test116",
                  "test117", "test118", "test119", "test120", "test121", "test122",
-                 "test123", "test124", "test125")
+                 "test123", "test124", "test125", "test126", "test127", "test128",
+                 "test129", "test130", "test131")
 BANKS = (*SPLITS, *LATER_HELDOUT)
 
 
