@@ -709,6 +709,9 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "I thought guitar in the music would clash": a belief of before, no ask
     (r"\b(?:i|we) (?:thought|figured|assumed|feared|worried)(?: that)? [^.,;!?]*?\bwould (?:clash|compete|fight"
      r"|not fit|not work|be too much|distract|be distracting|get in the way)\b[^.,;!?]*", ""),
+    # "it's the synth that's too loud" says the synth is
+    (r"\b(?:it is|its|it s) the ([a-z]+) (?:that is|thats|that s|which is) ((?:way |far |a bit |much )?too [a-z]+)\b",
+     r"the \1 is \2"),
     # "lose the synth its so cheesy": a run-on sentence, two clauses
     (r"\b(synths?|guitars?|piano|drums|strings|flute|choir|vocals|sitar|violins?|cello|bass|sax|saxophone|trumpet"
      r"|percussion|keys|harp) (its|it s|it is|thats|that s|they are|theyre|they re)\b(?! (?:fine|ok|okay|alright)\b)",
@@ -756,6 +759,12 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"\1 \2\3, \4 is \2\3"),
     (r"\bno need for (?:cc0|cc ?by|cc-by|royalty free|royalty-free|public domain|a licen[cs]e)(?: [0-9.]+)?(?: only)?"
      r"(?: anymore| any more| now)?\b", "licence does not matter"),
+    # after round 36: "keys too loud", a copula left out;
+    # "120ish bpm" is about 120
+    (r"(?:^|\bthe )(keys|piano|drums|guitars?|synths?|strings|vocals|flute|choir|sitar|violins?|cello|percussion)"
+     r" ((?:way |far |a bit |kinda |so |much )?too (?:busy|loud|heavy|much|overpowering|strong|quiet|soft"
+     r"|prominent|present|loud))\b", r"the \1 are \2"),
+    (r"\b(\d{2,3}) ?-?ish\b", r"around \1"), (r"\b(?:is|are) back on the table\b", " can come back"),
     # "I was going to say more piano, but ...": not said after all
     (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
      ""),
@@ -1130,7 +1139,8 @@ for _cue_name, _phrases in (("restore", RESTORE_AFTER), ("lift", LIFT_AFTER), ("
         _AFTER_BY_FIRST.setdefault(_phrase[0], []).append((_cue_name, _phrase))
 # Nouns a genre or instrument names a kind of ("electronic stuff", "guitar parts"): the mention stays the subject
 _HEAD_NOUNS = frozenset({"stuff", "music", "vibes", "elements", "parts", "influences", "bits", "tracks", "songs",
-                         "ones", "picks", "options", "versions", "part", "section", "sections", "thing"})
+                         "ones", "picks", "options", "versions", "part", "section", "sections", "thing", "moods",
+                         "tones", "feels"})
 _PRESENCE_WORDS = frozenset({"prominent", "present", "noticeable", "audible", "obvious", "upfront", "dominant"})
 _ENERGY_NOUNS = frozenset({"energy", "intensity", "excitement", "punch", "oomph"})
 
@@ -1999,6 +2009,10 @@ def _answers_joined(clauses: list[str]) -> list[str]:
 _PUNCT = r"[\s.,;:!?]"
 _CORRECTION = re.compile(
     rf"\b(?:no{_PUNCT}+wait|no{_PUNCT}+sorry|scratch that|on second thoughts?|or rather|i meant|i mean"
+    # "hmm, on reflection", "listening again, I was wrong there", "thinking it over", "let me rephrase"
+    rf"|on reflection|(?:after |on )?(?:listening|hearing it|thinking it over|thinking about it) again|thinking it over"
+    rf"|let me rephrase|(?:i was|i am|im) wrong(?: there| about that| on that)?(?=\s*[,.;:!?-])"
+    rf"|what i actually (?:mean|want) is"
     rf"|no{_PUNCT}+hold on|hold on)\b"
     # "more rock, er, more metal", "around 100 bpm, no, around 120", "the violin, sorry, the piano"
     rf"|(?<=[,.\-])\s*(?:er|erm|uh|um|sorry|no|well)\s*(?=,)|\bor actually\b"
@@ -2095,7 +2109,8 @@ def _read_plainly(text: str) -> Readings:
             part = _read_segment(segment.strip(" .,;:!?"), Readings(last_mention=out.last_mention))
         if k > 0 and before is not None and marker and (
                 re.search(r"\b(?:whole thing|whole track|whole song|everything|overall)\b", segment)
-                or (re.search(r"\b(?:sorry|i mean|i meant)\b", marker) and len(before.items) == 1 and part.items)):
+                or (re.search(r"\b(?:sorry|i mean|i meant|on reflection|again|thinking it over|rephrase|wrong"
+                              r"|actually (?:mean|want))\b", marker) and len(before.items) == 1 and part.items)):
             # "make the piano louder, no, make the whole thing louder", "no blues, sorry, I mean no sad stuff":
             # the correction takes back what came before, whatever it named
             out.items = [r for r in out.items if not any(r is gone for gone in before.items)]

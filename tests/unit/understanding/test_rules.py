@@ -1119,6 +1119,16 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("scrap the tempo rule and the vocals thing", {"lifted": ["tempo", "vocals"]}),
     ("drums are okay now and so are vocals", {"lifted": ["instrument.drums", "vocals"]}),
     ("no need for royalty free anymore", {"lifted": ["licence"]}),
+    # round 36: changes of mind across sentences, fragments
+    ("much slower. hmm, on reflection, just a little slower", {"tempo": "slower", "tempo.intensity": "slight"}),
+    ("the piano is too loud. listening again, I was wrong there, it's the guitar that's too loud",
+     {"instrument.guitar": "less"}),
+    ("a rock track. or maybe, thinking it over, a folk track", {"genre.folk": "more"}),
+    ("royalty free is fine? hmm, on reflection, CC0 only", {"licences": ["CC0-1.0"]}),
+    ("synth too loud", {"instrument.synth": "less"}),
+    ("90ish bpm", {"tempo.min_bpm": 80, "tempo.max_bpm": 100}),
+    ("jazz is back on the table", {"lifted": ["genre.jazz"]}),
+    ("calm moods can come back", {"lifted": ["mood.calm"]}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
