@@ -47,7 +47,7 @@ _add(Mention("tempo", 1, implied="more"), "faster", "quicker", "speedier", "fast
      "raise the tempo", "increase the tempo", "raise the bpm", "increase the bpm", "raise the pace",
      "increase the pace", "crank up the tempo", "double the tempo", "double time", "twice as fast")
 _add(Mention("tempo", 1, implied="too"), "frantic", "rushed", "hectic")
-_add(Mention("tempo", -1), "slow", "slowly", "leisurely", "downtempo", "down tempo")
+_add(Mention("tempo", -1), "slow", "slowly", "leisurely", "unhurried", "downtempo", "down tempo")
 _add(Mention("tempo", -1, implied="more"), "slower", "slower paced", "lower tempo", "lower bpm", "slow down",
      "slower tempo", "slower pace", "slower bpm",
      "slow it down", "slow things down", "tempo down", "bring the tempo down", "bring it down",

@@ -202,6 +202,22 @@ def _epic_beside_cinematic(match: re.Match[str]) -> str:
     return match.group(0).replace("epic", "cinematic") if orchestral else match.group(0)
 
 
+def _named_for_what_follows(match: re.Match[str]) -> str:
+    """"it's not that I dislike the strings, I just don't want them here": no complaint, but what "them" names."""
+    rest = match.string[match.end():]
+    return match.group(1) if re.search(r"\b(?:them|it|they)\b", rest) else ""
+
+
+def _the_limit_named_before(match: re.Match[str]) -> str:
+    """"disregard that restriction" releases the limit the words before it named (a licence, a length, a tempo)."""
+    before = match.string[:match.start()]
+    named = [(found.start(), limit) for limit, word in (("licence", r"licen[cs](?:e|ing)|cc0|cc by|royalty"),
+                                                        ("length", r"length|minutes?|seconds?|long|short"),
+                                                        ("bpm", r"bpm|tempo|speed"))
+             for found in re.finditer(rf"\b(?:{word})\b", before)]
+    return f"forget the {max(named)[1]} limit" if named else match.group(0)
+
+
 def _the_opposite_turned_down(match: re.Match[str]) -> str:
     """"I meant brighter, not darker": the other way of the same ask says it again, no second ask ("slower, not
     quieter" keeps its second ask: another attribute)."""
@@ -211,6 +227,9 @@ def _the_opposite_turned_down(match: re.Match[str]) -> str:
 
 
 _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
+    # "I asked earlier for a particular licence, ... please disregard that restriction": the limit named before
+    (r"\b(?:disregard|ignore|forget|drop|lift|scrap|remove|never mind) (?:that|this|the|my) (?:restriction|limit|rule"
+     r"|requirement|constraint)\b", _the_limit_named_before),
     # "forget what I said about keeping it under a minute": that limit released
     (r"\bforget what (?:i|we) (?:said|asked for|asked) about (?:keeping it |making it |having it |the )?[^.,;!?]*?"
      r"\b(?:minutes?|seconds?|length|long|short)\b[^.,;!?]*", "forget the length limit"),
@@ -230,6 +249,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:hardly|barely) any of (?:this|it|the track|the song)\b[^.,;!?]*", ""),
     (r"\bno (?:more|less|fewer) [a-z]+(?: [a-z]+)? than (?:there (?:are|is)(?: now)?|now|this(?: one)?|that|it is"
      r"|currently|the current one|before)\b", ""),
+    (r"\b(?:it s |its |it is )?not that (?:i want|i need|we want|we need) ((?:the |that |this )?[a-z]+) (?:gone"
+     r"|removed|out|dropped|cut)\b", _named_for_what_follows),
     (r"\b(?:it s |its |it is )?not that (?:it s|its|it is|i want|i need|we want|we need)\b[^,;.!?]*",
      ""),
     (r"\bnot so much (?:the )?([a-z]+) as (?:the )?([a-z]+)\b", r"the \2"),
@@ -298,7 +319,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:(?:does|do) not|no longer|need not) (?:have|has|needs?) to be (?:this|that|so) ", "should not be too "),
     # "it's not that I dislike vocals, ...": no complaint of them
     (r"\b(?:it is |its |it s )?not that (?:i|we) (?:dislike|hate|mind|object to|have anything against"
-     r"|have a problem with|have an issue with)\b[^,;.!?]*", ""),
+     r"|have a problem with|have an issue with)\b([^,;.!?]*)", _named_for_what_follows),
     # "maybe the guitar doesn't need to be excluded anymore?": the removal released
     (r"\b(?:(?:does|do) not|no longer|need not) (?:have|has|needs?) to be (?:excluded|removed|banned|left out|avoided"
      r"|off limits|cut|dropped|kept out)(?: anymore| any more| now)?\b", "is fine again"),
@@ -709,7 +730,10 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     # "I thought guitar in the music would clash": a belief of before, no ask
     (r"\b(?:i|we) (?:thought|figured|assumed|feared|worried)(?: that)? [^.,;!?]*?\bwould (?:clash|compete|fight"
      r"|not fit|not work|be too much|distract|be distracting|get in the way)\b[^.,;!?]*", ""),
-    # "it's the synth that's too loud" says the synth is
+    # "it's the synth that's too loud" says the synth is; "it isn't the piano that's too loud, it's the strings"
+    # that the strings are
+    (r"\b(?:it is not|it isnt|its not|it s not) the [a-z]+ (?:that is|thats|that s|which is) ((?:way |far |a bit )?too"
+     r" [a-z]+),? (?:it is|its|it s) the ([a-z]+)\b", r"the \2 is \1"),
     (r"\b(?:it is|its|it s) the ([a-z]+) (?:that is|thats|that s|which is) ((?:way |far |a bit |much )?too [a-z]+)\b",
      r"the \1 is \2"),
     # "lose the synth its so cheesy": a run-on sentence, two clauses
@@ -727,7 +751,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"it is too \1."),
     # after round 32: "ease off the percussion" turns it down; "the singer should be front and center" up; a
     # learner's "licence is not mattering now"
-    (r"\bease off (?:on )?(?:the |that |those )?", "less "),
+    (r"\bease off (?:on )?(?:the |that |those |these )", "less "),
     (r"\b(?:be |is |are )?(?:front and cent(?:er|re)|up front|upfront)\b", " louder"),
     (r"\b(is|are) not mattering\b", "does not matter"),
     # after round 33: "we can have drums back" releases them; "sad is fine actually" too; "this one still has
@@ -765,6 +789,39 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r" ((?:way |far |a bit |kinda |so |much )?too (?:busy|loud|heavy|much|overpowering|strong|quiet|soft"
      r"|prominent|present|loud))\b", r"the \1 are \2"),
     (r"\b(\d{2,3}) ?-?ish\b", r"around \1"), (r"\b(?:is|are) back on the table\b", " can come back"),
+    # after round 37 (hard negation, formal letters): negation in a clause of opinion ("I don't think this needs
+    # drums", "I don't think it needs to get calmer", "I don't think it should be this slow")
+    (rf"\b(?:i|we) (?:do not|dont|did not) think (?:it|this|that|the track|the song|the music|this one) (?:needs? to"
+     rf"|should|has to) (?:get|be|go|become|sound) (?:any )?(?:{_COMPARATIVES})\b[;,]?", ""),
+    (r"\b(?:i|we) (?:do not|dont|did not) think (?:this|it|that|the track|the song|the music|this one|we) (?:needs?"
+     r"|requires?|should have|has to have|wants?) ", "no "),
+    (r"\b(?:i|we) (?:do not|dont|did not) think (it|this|that|the track|the song|the music|this one) (should|must"
+     r"|can) ", r"\1 \2 not "),
+    # "there's already plenty of guitar, no more of it": too much of it; "only the faintest bit of percussion": much
+    # less; "I don't want it without drums": with them
+    (r"\b(?:(?:there is|theres|there s|it has|this has|its got) )?already (?:plenty|enough|a lot|lots|loads) of"
+     r" ([a-z]+),?"
+     r"\s*(?:so )?no more(?: of (?:it|that|them))?\b", r"too much \1"),
+    (r"\bonly (?:the )?(?:faintest|slightest|tiniest|smallest|lightest) (?:bit|hint|touch|trace) of\b", "much less"),
+    (r"\b(?:do not|dont) want (?:it|this|the track|one) without\b", "want it with"),
+    (r"\b(?<=want )(them|it) (?:anywhere|at all|here|in there)(?: in (?:this|the|my) (?:cut|edit|track|video|mix"
+     r"|one))?\b", r"\1"),
+    (r"\bmore (?:unhurried|leisurely|relaxed|gentle|easygoing|easy going) (?:pace|tempo|speed)\b", "slower pace"),
+    # "Indian music is not what I'm after here": not wanted
+    (r"\b(?!(?:this|that|it|this one|that one)\b)((?:[a-z]+ ){0,2}?[a-z]+) (?:is|are) not what (?:i am|im|i m|we are"
+     r"|i was|we were) (?:after|looking for|going for|wanting)\b", r"no \1"),
+    # "lose the drums but make the beat hit harder" asks the drums louder; "make them louder" turns them up (and
+    # "make it louder" is the whole track)
+    (r"\b(?:the )?beats? (?:hit|hits|punch|punches|slap|slaps|knock|knocks) harder\b", "the drums louder"),
+    (r"\bmake (them|those) louder\b", r"turn up \1"),
+    (r"\b(turn|crank|pump|bump|ramp) (them|those) (up)\b", r"\1 \3 \2"),
+    # letters: "I do not care for the guitar" dislikes it; "thank you ever so much" is no degree; "the photographs
+    # change every ten seconds" is the video; "as a girl" is no voice; "Creative Commons with attribution" is CC BY
+    (r"\b(?:do not|dont) (?:really |much )?care for\b", "do not like"),
+    (r"\b(?:thank you|thanks)(?: ever)? so much\b", "thank you"),
+    (r"\bevery (?:\d+|[a-z]+) (?:seconds?|secs?|minutes?|mins?)(?: or so)?\b", "regularly"),
+    (r"\bas a (?:girl|boy|child|kid|young (?:man|woman|girl|boy|lady)|teenager|lad|lass)\b", "when young"),
+    (r"\bcreative commons (?:with |requiring |under )?attribution\b", "cc by"),
     # "I was going to say more piano, but ...": not said after all
     (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
      ""),
@@ -2045,7 +2102,8 @@ _REFUSAL = re.compile(
     r"|\b(?:this|that|it) (?:is not|isnt) it\b|\bskip(?:ping)? (?:this|that|it)(?: one)?\b"
     r"|\bnot doing it for (?:me|us)\b|\bmove on\b"
     r"|(?:^|(?<=[.,;:!?] ))except (?:this|that|it)(?: one| track| song)?[.!]*$"
-    r"|(?:^|(?<=[.,;:!?] ))(?:not it|keep (?:looking|searching|digging|trying))\b"
+    r"|(?:^|(?<=[.,;:!?] ))(?:not it|keep (?:looking|searching|digging|trying))\b|\b(?:hard|big|total) pass\b"
+    r"|\b(?:hear|try|have|get|play) the next(?: one| track| song)?\b"
     r"|\bshow (?:me|us) (?:something )?different\b"
     r"|\bnot the (?:feeling|vibe|feel|mood|style|sound) (?:of|for) (?:my|our|the)\b"
     r"|\b(?:this|that|it)(?: one| track| song)?(?: is| s)? not (?:suitable|appropriate|fitting|ok|okay)\b"

@@ -1129,6 +1129,26 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("90ish bpm", {"tempo.min_bpm": 80, "tempo.max_bpm": 100}),
     ("jazz is back on the table", {"lifted": ["genre.jazz"]}),
     ("calm moods can come back", {"lifted": ["mood.calm"]}),
+    # round 37: negation in opinions and clefts, formal letters
+    ("total pass", {"something_else": True}),
+    ("I don't think this needs a choir", {"instrument.choir": "none"}),
+    ("I don't think it needs to get faster; if anything, shorter", {"duration": "shorter"}),
+    ("I don't think it should be this slow", {"tempo": "faster"}),
+    ("there's already plenty of piano, no more of it", {"instrument.piano": "less"}),
+    ("only the slightest hint of synth", {"instrument.synth": "less", "instrument.synth.intensity": "strong"}),
+    ("I don't want it without vocals", {"vocals": "on"}),
+    ("it isn't the guitar that's too loud, it's the drums", {"instrument.drums": "less"}),
+    ("rock is not what we're looking for", {"genre.rock": "none"}),
+    ("no strings, and make the beat hit harder", {"instrument.strings": "none", "instrument.drums": "more"}),
+    ("I do not care for the flute", {"instrument.flute": "none"}),
+    ("could you make it calmer? thanks so much", {"mood.calm": "more"}),
+    ("the slides change every five seconds, something upbeat", {"tempo": "faster"}),
+    ("Creative Commons with attribution is fine", {"licences": ["CC-BY-4.0"]}),
+    ("I asked for a particular length before, please disregard that restriction", {"lifted": ["duration"]}),
+    ("may I hear the next one?", {"something_else": True}),
+    ("it's not that I want the piano gone, just less of it", {"instrument.piano": "less"}),
+    ("a more leisurely pace please", {"tempo": "slower"}),
+    ("no vocals, turn them up", {"conflict": "vocals"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
