@@ -62,7 +62,8 @@ LATER_HELDOUT = ("test2", "test3", "test4", "test5", "test6", "test7", "test8", 
                  "test111", "test112", "test113", "test114", "test115", "test116",
                  "test117", "test118", "test119", "test120", "test121", "test122",
                  "test123", "test124", "test125", "test126", "test127", "test128",
-                 "test129", "test130", "test131")
+                 "test129", "test130", "test131", "test132", "test133", "test134",
+                 "test135", "test136", "test137")
 BANKS = (*SPLITS, *LATER_HELDOUT)
 
 
