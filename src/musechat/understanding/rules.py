@@ -771,7 +771,16 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      ""),
     # after round 35 (jargon, many asks): "the drop" and "a needle drop" are music, not a removal; "on every
     # downbeat" is the beat; "epic" beside a cinematic ask in another clause is that music too
-    (r"\bneedle drops?\b", "track"), (r"\b(?:my|the|our|your) (?:low|top|high) end\b", "the mix"),
+    (r"\b(rave|party|disco|rock|pop|jazz|techno|dance|workout|gym|club|wedding|birthday) soundtrack\b", r"\1 track"),
+    (r"\bneedle drops?\b", "track"),
+    # after round 38: "licence restrictions are off"; "it drags like the extended cut" is too long; "a bit more
+    # toward jazz" is a bit more jazz
+    (r"\b(licen[cs]e|licensing|length|tempo|bpm|duration) (?:restrictions|limits|rules|filters|requirements) (?:are off"
+     r"|are gone|are lifted|no longer apply|do not apply)\b", r"\1 restriction is off"),
+    (r"\b(?:it |this |the track |the song )?drags\b(?! on\b)(?=[^.!?]*\b(?:extended|forever|length|minutes?|hours?)\b)",
+     " is too long"),
+    (r"\b(a bit|a little|slightly|a touch|much|way|a lot) more (?:toward|towards|into|in the direction of) (?:the )?",
+     r"\1 more "), (r"\b(?:my|the|our|your) (?:low|top|high) end\b", "the mix"),
     (r"\b(the|that|this) drop\b(?! (?:the|a|an|it|them|that|those|this|some|any|all)\b)", r"\1 climax"),
     (r"\b(?:on|to|with|at) (?:every|each|the|a) downbeats?\b", "on cue"),
     (r"\b(?:saying|says|said|word|calls it|call it) epic\b", _epic_beside_cinematic),
@@ -2128,10 +2137,30 @@ _OTHER_WAY = {"more": "less", "faster": "slower", "slower": "faster", "shorter":
               "on": "off"}
 
 
+# A sentence of mock praise: "Great, guitar solos.", "Oh joy, country twang for a tech launch.", "Bold choice
+# putting a sitar under a tax demo." (with no ask of its own: "Nice, now add drums." asks)
+_MOCK_PRAISE = re.compile(r"^\W*(?:(?:oh|ah|well|wow),? )?(?:great|wow|joy|fantastic|wonderful|cool|cute|sure|brilliant"
+                          r"|lovely|perfect|amazing|awesome|bold choice|love that|love how|nothing says|how original"
+                          r"|how thoughtful|thanks a lot|just what i needed|exactly what i needed|ah(?=,))\b",
+                          re.IGNORECASE)
+_ASKS_OUTRIGHT = re.compile(r"\b(?:add|make|give|put|try|remove|drop|lose|cut|no|please|pls|want|need|less|could|can"
+                            r"|would)\b", re.IGNORECASE)
+
+
 def read(text: str) -> Readings:
     """Every reading in one utterance, before they are checked against each other; after a self-correction
     the later words replace the earlier ones attribute by attribute. Sarcasm said outright ("/s", "exactly what
-    I didn't want") turns what the words praise the other way."""
+    I didn't want") turns what the words praise the other way; a sentence of mock praise beside a plain ask
+    ("Oh sure, the synth is subtle. Tone it down a bit.") asks nothing, but names what "it" is."""
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    mocking = [s for s in sentences if _MOCK_PRAISE.search(s) and not _ASKS_OUTRIGHT.search(s)]
+    plain = [s for s in sentences if s not in mocking]
+    if mocking and plain:
+        named = _read_plainly(" ".join(mocking)).last_mention
+        asked = _read_plainly(" ".join(plain), named)
+        if asked.items or asked.something_else or asked.min_s or asked.max_s or asked.min_bpm or asked.max_bpm or (
+                asked.licences):
+            return asked
     out = _read_plainly(text)
     if _SARCASM.search(text):
         for reading in out.items:
@@ -2143,7 +2172,7 @@ def _family(key: str) -> str:
     return key.split(".", 1)[0]
 
 
-def _read_plainly(text: str) -> Readings:
+def _read_plainly(text: str, last_mention: Mention | None = None) -> Readings:
     normalised = repair_text(normalise(text))
     # a segment of bare fillers ("no, I meant less piano") is the correction's own preamble, not a refusal
     pieces: list[str] = ["", *re.split(f"({_CORRECTION.pattern})", normalised)]  # each segment after its marker
@@ -2151,7 +2180,7 @@ def _read_plainly(text: str) -> Readings:
               if not set(re.findall(r"[a-z]+", segment)) <= _CORRECTION_FILLERS or re.search(r"\d", segment)]
               or [("", normalised)])
     segments = [segment for _, segment in marked]
-    out = Readings()
+    out = Readings(last_mention=last_mention)
     before: Readings | None = None
     bpm_said = ""  # the last segment that said more than a bare number: how a corrected number is bound
     for k, segment in enumerate(segments):

@@ -1149,6 +1149,16 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("it's not that I want the piano gone, just less of it", {"instrument.piano": "less"}),
     ("a more leisurely pace please", {"tempo": "slower"}),
     ("no vocals, turn them up", {"conflict": "vocals"}),
+    # round 38: mock praise beside a plain ask, references
+    ("Great, bagpipes over my wedding toast. No folk.", {"genre.folk": "none"}),
+    ("Oh wonderful, a choir at full blast. Lose the choir.", {"instrument.choir": "none"}),
+    ("Cool, the drums are now louder than the vows. Turn them down.", {"instrument.drums": "less"}),
+    ("Amazing, a track twice as long as my reel. Under 30 seconds please.", {"duration.max_s": 30}),
+    ("Nice, now add drums.", {"instrument.drums": "more"}),
+    ("a party soundtrack for the launch", {}),
+    ("length limits are off now", {"lifted": ["duration"]}),
+    ("shorter, it drags like a three hour lecture", {"duration": "shorter"}),
+    ("a little more toward folk", {"genre.folk": "more", "genre.folk.intensity": "slight"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
