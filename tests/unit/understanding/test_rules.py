@@ -1159,6 +1159,28 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("length limits are off now", {"lifted": ["duration"]}),
     ("shorter, it drags like a three hour lecture", {"duration": "shorter"}),
     ("a little more toward folk", {"genre.folk": "more", "genre.folk.intensity": "slight"}),
+    # round 39: the scene and the last pick beside a plain ask, the video's performers, releases
+    ("I'm editing a recap of our choir's concert. The last track had a woman singing the whole way through. "
+     "No vocals this time.",
+     {"vocals": "off"}),
+    ("It's a tutorial video for a drawing app, lots of quiet pencil sounds. Your last pick had drums pounding away. "
+     "Something calmer, and no drums.",
+     {"mood.calm": "more", "instrument.drums": "none"}),
+    ("There's a lot of crowd noise and everyone cheering in the footage. Under a minute, please.",
+     {"duration.max_s": 60}),
+    ("My uncle is a retired jazz guitarist and he's in every shot. Something electronic.",
+     {"genre.electronic": "more"}),
+    ("the footage has kids singing in a classroom, so an instrumental please", {"vocals": "off"}),
+    ("a brass band played live at the parade, no jazz though", {"genre.jazz": "none"}),
+    ("the whole day was sunny and cheerful. Make it shorter.", {"duration": "shorter"}),
+    ("the guitar ban is off, and the piano ban too", {"lifted": ["instrument.guitar", "instrument.piano"]}),
+    ("you can loosen the bpm restriction", {"lifted": ["tempo"]}),
+    ("calm type music is fine again", {"lifted": ["mood.calm"]}),
+    ("no guitar, but the riff should be played on guitar", {"conflict": "instrument.guitar"}),
+    ("anything orchestral fights with the dialogue", {"genre.orchestral": "none"}),
+    ("a bit slower would be nice, boss", {"tempo": "slower", "tempo.intensity": "slight"}),
+    ("a folk feel would be lovely", {"genre.folk": "more"}),
+    ("way more energy, this is the finish line part", {"mood.energetic": "more", "mood.energetic.intensity": "strong"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
