@@ -208,6 +208,11 @@ def _named_for_what_follows(match: re.Match[str]) -> str:
     return match.group(1) if re.search(r"\b(?:them|it|they)\b", rest) else ""
 
 
+def _bound_released(match: re.Match[str]) -> str:
+    """"it doesn't have to stay under 90 bpm anymore" frees the tempo; "... under two minutes ..." the length."""
+    return "tempo does not matter" if match.group(1) == "bpm" else "length does not matter"
+
+
 def _the_limit_named_before(match: re.Match[str]) -> str:
     """"disregard that restriction" releases the limit the words before it named (a licence, a length, a tempo)."""
     before = match.string[:match.start()]
@@ -316,7 +321,12 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:would not|wouldnt) say no to\b", "would love"), (r"\bnot without\b", "with"),
     (r"\bother than\b", "except"), (r"\b(?:i )?never (?:said|asked for) no\b", "i am fine with"),
     # "it doesn't need to be this energetic": a degree of it too much, not a requirement taken back
-    (r"\b(?:(?:does|do) not|no longer|need not) (?:have|has|needs?) to be (?:this|that|so) ", "should not be too "),
+    (r"\b(?:(?:does|do) not|no longer|need not) (?:have|has|needs?) to be (?:quite )?(?:this|that|so) ",
+     "should not be too "),
+    # "it doesn't have to stay under 90 bpm anymore": that bound released
+    (r"\b(?:(?:does|do) not|no longer|need not) (?:have|has|needs?) to (?:be|stay|remain|keep) (?:under|below|over"
+     r"|above|at least|at most|less than|more than|within) [^.,;!?]*?\b(bpm|seconds?|secs?|minutes?|mins?)\b(?: anymore"
+     r"| any more| now)?", _bound_released),
     # "it's not that I dislike vocals, ...": no complaint of them
     (r"\b(?:it is |its |it s )?not that (?:i|we) (?:dislike|hate|mind|object to|have anything against"
      r"|have a problem with|have an issue with)\b([^,;.!?]*)", _named_for_what_follows),
@@ -659,7 +669,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\bwhy not (?=(?:throw|add|try|use|go|have|get|put|make|give|bring|switch|pick|play|slip|sneak|mix|layer|swap"
      r"|speed|slow)\b)", ""),
     # "not a little faster, a LOT faster": the degree corrected
-    (rf"\bnot ({_DEGREE_WORDS}) ([a-z]+),?\s*(?:but |just |only |i mean |i said )?({_DEGREE_WORDS}) \2\b", r"\3 \2"),
+    (rf"\bnot ({_DEGREE_WORDS}) ([a-z]+),?\s*(?:but |just |only |i mean |i said )?({_DEGREE_WORDS}) \2\b",
+     r"i mean \3 \2"),
     # "not 90 bpm, more like 140": the number corrected, and approximate
     (r"\bnot (?:around |about )?(\d{2,3}) ?bpm\b[\s,;]*(?:but |more like |closer to |rather |nearer |i mean |maybe )"
      r"(?:around |about |like )?(\d{2,3})\b(?! ?bpm)", r"around \2 bpm"),
@@ -865,6 +876,37 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r",\s*(?:bhai|yaar|boss|bro|sir|madam|ma am|ji|dear|mate|buddy|pal|fam)(?=\s*[.!?]*$)", ""),
     (r"\b(?:feel|vibe|touch|flavour|flavor) (would|could|might) be\b", r"\1 be"),
     (r"\b(?:in|on) (?:your|the|this|that) (?:last |previous )?(?:pick|suggestion)\b", ""),
+    # after round 40 (self-corrections, releases): a degree taken back ("way too fast, well not way, just a touch too
+    # fast", "not way too, a bit too chill"); "sorry meant flute not piano"; "*sitar"; "drop the licence
+    # restriction, oops, meant the tempo restriction"; "it's not the speed" keeps the tempo
+    (rf"\bnot ({_DEGREE_WORDS})(?: too| more)?,\s*(?:but |just |only )?(?={_DEGREE_WORDS}\b|more\b|less\b)", "i mean "),
+    (r"\bmeant ((?:no |more |less )?[a-z]+),? not (?:the |no )?[a-z]+\b", r"meant \1"),
+    (r"\b(drop|remove|lift|forget|ignore|scrap|relax) (?:the |my )?[a-z]+ (restriction|limit|rule|filter|requirement),?"
+     r"\s*(?:oops|sorry|no)?,?\s*(?:i )?meant (?:the )?([a-z]+) (?:restriction|limit|rule|filter|requirement)\b",
+     r"\1 the \3 \2"),
+    (r"\b(?:it s|its|it is) not (?:the|about the) (speed|tempo|pace|length|mood|vibe|genre|style)\b", r"keep the \1"),
+    (r"\bpass on (?:this|that|it)(?: one)?\b", "skip this one"),
+    # "my client hates pop": not wanted; "the owner likes lyrics" after an ask is its reason
+    (r"\b(?:the|my|our) (?:client|boss|customer|customers|manager|director|team|family|wife|husband|mum|mom|dad"
+     r"|partner|audience) (?:hates|dislikes|can not stand|is not a fan of|does not like)\b", "no"),
+    (r",\s*(?:because |since |as )?(?:the|my|our) [a-z]+ (?:likes|loves|enjoys|is into)\b[^.;!?]*", ""),
+    # releases in negative words: "you don't have to avoid rock now", "no need to keep it short anymore", "there's
+    # no limit on length now", "it doesn't have to stay under 90 bpm anymore", "I'm no longer excluding sitar"
+    (r"\b(?:you )?(?:do not|dont|no longer|need not) (?:have to|need to) (?:avoid|exclude|skip|leave out"
+     r"|steer clear of|stay away from) ((?:[a-z]+ ){0,2}?[a-z]+)\b(?= for| now| anymore| any more|[\s.,;!?]*$)",
+     r"\1 is fine again"),
+    (r"\b(?:no need|(?:do not|dont) need|you do not have) to keep it (?:short|long|brief|quick)\b(?: anymore"
+     r"| any more)?", "length does not matter"),
+    (r"\bno (?:limit|cap|restriction|max|maximum|minimum) on (?:the )?(length|duration|tempo|bpm|licen[cs]e)\b",
+     r"\1 does not matter"),
+    (r"\b(?:i am|im|i m|we are|we re)? ?(?:no longer|not) (?:excluding|avoiding|banning|blocking|skipping)"
+     r" ((?:[a-z]+ ){0,2}?[a-z]+)\b(?=[\s.,;!?]|$)", r"\1 is fine again"),
+    # "the guitar isn't too loud, the drums are"; "vocals aren't the problem"; "I don't mind the jazz, but ..."
+    (r"\b(?:the )?[a-z]+ (?:is not|isnt|are not|arent) ((?:way |far |a bit )?too [a-z]+),? (?:it s |its |it is )?"
+     r"(?:the )?([a-z]+) (?:is|are)\b", r"the \2 is \1"),
+    (r"\b[a-z]+ (?:is not|isnt|are not|arent) the (?:problem|issue)\b", ""),
+    (r"\b(?:i |we )?(?:do not|dont) mind (?:the|that|this) [a-z]+,? but\b(?= (?:it|this|make|can|could|please)\b)",
+     "but"),
     # "I was going to say more piano, but ...": not said after all
     (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
      ""),
@@ -938,6 +980,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"(\d)\s*([a-z]*)\s*\+", r"\1 \2 plus ", text)  # "120+ bpm", "90s+": at least
     for sign, words in _COMPARISON_SIGNS_RE:  # "bpm > 120", "duration < 60s"
         text = sign.sub(words, text)
+    text = re.sub(r"(?:^|(?<=[\s,.;:!?]))\*\s*(?=[a-z])", " i mean ", text)  # "add synth, ah, *sitar": a typo fixed
     text = re.sub(r"[^a-z0-9.,;:!?\- ]+", " ", text)
     for pattern, rewrite in _REWRITES_RE:
         text = pattern.sub(rewrite, text)
@@ -2109,14 +2152,14 @@ def _answers_joined(clauses: list[str]) -> list[str]:
 # removal); the single words only at a clause's start, where the clause split already cuts the sentence.
 _PUNCT = r"[\s.,;:!?]"
 _CORRECTION = re.compile(
-    rf"\b(?:no{_PUNCT}+wait|no{_PUNCT}+sorry|scratch that|on second thoughts?|or rather|i meant|i mean"
+    rf"\b(?:no{_PUNCT}+wait|no{_PUNCT}+sorry|no,? actually|scratch that|on second thoughts?|or rather|i meant|i mean"
     # "hmm, on reflection", "listening again, I was wrong there", "thinking it over", "let me rephrase"
     rf"|on reflection|(?:after |on )?(?:listening|hearing it|thinking it over|thinking about it) again|thinking it over"
     rf"|let me rephrase|(?:i was|i am|im) wrong(?: there| about that| on that)?(?=\s*[,.;:!?-])"
-    rf"|what i actually (?:mean|want) is"
+    rf"|what i actually (?:mean|want) is|make that|(?:ugh,? )?wrong word|typo|autocorrect|sorry,? meant"
     rf"|no{_PUNCT}+hold on|hold on)\b"
     # "more rock, er, more metal", "around 100 bpm, no, around 120", "the violin, sorry, the piano"
-    rf"|(?<=[,.\-])\s*(?:er|erm|uh|um|sorry|no|well)\s*(?=,)|\bor actually\b"
+    rf"|(?<=[,.\-])\s*(?:er|erm|uh|um|sorry|no|well|hm+)\s*(?=,)|\bor actually\b"
     rf"|\b(?:wait|actually|well|sorry|oh|hmm){_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$))"
     rf"|(?:^|(?<=[.,;:!?]))\s*(?:actually|i mean|wait|sorry|oops|correction)\b"
     rf"(?:{_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$)))?")
@@ -2156,12 +2199,14 @@ _REFUSAL = re.compile(
 
 
 # A self-correction that keeps a family as it is: "... no sorry, keep the mood, I meant quicker"
-_KEEPS_A_FAMILY = re.compile(r"\bkeep (?:the )?(mood|vibe|feel|tempo|pace|speed|genre|style|instruments|length)\b")
+_KEEPS_A_FAMILY = re.compile(r"\b(?:keep|leave) (?:the )?(mood|vibe|feel|tempo|pace|speed|genre|style|instruments"
+                             r"|length)\b")
 _FAMILIES = {"mood": "mood.", "vibe": "mood.", "feel": "mood.", "tempo": "tempo", "pace": "tempo", "speed": "tempo",
              "genre": "genre.", "style": "genre.", "instruments": "instrument.", "length": "duration"}
 # A segment ending in an ask of one thing, which a correction may rename ("lose the sax... I mean the flute")
 _ENDS_WITH_AN_ASK = re.compile(r"\b(lose|drop|remove|cut|kill|ditch|mute|skip|no|without|less|more|add|fewer)"
-                               r"(?: the| a| some| any| that)? [a-z]+[\s.,;:!?]*$")
+                               r"(?: the| a| some| any| that)? [a-z]+(?:[\s,]+(?:ah|oh|er|um|uh|hmm|oops))*"
+                               r"[\s.,;:!?]*$")
 
 
 # Sarcasm said outright: "even faster. Exactly what I didn't want.", "even MORE synth, my favourite /s"
@@ -2268,7 +2313,8 @@ def _read_plainly(text: str, last_mention: Mention | None = None) -> Readings:
         if k > 0 and before is not None and marker and (
                 re.search(r"\b(?:whole thing|whole track|whole song|everything|overall)\b", segment)
                 or (re.search(r"\b(?:sorry|i mean|i meant|on reflection|again|thinking it over|rephrase|wrong"
-                              r"|actually (?:mean|want))\b", marker) and len(before.items) == 1 and part.items)):
+                              r"|actually (?:mean|want)|typo|autocorrect|meant)\b", marker) and len(before.items) == 1
+                    and part.items)):
             # "make the piano louder, no, make the whole thing louder", "no blues, sorry, I mean no sad stuff":
             # the correction takes back what came before, whatever it named
             out.items = [r for r in out.items if not any(r is gone for gone in before.items)]
@@ -2305,16 +2351,17 @@ def _read_plainly(text: str, last_mention: Mention | None = None) -> Readings:
         if part.licences and out.licences and re.search(r"\b(?:too|either|also|as well|or)\b", segment):
             # "CC0 - or rather, CC BY is fine too, either one": the licence added, not swapped
             part.licences = sorted({*out.licences, *part.licences})
-        if k > 0 and re.search(r"\bforget the [a-z ]+ idea\b", segment):
+        if k > 0 and re.search(r"\b(?:forget|ignore) (?:the|that) [a-z ]+ (?:idea|part)\b", segment):
             # "without strings as well - wait, no, scratch the strings part": taken back, not released
             asked = {r.key for r in out.items if r.value not in ("lift", "restore")}
             taken_back = {r.key for r in part.items if r.value == "lift" and r.key in asked}
             part.items = [r for r in part.items if r.key not in taken_back]
             out.items = [r for r in out.items if r.key not in taken_back]
-        if k > 0 and before is not None and marker and ("actually" not in marker or marker.startswith("or")):
+        if k > 0 and before is not None and marker and ("actually" not in marker or marker.startswith("or")) and not (
+                re.search(r"\b(?:too|as well)[\s.,;:!?]*$|\balso\b", segment)):
             # "more rock, er, more metal", "without the choir, no hold on, without the synth": the correction
             # renames what came before within its family (an "actually" may add rather than rename; "or actually"
-            # renames)
+            # renames; "drums are ok again too" adds)
             renamed = {_family(r.key) for r in part.items} & {_family(r.key) for r in before.items}
             out.items = [r for r in out.items if _family(r.key) not in renamed]
         if k > 0 and (kept := _KEEPS_A_FAMILY.search(segment)) is not None:
@@ -2348,7 +2395,8 @@ def _degree_only(segment: str, said_before: str) -> Intensity | None:
     words = re.sub(rf"\b{_DEGREE_FILLERS}\b", " ", words)
     found = re.search(r"\b(" + "|".join(_DEGREES) + r")\b", words)
     if found is None:
-        return None
+        plain = re.fullmatch(r"\s*(more|less)\s*", words)  # "much more. ok maybe not much, just more"
+        return "normal" if plain and re.search(rf"\b{plain.group(1)}\b", said_before) else None
     rest = " ".join((words[:found.start()] + " " + words[found.end():]).split())
     before = " ".join(re.findall(r"[a-z]+", said_before))
     return _DEGREES[found.group(1)] if not rest or before.endswith(rest) else None
