@@ -907,6 +907,20 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b[a-z]+ (?:is not|isnt|are not|arent) the (?:problem|issue)\b", ""),
     (r"\b(?:i |we )?(?:do not|dont) mind (?:the|that|this) [a-z]+,? but\b(?= (?:it|this|make|can|could|please)\b)",
      "but"),
+    # after round 41: "the cut is snappy" is the video; "a New Orleans club owner" no club music; "a boy singer"
+    # is male; a reason about the narrator or the people asks nothing; "a singer would just fight with them" and
+    # "anything else would double her" give the reason for none
+    (r"\b(?:the|my|our|this) (?:cut|edit|edits|cuts)\b(?= (?:is|are|s|feels|looks)\b)", "the video"),
+    (r"\b(?:night)?club (owner|owners|manager|managers|members?|staff|bouncer)\b", r"\1"),
+    (r"\b(?:boy|boys|guy|guys|man|men|lad|lads|dude)\s+(singer|singers|vocalist|vocals|voice|voices|singing)\b",
+     r"male \1"),
+    (r"\b(?:girl|girls|woman|women|lady|ladies|gal)\s+(singer|singers|vocalist|vocals|voice|voices|singing)\b",
+     r"female \1"),
+    (r"\b(?:because|since|as|cause|cos) (?:the|my|our|his|her) (?:narrator|voiceover|host|presenter|speaker"
+     r"|interviewee|interviewees|speakers|people|kids|vo)\b[^.;!?]*", ""),
+    (r"\b(?:a|any|the) ([a-z]+) would (?:just |only |probably |definitely )?(?:fight|clash|compete|distract"
+     r"|get in the way|double)\b[^.,;!?]*", r"no \1"),
+    (r"\b(?:anything|something) else would\b[^.,;!?]*", ""),
     # "I was going to say more piano, but ...": not said after all
     (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
      ""),
@@ -1116,7 +1130,8 @@ _REFUSES_THE_PICK = re.compile(r"^(?:i|we) (?:do not|dont) (?:like|love|want) (?
 # A whole utterance of these words only asks for another pick ("nah, next", "pass", "meh, give me another").
 _NEXT_WORDS = frozenset({"next", "pass", "skip", "another", "other", "different", "else", "again", "alternative",
                          "alternatives"})
-_NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "hmm", "hm", "um", "uh", "ok", "okay", "well", "so", "please",
+_NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "ew", "eww", "yuck",
+                           "hmm", "hm", "um", "uh", "ok", "okay", "well", "so", "please",
                            "thanks", "thank", "you", "one", "track", "song", "give", "me", "show", "play", "the",
                            "a", "an", "let", "lets", "us", "see", "try", "just", "then", "now", "this", "that",
                            "time", "go", "to", "on", "ugh", "eh", "yeah", "sorry", "maybe", "not", "quite", "really",

@@ -1205,6 +1205,14 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("the drums aren't the problem, it's way too long", {"duration": "shorter"}),
     ("it doesn't need to be quite so gloomy", {"mood.sad": "less"}),
     ("I don't mind the piano, but it should be shorter", {"duration": "shorter"}),
+    # round 41: the edit and the people, reasons for a removal
+    ("slower please, the edit is already busy", {"tempo": "slower"}),
+    ("a story about a nightclub manager, something calm", {"mood.calm": "more"}),
+    ("no boy singers, only a woman", {"vocals": "female"}),
+    ("yuck, skip", {"something_else": True}),
+    ("no piano, since the host already has a very gentle voice", {"instrument.piano": "none"}),
+    ("the kids are chatting the whole time, so a singer would clash with them", {"vocals": "off"}),
+    ("no guitar, anything else would drown the guitarist we recorded", {"instrument.guitar": "none"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
