@@ -64,7 +64,8 @@ LATER_HELDOUT = ("test2", "test3", "test4", "test5", "test6", "test7", "test8", 
                  "test123", "test124", "test125", "test126", "test127", "test128",
                  "test129", "test130", "test131", "test132", "test133", "test134",
                  "test135", "test136", "test137", "test138", "test139", "test140",
-                 "test141", "test142", "test143")
+                 "test141", "test142", "test143", "test144", "test145", "test146",
+                 "test147", "test148", "test149")
 BANKS = (*SPLITS, *LATER_HELDOUT)
 
 

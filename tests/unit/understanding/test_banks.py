@@ -55,7 +55,8 @@ def test_the_later_held_out_banks_stay_out_of_the_synthetic_worlds_splits() -> N
                                          "test123", "test124", "test125", "test126", "test127", "test128",
                                          "test129", "test130", "test131", "test132", "test133", "test134",
                                          "test135", "test136", "test137", "test138", "test139", "test140",
-                                         "test141", "test142", "test143"}
+                                         "test141", "test142", "test143", "test144", "test145", "test146",
+                                         "test147", "test148", "test149"}
 
 
 # The adversarial bank (negation scope, corrections, double negatives): 65 % before its fixes, 83 % after,
