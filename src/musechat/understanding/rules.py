@@ -213,6 +213,22 @@ def _bound_released(match: re.Match[str]) -> str:
     return "tempo does not matter" if match.group(1) == "bpm" else "length does not matter"
 
 
+def _tempering_a_calm_ask(match: re.Match[str]) -> str:
+    """"a little chiller, I don't want it sleepy": beside a calmer ask, how far to go, not an ask of its own."""
+    calm = re.search(r"\b(?:chill|chiller|calm|calmer|relaxed|mellow|mellower|softer|gentler|slower)\b", match.string)
+    return "" if calm else match.group(0)
+
+
+def _a_decade_of_bpm(match: re.Match[str]) -> str:
+    """"somewhere in the 120s bpm" is that decade of BPM; "roller skaters in the 70s" is an era, unless said as
+    beats per minute."""
+    tens = int(match.group(1))
+    around = match.string[max(0, match.start() - 12):match.end() + 4]
+    if tens < 10 and not re.search(r"\b(?:bpm|tempo|range)\b", around):
+        return "in the era"
+    return f"between {tens}0 and {tens}9 bpm"
+
+
 def _the_limit_named_before(match: re.Match[str]) -> str:
     """"disregard that restriction" releases the limit the words before it named (a licence, a length, a tempo)."""
     before = match.string[:match.start()]
@@ -267,7 +283,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r"no \1"),
     (r"\b(rule|restriction|limit|filter|requirement|thing|cap) (?:does not|doesnt|no longer) (?:apply|applies|stand"
      r"|stands|count|counts|hold|holds)\b(?: anymore| any more)?", r"\1 is off"),
-    (r"\bthe no ([a-z]+) (?:rule|thing|restriction|limit|filter) (?:is off|is gone|is lifted|is over|can go"
+    (r"\bthe (?:no|nothing) ([a-z]+) (?:rule|thing|restriction|limit|filter) (?:is off|is gone|is lifted|is over|can go"
      r"|is dropped)\b", r"\1 can come back"),
     (r"(does not matter[^.;!?]*?),? and neither (?:does|do|is|are) (?:the )?([a-z]+)\b", r"\1, the \2 does not matter"),
     (rf"\b(way|far|much|bit|little|its|so) to (?=(?:{_QUALITY_WORDS}|long|short)\b)", r"\1 too "),
@@ -392,7 +408,7 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\bactually,?\s*([^.,;:!?]*?)\b(is|are|s) (fine|ok|okay|alright|acceptable)\b(?! again)",
      r"actually \1\2 \3 again"),
     # "somewhere in the 120s bpm": that decade of BPM
-    (r"\bin the (\d{1,2})0s(?: bpm| range)?(?= bpm|\b)(?: bpm)?", r"between \g<1>0 and \g<1>9 bpm"),
+    (r"\bin the (\d{1,2})0s(?: bpm| range)?(?= bpm|\b)(?: bpm)?", _a_decade_of_bpm),
     # "fine, any length" says what "any length is fine" says; "I'd rather have a guitar than a piano" compares
     (r"\b(?:fine|ok|okay|sure|whatever),? any ([a-z]+)\b(?! is| are)", r"any \1 is fine"),
     (r"(?:^|(?<=, and )|(?<=, ))any (length|duration|tempo|speed|bpm|genre|licen[cs]e|mood|style)\b"
@@ -622,8 +638,8 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
      r" (?:really |very |so |too )?(?:fast|quickly|quick|slow|slowly)\b", ""),
     # ... nor is what the narrator is: "no male voice, since the narrator is also a man"
     (r"\b(?:narrator|host|presenter|speaker|voiceover|voice over|vo|interviewee|ceo|founder|teacher|instructor|coach"
-     r"|he|she)(?: is| s| was)(?: also| too| both| himself| herself| already)? (?:a |an )?(?:man|woman|guy|girl|lady"
-     r"|bloke|male|female)\b", ""),
+     r"|he|she)(?: artist)?(?: is| s| was)(?: also| too| both| himself| herself| already)? (?:a |an )?(?:man|woman|guy"
+     r"|girl|lady|bloke|male|female)(?: narrator| voice| presenter| speaker| host)?\b", ""),
     (r"\b(?:the )?beats? (?=(?:has|have|needs?|must|can|should|gotta|has got) (?:to )?go\b)", "the drums "),
     # "the beat is too busy" speaks of the drums; "the beat is too fast" of the tempo
     (r"\b(?:the )?beats? (is|are|s|feels?|sounds?) ((?:way |far |a bit |a little |much |kinda |kind of |sort of "
@@ -921,6 +937,40 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\b(?:a|any|the) ([a-z]+) would (?:just |only |probably |definitely )?(?:fight|clash|compete|distract"
      r"|get in the way|double)\b[^.,;!?]*", r"no \1"),
     (r"\b(?:anything|something) else would\b[^.,;!?]*", ""),
+    # after round 42 (briefs pasted in, hard mixes): words about the brand, the client and the footage ask nothing
+    # ("the brand voice", "after hearing your last pick", "quick context", "choir footage", "she has strong
+    # opinions", "the soundtrack of 1978", "a drone pass", "the opposite of a Monday", "the director said your last
+    # track had ... and I agree:"); "ideally an electronic track" wishes; "no longer restricted to CC0" releases;
+    # "can carry some sadness after all" releases
+    (r"\bbrand (?:voice|tone|identity|guidelines|colours|colors|values)\b", "brand style"),
+    (r"\b(?:after |on |when |since )?(?:hearing|listening to|heard) (?:your|the|this|that) (?:last |previous )?(?:pick"
+     r"|track|song|suggestion|one)\b", ""),
+    (r"\bquick (?:one|context|note|question|update|thing|request|favour|favor|heads up|q)\b", "note"),
+    (r"\b(?:choir|orchestra|band|drum|drums|guitar|piano|string|strings|concert|dance) footage\b", "footage"),
+    (r"\b(?:has|have|with) strong (?:opinions|views|feelings|preferences|taste)\b", "has opinions"),
+    (r"\bsoundtrack (?:of|to|for) (?:the |my |our )?(?:\d{4}|[a-z]+ (?:life|summer|childhood|youth))\b", "era"),
+    (r"\bdrone (pass|shot|shots|footage|flyover|work|pov|view|video|clip|clips|flight|passes)\b", r"aerial \1"),
+    (r"\b(?:this|it) is (?:meant|supposed) to be the opposite of\b[^.;!?]*", ""),
+    (r"\b(?:the )?(?:director|client|producer|owner|brand|ceo|cmo|boss|manager|team|principal)(?: [a-z]+)? (?:said"
+     r"|says|called it|felt|thinks|thought)\b[^.;!?]*?\b(?:and )?i agree\b[:,]?", ""),
+    (r"\bideally\b(?= (?:a|an|some|something|more|less|no)\b)", "i want"),
+    (r"\b(?:no longer|not) (?:restricted|limited) to (?:cc0|cc ?by|cc-by|royalty free|public domain)(?: [0-9.]+)?\b",
+     "licence does not matter"),
+    (r"\bcan (?:carry|have|take|include|use) (?:some |a bit of |a little )?([a-z]+) after all\b",
+     r"\1 is fine again"),
+    (r"\b(?:footage|video|clip|film|scene|shot) (?:includes|features|shows|has)\b[^.;!?]*?\b(?:harpist|drummer"
+     r"|guitarist|pianist|violinist|singer|choir|band|orchestra|dj|flautist|cellist|sitarist)s?\b[^.,;!?]*", ""),
+    # "drop the drums but make the beat stronger" asks them louder; "it's graduation not a club" is the video;
+    # "because the previous video was all violins" is a reason; "not full-on pop" asks no degree of its own; "I
+    # don't want it sleepy" beside "chiller" tempers it
+    (r"\b(?:the )?beats? (?:stronger|heavier|louder|bigger|punchier)\b", "the drums louder"),
+    (r"\b(?:its|it is|it s|this is) (?:a |an |the |for (?:a |an |the )?)?[a-z]+,? not (?:a|an) [a-z]+\b"
+     r"(?! (?:track|song|tune|music|vibe|one)\b)", ""),
+    (r"\b(?:because|since|as|cause|cos) (?:the|my|our) (?:previous|last|other|old) (?:video|clip|one|episode|film|reel)"
+     r"\b[^.,;!?]*", ""),
+    (r",?\s*\bnot (?:full on|full blown|all out|totally|completely|fully|over the top) [a-z]+(?=\s*(?:[,.;:!?]|$)),?",
+     ""),
+    (r"\b(?:i |we )?(?:do not|dont) want it (?:too )?(?:sleepy|boring|dull|lifeless)\b", _tempering_a_calm_ask),
     # "I was going to say more piano, but ...": not said after all
     (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
      ""),
@@ -2205,6 +2255,8 @@ _REFUSAL = re.compile(
     r"|\bnot doing it for (?:me|us)\b|\bmove on\b"
     r"|(?:^|(?<=[.,;:!?] ))except (?:this|that|it)(?: one| track| song)?[.!]*$"
     r"|(?:^|(?<=[.,;:!?] ))(?:not it|keep (?:looking|searching|digging|trying))\b|\b(?:hard|big|total) pass\b"
+    r"|\b(?:response|reaction|verdict|answer|feedback)\b[^.;!?]*?\b(?:was|is)\s*,?\s*(?:nope|no|nah|not feeling it"
+    r"|not it|meh|pass)\b|^\s*skip\b(?=\s*[,.!])|\bthen nope[.!]*$"
     r"|\b(?:hear|try|have|get|play) the next(?: one| track| song)?\b"
     r"|\bshow (?:me|us) (?:something )?different\b"
     r"|\bnot the (?:feeling|vibe|feel|mood|style|sound) (?:of|for) (?:my|our|the)\b"
@@ -2250,9 +2302,13 @@ _ABOUT_THE_LAST_PICK = re.compile(
     r" you (?:just )?(?:played|picked|gave me|sent|suggested|chose)|(?:the|that) (?:last|previous) (?:one|track|song"
     r"|pick|suggestion|tune|piece)|last time you (?:gave|played|sent|suggested)(?: me)?)\b", re.IGNORECASE)
 _SETS_THE_SCENE = re.compile(
-    r"^\W*(?:(?:so|ok|okay|hi|hey|hello|update|quick one|context)\b[^a-z]*)?(?:(?:(?:this|it) is|it'?s) (?:a|an|the|my"
+    r"^\W*(?:(?:so|ok|okay|hi|hey|hello|update|quick one|context|quick context|hi team)\b[^a-z]*)?(?:(?:pasting"
+    r"|forwarding"
+    r"|brief (?:for|from)|(?:producer |client |director s |legal |quick )?(?:notes?|update) (?:on|for|from)|footage:)"
+    r"|(?:(?:this|it) is|it'?s) (?:a|an|the|my"
     r"|our|for)\b(?=.*\b(?:video|vlog|reel|clip|film|edit|montage|project|demo|footage|tutorial|ad|promo|trailer"
-    r"|documentary|recap|slideshow|episode|presentation|course|lesson|class)\b)|(?:i|we)(?:'m|'re| am"
+    r"|documentary|recap|slideshow|episode|presentation|course|lesson|class|appeal|campaign|spot|launch|showcase"
+    r"|opening|reopening)\b)|(?:i|we)(?:'m|'re| am"
     r"| are)? (?:making|cutting|editing|putting together|scoring|working on|doing|filming|recording|shooting|re-?cut"
     r"|recutting|teach|run|own|made|shot|filmed|recorded|spent)|(?:my|our) (?:[\w'-]+ ){0,3}(?:video|vlog|reel|clip"
     r"|film|edit|montage|project|demo|footage)\b|the (?:whole |entire )?(?:video|footage|clip|film|vlog|reel|studio"
@@ -2272,7 +2328,8 @@ def _context_sentences(sentences: list[str]) -> list[str]:
         return bool(_ABOUT_THE_LAST_PICK.search(sentence)) and not _ASKS_OR_COMPLAINS.search(said)
 
     return [s for s in sentences if (_MOCK_PRAISE.search(s) and not _ASKS_OUTRIGHT.search(s)) or about_the_pick(s)
-            or (_SETS_THE_SCENE.search(s) and not _ASKS_OR_COMPLAINS.search(s))]
+            or (_SETS_THE_SCENE.search(s) and not _ASKS_OR_COMPLAINS.search(
+                re.sub(r"\bno (?:dialogue|voiceover|narration|talking|speech|words)\b", " ", s)))]
 
 
 def read(text: str) -> Readings:
@@ -2281,7 +2338,7 @@ def read(text: str) -> Readings:
     I didn't want") turns what the words praise the other way; a sentence of mock praise, of what the last pick
     did or of the scene, beside a plain ask ("Oh sure, the synth is subtle. Tone it down a bit.") asks nothing,
     but names what "it" is."""
-    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    sentences = re.split(r"(?<=[.!?])\s+|(?<=[.!?]['\"\u2019\u201d])\s+", text.strip())
     mocking = _context_sentences(sentences)
     plain = [s for s in sentences if s not in mocking]
     if mocking and plain:

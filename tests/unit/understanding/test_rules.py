@@ -1213,6 +1213,28 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("no piano, since the host already has a very gentle voice", {"instrument.piano": "none"}),
     ("the kids are chatting the whole time, so a singer would clash with them", {"vocals": "off"}),
     ("no guitar, anything else would drown the guitarist we recorded", {"instrument.guitar": "none"}),
+    # round 42: briefs pasted in, hard mixes
+    ("Pasting the brief for a gym launch. Their voiceover artist is a male narrator with a deep voice. No male vocals.",
+     {"vocals": "female"}),
+    ("Producer notes from the shoot. I agree with the client after hearing your last pick: way too slow.",
+     {"tempo": "faster", "tempo.intensity": "strong"}),
+    ("quick context: it's a charity appeal. something gentler", {"mood.calm": "more"}),
+    ("the film has band footage from the gig, no rock", {"genre.rock": "none"}),
+    ("the client has strong opinions, no jazz", {"genre.jazz": "none"}),
+    ("it should sound like the soundtrack of 1985, disco please", {"genre.funk": "more"}),
+    ("a drone shot over the lake, nothing sad", {"mood.sad": "none"}),
+    ("The director said your last track had 'drums everywhere' and I agree: less drums.", {"instrument.drums": "less"}),
+    ("ideally a folk track", {"genre.folk": "more"}),
+    ("we're no longer restricted to public domain", {"lifted": ["licence"]}),
+    ("the ending can carry some sadness after all", {"lifted": ["mood.sad"]}),
+    ("The 'nothing fast' rule is lifted.", {"lifted": ["tempo"]}),
+    ("no piano but make the beat heavier", {"instrument.piano": "none", "instrument.drums": "more"}),
+    ("less rock, it's a christening not a concert", {"genre.rock": "less"}),
+    ("no guitar because the last video was all guitar", {"instrument.guitar": "none"}),
+    ("more jazz, well, not full-on jazz, slightly more jazz", {"genre.jazz": "more", "genre.jazz.intensity": "slight"}),
+    ("dancers in the 80s outfits, under 2 minutes", {"duration.max_s": 120}),
+    ("a little calmer, I don't want it boring though", {"mood.calm": "more", "mood.calm.intensity": "slight"}),
+    ("The client's verdict was 'nope'.", {"something_else": True}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
