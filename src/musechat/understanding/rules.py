@@ -971,6 +971,13 @@ _REWRITES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r",?\s*\bnot (?:full on|full blown|all out|totally|completely|fully|over the top) [a-z]+(?=\s*(?:[,.;:!?]|$)),?",
      ""),
     (r"\b(?:i |we )?(?:do not|dont) want it (?:too )?(?:sleepy|boring|dull|lifeless)\b", _tempering_a_calm_ask),
+    # after round 43: a learner's trailing reason ("without the violin, it make me sleepy"); a topic first ("the
+    # guitar please reduce a bit"); "duration no more problem" releases it
+    (r",\s*(?:it|they|this|that) (?:make|makes|made) (?:me|us|people|everyone|viewers) (?:feel )?[a-z]+\b", ""),
+    (r",\s*(?:it|they|this|that) (?:cover|covers|covering|hide|hides|block|blocks) (?:my|the|our) (?:[a-z]+ )?(?:voice"
+     r"|voiceover|narration|speech|talking)\b", ""),
+    (r"\b(?:the )?([a-z]+) please (reduce|remove|lower|cut|drop|add|increase|boost|raise)\b", r"please \2 the \1"),
+    (r"\b([a-z]+) (?:is )?no (?:more|longer) (?:a )?problem\b", r"\1 does not matter"),
     # "I was going to say more piano, but ...": not said after all
     (r"\b(?:i|we) (?:was|were) (?:going|gonna|about) to (?:say|ask for|ask|suggest|request)\b[^.;!?]*?,?\s*but\b",
      ""),
@@ -1180,7 +1187,7 @@ _REFUSES_THE_PICK = re.compile(r"^(?:i|we) (?:do not|dont) (?:like|love|want) (?
 # A whole utterance of these words only asks for another pick ("nah, next", "pass", "meh, give me another").
 _NEXT_WORDS = frozenset({"next", "pass", "skip", "another", "other", "different", "else", "again", "alternative",
                          "alternatives"})
-_NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "ew", "eww", "yuck",
+_NEXT_FILLERS = frozenset({"nah", "nope", "no", "meh", "ew", "eww", "yuck", "aiyoh", "aiyo", "aiya", "haiya",
                            "hmm", "hm", "um", "uh", "ok", "okay", "well", "so", "please",
                            "thanks", "thank", "you", "one", "track", "song", "give", "me", "show", "play", "the",
                            "a", "an", "let", "lets", "us", "see", "try", "just", "then", "now", "this", "that",
@@ -2224,7 +2231,7 @@ _CORRECTION = re.compile(
     rf"|what i actually (?:mean|want) is|make that|(?:ugh,? )?wrong word|typo|autocorrect|sorry,? meant"
     rf"|no{_PUNCT}+hold on|hold on)\b"
     # "more rock, er, more metal", "around 100 bpm, no, around 120", "the violin, sorry, the piano"
-    rf"|(?<=[,.\-])\s*(?:er|erm|uh|um|sorry|no|well|hm+)\s*(?=,)|\bor actually\b"
+    rf"|(?<=[,.\-])(?<!but,)(?<!and,)\s*(?:er|erm|uh|um|sorry|no|well|hm+)\s*(?=,)|\bor actually\b"
     rf"|\b(?:wait|actually|well|sorry|oh|hmm){_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$))"
     rf"|(?:^|(?<=[.,;:!?]))\s*(?:actually|i mean|wait|sorry|oops|correction)\b"
     rf"(?:{_PUNCT}+no\b(?={_PUNCT}*(?:[.,;:!?]|$)))?")

@@ -1235,6 +1235,13 @@ def test_a_self_correction_replaces_what_came_before(text: str, expected: dict[s
     ("dancers in the 80s outfits, under 2 minutes", {"duration.max_s": 120}),
     ("a little calmer, I don't want it boring though", {"mood.calm": "more", "mood.calm.intensity": "slight"}),
     ("The client's verdict was 'nope'.", {"something_else": True}),
+    # round 43: a learner's topic first and trailing reason, 'but, um,' is no correction
+    ("no flute please, it make me nervous", {"instrument.flute": "none"}),
+    ("the drums please reduce", {"instrument.drums": "less"}),
+    ("tempo no more problem", {"lifted": ["tempo"]}),
+    ("aiya, skip", {"something_else": True}),
+    ("no drums, but, um, with a heavy beat", {"conflict": "instrument.drums"}),
+    ("more guitar, er, more piano", {"instrument.piano": "more"}),
 ])
 def test_reasons_refusals_and_lifts_as_people_say_them(text: str, expected: dict[str, object]) -> None:
     assert reading(text) == expected
