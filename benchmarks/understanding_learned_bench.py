@@ -56,7 +56,16 @@ RULES_CLEAN_FIRST = {"test4": 0.922, "test5": 0.917, "test6": 0.900, "test7": 0.
                      "test90": 1.000, "test91": 0.683, "test92": 0.933, "test93": 1.000, "test94": 0.883,
                      "test95": 0.750, "test96": 1.000, "test97": 0.683, "test98": 0.967, "test99": 0.886,
                      "test100": 0.981, "test101": 0.929, "test102": 1.000, "test103": 0.900, "test104": 0.881,
-                     "test105": 0.980, "test106": 0.881, "test107": 0.650}
+                     "test105": 0.980, "test106": 0.881, "test107": 0.650,
+                     "test108": 1.000, "test109": 0.817, "test110": 0.712, "test111": 0.964, "test112": 0.767,
+                     "test113": 0.909, "test114": 0.939, "test115": 0.967, "test116": 0.950, "test117": 0.957,
+                     "test118": 0.983, "test119": 0.917, "test120": 1.000, "test121": 0.883, "test122": 0.983,
+                     "test123": 0.947, "test124": 0.933, "test125": 0.950, "test126": 1.000, "test127": 0.933,
+                     "test128": 0.962, "test129": 0.961, "test130": 0.793, "test131": 0.867, "test132": 1.000,
+                     "test133": 0.776, "test134": 0.967, "test135": 0.982, "test136": 0.683, "test137": 0.950,
+                     "test138": 0.980, "test139": 0.733, "test140": 0.845, "test141": 0.966, "test142": 0.967,
+                     "test143": 0.950, "test144": 0.964, "test145": 0.733, "test146": 0.917, "test147": 1.000,
+                     "test148": 0.917, "test149": 0.966}
 BY_THE_AUTHOR = tuple(f"test{n}" for n in range(4, 21))
 INDEPENDENT = tuple(bank for bank in RULES_CLEAN_FIRST if int(bank.removeprefix("test")) >= 23)
 GRID = (TrainSettings(hidden=128, epochs=80), TrainSettings(hidden=128, epochs=160),
