@@ -1,11 +1,13 @@
 """Rules or a learned reader? Intent accuracy of both, and of the two together, on every held-out bank.
 
     .venv/bin/python benchmarks/understanding_learned_bench.py [--out docs/benchmarks] [--folds 3]
+        [--reuse-selection docs/benchmarks/understanding_learned.json]
 
 Writes docs/benchmarks/understanding_learned.{json,md}. The learned reader (`understanding/learned.py`) is
 a slot classifier on the serving text model's token states (all-MiniLM-L6-v2 on onnx-int8, as the gateway
 runs it). It is trained on `train` + `val` only (the banks the rules were tuned on), its hyper-parameters
-chosen by k-fold cross-validation inside them; no held-out bank is seen before the final scoring, so every
+chosen by k-fold cross-validation inside them (or taken from an earlier run's cross-validation with
+`--reuse-selection`: the grid costs 30-60 min on two cores); no held-out bank is seen before the final scoring, so every
 held-out figure of the learned reader is a first, clean score. The rules' figures on `test`..`test20` are
 after those banks' fixes (each bank fixed the rules once scored): the rules' clean figure per bank is its
 first score, quoted from the banks' history (banks.py). `test21` was written and committed (e4234be)
@@ -19,6 +21,7 @@ it has no categorical part and no conflict, the classifier's slots are added).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -103,7 +106,7 @@ def _cross_validate(features: list[np.ndarray], labels: list[list[int]], sizes: 
     return correct / len(features)
 
 
-def run(folds: int) -> dict[str, Any]:
+def run(folds: int, earlier: dict[str, Any] | None = None) -> dict[str, Any]:
     from musechat.encoders.text import load_spec
     from musechat.encoders.text_backend import load_text_encoder
 
@@ -114,14 +117,21 @@ def run(folds: int) -> dict[str, Any]:
     fit_features = [a.tokens for a in encoder.encode_arrays([row["text"] for row in fit_rows])]
     fit_labels = [slots.encode(row["expect"]) for row in fit_rows]
 
-    cv = []
-    for settings in GRID:
-        started = time.perf_counter()
-        score = _cross_validate(fit_features, fit_labels, slots.sizes, folds, settings)
-        cv.append({"hidden": settings.hidden, "epochs": settings.epochs, "slot_exact_match": score,
-                   "seconds": time.perf_counter() - started})
-        print(f"cv hidden={settings.hidden} epochs={settings.epochs}: {100 * score:.1f} %", file=sys.stderr)
-    chosen = GRID[max(range(len(GRID)), key=lambda i: cv[i]["slot_exact_match"])]
+    if earlier is not None:  # the size and length an earlier run's cross-validation chose, on its fit set
+        selection = earlier["cross_validation"]
+        selection = selection | {"reused_from": selection.get("reused_from") or {
+            "date_utc": earlier["environment"]["date_utc"], "fit_sentences": earlier["fit_sentences"]}}
+        chosen = TrainSettings(**selection["chosen"])
+    else:
+        cv = []
+        for settings in GRID:
+            started = time.perf_counter()
+            score = _cross_validate(fit_features, fit_labels, slots.sizes, folds, settings)
+            cv.append({"hidden": settings.hidden, "epochs": settings.epochs, "slot_exact_match": score,
+                       "seconds": time.perf_counter() - started})
+            print(f"cv hidden={settings.hidden} epochs={settings.epochs}: {100 * score:.1f} %", file=sys.stderr)
+        chosen = GRID[max(range(len(GRID)), key=lambda i: cv[i]["slot_exact_match"])]
+        selection = {"folds": folds, "grid": cv, "chosen": {"hidden": chosen.hidden, "epochs": chosen.epochs}}
     started = time.perf_counter()
     model = train_slot_reader(fit_features, fit_labels, slots.sizes, chosen)
     fit_seconds = time.perf_counter() - started
@@ -177,7 +187,7 @@ def run(folds: int) -> dict[str, Any]:
         "fit_sentences": len(fit_rows),
         "label_ceiling": sum(slots.decode(slots.encode(r["expect"]), r["expect"]) == r["expect"]
                              for r in fit_rows) / len(fit_rows),
-        "cross_validation": {"folds": folds, "grid": cv, "chosen": {"hidden": chosen.hidden, "epochs": chosen.epochs}},
+        "cross_validation": selection,
         "fit_seconds": fit_seconds,
         "banks": banks,
         "pooled": {name: {"test4..test20": pooled(name, BY_THE_AUTHOR), "test21": banks["test21"]["readers"][name][
@@ -209,7 +219,10 @@ def markdown(result: dict[str, Any]) -> list[str]:
         "one degree per utterance; BPM and duration bounds and licence names come from the rules' patterns. "
         f"It is fit on `train` + `val` ({result['fit_sentences']} sentences, conflicts left out; a single degree "
         f"per utterance can express {100 * result['label_ceiling']:.1f} % of their labels), its size and length "
-        f"chosen by {cv['folds']}-fold cross-validation inside them; no held-out bank is seen before its score.",
+        f"chosen by {cv['folds']}-fold cross-validation inside them; no held-out bank is seen before its score."
+        + (f" This run took the size and length chosen by the cross-validation of an earlier run "
+           f"({cv['reused_from']['date_utc']}, on {cv['reused_from']['fit_sentences']} sentences of `train` + `val`) "
+           f"rather than re-run the grid; the table is that run's." if "reused_from" in cv else ""),
         "",
         *table(["hidden", "epochs", f"{cv['folds']}-fold slot exact match", "seconds"],
                [[g["hidden"], g["epochs"], f"{100 * g['slot_exact_match']:.1f} %", fmt(g["seconds"], 0)]
@@ -278,8 +291,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--reuse-selection", type=Path, default=None,
+                        help="an earlier run's JSON: take the size and length its cross-validation chose")
     args = parser.parse_args(argv)
-    result = run(args.folds)
+    earlier = json.loads(args.reuse_selection.read_text(encoding="utf-8")) if args.reuse_selection else None
+    result = run(args.folds, earlier)
     write_json(args.out / "understanding_learned.json", result)
     write_markdown(args.out / "understanding_learned.md", markdown(result))
     for name, p in result["pooled"].items():
