@@ -98,6 +98,8 @@ class FusionVectorizer:
     def embed_many(self, batch: list[np.ndarray]) -> np.ndarray:
         import torch
 
+        if not batch:  # an answer with no tracks has no vectors to make
+            return np.zeros((0, self._model.config.out_dim), dtype=np.float32)
         music, mask = _padded(batch)
         with torch.inference_mode():
             vectors = self._model.encode_music(torch.from_numpy(music), torch.from_numpy(mask))

@@ -144,3 +144,15 @@ def test_checkpoint_with_another_schema_version_is_refused(tmp_path: Path) -> No
 def test_bundled_configs_load(variant: str) -> None:
     c = load_config(variant)
     assert c.variant == variant and c.dims is None  # dims always come from the data
+
+
+def test_the_music_vectorizer_makes_no_vectors_for_no_tracks() -> None:
+    """An answer with no tracks (seen once during a model flip) is an empty batch, not a crash."""
+    import numpy as np
+
+    from musechat.ranker.core import FusionVectorizer
+
+    vectorizer = FusionVectorizer(FusionModel(cfg("musechat")), "check")
+    assert vectorizer.embed_many([]).shape == (0, 24)
+    one = np.random.default_rng(0).standard_normal((S, DIMS.music)).astype(np.float32)
+    assert vectorizer.embed_many([one]).shape == (1, 24)
